@@ -1,0 +1,285 @@
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import {
+  createRtpPacket,
+  g711DecodeInto,
+  g711EncodeInto,
+  OPUS_FRAME,
+  OpusDecoder,
+  OpusEncoder,
+  tryParseRtp,
+  tsDiff,
+  writeRtp,
+  writeTelephoneEvent,
+  dtmfEvent,
+} from '../../../codecs/src/index.js';
+
+/**
+ * A simulated telephony edge (test peer, bench load generator and CLI): places a call through
+ * the gateway over UDP (POST /v1/calls) or over WebSocket (/v1/edge), sends audio as real-time
+ * paced RTP, and records what comes back with arrival times.
+ */
+export type Transport = 'udp' | 'ws';
+export type CallerCodec = 'PCMU' | 'PCMA' | 'opus';
+
+export interface CallOptions {
+  gateway: string; // http://host:port
+  transport: Transport;
+  codec?: CallerCodec;
+  from?: string;
+  to?: string;
+  route?: unknown;
+}
+
+export interface ReceivedPacket {
+  seq: number;
+  ts: number;
+  pt: number;
+  ssrc: number;
+  marker: boolean;
+  payload: Uint8Array;
+  arrivalMs: number;
+}
+
+export interface SentPacket {
+  seq: number;
+  /** index of the 20 ms frame in the sent audio */
+  frame: number;
+  sentMs: number;
+}
+
+export class RtpCaller {
+  readonly codec: CallerCodec;
+  readonly callId: string;
+  readonly received: ReceivedPacket[] = [];
+  readonly sent: SentPacket[] = [];
+  readonly #send: (pkt: Uint8Array) => void;
+  readonly #close: () => Promise<void>;
+  readonly #gateway: string;
+  /** stop reason sent by the gateway over WS, if any */
+  stopReason: string | null = null;
+  #seq = Math.floor(Math.random() * 0xffff);
+  #ts = Math.floor(Math.random() * 0xffffffff) >>> 0;
+  readonly #ssrc = (Math.random() * 0xffffffff) >>> 0;
+  readonly #pt: number;
+  #first = true;
+  readonly #opusEnc: OpusEncoder | null;
+  readonly #buf = new Uint8Array(1500);
+  #closed = false;
+
+  private constructor(gateway: string, codec: CallerCodec, callId: string, pt: number, send: (pkt: Uint8Array) => void, close: () => Promise<void>) {
+    this.#gateway = gateway;
+    this.codec = codec;
+    this.callId = callId;
+    this.#pt = pt;
+    this.#send = send;
+    this.#close = close;
+    this.#opusEnc = codec === 'opus' ? new OpusEncoder() : null;
+  }
+
+  static async place(o: CallOptions): Promise<RtpCaller> {
+    const codec = o.codec ?? 'PCMU';
+    const body: Record<string, unknown> = { codec };
+    if (o.from !== undefined) body['from'] = o.from;
+    if (o.to !== undefined) body['to'] = o.to;
+    if (o.route !== undefined) body['route'] = o.route;
+    return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body);
+  }
+
+  static async #udp(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
+    const res = await fetch(`${gateway}/v1/calls`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const json = (await res.json()) as { callId: string; rtp: { host: string; port: number }; payloadType: number; error?: { code: string; message: string } };
+    if (res.status !== 201) throw new Error(`POST /v1/calls → ${res.status} ${JSON.stringify(json)}`);
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    let caller: RtpCaller | null = null;
+    const pending: ReceivedPacket[] = [];
+    sock.on('message', (msg) => {
+      const p = parsePacket(msg, performance.now());
+      if (p) (caller ? caller.received : pending).push(p);
+    });
+    caller = new RtpCaller(
+      gateway,
+      codec,
+      json.callId,
+      json.payloadType,
+      (pkt) => sock.send(pkt, json.rtp.port, json.rtp.host),
+      async () => {
+        sock.close();
+      },
+    );
+    caller.received.push(...pending);
+    return caller;
+  }
+
+  static async #ws(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
+    const ws = new WebSocket(`${gateway.replace(/^http/, 'ws')}/v1/edge`);
+    ws.binaryType = 'nodebuffer';
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    let caller: RtpCaller | null = null;
+    const started = new Promise<{ callId: string; payloadType: number }>((resolve, reject) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary) {
+          const p = parsePacket(data, performance.now());
+          if (p && caller) caller.received.push(p);
+          return;
+        }
+        const msg = JSON.parse(data.toString()) as { event: string; callId?: string; payloadType?: number; reason?: string; code?: string; message?: string };
+        if (msg.event === 'started') resolve({ callId: msg.callId!, payloadType: msg.payloadType! });
+        else if (msg.event === 'stop' && caller) caller.stopReason = msg.reason ?? '';
+        else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
+      });
+      ws.once('close', () => reject(new Error('edge socket closed before start')));
+    });
+    ws.send(JSON.stringify({ event: 'start', ...body }));
+    const s = await started;
+    caller = new RtpCaller(
+      gateway,
+      codec,
+      s.callId,
+      s.payloadType,
+      (pkt) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(pkt, { binary: true });
+      },
+      async () => {
+        if (ws.readyState === WebSocket.OPEN) {
+          ws.send(JSON.stringify({ event: 'stop' }));
+          ws.close();
+        }
+      },
+    );
+    return caller;
+  }
+
+  get pcmRate(): number {
+    return this.codec === 'opus' ? 48000 : 8000;
+  }
+
+  get frameSamples(): number {
+    return this.codec === 'opus' ? OPUS_FRAME : 160;
+  }
+
+  /** Sends one 20 ms frame now. */
+  sendFrame(pcm: Int16Array, frameIndex: number): number {
+    let payload: Uint8Array;
+    if (this.#opusEnc) payload = this.#opusEnc.encode(pcm);
+    else {
+      payload = new Uint8Array(160);
+      g711EncodeInto(this.codec === 'PCMU' ? 'ulaw' : 'alaw', pcm, payload);
+    }
+    const seq = this.#seq;
+    this.sendRaw({ marker: this.#first, payloadType: this.#pt, sequenceNumber: seq, timestamp: this.#ts, ssrc: this.#ssrc }, payload);
+    const now = performance.now();
+    this.sent.push({ seq, frame: frameIndex, sentMs: now });
+    this.#first = false;
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
+    return now;
+  }
+
+  /** Sends an arbitrary RTP packet (for DTMF and fault injection). */
+  sendRaw(h: Parameters<typeof writeRtp>[2], payload: Uint8Array): void {
+    const n = writeRtp(this.#buf, 0, h, payload);
+    this.#send(this.#buf.slice(0, n));
+  }
+
+  /** Sends bytes as they are (malformed packets in tests). */
+  sendBytes(bytes: Uint8Array): void {
+    this.#send(bytes);
+  }
+
+  /**
+   * Streams `pcm` (at pcmRate) as real-time paced 20 ms packets on an absolute schedule starting
+   * `phaseMs` from now. Resolves when the last packet is sent. `drop(k)` skips frame k (loss).
+   */
+  async stream(pcm: Int16Array, opts: { phaseMs?: number; drop?: (k: number) => boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const n = this.frameSamples;
+    const frames = Math.floor(pcm.length / n);
+    const t0 = performance.now() + (opts.phaseMs ?? 0);
+    for (let k = 0; k < frames; k++) {
+      if (this.#closed || opts.signal?.aborted) return;
+      const due = t0 + k * 20;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      else if (wait > 0) await new Promise((r) => setImmediate(r));
+      if (opts.drop?.(k)) {
+        // keep numbering as if sent (it was lost on the way)
+        this.#seq = (this.#seq + 1) & 0xffff;
+        this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
+        continue;
+      }
+      this.sendFrame(pcm.subarray(k * n, (k + 1) * n), k);
+    }
+  }
+
+  /** Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1). */
+  async sendDtmf(digit: string, dtmfPt = 101): Promise<void> {
+    const event = dtmfEvent(digit);
+    if (event === null) throw new Error(`not a DTMF digit: ${digit}`);
+    const ts = this.#ts;
+    const payload = new Uint8Array(4);
+    for (let k = 1; k <= 8; k++) {
+      const end = k >= 6;
+      writeTelephoneEvent(payload, 0, { event, end, volume: 10, duration: Math.min(k, 5) * 160 });
+      this.sendRaw({ marker: k === 1, payloadType: dtmfPt, sequenceNumber: this.#seq, timestamp: ts, ssrc: this.#ssrc }, payload);
+      this.#seq = (this.#seq + 1) & 0xffff;
+      await sleep(20);
+    }
+    this.#ts = (this.#ts + 8 * 160) >>> 0;
+  }
+
+  /** Decodes the received audio packets onto a timeline by RTP timestamp (gaps stay silent). */
+  recording(): Int16Array {
+    const audio = this.received.filter((p) => p.pt !== 101);
+    if (audio.length === 0) return new Int16Array(0);
+    const ts0 = audio[0]!.ts;
+    // Both G.711 and Opus (RFC 7587) carry one timestamp unit per PCM sample at pcmRate.
+    const last = audio[audio.length - 1]!;
+    const out = new Int16Array(tsDiff(ts0, last.ts) + this.frameSamples);
+    const dec = this.codec === 'opus' ? new OpusDecoder() : null;
+    const frame = new Int16Array(5760);
+    for (const p of audio) {
+      const off = tsDiff(ts0, p.ts);
+      if (off < 0 || off >= out.length) continue;
+      const n = dec ? dec.decode(p.payload, frame) : g711DecodeInto(this.codec === 'PCMU' ? 'ulaw' : 'alaw', p.payload, frame);
+      out.set(frame.subarray(0, Math.min(n, out.length - off)), off);
+    }
+    return out;
+  }
+
+  async hangup(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#opusEnc) this.#opusEnc.close();
+    await this.#close();
+  }
+
+  /** DELETE /v1/calls/{id} (UDP calls have no in-band stop). */
+  async end(): Promise<void> {
+    await fetch(`${this.#gateway}/v1/calls/${this.callId}`, { method: 'DELETE' });
+    await this.hangup();
+  }
+}
+
+const scratch = createRtpPacket();
+
+function parsePacket(buf: Uint8Array, arrivalMs: number): ReceivedPacket | null {
+  if (tryParseRtp(buf, scratch) !== null) return null;
+  return {
+    seq: scratch.sequenceNumber,
+    ts: scratch.timestamp,
+    pt: scratch.payloadType,
+    ssrc: scratch.ssrc,
+    marker: scratch.marker,
+    payload: scratch.payload.slice(),
+    arrivalMs,
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

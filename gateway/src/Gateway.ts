@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import uWS from 'uWebSockets.js';
+import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
+import type { Agent } from './agent/Agent.js';
+import { AgentLink } from './agent/AgentLink.js';
+import { uwsAgentSocket } from './agent/AgentSocket.js';
+import { nativeDialect } from './agent/dialects/native.js';
+import { EchoAgent } from './agent/EchoAgent.js';
+import { Call, type CloseReason } from './call/Call.js';
+import { parseRoute, type Route, type Settings } from './config.js';
+import { toE164 } from './e164.js';
+import { UdpEdge, type UdpRemote } from './edge/UdpEdge.js';
+import { WsEdge } from './edge/WsEdge.js';
+import { GatewayError } from './errors.js';
+import { readJson, reply, sendError, sendJson, sendText, type Reply } from './http.js';
+import { log } from './log.js';
+import { CODEC_INFO, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from './media/edgeCodecs.js';
+import type { DspModules } from './media/InboundDsp.js';
+import { PlayoutClock } from './media/PlayoutClock.js';
+import { Metrics } from './metrics.js';
+
+/** Largest RTP packet accepted over WebSocket, bytes (a jumbo Opus packet fits many times over). */
+const EDGE_MAX_MESSAGE = 16 * 1024;
+/** Largest message from an agent, bytes (≈21 s of 24 kHz PCM16 in one burst). */
+const AGENT_MAX_MESSAGE = 1024 * 1024;
+const API_MAX_BODY = 64 * 1024;
+/** An edge that sends nothing for this long has gone (checked once a second). */
+const MEDIA_TIMEOUT_MS = 30_000;
+
+interface CallRequest {
+  codec: EdgeCodecName;
+  payloadType: number;
+  from: string;
+  to: string;
+  route: Route;
+}
+
+interface EdgeSocketData {
+  call: Call | null;
+  edge: WsEdge<EdgeSocketData> | null;
+  open: boolean;
+}
+
+interface AgentSocketData {
+  callId: string;
+  link: AgentLink | null;
+  open: boolean;
+}
+
+/**
+ * The composition root of a running gateway: one uWS app (HTTP API, edge and agent WebSockets),
+ * the call registry, the shared playout clock, metrics, and the DSP modules. Owns every call;
+ * `close()` ends them all.
+ */
+export class Gateway {
+  readonly settings: Settings;
+  readonly metrics = new Metrics();
+  readonly calls = new Map<string, Call>();
+  readonly #clock: PlayoutClock;
+  readonly #dialIns = new Map<string, { link: AgentLink; timer: NodeJS.Timeout }>();
+  #dsp: DspModules | null = null;
+  #listen: uWS.us_listen_socket | null = null;
+
+  #housekeeping: NodeJS.Timeout | null = null;
+  #draining = false;
+  port = 0;
+
+  constructor(settings: Settings) {
+    this.settings = settings;
+    this.#clock = new PlayoutClock(
+      (ms) => this.metrics.tickLateness.observe(Math.max(0, ms) / 1000),
+      (t, err) => {
+        // A failing call must not stop the clock for the others.
+        const call = t as Call;
+        log('error', 'call_failed', { callId: call.id, error: String(err) });
+        call.close('error');
+      },
+    );
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Loads the DSP modules and starts listening. Resolves with the bound port. */
+  async start(): Promise<number> {
+    const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
+    this.#dsp = { speex, rnnoise };
+    const app = uWS.App();
+    this.#routes(app);
+    this.port = await new Promise<number>((resolve, reject) => {
+      app.listen(this.settings.host, this.settings.port, (token) => {
+        if (!token) return reject(new Error(`cannot listen on ${this.settings.host}:${this.settings.port}`));
+        this.#listen = token;
+        resolve(uWS.us_socket_local_port(token as unknown as uWS.us_socket));
+      });
+    });
+    this.#housekeeping = setInterval(() => this.#housekeep(), 1000);
+    log('info', 'gateway_started', { port: this.port });
+    return this.port;
+  }
+
+  /** Stops taking calls; live calls may finish for up to `timeoutMs`, then are ended. */
+  async drain(timeoutMs = this.settings.drainTimeoutMs): Promise<void> {
+    this.#draining = true;
+    log('info', 'drain_started', { calls: this.calls.size, timeoutMs });
+    const deadline = performance.now() + timeoutMs;
+    while (this.calls.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await this.close();
+  }
+
+  /** Ends every call and stops listening. Idempotent. */
+  async close(): Promise<void> {
+    for (const call of [...this.calls.values()]) call.close('shutdown');
+    if (this.#listen !== null) {
+      uWS.us_listen_socket_close(this.#listen);
+      this.#listen = null;
+    }
+    if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
+    this.#housekeeping = null;
+    this.#clock.stop();
+    log('info', 'gateway_stopped');
+  }
+
+  #housekeep(): void {
+    const now = performance.now();
+    for (const call of this.calls.values()) {
+      this.metrics.queueDepth.observe(call.playout.queuedMs / 1000);
+      if (call.idleMs(now) > MEDIA_TIMEOUT_MS) call.close('media_timeout');
+    }
+  }
+
+  // ---- call setup ----------------------------------------------------------------------
+
+  /** Validates a start request (POST body or WS start message); errors name the field. */
+  #parseCallRequest(body: unknown): CallRequest {
+    if (typeof body !== 'object' || body === null) throw new GatewayError('BAD_REQUEST', 'body must be a JSON object');
+    const b = body as Record<string, unknown>;
+    const codec = parseCodecName(b['codec']);
+    if (codec === null) throw new GatewayError('CODEC_UNSUPPORTED', `codec: must be one of PCMU, PCMA, opus (got ${JSON.stringify(b['codec'])})`);
+    const pt = b['payloadType'] ?? CODEC_INFO[codec].payloadType;
+    if (typeof pt !== 'number' || !Number.isInteger(pt) || pt < 0 || pt > 127 || pt === DTMF_PAYLOAD_TYPE) {
+      throw new GatewayError('BAD_REQUEST', `payloadType: must be an integer 0..127 other than ${DTMF_PAYLOAD_TYPE} (telephone-event)`);
+    }
+    const clockRate = b['clockRate'];
+    if (clockRate !== undefined && clockRate !== CODEC_INFO[codec].clockRate) {
+      throw new GatewayError('CODEC_UNSUPPORTED', `clockRate: ${codec} runs at ${CODEC_INFO[codec].clockRate} Hz`);
+    }
+    const number = (field: string): string => {
+      const v = b[field];
+      if (v === undefined || v === null || v === '') return '';
+      if (typeof v !== 'string') throw new GatewayError('BAD_REQUEST', `${field}: must be a string`);
+      try {
+        return toE164(v);
+      } catch (err) {
+        throw new GatewayError('INVALID_NUMBER', `${field}: ${(err as Error).message}`);
+      }
+    };
+    const from = number('from');
+    const to = number('to');
+    let route: Route;
+    try {
+      route = b['route'] !== undefined ? parseRoute(b['route']) : this.settings.routing.lookup(to === '' ? undefined : to);
+    } catch (err) {
+      if (err instanceof GatewayError) throw new GatewayError('BAD_REQUEST', err.message);
+      throw err;
+    }
+    return { codec, payloadType: pt, from, to, route };
+  }
+
+  #admit(): void {
+    if (this.#draining) throw new GatewayError('DRAINING', 'gateway is draining: no new calls', { status: 503 });
+  }
+
+  #newCall(req: CallRequest, transport: 'udp' | 'ws'): Call {
+    const call = new Call(
+      { metrics: this.metrics, dsp: this.#dsp!, resampleQuality: this.settings.resampleQuality, playoutMaxSeconds: this.settings.playoutMaxSeconds },
+      { id: randomUUID(), from: req.from, to: req.to, route: req.route, codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: DTMF_PAYLOAD_TYPE },
+    );
+    this.calls.set(call.id, call);
+    this.metrics.callsActive.inc();
+    this.metrics.callsTotal.inc({ transport });
+    call.onClosed = (c) => {
+      this.calls.delete(c.id);
+      this.#clock.delete(c);
+      const d = this.#dialIns.get(c.id);
+      if (d !== undefined) clearTimeout(d.timer);
+      this.#dialIns.delete(c.id);
+      this.metrics.callsActive.dec();
+    };
+    log('info', 'call_started', { callId: call.id, transport, codec: req.codec, from: req.from, to: req.to, agent: req.route.agent.url, dialect: req.route.agent.dialect });
+    return call;
+  }
+
+  /** Creates the call's agent per its route and starts the media clock. */
+  #connect(call: Call): void {
+    const target = call.route.agent;
+    let agent: Agent;
+    if (target.url === 'builtin:echo') agent = new EchoAgent(call);
+    else {
+      const link = new AgentLink(call, {
+        dialect: nativeDialect,
+        drop: (reason) => this.metrics.drops.inc({ reason }),
+        maxPayload: AGENT_MAX_MESSAGE,
+      });
+      if (target.url === 'dial-in') {
+        const timer = setTimeout(() => call.gone('AGENT_TIMEOUT', `no agent attached within ${this.settings.agentAttachTimeoutMs} ms`), this.settings.agentAttachTimeoutMs);
+        this.#dialIns.set(call.id, { link, timer });
+      } else link.dial(target.url, target.headers);
+      agent = link;
+    }
+    call.attachAgent(agent);
+    this.#clock.add(call);
+  }
+
+  // ---- routes ----------------------------------------------------------------------------
+
+  #routes(app: uWS.TemplatedApp): void {
+    app.get('/healthz', (res) => sendText(reply(res), 200, 'ok\n'));
+    app.get('/readyz', (res) => sendText(reply(res), this.#draining ? 503 : 200, this.#draining ? 'draining\n' : 'ready\n'));
+    app.get('/metrics', (res) => {
+      const r = reply(res);
+      this.metrics.registry.metrics().then(
+        (text) => sendText(r, 200, text, this.metrics.registry.contentType),
+        (err: unknown) => sendError(r, err),
+      );
+    });
+    app.post('/v1/calls', (res) => {
+      const r = reply(res);
+      void this.#createUdpCall(r);
+    });
+    app.get('/v1/calls', (res) => sendJson(reply(res), 200, { calls: [...this.calls.values()].map((c) => c.snapshot()) }));
+    app.get('/v1/calls/:id', (res, req) => {
+      const call = this.calls.get(req.getParameter(0));
+      if (call === undefined) sendError(reply(res), new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
+      else sendJson(reply(res), 200, call.snapshot());
+    });
+    app.del('/v1/calls/:id', (res, req) => {
+      const call = this.calls.get(req.getParameter(0));
+      if (call === undefined) return sendError(reply(res), new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
+      call.close('api_delete');
+      sendJson(reply(res), 200, call.snapshot());
+    });
+    app.ws<EdgeSocketData>('/v1/edge', {
+      maxPayloadLength: EDGE_MAX_MESSAGE,
+      idleTimeout: 60,
+      maxBackpressure: 256 * 1024,
+      upgrade: (res, req, context) => {
+        res.upgrade<EdgeSocketData>(
+          { call: null, edge: null, open: false },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: (ws) => {
+        ws.getUserData().open = true;
+      },
+      message: (ws, message, isBinary) => this.#edgeMessage(ws, message, isBinary),
+      close: (ws) => {
+        const d = ws.getUserData();
+        d.open = false;
+        d.edge?.socketClosed();
+        d.call?.close('edge_closed');
+      },
+    });
+    app.ws<AgentSocketData>('/v1/calls/:id/agent', {
+      maxPayloadLength: AGENT_MAX_MESSAGE,
+      idleTimeout: 60,
+      maxBackpressure: 2 * 1024 * 1024,
+      upgrade: (res, req, context) => {
+        const callId = req.getParameter(0);
+        const key = req.getHeader('sec-websocket-key');
+        const proto = req.getHeader('sec-websocket-protocol');
+        const ext = req.getHeader('sec-websocket-extensions');
+        if (!this.#dialIns.has(callId)) {
+          res.writeStatus('404 Not Found').end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no call awaiting a dial-in agent with this id' } }));
+          return;
+        }
+        res.upgrade<AgentSocketData>({ callId, link: null, open: false }, key, proto, ext, context);
+      },
+      open: (ws) => {
+        const d = ws.getUserData();
+        const pending = this.#dialIns.get(d.callId);
+        if (pending === undefined) return ws.end(4404, 'call gone');
+        clearTimeout(pending.timer);
+        this.#dialIns.delete(d.callId);
+        d.open = true;
+        d.link = pending.link;
+        pending.link.attach(uwsAgentSocket(ws, () => d.open));
+      },
+      message: (ws, message, isBinary) => ws.getUserData().link?.message(new Uint8Array(message), isBinary),
+      close: (ws, code, message) => {
+        const d = ws.getUserData();
+        d.open = false;
+        d.link?.closed(code, Buffer.from(message).toString());
+      },
+    });
+    app.any('/*', (res) => sendError(reply(res), new GatewayError('NOT_FOUND', 'no such endpoint', { status: 404 })));
+  }
+
+  async #createUdpCall(r: Reply): Promise<void> {
+    try {
+      this.#admit();
+      const body = await readJson(r, API_MAX_BODY);
+      const req = this.#parseCallRequest(body);
+      const remote = parseRemote((body as Record<string, unknown>)['remote']);
+      const edge = await UdpEdge.open(this.settings.rtpBindHost, remote);
+      if (r.aborted) {
+        edge.close('aborted');
+        return;
+      }
+      const call = this.#newCall(req, 'udp');
+      edge.onPacket = (buf, arrival) => call.onRtp(buf, arrival);
+      edge.onForeign = () => this.metrics.drops.inc({ reason: 'RTP_FOREIGN_SOURCE' });
+      call.attachEdge(edge);
+      this.#connect(call);
+      sendJson(r, 201, {
+        callId: call.id,
+        rtp: { host: this.settings.rtpPublicHost, port: edge.port },
+        payloadType: req.payloadType,
+        clockRate: CODEC_INFO[req.codec].clockRate,
+        ptime: 20,
+        dtmfPayloadType: DTMF_PAYLOAD_TYPE,
+      });
+    } catch (err) {
+      sendError(r, err);
+    }
+  }
+
+  #edgeMessage(ws: uWS.WebSocket<EdgeSocketData>, message: ArrayBuffer, isBinary: boolean): void {
+    const d = ws.getUserData();
+    if (isBinary) {
+      if (d.call === null) {
+        this.metrics.drops.inc({ reason: 'BAD_REQUEST' });
+        return;
+      }
+      d.call.onRtp(new Uint8Array(message), performance.now());
+      return;
+    }
+    let msg: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(message).toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
+      msg = parsed as Record<string, unknown>;
+    } catch {
+      this.metrics.drops.inc({ reason: 'CONTROL_INVALID' });
+      ws.send(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: 'text message must be a JSON object with an "event"' }), false);
+      return;
+    }
+    if (msg['event'] === 'start' && d.call === null) {
+      try {
+        this.#admit();
+        const req = this.#parseCallRequest(msg);
+        const call = this.#newCall(req, 'ws');
+        const edge = new WsEdge(ws);
+        d.call = call;
+        d.edge = edge;
+        call.attachEdge(edge);
+        ws.send(JSON.stringify({ event: 'started', callId: call.id, payloadType: req.payloadType, clockRate: CODEC_INFO[req.codec].clockRate, ptime: 20, dtmfPayloadType: DTMF_PAYLOAD_TYPE }), false);
+        this.#connect(call);
+      } catch (err) {
+        const e = err instanceof GatewayError ? err : new GatewayError('BAD_REQUEST', String(err));
+        ws.cork(() => {
+          ws.send(JSON.stringify({ event: 'error', code: e.code, message: e.message }), false);
+          ws.end(e.status === 503 ? 1013 : 1008, e.code);
+        });
+      }
+      return;
+    }
+    if (msg['event'] === 'stop' && d.call !== null) {
+      d.call.close('edge_stop');
+      return;
+    }
+    this.metrics.drops.inc({ reason: 'CONTROL_INVALID' });
+    ws.send(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: `unexpected event ${JSON.stringify(msg['event'])}` }), false);
+  }
+
+  /** Ends one call (API and tests). */
+  endCall(id: string, reason: CloseReason): boolean {
+    const call = this.calls.get(id);
+    call?.close(reason);
+    return call !== undefined;
+  }
+}
+
+function parseRemote(v: unknown): UdpRemote | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new GatewayError('BAD_REQUEST', 'remote: must be "host:port"');
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) throw new GatewayError('BAD_REQUEST', `remote: must be "host:port", got ${JSON.stringify(v)}`);
+  return { address: m[1]!, port };
+}

@@ -1,0 +1,44 @@
+/**
+ * The agent as the call sees it, independent of wire dialect and transport. A dialect turns
+ * these calls into its own messages; the built-in echo agent implements them in-process.
+ */
+export interface CallInfo {
+  callId: string;
+  from: string;
+  to: string;
+  params: Readonly<Record<string, unknown>>;
+  /** Hz of the PCM16 exchanged */
+  sampleRate: number;
+}
+
+/** What the gateway tells the agent. */
+export type GatewayEvent =
+  | { type: 'speech_started'; atMs: number }
+  | { type: 'speech_stopped'; atMs: number }
+  | { type: 'mark'; name: string; cleared: boolean }
+  | { type: 'dtmf'; digit: string; durationMs: number }
+  | { type: 'error'; code: string; message: string };
+
+/** What the agent asks of the call (the call implements this). */
+export interface AgentCommands {
+  /** PCM16 LE at the call's agent rate; `bytes` is borrowed (valid during the call only). */
+  audio(bytes: Uint8Array): void;
+  mark(name: string): void;
+  clear(): void;
+  hangup(reason: string): void;
+  dtmf(digits: string): void;
+  /** The agent went away (socket closed, unreachable, timed out). */
+  gone(code: string, reason: string): void;
+  /** A message that could not be understood; counted and answered, never fatal. */
+  invalid(code: string, message: string): void;
+}
+
+export interface Agent {
+  /** Sends call metadata; the first thing the agent hears. */
+  start(info: CallInfo): void;
+  /** One 20 ms frame of the caller's (denoised) audio; borrowed. */
+  audio(frame: Int16Array): void;
+  event(ev: GatewayEvent): void;
+  /** Says goodbye with a reason and releases the transport. Idempotent. */
+  close(reason: string): void;
+}

@@ -1,0 +1,105 @@
+import type { Agent, AgentCommands, CallInfo, GatewayEvent } from './Agent.js';
+import { dialAgent, type AgentSocket, type SocketHandlers } from './AgentSocket.js';
+import type { Dialect } from './dialects/Dialect.js';
+
+/** Caller audio kept while the agent is still connecting: up to 1 s, then the oldest goes. */
+const PRECONNECT_FRAMES = 50;
+
+export interface AgentLinkOptions {
+  dialect: Dialect;
+  /** told of each caller frame dropped, by reason */
+  drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED'): void;
+  maxPayload: number;
+}
+
+/**
+ * A remote agent over WebSocket, in some dialect: either dialled out by the gateway or attached
+ * by the agent itself (dial-in). Until the socket is open, caller frames are held (≤ 1 s) so the
+ * first words are not lost to the connection setup.
+ */
+export class AgentLink implements Agent, SocketHandlers {
+  readonly #o: AgentLinkOptions;
+  readonly #cmds: AgentCommands;
+  #sock: AgentSocket | null = null;
+  #open = false;
+  #info: CallInfo | null = null;
+  readonly #pending: Int16Array[] = [];
+  #closed = false;
+
+  constructor(cmds: AgentCommands, opts: AgentLinkOptions) {
+    this.#cmds = cmds;
+    this.#o = opts;
+  }
+
+  /** Dial-out: connect to the agent's URL. */
+  dial(url: string, headers: Readonly<Record<string, string>>): void {
+    this.#sock = dialAgent(url, headers, this, this.#o.maxPayload);
+  }
+
+  /** Dial-in: the agent's socket, already open. */
+  attach(sock: AgentSocket): void {
+    this.#sock = sock;
+    this.open();
+  }
+
+  get connected(): boolean {
+    return this.#open;
+  }
+
+  start(info: CallInfo): void {
+    this.#info = info;
+    if (this.#open) this.#o.dialect.start(this.#sock!, info);
+  }
+
+  audio(frame: Int16Array): void {
+    if (this.#closed) return;
+    if (!this.#open) {
+      if (this.#pending.length >= PRECONNECT_FRAMES) {
+        this.#pending.shift();
+        this.#o.drop('AGENT_NOT_CONNECTED');
+      }
+      this.#pending.push(frame.slice());
+      return;
+    }
+    if (!this.#o.dialect.audio(this.#sock!, frame)) this.#o.drop('AGENT_BACKPRESSURE');
+  }
+
+  event(ev: GatewayEvent): void {
+    if (this.#open && !this.#closed) this.#o.dialect.event(this.#sock!, ev);
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sock !== null) {
+      if (this.#open) this.#o.dialect.stop(this.#sock, reason);
+      this.#sock.close(1000, reason);
+    }
+    this.#open = false;
+    this.#pending.length = 0;
+  }
+
+  // SocketHandlers
+
+  open(): void {
+    if (this.#closed) return;
+    this.#open = true;
+    if (this.#info !== null) this.#o.dialect.start(this.#sock!, this.#info);
+    for (const f of this.#pending.splice(0)) this.#o.dialect.audio(this.#sock!, f);
+  }
+
+  message(data: Uint8Array, isBinary: boolean): void {
+    if (!this.#closed) this.#o.dialect.message(data, isBinary, this.#cmds);
+  }
+
+  closed(code: number, reason: string): void {
+    this.#open = false;
+    if (!this.#closed) this.#cmds.gone('AGENT_CLOSED', `agent closed the socket (${code}${reason ? ` ${reason}` : ''})`);
+  }
+
+  error(err: Error): void {
+    const wasOpen = this.#open;
+    this.#open = false;
+    if (!this.#closed) this.#cmds.gone(wasOpen ? 'AGENT_CLOSED' : 'AGENT_UNREACHABLE', err.message);
+  }
+}

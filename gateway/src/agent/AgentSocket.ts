@@ -1,0 +1,65 @@
+import WebSocket from 'ws';
+import type uWS from 'uWebSockets.js';
+
+/** A message-oriented connection to an agent: the gateway's dial-out (ws) or the agent's dial-in (uWS). */
+export interface AgentSocket {
+  sendText(text: string): void;
+  /** Sends a binary message; false when it was dropped for backpressure. */
+  sendBinary(bytes: Uint8Array): boolean;
+  close(code: number, reason: string): void;
+}
+
+export interface SocketHandlers {
+  open(): void;
+  /** `data` is borrowed: valid during the call only. */
+  message(data: Uint8Array, isBinary: boolean): void;
+  closed(code: number, reason: string): void;
+  error(err: Error): void;
+}
+
+/** Bytes of unsent data beyond which caller audio to a slow agent is dropped (≈10 s at 24 kHz). */
+export const AGENT_SEND_LIMIT = 512 * 1024;
+
+/** Dial-out with `ws`: the gateway is the WebSocket client. */
+export function dialAgent(url: string, headers: Readonly<Record<string, string>>, h: SocketHandlers, maxPayload: number): AgentSocket {
+  const ws = new WebSocket(url, { headers: { ...headers }, maxPayload, perMessageDeflate: false, handshakeTimeout: 10_000 });
+  ws.binaryType = 'nodebuffer';
+  ws.on('open', () => h.open());
+  ws.on('message', (data: Buffer, isBinary: boolean) => h.message(data, isBinary));
+  ws.on('close', (code: number, reason: Buffer) => h.closed(code, reason.toString()));
+  ws.on('error', (err: Error) => h.error(err));
+  ws.on('unexpected-response', (_req, res) => {
+    h.error(new Error(`agent answered HTTP ${res.statusCode} instead of upgrading`));
+    ws.terminate();
+  });
+  return {
+    sendText: (text) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    },
+    sendBinary: (bytes) => {
+      if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > AGENT_SEND_LIMIT) return false;
+      ws.send(bytes, { binary: true });
+      return true;
+    },
+    close: (code, reason) => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
+    },
+  };
+}
+
+/** Wraps a uWS server-side socket (an agent that dialled in). */
+export function uwsAgentSocket<T>(ws: uWS.WebSocket<T>, isOpen: () => boolean): AgentSocket {
+  return {
+    sendText: (text) => {
+      if (isOpen()) ws.send(text, false);
+    },
+    sendBinary: (bytes) => {
+      if (!isOpen() || ws.getBufferedAmount() > AGENT_SEND_LIMIT) return false;
+      return ws.send(bytes, true) !== 2;
+    },
+    close: (code, reason) => {
+      if (isOpen()) ws.end(code, reason.slice(0, 120));
+    },
+  };
+}

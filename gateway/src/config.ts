@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { toE164 } from './e164.js';
+import { GatewayError } from './errors.js';
+
+/** Agent rates the native protocol offers (PCM16 mono). */
+export const AGENT_RATES = [8000, 16000, 24000, 48000] as const;
+export type AgentRate = (typeof AGENT_RATES)[number];
+export const DIALECTS = ['native'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+export interface AgentTarget {
+  /** ws(s)://… (dial-out), 'builtin:echo', or 'dial-in' (the agent attaches to /v1/calls/{id}/agent) */
+  url: string;
+  dialect: Dialect;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface Route {
+  agent: AgentTarget;
+  /** Hz of the PCM16 exchanged with the agent */
+  sampleRate: AgentRate;
+  denoise: boolean;
+  params: Readonly<Record<string, unknown>>;
+}
+
+export const ECHO_ROUTE: Route = Object.freeze({
+  agent: Object.freeze({ url: 'builtin:echo', dialect: 'native', headers: Object.freeze({}) }),
+  sampleRate: 24000,
+  denoise: true,
+  params: Object.freeze({}),
+});
+
+function fail(field: string, why: string): never {
+  throw new GatewayError('CONFIG_INVALID', `${field}: ${why}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Validates a Route (inline in a request, or from the routing config). Errors name the field. */
+export function parseRoute(v: unknown, field = 'route'): Route {
+  if (!isObject(v)) fail(field, 'must be an object');
+  const agent = v['agent'];
+  if (!isObject(agent)) fail(`${field}.agent`, 'must be an object with a url');
+  const url = agent['url'];
+  if (typeof url !== 'string') fail(`${field}.agent.url`, 'must be a string');
+  if (url !== 'builtin:echo' && url !== 'dial-in') {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      fail(`${field}.agent.url`, `not a URL: ${JSON.stringify(url)}`);
+    }
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') fail(`${field}.agent.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
+  }
+  const dialect = agent['dialect'] ?? 'native';
+  if (!(DIALECTS as readonly unknown[]).includes(dialect)) fail(`${field}.agent.dialect`, `must be one of ${DIALECTS.join(', ')}`);
+  const headers = agent['headers'] ?? {};
+  if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string')) fail(`${field}.agent.headers`, 'must map names to strings');
+  const sampleRate = v['sampleRate'] ?? 24000;
+  if (!(AGENT_RATES as readonly unknown[]).includes(sampleRate)) fail(`${field}.sampleRate`, `must be one of ${AGENT_RATES.join(', ')}`);
+  const denoise = v['denoise'] ?? true;
+  if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
+  const params = v['params'] ?? {};
+  if (!isObject(params)) fail(`${field}.params`, 'must be an object');
+  return Object.freeze({
+    agent: Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }) }),
+    sampleRate: sampleRate as AgentRate,
+    denoise,
+    params: Object.freeze({ ...params }),
+  });
+}
+
+/**
+ * Routing config (file named by GATEWAY_CONFIG):
+ *   { "numbers": { "+14155550100": Route, "+4420*": Route }, "default": Route }
+ * A key ending in '*' is a prefix; the longest matching prefix wins, exact numbers first.
+ */
+export class RoutingTable {
+  readonly #exact = new Map<string, Route>();
+  readonly #prefixes: [string, Route][] = [];
+  readonly #default: Route;
+
+  constructor(raw: unknown) {
+    if (!isObject(raw)) fail('config', 'must be a JSON object');
+    const numbers = raw['numbers'] ?? {};
+    if (!isObject(numbers)) fail('config.numbers', 'must map E.164 numbers (or prefixes ending in *) to routes');
+    for (const [key, route] of Object.entries(numbers)) {
+      const field = `config.numbers[${JSON.stringify(key)}]`;
+      const prefix = key.endsWith('*');
+      const digits = prefix ? key.slice(0, -1) : key;
+      let norm: string;
+      if (prefix) {
+        if (!/^\+?[0-9]{1,15}$/.test(digits.replace(/[\s\-]/g, ''))) fail(field, 'prefix must be + and digits, then *');
+        norm = digits.startsWith('+') ? digits : '+' + digits;
+      } else {
+        try {
+          norm = toE164(digits);
+        } catch (err) {
+          fail(field, (err as Error).message);
+        }
+      }
+      const r = parseRoute(route, field);
+      if (prefix) this.#prefixes.push([norm, r]);
+      else this.#exact.set(norm, r);
+    }
+    this.#prefixes.sort((a, b) => b[0].length - a[0].length);
+    this.#default = raw['default'] === undefined ? ECHO_ROUTE : parseRoute(raw['default'], 'config.default');
+  }
+
+  /** The route for a called number (already E.164), or the default. */
+  lookup(to: string | undefined): Route {
+    if (to === undefined) return this.#default;
+    const exact = this.#exact.get(to);
+    if (exact) return exact;
+    for (const [p, r] of this.#prefixes) if (to.startsWith(p)) return r;
+    return this.#default;
+  }
+
+  static fromFile(path: string): RoutingTable {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      fail('GATEWAY_CONFIG', `cannot read ${path}: ${(err as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      fail('GATEWAY_CONFIG', `${path} is not JSON: ${(err as Error).message}`);
+    }
+    return new RoutingTable(json);
+  }
+}
+
+/** Process settings from the environment, parsed once. */
+export interface Settings {
+  port: number;
+  /** address the HTTP/WS server binds */
+  host: string;
+  /** address RTP sockets bind */
+  rtpBindHost: string;
+  /** address advertised to edges in `rtp.host` */
+  rtpPublicHost: string;
+  /** speex quality of the resamplers (0..10) */
+  resampleQuality: number;
+  /** ms a dial-in agent has to attach */
+  agentAttachTimeoutMs: number;
+  /** ms to wait for live calls on SIGTERM */
+  drainTimeoutMs: number;
+  /** seconds of agent audio a call may queue */
+  playoutMaxSeconds: number;
+  /** DSP worker threads (0 = on the main thread) */
+  dspWorkers: number;
+  routing: RoutingTable;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail(name, `must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const cfg = env['GATEWAY_CONFIG'];
+  const rtpBindHost = env['RTP_BIND_HOST'] ?? '0.0.0.0';
+  return {
+    port: intEnv(env, 'PORT', 8080, 0, 65535),
+    host: env['HOST'] ?? '0.0.0.0',
+    rtpBindHost,
+    rtpPublicHost: env['RTP_PUBLIC_HOST'] ?? (rtpBindHost === '0.0.0.0' ? '127.0.0.1' : rtpBindHost),
+    resampleQuality: intEnv(env, 'RESAMPLE_QUALITY', 3, 0, 10),
+    agentAttachTimeoutMs: intEnv(env, 'AGENT_ATTACH_TIMEOUT_MS', 10_000, 100, 600_000),
+    drainTimeoutMs: intEnv(env, 'DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    playoutMaxSeconds: intEnv(env, 'PLAYOUT_MAX_SECONDS', 120, 60, 3600),
+    dspWorkers: intEnv(env, 'DSP_WORKERS', 0, 0, 64),
+    routing: cfg ? RoutingTable.fromFile(cfg) : new RoutingTable({}),
+  };
+}

@@ -1,0 +1,150 @@
+import {
+  DENOISER_DELAY_MS,
+  DENOISER_FRAME,
+  DENOISER_RATE,
+  Denoiser,
+  floatToInt16,
+  Resampler,
+  type loadDenoiserModule,
+  type loadResamplerModule,
+} from '../../../codecs/src/index.js';
+
+export type SpeexModule = Awaited<ReturnType<typeof loadResamplerModule>>;
+export type RnnoiseModule = Awaited<ReturnType<typeof loadDenoiserModule>>;
+
+/** The WASM modules a thread needs for inbound DSP, loaded once per thread. */
+export interface DspModules {
+  speex: SpeexModule;
+  rnnoise: RnnoiseModule;
+}
+
+export interface InboundDspOptions {
+  /** Hz of the decoded edge audio (8000 G.711, 48000 Opus) */
+  inRate: number;
+  /** Hz of the agent's PCM16 */
+  outRate: number;
+  denoise: boolean;
+  /** speex quality */
+  quality: number;
+}
+
+/**
+ * Receives one 20 ms frame for the agent (borrowed: valid during the call only), the voice
+ * probabilities of its 10 ms sub-frames (RNNoise; energy-based when denoise is off), and the
+ * arrival time of the packet that completed it.
+ */
+export type FrameSink = (frame: Int16Array, vad: Float32Array, arrivalMs: number) => void;
+
+/**
+ * Inbound chain of one call: edge PCM → 48 kHz → RNNoise (voice probability per 10 ms) →
+ * agent rate, framed to exactly 20 ms and emitted as soon as a frame is complete. Without
+ * denoise, edge PCM goes straight to the agent rate.
+ *
+ * Every buffer is allocated once here; `push` allocates nothing.
+ */
+export class InboundDsp {
+  readonly #sink: FrameSink;
+  readonly #up: Resampler | null;
+  readonly #den: Denoiser | null;
+  readonly #down: Resampler;
+  readonly #outFrame: number;
+  /** Algorithmic delay of the chain, ms (resamplers + RNNoise). */
+  readonly delayMs: number;
+  readonly #in: Float32Array;
+  readonly #mid: Float32Array; // 48 kHz FIFO awaiting RNNoise framing
+  #midLen = 0;
+  readonly #clean: Float32Array;
+  readonly #vad1 = new Float32Array(1);
+  readonly #tmpOut: Float32Array;
+  readonly #fifo: Float32Array; // agent-rate FIFO awaiting 20 ms framing
+  #fifoLen = 0;
+  readonly #frame: Int16Array;
+  readonly #vad = new Float32Array(2);
+  #vadCount = 0;
+  #closed = false;
+
+  constructor(mods: DspModules, opts: InboundDspOptions, sink: FrameSink) {
+    this.#sink = sink;
+    this.#outFrame = opts.outRate / 50;
+    const maxIn = 48000 / 10; // up to 100 ms per push
+    this.#in = new Float32Array(maxIn);
+    if (opts.denoise) {
+      this.#up = new Resampler(mods.speex, { inRate: opts.inRate, outRate: DENOISER_RATE, quality: opts.quality });
+      this.#den = new Denoiser(mods.rnnoise);
+      this.#down = new Resampler(mods.speex, { inRate: DENOISER_RATE, outRate: opts.outRate, quality: opts.quality });
+      this.delayMs = this.#up.delayMs + DENOISER_DELAY_MS + this.#down.delayMs;
+    } else {
+      this.#up = null;
+      this.#den = null;
+      this.#down = new Resampler(mods.speex, { inRate: opts.inRate, outRate: opts.outRate, quality: opts.quality });
+      this.delayMs = this.#down.delayMs;
+    }
+    this.#mid = new Float32Array(2 * 48000 / 10);
+    this.#clean = new Float32Array(DENOISER_FRAME);
+    this.#tmpOut = new Float32Array(this.#down.maxOutput(Math.max(maxIn, DENOISER_FRAME)) + 8);
+    this.#fifo = new Float32Array(this.#tmpOut.length + 2 * this.#outFrame);
+    this.#frame = new Int16Array(this.#outFrame);
+  }
+
+  /** Feeds decoded edge PCM (any length up to 100 ms). */
+  push(pcm: Int16Array, arrivalMs: number): void {
+    if (this.#closed) return;
+    const n = Math.min(pcm.length, this.#in.length);
+    const x = this.#in;
+    for (let i = 0; i < n; i++) x[i] = pcm[i]!;
+    const input = x.subarray(0, n);
+    if (this.#up === null) {
+      this.#toAgentRate(input, -1, arrivalMs);
+      return;
+    }
+    this.#midLen += this.#up.process(input, this.#mid.subarray(this.#midLen));
+    let off = 0;
+    while (this.#midLen - off >= DENOISER_FRAME) {
+      this.#den!.process(this.#mid.subarray(off, off + DENOISER_FRAME), this.#clean, this.#vad1);
+      off += DENOISER_FRAME;
+      this.#toAgentRate(this.#clean, this.#vad1[0]!, arrivalMs);
+    }
+    this.#mid.copyWithin(0, off, this.#midLen);
+    this.#midLen -= off;
+  }
+
+  /** Resamples a chunk to the agent rate and emits every complete 20 ms frame. */
+  #toAgentRate(chunk: Float32Array, vad: number, arrivalMs: number): void {
+    const made = this.#down.process(chunk, this.#tmpOut);
+    this.#fifo.set(this.#tmpOut.subarray(0, made), this.#fifoLen);
+    this.#fifoLen += made;
+    if (vad >= 0 && this.#vadCount < 2) this.#vad[this.#vadCount++] = vad;
+    while (this.#fifoLen >= this.#outFrame) {
+      floatToInt16(this.#fifo.subarray(0, this.#outFrame), this.#frame);
+      this.#fifo.copyWithin(0, this.#outFrame, this.#fifoLen);
+      this.#fifoLen -= this.#outFrame;
+      if (vad < 0) energyVad(this.#frame, this.#vad);
+      else if (this.#vadCount < 2) this.#vad[1] = this.#vad[0]!;
+      this.#vadCount = 0;
+      this.#sink(this.#frame, this.#vad, arrivalMs);
+    }
+  }
+
+  /** Frees resamplers and the RNNoise state. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#up?.close();
+    this.#den?.close();
+    this.#down.close();
+  }
+}
+
+/**
+ * Voice probability without RNNoise: a logistic map of the frame's level (−50 dBFS → ~0,
+ * −30 dBFS → ~1). Crude, but it keeps speech_started/stopped working with denoise off.
+ */
+function energyVad(frame: Int16Array, out: Float32Array): void {
+  const half = frame.length >> 1;
+  for (let h = 0; h < 2; h++) {
+    let e = 0;
+    for (let i = h * half; i < (h + 1) * half; i++) e += frame[i]! * frame[i]!;
+    const db = 10 * Math.log10(e / half / (32768 * 32768) + 1e-12);
+    out[h] = 1 / (1 + Math.exp(-(db + 40) / 3));
+  }
+}

@@ -1,0 +1,125 @@
+import {
+  CodecError,
+  g711DecodeInto,
+  g711EncodeInto,
+  g711Silence,
+  LossConcealer,
+  OPUS_FRAME,
+  OpusDecoder,
+  OpusEncoder,
+  type G711Law,
+} from '../../../codecs/src/index.js';
+
+/** Codecs an edge may use, with their RTP parameters (RFC 3551 static types; RFC 7587 for Opus). */
+export const EDGE_CODECS = ['PCMU', 'PCMA', 'opus'] as const;
+export type EdgeCodecName = (typeof EDGE_CODECS)[number];
+
+export interface EdgeCodecInfo {
+  name: EdgeCodecName;
+  /** default RTP payload type (static for G.711, conventional 111 for Opus) */
+  payloadType: number;
+  /** RTP clock rate, Hz */
+  clockRate: number;
+  /** rate of the decoded PCM, Hz */
+  pcmRate: number;
+  /** samples per 20 ms at pcmRate */
+  frameSamples: number;
+  /** RTP timestamp units per 20 ms */
+  frameTicks: number;
+  /** largest encoded 20 ms payload, bytes */
+  maxPayload: number;
+}
+
+export const CODEC_INFO: Record<EdgeCodecName, EdgeCodecInfo> = {
+  PCMU: { name: 'PCMU', payloadType: 0, clockRate: 8000, pcmRate: 8000, frameSamples: 160, frameTicks: 160, maxPayload: 160 },
+  PCMA: { name: 'PCMA', payloadType: 8, clockRate: 8000, pcmRate: 8000, frameSamples: 160, frameTicks: 160, maxPayload: 160 },
+  opus: { name: 'opus', payloadType: 111, clockRate: 48000, pcmRate: 48000, frameSamples: OPUS_FRAME, frameTicks: 960, maxPayload: 1276 },
+};
+
+/** RFC 4733 telephone-event payload type the gateway offers (dynamic; 101 by convention). */
+export const DTMF_PAYLOAD_TYPE = 101;
+
+export function parseCodecName(v: unknown): EdgeCodecName | null {
+  if (typeof v !== 'string') return null;
+  const up = v.toUpperCase();
+  if (up === 'PCMU' || up === 'PCMA') return up;
+  if (up === 'OPUS') return 'opus';
+  return null;
+}
+
+export interface FrameDecoder {
+  /** Decodes one payload into `out`; returns samples written. @throws {CodecError} on a bad frame */
+  decode(payload: Uint8Array, out: Int16Array): number;
+  /** Synthesises one lost 20 ms frame into `out`; returns samples written. */
+  conceal(out: Int16Array): number;
+  close(): void;
+}
+
+export interface FrameEncoder {
+  /** Encodes one 20 ms frame into `dst`; returns bytes written. */
+  encode(pcm: Int16Array, dst: Uint8Array): number;
+  close(): void;
+}
+
+class G711Decoder implements FrameDecoder {
+  readonly #plc = new LossConcealer(160, 8000);
+  constructor(readonly law: G711Law) {}
+  decode(payload: Uint8Array, out: Int16Array): number {
+    const n = g711DecodeInto(this.law, payload, out);
+    // The concealer keeps 20 ms frames of history; other packet sizes skip it.
+    if (n === 160) this.#plc.good(out.subarray(0, 160));
+    return n;
+  }
+  conceal(out: Int16Array): number {
+    this.#plc.conceal(out);
+    return 160;
+  }
+  close(): void {}
+}
+
+class G711Encoder implements FrameEncoder {
+  constructor(readonly law: G711Law) {}
+  encode(pcm: Int16Array, dst: Uint8Array): number {
+    return g711EncodeInto(this.law, pcm, dst);
+  }
+  close(): void {}
+}
+
+class OpusFrameDecoder implements FrameDecoder {
+  readonly #dec = new OpusDecoder();
+  decode(payload: Uint8Array, out: Int16Array): number {
+    return this.#dec.decode(payload, out);
+  }
+  conceal(out: Int16Array): number {
+    return this.#dec.conceal(out);
+  }
+  close(): void {
+    this.#dec.close();
+  }
+}
+
+class OpusFrameEncoder implements FrameEncoder {
+  readonly #enc = new OpusEncoder({ fec: true });
+  encode(pcm: Int16Array, dst: Uint8Array): number {
+    const pkt = this.#enc.encode(pcm);
+    if (pkt.length > dst.length) throw new CodecError('CODEC_BAD_FRAME', 'opus packet larger than the RTP buffer');
+    dst.set(pkt);
+    return pkt.length;
+  }
+  close(): void {
+    this.#enc.close();
+  }
+}
+
+export function createDecoder(name: EdgeCodecName): FrameDecoder {
+  return name === 'opus' ? new OpusFrameDecoder() : new G711Decoder(name === 'PCMU' ? 'ulaw' : 'alaw');
+}
+
+export function createEncoder(name: EdgeCodecName): FrameEncoder {
+  return name === 'opus' ? new OpusFrameEncoder() : new G711Encoder(name === 'PCMU' ? 'ulaw' : 'alaw');
+}
+
+/** G.711 code for silence, for filling (unused for Opus, which encodes silence itself). */
+export function silenceByte(name: EdgeCodecName): number {
+  return g711Silence(name === 'PCMA' ? 'alaw' : 'ulaw');
+}

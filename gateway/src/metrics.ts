@@ -1,0 +1,63 @@
+import client from 'prom-client';
+
+/**
+ * Every metric of the gateway, in one registry. Labels are bounded (direction, transport,
+ * reason, codec); never a call id.
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly callsActive = new client.Gauge({ name: 'gateway_calls_active', help: 'Calls in progress', registers: [this.registry] });
+  readonly callsTotal = new client.Counter({ name: 'gateway_calls_total', help: 'Calls started', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly packets = new client.Counter({
+    name: 'gateway_rtp_packets_total',
+    help: 'RTP packets by direction (in from the edge, out to the edge)',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly agentFrames = new client.Counter({
+    name: 'gateway_agent_frames_total',
+    help: 'Audio frames to (out) and audio messages from (in) agents',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly drops = new client.Counter({
+    name: 'gateway_drops_total',
+    help: 'Packets, frames or messages dropped, by reason (the stable error code)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly concealed = new client.Counter({ name: 'gateway_concealed_frames_total', help: 'Inbound 20 ms frames synthesised by loss concealment', registers: [this.registry] });
+  readonly underruns = new client.Counter({
+    name: 'gateway_playout_underruns_total',
+    help: 'Ticks where agent audio was playing but the queue ran dry before the frame was full',
+    registers: [this.registry],
+  });
+  readonly queueDepth = new client.Histogram({
+    name: 'gateway_playout_queue_seconds',
+    help: 'Playout queue depth (seconds of agent audio) sampled once per second per call',
+    buckets: [0, 0.02, 0.06, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly inboundLatency = new client.Histogram({
+    name: 'gateway_inbound_processing_seconds',
+    help: 'RTP packet received → its 20 ms frame written to the agent socket (gateway-added, excluding algorithmic delay)',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
+    registers: [this.registry],
+  });
+  readonly outboundLatency = new client.Histogram({
+    name: 'gateway_outbound_queue_seconds',
+    help: 'Agent audio received → first RTP packet carrying it sent (queueing plus pacing)',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly tickLateness = new client.Histogram({
+    name: 'gateway_playout_tick_lateness_seconds',
+    help: 'How late the shared 20 ms playout tick fired relative to its schedule',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+}

@@ -1,0 +1,164 @@
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { g711DecodeInto, seqDiff, tsDiff } from '../../codecs/src/index.js';
+import { RtpCaller, sleep, type Transport } from '../../bench/src/peers/RtpCaller.js';
+import { TestAgent } from '../../bench/src/peers/TestAgent.js';
+import type { Gateway } from '../../gateway/src/Gateway.js';
+import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
+import { counter, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+
+let gw: Gateway;
+let url: string;
+let agent: TestAgent;
+
+beforeAll(async () => {
+  ({ gw, url } = await startGateway());
+  agent = await TestAgent.listen();
+});
+
+afterAll(async () => {
+  await gw.close();
+  await agent.close();
+});
+
+// 10 s: 9 s of speech, then the caller falls silent (so the end of speech is detectable)
+const speech = new Int16Array(8000 * 10);
+speech.set(fixture('caller-en-us-8k.wav').samples.subarray(0, 8000 * 9));
+const reply = fixture('agent-reply-24k.wav').samples; // 24 kHz
+
+function silent(payload: Uint8Array): boolean {
+  const pcm = new Int16Array(payload.length);
+  g711DecodeInto('ulaw', payload, pcm);
+  return energy(pcm) === 0;
+}
+
+describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transport) => {
+  it('carries speech to the agent, the agent reply back as 50 packet/s RTP, marks at playout, clear within a tick', async () => {
+    const caller = await RtpCaller.place({ gateway: url, transport, from: '+1 415 555 0123', to: '+14155550100', route: { agent: { url: agent.url } } });
+    const s = await agent.session(caller.callId);
+    expect(s.start).toMatchObject({
+      type: 'start',
+      callId: caller.callId,
+      from: '+14155550123',
+      to: '+14155550100',
+      audio: { encoding: 'pcm16le', sampleRate: 24000, channels: 1, frameMs: 20 },
+    });
+
+    // The agent's side of the conversation, run alongside the caller's 10 s of speech:
+    // t=1 s: a 3.3 s reply in one burst + mark; t=6 s: a 5 s burst + mark, cleared after 1 s.
+    let replyMarkSentAt = 0;
+    let clearAt = 0;
+    const agentScript = (async () => {
+      await sleep(1000);
+      s.sendAudio(reply);
+      replyMarkSentAt = s.send({ type: 'mark', name: 'reply-end' });
+      await sleep(5000);
+      s.sendAudio(new Int16Array(24000 * 5).map((_, i) => Math.round(6000 * Math.sin(i / 7))));
+      s.send({ type: 'mark', name: 'long-end' });
+      await sleep(1000);
+      clearAt = s.send({ type: 'clear' });
+    })();
+    await Promise.all([caller.stream(speech), agentScript]);
+    await sleep(400);
+    await (transport === 'udp' ? caller.end() : caller.hangup());
+
+    // --- inbound: every packet became one 20 ms frame of 24 kHz PCM16 -----------------------
+    expect(s.frames.every((f) => f.pcm.length === 480)).toBe(true);
+    expect(s.frames.length).toBeGreaterThanOrEqual(498);
+    expect(s.frames.length).toBeLessThanOrEqual(500);
+    const heard = s.audio();
+    const ref = await resampleAll(ulawRoundTrip(speech), 8000, 24000);
+    // Compare 4 s of speech; the lag search covers 0–50 ms.
+    const from = 24000;
+    const { lag, peak } = xcorrPeak(ref.pcm.subarray(from, from + 96000), heard.subarray(from, from + 96000 + 1200), 1200);
+    const call = { inboundDelayMs: 14 }; // Q3: 3 ms (8→48 kHz) + 10 ms (RNNoise) + 1 ms (48→24 kHz)
+    const delayMs = (lag + ref.delay) / 24;
+    console.log(`[${transport}] agent audio vs caller speech: xcorr peak ${peak.toFixed(3)}, audio delay ${delayMs.toFixed(2)} ms`);
+    expect(peak).toBeGreaterThanOrEqual(0.7);
+    expect(Math.abs(delayMs - call.inboundDelayMs)).toBeLessThanOrEqual(1);
+    expect(s.eventsOf('speech_started').length).toBeGreaterThan(0);
+    expect(s.eventsOf('speech_stopped').length).toBeGreaterThan(0);
+
+    // --- outbound: valid RTP at 50 packets/s ---------------------------------------------
+    const rx = caller.received;
+    expect(rx.length).toBeGreaterThan(400);
+    const ssrc = rx[0]!.ssrc;
+    for (let i = 1; i < rx.length; i++) {
+      expect(rx[i]!.pt).toBe(0);
+      expect(rx[i]!.ssrc).toBe(ssrc);
+      expect(seqDiff(rx[i - 1]!.seq, rx[i]!.seq)).toBe(1);
+      expect(tsDiff(rx[i - 1]!.ts, rx[i]!.ts)).toBe(160);
+      expect(rx[i]!.payload.length).toBe(160);
+    }
+    const pps = ((rx.length - 1) * 1000) / (rx[rx.length - 1]!.arrivalMs - rx[0]!.arrivalMs);
+    console.log(`[${transport}] outbound packet rate ${pps.toFixed(2)}/s over ${rx.length} packets`);
+    expect(pps).toBeGreaterThan(49.5);
+    expect(pps).toBeLessThan(50.5);
+
+    // The reply came back as audio that matches what the agent sent.
+    const firstAudio = rx.findIndex((p) => !silent(p.payload));
+    expect(firstAudio).toBeGreaterThan(0);
+    const recording = caller.recording();
+    const reply8k = await resampleAll(reply, 24000, 8000);
+    const off = tsDiff(rx[0]!.ts, rx[firstAudio]!.ts);
+    const m = xcorrPeak(reply8k.pcm.subarray(0, 16000), recording.subarray(off - 400, off - 400 + 16000 + 800), 800);
+    console.log(`[${transport}] edge audio vs agent reply: xcorr peak ${m.peak.toFixed(3)}`);
+    expect(m.peak).toBeGreaterThanOrEqual(0.7);
+
+    // --- marks: echoed no earlier than their audio finished playing ---------------------
+    const replyMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'reply-end')!;
+    expect(replyMark.msg['cleared']).toBe(false);
+    const replyMs = (1000 * reply.length) / 24000;
+    const playoutEnd = rx[firstAudio]!.arrivalMs + replyMs;
+    console.log(`[${transport}] mark echoed ${(replyMark.atMs - playoutEnd).toFixed(1)} ms after the reply's playout end (${(replyMark.atMs - replyMarkSentAt).toFixed(0)} ms after the agent sent it)`);
+    expect(replyMark.atMs).toBeGreaterThanOrEqual(playoutEnd - 1);
+    expect(replyMark.atMs).toBeLessThanOrEqual(playoutEnd + 60);
+
+    // --- clear: no queued audio reaches the caller after the next tick --------------------
+    const longMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'long-end')!;
+    expect(longMark.msg['cleared']).toBe(true);
+    const afterClear = rx.filter((p) => p.arrivalMs > clearAt);
+    expect(afterClear.length).toBeGreaterThan(10);
+    const audible = afterClear.filter((p) => !silent(p.payload));
+    expect(audible.length).toBeLessThanOrEqual(1);
+    for (const p of audible) expect(p.arrivalMs - clearAt).toBeLessThanOrEqual(25);
+  }, 30_000);
+});
+
+describe('20 calls at once', () => {
+  it('keeps every stream intact in both directions', async () => {
+    const dropsBefore = await counter(gw, 'gateway_drops_total');
+    const clips = [fixture('caller-en-us-8k.wav'), fixture('caller-en-f-8k.wav'), fixture('caller-en-gb-8k.wav')].map((f) => f.samples.subarray(0, 8000 * 5));
+    const calls = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => RtpCaller.place({ gateway: url, transport: i % 2 ? 'ws' : 'udp', route: { agent: { url: agent.url } } })),
+    );
+    const sessions = await Promise.all(calls.map((c) => agent.session(c.callId)));
+    await Promise.all(
+      calls.map(async (c, i) => {
+        const s = sessions[i]!;
+        const phase = Math.random() * 20; // each call its own packet phase
+        await Promise.all([c.stream(clips[i % 3]!, { phaseMs: phase }), (async () => {
+          await sleep(500);
+          s.sendAudio(reply.subarray(0, 48000));
+        })()]);
+      }),
+    );
+    await sleep(300);
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i]!;
+      const s = sessions[i]!;
+      expect(s.frames.length, `call ${i} frames`).toBeGreaterThanOrEqual(248);
+      const ref = await resampleAll(ulawRoundTrip(clips[i % 3]!), 8000, 24000);
+      const { peak } = xcorrPeak(ref.pcm.subarray(12000, 72000), s.audio().subarray(12000, 72000 + 600), 600);
+      expect(peak, `call ${i} inbound correlation`).toBeGreaterThanOrEqual(0.7);
+      const rx = c.received;
+      for (let k = 1; k < rx.length; k++) expect(seqDiff(rx[k - 1]!.seq, rx[k]!.seq), `call ${i} outbound sequence`).toBe(1);
+      expect(rx.filter((p) => !silent(p.payload)).length, `call ${i} reply packets`).toBeGreaterThanOrEqual(98);
+    }
+    await Promise.all(calls.map((c, i) => (i % 2 ? c.hangup() : c.end())));
+    expect((await counter(gw, 'gateway_drops_total')) - dropsBefore).toBe(0);
+    const t0 = performance.now();
+    while (gw.calls.size > 0 && performance.now() - t0 < 2000) await sleep(20);
+    expect(gw.calls.size).toBe(0);
+  }, 60_000);
+});
