@@ -29,17 +29,17 @@ export function energy(x: ArrayLike<number>, from = 0, to = x.length): number {
 }
 
 /**
- * Normalised cross-correlation of `b` against `a` over lags 0..maxLag (b delayed by lag).
+ * Normalised cross-correlation of `b` against `a` over lags minLag..maxLag (b delayed by lag),
+ * over the whole of `a` where `b` overlaps it.
  * Returns the best lag and its coefficient (−1..1).
  */
 export function xcorrPeak(a: ArrayLike<number>, b: ArrayLike<number>, maxLag: number, minLag = 0): { lag: number; peak: number } {
   let best = { lag: 0, peak: -Infinity };
-  const n = Math.min(a.length, b.length);
   for (let lag = minLag; lag <= maxLag; lag++) {
     let num = 0;
     let ea = 0;
     let eb = 0;
-    for (let i = Math.max(0, -lag); i + lag < n && i < n; i++) {
+    for (let i = 0; i < a.length && i + lag < b.length; i++) {
       const x = a[i]!;
       const y = b[i + lag]!;
       num += x * y;

@@ -45,6 +45,9 @@ export interface CallSetup {
   dtmfPayloadType: number;
 }
 
+/** An edge quiet for this long (ms) is taken as silence by the voice-activity detector. */
+const SILENT_EDGE_MS = 100;
+
 /** RFC 3389 comfort noise: accepted and ignored (we conceal or pass silence instead). */
 const PT_COMFORT_NOISE = 13;
 
@@ -257,10 +260,18 @@ export class Call implements AgentCommands, Tickable {
     this.#m.drops.inc({ reason });
   }
 
-  /** Playout clock tick: outbound frame, stale reorder gaps. */
+  /** Playout clock tick: outbound frame, stale reorder gaps, silence of a discontinuous edge. */
   tick(nowMs: number, slots: number): void {
     if (this.state !== 'active') return;
     this.#reorder.flushStale(nowMs);
+    // Edges with silence suppression or DTX (RFC 3389, Opus DTX) stop sending while the caller
+    // is quiet: that silence must still end the caller's speech.
+    if (this.#vad.speaking && this.idleMs(nowMs) > SILENT_EDGE_MS) {
+      for (let i = 0; i < 2; i++) {
+        const ev = this.#vad.push(0);
+        if (ev !== null) this.#sendEvent(ev);
+      }
+    }
     this.playout.tick(nowMs, slots);
   }
 

@@ -1,0 +1,201 @@
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTelephoneEvent, seqDiff } from '../../codecs/src/index.js';
+import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
+import { AgentSession, TestAgent } from '../../bench/src/peers/TestAgent.js';
+import type { Gateway } from '../../gateway/src/Gateway.js';
+import { fixture, xcorrPeak } from '../helpers/audio.js';
+import { counter, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+
+let gw: Gateway;
+let url: string;
+let agent: TestAgent;
+const route = () => ({ agent: { url: agent.url } });
+
+beforeAll(async () => {
+  ({ gw, url } = await startGateway({ agentAttachTimeoutMs: 800 }));
+  agent = await TestAgent.listen();
+});
+afterAll(async () => {
+  await gw.close();
+  await agent.close();
+});
+
+const speech = fixture('caller-en-gb-8k.wav').samples;
+
+async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out: ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('DTMF (RFC 4733)', () => {
+  it('reports a caller digit to the agent once, with its duration', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    await c.stream(new Int16Array(1600));
+    await c.sendDtmf('5');
+    await c.stream(new Int16Array(1600));
+    await s.until(() => s.eventsOf('dtmf').length > 0, 2000, 'dtmf');
+    await sleep(100);
+    expect(s.eventsOf('dtmf').map((e) => e.msg)).toEqual([{ type: 'dtmf', digit: '5', durationMs: 100 }]);
+    await c.end();
+  });
+
+  it('plays agent digits to the edge as telephone-events in the audio sequence space', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    const s = await agent.session(c.callId);
+    await sleep(100);
+    s.send({ type: 'dtmf', digits: '1#' });
+    await sleep(600);
+    await c.hangup();
+    const rx = c.received;
+    for (let i = 1; i < rx.length; i++) expect(seqDiff(rx[i - 1]!.seq, rx[i]!.seq)).toBe(1);
+    const ev = rx.filter((p) => p.pt === 101).map((p) => ({ ...parseTelephoneEvent(p.payload), ts: p.ts, marker: p.marker }));
+    const digits = [...new Set(ev.map((e) => e.event))];
+    expect(digits).toEqual([1, 11]);
+    for (const d of digits) {
+      const packets = ev.filter((e) => e.event === d);
+      expect(new Set(packets.map((e) => e.ts)).size).toBe(1); // one timestamp per event (§2.5.1.2)
+      expect(packets[0]!.marker).toBe(true);
+      expect(packets.filter((e) => e.end).length).toBe(3); // end packet sent 3 times
+      expect(packets.at(-1)!.duration).toBe(800); // 100 ms at 8 kHz
+    }
+  });
+});
+
+describe('agent attachment', () => {
+  it('lets an agent dial in to /v1/calls/{id}/agent', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: 'dial-in' }, sampleRate: 16000 } });
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/calls/${c.callId}/agent`);
+    const s = new AgentSession(ws, {});
+    await new Promise((r) => ws.once('open', r));
+    await Promise.all([c.stream(speech.subarray(0, 8000)), s.until(() => s.start !== null, 2000, 'start')]);
+    await s.until(() => s.frames.length >= 40, 2000, 'frames');
+    expect(s.start).toMatchObject({ callId: c.callId, audio: { sampleRate: 16000, frameMs: 20 } });
+    expect(s.frames[0]!.pcm.length).toBe(320); // 20 ms at 16 kHz
+    await c.end();
+    await s.until(() => s.closed, 2000, 'agent socket closed');
+    expect(s.eventsOf('stop').map((e) => e.msg)).toEqual([{ type: 'stop', reason: 'api_delete' }]);
+  });
+
+  it('refuses a dial-in for an unknown call with 404', async () => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/calls/nope/agent`);
+    const status = await new Promise<number>((r) => ws.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0)));
+    expect(status).toBe(404);
+  });
+
+  it('ends the call when no agent dials in within the timeout, telling the edge why', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: { agent: { url: 'dial-in' } } });
+    await until(() => c.stopReason !== null, 3000, 'stop');
+    expect(c.stopReason).toBe('agent_timeout');
+  });
+
+  it('ends the call when the agent is unreachable', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: { agent: { url: 'ws://127.0.0.1:9/' } } });
+    await until(() => c.stopReason !== null, 3000, 'stop');
+    expect(c.stopReason).toBe('agent_unreachable');
+  });
+
+  it('plays the built-in echo agent: the caller hears their own speech after they stop', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: 'builtin:echo' } } });
+    const clip = speech.subarray(0, 8000 * 3);
+    const input = new Int16Array(8000 * 7);
+    input.set(clip);
+    await c.stream(input);
+    await c.end();
+    const rec = c.recording();
+    // The echo starts after the speech plus the 500 ms end-of-speech wait; search 3–5 s in.
+    const ref = ulawRoundTrip(clip);
+    const { lag, peak } = xcorrPeak(ref.subarray(0, 16000), rec, 8000 * 5, 8000 * 3);
+    console.log(`echo: correlation ${peak.toFixed(3)} at ${(lag / 8).toFixed(0)} ms after the speech began`);
+    expect(peak).toBeGreaterThanOrEqual(0.7);
+  }, 15_000);
+});
+
+describe('loss, reordering and bad input', () => {
+  it('conceals lost packets so the agent still gets one frame per 20 ms', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    const before = await counter(gw, 'gateway_concealed_frames_total');
+    await c.stream(speech.subarray(0, 8000 * 2), { drop: (k) => k % 10 === 5 });
+    await c.stream(new Int16Array(800));
+    await s.until(() => s.frames.length >= 104, 2000, 'frames');
+    expect((await counter(gw, 'gateway_concealed_frames_total')) - before).toBe(10);
+    const stats = (await (await fetch(`${url}/v1/calls/${c.callId}`)).json()) as { packets: { lost: number }; lossRate: number };
+    expect(stats.packets.lost).toBe(10);
+    expect(stats.lossRate).toBeCloseTo(10 / 105, 2);
+    await c.end();
+  });
+
+  it('counts malformed and foreign packets by reason and keeps the call going', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    const s = await agent.session(c.callId);
+    const reasons = ['RTP_TRUNCATED', 'RTP_BAD_VERSION', 'RTP_CSRC_OVERRUN', 'RTP_UNKNOWN_PAYLOAD_TYPE'];
+    const before = await Promise.all(reasons.map((r) => counter(gw, 'gateway_drops_total', { reason: r })));
+    const streaming = c.stream(speech.subarray(0, 8000 * 2));
+    await sleep(200);
+    c.sendBytes(Uint8Array.of(0x80, 0, 1));
+    c.sendBytes(Uint8Array.from([0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9]));
+    c.sendBytes(Uint8Array.from([0x8f, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9]));
+    c.sendRaw({ marker: false, payloadType: 18, sequenceNumber: 7, timestamp: 0, ssrc: 1 }, new Uint8Array(20));
+    await streaming;
+    await s.until(() => s.frames.length >= 98, 2000, 'frames');
+    const after = await Promise.all(reasons.map((r) => counter(gw, 'gateway_drops_total', { reason: r })));
+    expect(after.map((a, i) => a - before[i]!)).toEqual([1, 1, 1, 1]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_drops_total\{reason="RTP_BAD_VERSION"\} \d+/);
+    await c.hangup();
+  });
+
+  it('answers broken or unexpected control JSON on /v1/edge with an error, not a crash', async () => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/edge`);
+    await new Promise((r) => ws.once('open', r));
+    const msgs: Record<string, unknown>[] = [];
+    ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    ws.send('{not json');
+    ws.send(JSON.stringify({ event: 'dance' }));
+    await until(() => msgs.length >= 2, 2000, 'errors');
+    expect(msgs.map((m) => m['code'])).toEqual(['CONTROL_INVALID', 'CONTROL_INVALID']);
+    ws.send(JSON.stringify({ event: 'start', codec: 'G729' }));
+    const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    expect(msgs.at(-1)).toMatchObject({ event: 'error', code: 'CODEC_UNSUPPORTED' });
+    expect(code).toBe(1008);
+  });
+
+  it('validates POST /v1/calls and names the field', async () => {
+    const post = async (body: unknown) => {
+      const r = await fetch(`${url}/v1/calls`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as { error: { code: string; message: string } } };
+    };
+    expect(await post('{')).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+    expect(await post({ codec: 'PCMU', to: 'bob' })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_NUMBER' } } });
+    expect((await post({ codec: 'PCMU', to: 'bob' })).body.error.message).toMatch(/^to: /);
+    expect(await post({ codec: 'PCMU', route: { agent: { url: 'ftp://x' } } })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+    expect(await post({ codec: 'opus', clockRate: 8000 })).toMatchObject({ status: 400, body: { error: { code: 'CODEC_UNSUPPORTED' } } });
+    expect((await fetch(`${url}/v1/calls/none`)).status).toBe(404);
+    expect((await fetch(`${url}/v1/calls/none`, { method: 'DELETE' })).status).toBe(404);
+  });
+});
+
+describe('lifecycle', () => {
+  it('drains on demand: readyz 503, new calls refused, live calls ended at the deadline', async () => {
+    const { gw: g2, url: u2 } = await startGateway();
+    const c = await RtpCaller.place({ gateway: u2, transport: 'ws', route: { agent: { url: 'builtin:echo' } } });
+    expect((await fetch(`${u2}/readyz`)).status).toBe(200);
+    const draining = g2.drain(600);
+    await sleep(50);
+    expect((await fetch(`${u2}/readyz`)).status).toBe(503);
+    const refused = await fetch(`${u2}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU' }) });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('DRAINING');
+    expect(g2.calls.size).toBe(1); // the live call continues while draining
+    await draining;
+    await until(() => c.stopReason !== null, 1000, 'stop');
+    expect(c.stopReason).toBe('shutdown');
+    expect(g2.calls.size).toBe(0);
+  });
+});

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoute, RoutingTable } from '../../gateway/src/config.js';
+import { toE164 } from '../../gateway/src/e164.js';
+import { GatewayError } from '../../gateway/src/errors.js';
+import { PlayoutQueue } from '../../gateway/src/media/PlayoutQueue.js';
+import { Reorderer } from '../../gateway/src/media/Reorderer.js';
+import { VoiceActivity } from '../../gateway/src/media/VoiceActivity.js';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as GatewayError).code;
+  }
+  return 'no error';
+}
+
+describe('E.164 normalisation', () => {
+  it.each([
+    ['+1 (415) 555-0100', '+14155550100'],
+    ['0044 20 7946 0958', '+442079460958'],
+    ['tel:+49-30-1234567', '+49301234567'],
+    ['sip:+33123456789@trunk.example;user=phone', '+33123456789'],
+    ['14155550100', '+14155550100'],
+  ])('%s → %s', (input, out) => expect(toE164(input)).toBe(out));
+
+  it.each(['', '+0123456789', '+1234', '+1234567890123456', 'alice', '+1 415 CALL NOW'])('refuses %j with INVALID_NUMBER', (input) => {
+    expect(codeOf(() => toE164(input))).toBe('INVALID_NUMBER');
+  });
+});
+
+describe('routing config', () => {
+  const agent = { agent: { url: 'ws://agent.example/voice' } };
+  it('routes exact numbers first, then the longest prefix, then the default', () => {
+    const t = new RoutingTable({
+      numbers: { '+14155550100': { ...agent, sampleRate: 16000 }, '+1415*': { ...agent, sampleRate: 8000 }, '+1*': { ...agent, sampleRate: 48000 } },
+      default: { agent: { url: 'builtin:echo' } },
+    });
+    expect(t.lookup('+14155550100').sampleRate).toBe(16000);
+    expect(t.lookup('+14155550199').sampleRate).toBe(8000);
+    expect(t.lookup('+12125550100').sampleRate).toBe(48000);
+    expect(t.lookup('+442079460958').agent.url).toBe('builtin:echo');
+    expect(t.lookup(undefined).agent.url).toBe('builtin:echo');
+  });
+
+  it('defaults to the built-in echo agent at 24 kHz with denoise on', () => {
+    const r = new RoutingTable({}).lookup('+14155550100');
+    expect(r).toMatchObject({ agent: { url: 'builtin:echo', dialect: 'native' }, sampleRate: 24000, denoise: true });
+  });
+
+  it.each([
+    [{ numbers: { '+14155550100': { agent: { url: 'http://x' } } } }, 'config.numbers["+14155550100"].agent.url'],
+    [{ numbers: { 'abc': agent } }, 'config.numbers["abc"]'],
+    [{ default: { agent: { url: 'ws://a' }, sampleRate: 44100 } }, 'config.default.sampleRate'],
+    [{ default: { agent: { url: 'ws://a', dialect: 'skype' } } }, 'config.default.agent.dialect'],
+    [{ default: { agent: { url: 'ws://a', headers: { x: 1 } } } }, 'config.default.agent.headers'],
+    [{ default: { agent: { url: 'ws://a' }, denoise: 'yes' } }, 'config.default.denoise'],
+    [{ numbers: [] }, 'config.numbers'],
+  ])('rejects %j naming %s', (raw, field) => {
+    try {
+      new RoutingTable(raw);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as GatewayError).code).toBe('CONFIG_INVALID');
+      expect((err as Error).message.startsWith(field)).toBe(true);
+    }
+  });
+
+  it('accepts inline routes with headers and params, frozen', () => {
+    const r = parseRoute({ agent: { url: 'wss://a.example/x', headers: { authorization: 'Bearer t' } }, params: { lang: 'en' } });
+    expect(r.agent.headers).toEqual({ authorization: 'Bearer t' });
+    expect(Object.isFrozen(r)).toBe(true);
+  });
+});
+
+describe('Reorderer', () => {
+  function harness(opts = {}) {
+    const out: (number | string)[] = [];
+    const r = new Reorderer({ packet: (_pt, ts) => out.push(ts), lost: (n) => out.push(`lost${n}`) }, opts);
+    const push = (seq: number, at = 0) => r.push(seq & 0xffff, 0, seq, new Uint8Array(1), at, false);
+    return { r, out, push };
+  }
+
+  it('delivers in-order packets at once, across the 16-bit wrap', () => {
+    const h = harness();
+    for (let s = 65530; s < 65540; s++) expect(h.push(s)).toBe('ok');
+    expect(h.out).toEqual([...Array(10).keys()].map((i) => 65530 + i));
+  });
+
+  it('puts a swapped pair back in order without declaring loss', () => {
+    const h = harness();
+    [1, 2, 4, 3, 5].forEach((s) => h.push(s));
+    expect(h.out).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('declares a gap lost once `window` newer packets arrived', () => {
+    const h = harness({ window: 3 });
+    [1, 2, 4, 5].forEach((s) => h.push(s));
+    expect(h.out).toEqual([1, 2]);
+    h.push(6);
+    expect(h.out).toEqual([1, 2, 'lost1', 4, 5, 6]);
+    expect(h.r.lostTotal).toBe(1);
+  });
+
+  it('declares a gap lost when it has waited maxWaitMs (end of talkspurt)', () => {
+    const h = harness({ maxWaitMs: 60 });
+    h.push(1, 0);
+    h.push(3, 20);
+    h.r.flushStale(50);
+    expect(h.out).toEqual([1]);
+    h.r.flushStale(80);
+    expect(h.out).toEqual([1, 'lost1', 3]);
+  });
+
+  it('reports late and duplicate packets and drops them', () => {
+    const h = harness();
+    [1, 2, 3].forEach((s) => h.push(s));
+    expect(h.push(2)).toBe('late');
+    h.push(5);
+    expect(h.push(5)).toBe('duplicate');
+  });
+
+  it('resynchronises on a large jump instead of concealing it', () => {
+    const h = harness();
+    h.push(1);
+    expect(h.push(30000)).toBe('resync');
+    h.push(30001);
+    expect(h.out).toEqual([1, 30000, 30001]);
+  });
+});
+
+describe('PlayoutQueue', () => {
+  it('stops at a mark so its position is exact, and reports marks dropped by clear', () => {
+    const q = new PlayoutQueue(1000);
+    q.pushAudio(Int16Array.from([1, 2, 3]), 0);
+    q.pushMark('a');
+    q.pushAudio(Int16Array.from([4, 5]), 0);
+    q.pushMark('b');
+    const dst = new Int16Array(4);
+    expect(q.pull(dst).filled).toBe(3);
+    expect([...dst]).toEqual([1, 2, 3, 0]);
+    expect(q.shiftMark()).toBe('a');
+    expect(q.queued).toBe(2);
+    expect(q.clear()).toEqual(['b']);
+    expect(q.empty).toBe(true);
+  });
+
+  it('refuses audio beyond its bound', () => {
+    const q = new PlayoutQueue(5);
+    expect(q.pushAudio(new Int16Array(4), 0)).toBe(true);
+    expect(q.pushAudio(new Int16Array(2), 0)).toBe(false);
+    expect(q.queued).toBe(4);
+  });
+
+  it('pulls across chunk boundaries and reports the arrival time of the first new chunk', () => {
+    const q = new PlayoutQueue(100);
+    q.pushAudio(Int16Array.from([1, 2]), 10);
+    q.pushAudio(Int16Array.from([3, 4, 5]), 20);
+    const dst = new Int16Array(4);
+    const r = q.pull(dst);
+    expect([...dst]).toEqual([1, 2, 3, 4]);
+    expect(r.firstReceivedAt).toBe(10);
+    expect(q.pull(dst).firstReceivedAt).toBe(-1); // continues a chunk already started
+  });
+});
+
+describe('VoiceActivity', () => {
+  it('needs 3 frames to start and 50 quiet frames to stop, reporting onset media times', () => {
+    const v = new VoiceActivity();
+    const events = [];
+    const probs = [...Array(10).fill(0.1), 0.9, 0.3, ...Array(20).fill(0.95), ...Array(60).fill(0.05)];
+    for (const p of probs) {
+      const e = v.push(p);
+      if (e) events.push(e);
+    }
+    expect(events).toEqual([
+      { type: 'speech_started', atMs: 120 },
+      { type: 'speech_stopped', atMs: 320 },
+    ]);
+  });
+});
