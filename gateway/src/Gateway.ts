@@ -16,7 +16,8 @@ import { GatewayError } from './errors.js';
 import { readJson, reply, sendError, sendJson, sendText, type Reply } from './http.js';
 import { log } from './log.js';
 import { CODEC_INFO, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from './media/edgeCodecs.js';
-import type { DspModules } from './media/InboundDsp.js';
+import { DspPool } from './media/DspPool.js';
+import type { SpeexModule } from './media/InboundDsp.js';
 import { PlayoutClock } from './media/PlayoutClock.js';
 import { Metrics } from './metrics.js';
 
@@ -59,7 +60,8 @@ export class Gateway {
   readonly calls = new Map<string, Call>();
   readonly #clock: PlayoutClock;
   readonly #dialIns = new Map<string, { link: AgentLink; timer: NodeJS.Timeout }>();
-  #dsp: DspModules | null = null;
+  #speex: SpeexModule | null = null;
+  #pool: DspPool | null = null;
   #listen: uWS.us_listen_socket | null = null;
 
   #housekeeping: NodeJS.Timeout | null = null;
@@ -86,7 +88,8 @@ export class Gateway {
   /** Loads the DSP modules and starts listening. Resolves with the bound port. */
   async start(): Promise<number> {
     const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
-    this.#dsp = { speex, rnnoise };
+    this.#speex = speex;
+    this.#pool = await DspPool.create({ speex, rnnoise }, this.settings.dspWorkers);
     const app = uWS.App();
     this.#routes(app);
     this.port = await new Promise<number>((resolve, reject) => {
@@ -97,7 +100,7 @@ export class Gateway {
       });
     });
     this.#housekeeping = setInterval(() => this.#housekeep(), 1000);
-    log('info', 'gateway_started', { port: this.port });
+    log('info', 'gateway_started', { port: this.port, dspWorkers: this.#pool.workers });
     return this.port;
   }
 
@@ -120,6 +123,8 @@ export class Gateway {
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
     this.#housekeeping = null;
     this.#clock.stop();
+    await this.#pool?.close();
+    this.#pool = null;
     log('info', 'gateway_stopped');
   }
 
@@ -175,7 +180,7 @@ export class Gateway {
 
   #newCall(req: CallRequest, transport: 'udp' | 'ws'): Call {
     const call = new Call(
-      { metrics: this.metrics, dsp: this.#dsp!, resampleQuality: this.settings.resampleQuality, playoutMaxSeconds: this.settings.playoutMaxSeconds },
+      { metrics: this.metrics, dspPool: this.#pool!, speex: this.#speex!, resampleQuality: this.settings.resampleQuality, playoutMaxSeconds: this.settings.playoutMaxSeconds },
       { id: randomUUID(), from: req.from, to: req.to, route: req.route, codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: DTMF_PAYLOAD_TYPE },
     );
     this.calls.set(call.id, call);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { toE164 } from './e164.js';
 import { GatewayError } from './errors.js';
 
@@ -152,7 +153,7 @@ export interface Settings {
   drainTimeoutMs: number;
   /** seconds of agent audio a call may queue */
   playoutMaxSeconds: number;
-  /** DSP worker threads (0 = on the main thread) */
+  /** inbound DSP worker threads (0 = on the main thread) */
   dspWorkers: number;
   routing: RoutingTable;
 }
@@ -177,7 +178,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     agentAttachTimeoutMs: intEnv(env, 'AGENT_ATTACH_TIMEOUT_MS', 10_000, 100, 600_000),
     drainTimeoutMs: intEnv(env, 'DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
     playoutMaxSeconds: intEnv(env, 'PLAYOUT_MAX_SECONDS', 120, 60, 3600),
-    dspWorkers: intEnv(env, 'DSP_WORKERS', 0, 0, 64),
+    // Default: one worker per core; the main thread keeps sockets, playout and control.
+    dspWorkers: intEnv(env, 'DSP_WORKERS', os.availableParallelism(), 0, 64),
     routing: cfg ? RoutingTable.fromFile(cfg) : new RoutingTable({}),
   };
 }

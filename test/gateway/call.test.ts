@@ -12,7 +12,7 @@ let url: string;
 let agent: TestAgent;
 
 beforeAll(async () => {
-  ({ gw, url } = await startGateway());
+  ({ gw, url } = await startGateway({ dspWorkers: 2 })); // the production default on 2 cores
   agent = await TestAgent.listen();
 });
 

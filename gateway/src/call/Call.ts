@@ -7,7 +7,8 @@ import type { GatewayErrorCode } from '../errors.js';
 import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
-import { InboundDsp, type DspModules } from '../media/InboundDsp.js';
+import type { DspPool, InboundChain } from '../media/DspPool.js';
+import type { SpeexModule } from '../media/InboundDsp.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
 import { Reorderer } from '../media/Reorderer.js';
@@ -30,7 +31,10 @@ export type CloseReason =
 
 export interface CallDeps {
   metrics: Metrics;
-  dsp: DspModules;
+  /** where the inbound chain runs (inline or a worker thread) */
+  dspPool: DspPool;
+  /** this thread's resampler module, for outbound playout */
+  speex: SpeexModule;
   resampleQuality: number;
   playoutMaxSeconds: number;
 }
@@ -73,7 +77,7 @@ export class Call implements AgentCommands, Tickable {
   #agent: Agent | null = null;
   readonly #decoder: FrameDecoder;
   readonly #reorder: Reorderer;
-  readonly #dsp: InboundDsp;
+  readonly #dsp: InboundChain;
   readonly #vad = new VoiceActivity();
   readonly playout: Playout;
   readonly #pkt: RtpPacket = createRtpPacket();
@@ -101,13 +105,12 @@ export class Call implements AgentCommands, Tickable {
       packet: (pt, ts, payload, arrival) => this.#onOrderedPacket(pt, ts, payload, arrival),
       lost: (n) => this.#onLost(n),
     });
-    this.#dsp = new InboundDsp(
-      deps.dsp,
+    this.#dsp = deps.dspPool.open(
       { inRate: this.codec.pcmRate, outRate: setup.route.sampleRate, denoise: setup.route.denoise, quality: deps.resampleQuality },
       (frame, vad, arrival) => this.#onAgentFrame(frame, vad, arrival),
     );
     this.playout = new Playout(
-      deps.dsp.speex,
+      deps.speex,
       {
         codec: setup.codec,
         payloadType: setup.payloadType,
