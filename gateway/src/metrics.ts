@@ -52,8 +52,8 @@ export class Metrics {
   });
   readonly tickLateness = new client.Histogram({
     name: 'gateway_playout_tick_lateness_seconds',
-    help: 'How late the shared 20 ms playout tick fired relative to its schedule',
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
+    help: 'How late the shared 20 ms playout tick fired relative to its schedule (the event-loop lag that matters for media)',
+    buckets: [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.05, 0.1],
     registers: [this.registry],
   });
 

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** A gateway started by the bench as its own process (so the load generator cannot share its event loop). */
+export class GatewayProcess {
+  readonly url: string;
+  readonly #child: ChildProcess;
+
+  private constructor(url: string, child: ChildProcess) {
+    this.url = url;
+    this.#child = child;
+  }
+
+  static async start(env: Record<string, string>): Promise<GatewayProcess> {
+    const main = fileURLToPath(new URL('../../../gateway/src/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+        if (m) {
+          child.stdout!.off('data', onData);
+          child.stdout!.resume();
+          resolve(m[1]!);
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)));
+    });
+    return new GatewayProcess(url, child);
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  /** CPU time (user + system) of the gateway process so far, ms (Linux /proc). */
+  cpuMs(): number {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.#child.once('exit', r));
+    this.#child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** Reads a Prometheus text metric (sum over label sets matching `match`). */
+export async function scrape(url: string, name: string, match: (labels: string) => boolean = () => true): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_:]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name && match(m[2] ?? '')) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** Prometheus histogram buckets (cumulative counts by upper bound), for percentile estimates between scrapes. */
+export async function scrapeBuckets(url: string, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
+    if (m) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/** Upper bound of the bucket holding percentile p of the observations made between two scrapes. */
+export function bucketPercentile(before: Map<number, number>, after: Map<number, number>, p: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return 0;
+  for (const b of bounds) if ((after.get(b)! - (before.get(b) ?? 0)) / total >= p / 100) return b;
+  return Infinity;
+}

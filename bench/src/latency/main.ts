@@ -1,0 +1,299 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import hdr from 'hdr-histogram-js';
+import { g711DecodeInto, readWav, type PcmAudio } from '../../../codecs/src/index.js';
+import { RtpCaller, sleep, type Transport } from '../peers/RtpCaller.js';
+import { TestAgent, type AgentSession } from '../peers/TestAgent.js';
+import { bucketPercentile, GatewayProcess, scrape, scrapeBuckets } from './gatewayProcess.js';
+import { writeHtmlReport } from './report.js';
+
+/**
+ * The latency benchmark: N concurrent real-time calls through a gateway, each with its own
+ * packet phase, committed speech in, a native test agent replying; per-hop latency from packet
+ * timestamps, the audio's own delay from cross-correlation, clear-to-silence on the wire.
+ */
+const HELP = `usage: npm run bench -- [options]
+  --calls 1,25,50,100   load levels (concurrent calls)
+  --seconds 10          duration of each level
+  --transport udp|ws    RTP over UDP or over WebSocket
+  --gateway URL         measure a running gateway instead of starting one
+  --workers N           DSP worker threads of the started gateway (default: one per core)
+  --quality Q           speex resampler quality of the started gateway (default 3)
+  --sweep               after the levels, find the most calls with inbound p99 <= 25 ms
+  --out DIR             where results.json and report.html go (default bench/results)
+Exits 1 if single-hop p99 exceeds 80 ms at any measured load.`;
+
+export interface Stats {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** histogram buckets for the report: [upper bound ms, count] */
+  buckets: [number, number][];
+}
+
+export interface LevelResult {
+  calls: number;
+  transport: Transport;
+  seconds: number;
+  inbound: Stats;
+  outbound: Stats;
+  clearToSilence: Stats;
+  /** audio delay by cross-correlation, ms (call 0) */
+  inboundAudioDelayMs: number;
+  /** algorithmic floor reported by the gateway, ms */
+  inboundFloorMs: number;
+  outboundFloorMs: number;
+  /** gateway CPU above its idle baseline, per call, % of one core */
+  cpuPercentPerCall: number;
+  gatewayCpuPercent: number;
+  idleCpuPercent: number;
+  eventLoopLagP99Ms: number;
+  drops: number;
+  underruns: number;
+  framesMissing: number;
+}
+
+function histogram(values: number[]): Stats {
+  // HDR histogram in µs, 3 significant digits.
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  for (const v of values) h.recordValue(Math.max(1, Math.round(v * 1000)));
+  const q = (p: number) => h.getValueAtPercentile(p) / 1000;
+  const buckets: [number, number][] = [];
+  const edges = [0.5, 1, 2, 3, 5, 7.5, 10, 12.5, 15, 17.5, 20, 25, 30, 40, 60, 80, 120, 250, 1000];
+  let prev = 0;
+  for (const e of edges) {
+    buckets.push([e, values.filter((v) => v > prev && v <= e).length]);
+    prev = e;
+  }
+  buckets.push([Infinity, values.filter((v) => v > prev).length]);
+  const s = { count: values.length, p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), max: values.length ? h.maxValue / 1000 : 0, buckets };
+  h.destroy();
+  return s;
+}
+
+function fixture(name: string): PcmAudio {
+  return readWav(new URL(`../../../../test/fixtures/audio/${name}`, import.meta.url).pathname);
+}
+
+/** Loops `clip` to `samples` long. */
+function looped(clip: Int16Array, samples: number): Int16Array {
+  const out = new Int16Array(samples);
+  for (let i = 0; i < samples; i += clip.length) out.set(clip.subarray(0, Math.min(clip.length, samples - i)), i);
+  return out;
+}
+
+function audible(payload: Uint8Array): boolean {
+  const pcm = new Int16Array(payload.length);
+  g711DecodeInto('ulaw', payload, pcm);
+  for (const v of pcm) if (v > 64 || v < -64) return true;
+  return false;
+}
+
+/** Cross-correlation lag (samples) of `b` behind `a` over 0..maxLag. */
+function lagOf(a: Float32Array | Int16Array, b: Float32Array | Int16Array, maxLag: number): { lag: number; peak: number } {
+  let best = { lag: 0, peak: -Infinity };
+  for (let lag = 0; lag <= maxLag; lag++) {
+    let num = 0;
+    let ea = 0;
+    let eb = 0;
+    for (let i = 0; i < a.length && i + lag < b.length; i++) {
+      num += a[i]! * b[i + lag]!;
+      ea += a[i]! * a[i]!;
+      eb += b[i + lag]! * b[i + lag]!;
+    }
+    const c = num / Math.sqrt(ea * eb + 1e-9);
+    if (c > best.peak) best = { lag, peak: c };
+  }
+  return best;
+}
+
+async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: number, transport: Transport, cpuMs: () => number): Promise<LevelResult> {
+  const clips = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => looped(fixture(f).samples, 8000 * seconds));
+  const reply = fixture('agent-reply-24k.wav').samples;
+  const replyMs = Math.min(seconds - 3, 5) * 1000;
+  const replyPcm = looped(reply, (24 * replyMs) | 0);
+  // A 20 ms 1 kHz burst starts the reply so its first packet is unmistakable.
+  for (let i = 0; i < 480; i++) replyPcm[i] = Math.round(12000 * Math.sin((2 * Math.PI * 1000 * i) / 24000));
+
+  const dropsBefore = await scrape(gateway, 'gateway_drops_total');
+  const underrunsBefore = await scrape(gateway, 'gateway_playout_underruns_total');
+  const lateness0 = await scrapeBuckets(gateway, 'gateway_playout_tick_lateness_seconds');
+  // Idle baseline of the gateway process (timers, metrics, idle workers), subtracted per call.
+  const idle0 = cpuMs();
+  await sleep(1000);
+  const idleCpuPercent = (cpuMs() - idle0) / 10;
+  const calls: RtpCaller[] = [];
+  for (let i = 0; i < n; i++) calls.push(await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url } } }));
+  const sessions: AgentSession[] = await Promise.all(calls.map((c) => agent.session(c.callId)));
+  const info = (await (await fetch(`${gateway}/v1/calls/${calls[0]!.callId}`)).json()) as { delayMs: { inbound: number; outbound: number } };
+
+  const cpu0 = cpuMs();
+  const t0 = performance.now();
+  const chunkSent: number[][] = calls.map(() => []);
+  const clearAt: number[] = calls.map(() => 0);
+  await Promise.all(
+    calls.map(async (c, i) => {
+      const s = sessions[i]!;
+      const agentSide = (async () => {
+        await sleep(1000 + Math.random() * 20);
+        await s.streamAudio(replyPcm, 24000, (_k, t) => chunkSent[i]!.push(t));
+        // clear-to-silence: a 2 s burst, cleared after 300 ms of playout
+        s.sendAudio(reply.subarray(0, 48000));
+        await sleep(300);
+        clearAt[i] = s.send({ type: 'clear' });
+      })();
+      await Promise.all([c.stream(clips[i % 3]!, { phaseMs: Math.random() * 20 }), agentSide]);
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  const cpu = cpuMs() - cpu0;
+  await sleep(200);
+  const lag = bucketPercentile(lateness0, await scrapeBuckets(gateway, 'gateway_playout_tick_lateness_seconds'), 99);
+  await Promise.all(calls.map((c) => (transport === 'udp' ? c.end() : c.hangup())));
+
+  const inbound: number[] = [];
+  const outbound: number[] = [];
+  const clears: number[] = [];
+  let framesMissing = 0;
+  calls.forEach((c, i) => {
+    const s = sessions[i]!;
+    // The gateway emits exactly one frame per packet, in order: frame k answers packet k.
+    const n = Math.min(c.sent.length, s.frames.length);
+    framesMissing += c.sent.length - s.frames.length;
+    for (let k = 0; k < n; k++) inbound.push(s.frames[k]!.atMs - c.sent[k]!.sentMs);
+    const rx = c.received;
+    const start = rx.findIndex((p) => p.arrivalMs > chunkSent[i]![0]! && audible(p.payload));
+    if (start >= 0) {
+      const chunks = chunkSent[i]!;
+      for (let k = 0; k < chunks.length && start + k < rx.length; k++) outbound.push(rx[start + k]!.arrivalMs - chunks[k]!);
+    }
+    // Clear → the caller hears silence: the first packet after the clear that is silent and
+    // followed only by silence (old audio after a silent packet would count against us).
+    let silentFrom = -1;
+    for (const p of rx) {
+      if (p.arrivalMs <= clearAt[i]!) continue;
+      if (audible(p.payload)) silentFrom = -1;
+      else if (silentFrom < 0) silentFrom = p.arrivalMs;
+    }
+    if (silentFrom >= 0) clears.push(silentFrom - clearAt[i]!);
+  });
+
+  // The audio's own delay (call 0): caller speech vs what the agent heard, both at 8 kHz.
+  const heard = sessions[0]!.audio();
+  const heard8 = new Float32Array(Math.floor(heard.length / 3)).map((_, i) => heard[3 * i]!);
+  const ref = clips[0]!.subarray(8000, 8000 * 3);
+  const { lag: audioLag } = lagOf(ref, heard8.subarray(8000), 400);
+
+  const cpuPercent = (100 * cpu) / elapsed;
+  return {
+    calls: n,
+    transport,
+    seconds,
+    inbound: histogram(inbound),
+    outbound: histogram(outbound),
+    clearToSilence: histogram(clears),
+    inboundAudioDelayMs: audioLag / 8,
+    inboundFloorMs: info.delayMs.inbound,
+    outboundFloorMs: info.delayMs.outbound,
+    cpuPercentPerCall: Math.max(0, cpuPercent - idleCpuPercent) / n,
+    gatewayCpuPercent: cpuPercent,
+    idleCpuPercent,
+    eventLoopLagP99Ms: lag * 1000,
+    drops: (await scrape(gateway, 'gateway_drops_total')) - dropsBefore,
+    underruns: (await scrape(gateway, 'gateway_playout_underruns_total')) - underrunsBefore,
+    framesMissing,
+  };
+}
+
+function table(results: LevelResult[]): string {
+  const f = (x: number) => x.toFixed(2);
+  const rows = [
+    '| calls | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | outbound p50 / p99 / max (ms) | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops | underruns |',
+    '|---:|---|---|---|---|---|---|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    rows.push(
+      `| ${r.calls} | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} | ${r.underruns} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      calls: { type: 'string', default: '1,25,50,100' },
+      seconds: { type: 'string', default: '10' },
+      transport: { type: 'string', default: 'udp' },
+      gateway: { type: 'string' },
+      workers: { type: 'string' },
+      quality: { type: 'string', default: '3' },
+      sweep: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench/results' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const levels = values.calls.split(',').map(Number);
+  const seconds = Number(values.seconds);
+  const transport = values.transport as Transport;
+  if (seconds < 5) throw new Error('--seconds must be at least 5 (1 s lead-in, reply, clear)');
+  const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality };
+  if (values.workers !== undefined) env['DSP_WORKERS'] = values.workers;
+  const proc = values.gateway === undefined ? await GatewayProcess.start(env) : null;
+  const gateway = values.gateway ?? proc!.url;
+  const cpuMs = proc ? () => proc.cpuMs() : () => NaN;
+  const agent = await TestAgent.listen();
+  const results: LevelResult[] = [];
+  try {
+    // Warm-up call: JIT, lazy module loads and WASM tier-up happen here, not in level 1.
+    await runLevel(gateway, agent, 2, 5, transport, cpuMs);
+    agent.sessions.length = 0;
+    for (const n of levels) {
+      const r = await runLevel(gateway, agent, n, seconds, transport, cpuMs);
+      results.push(r);
+      console.log(table([r]).split('\n').at(-1));
+      agent.sessions.length = 0;
+    }
+    if (values.sweep) {
+      let n = Math.max(...levels);
+      for (;;) {
+        n = Math.round(n * 1.25);
+        const r = await runLevel(gateway, agent, n, seconds, transport, cpuMs);
+        agent.sessions.length = 0;
+        console.log(`sweep ${n} calls: inbound p99 ${r.inbound.p99.toFixed(2)} ms`);
+        results.push(r);
+        if (r.inbound.p99 > 25 || r.framesMissing > 0) break;
+      }
+    }
+  } finally {
+    await agent.close();
+    await proc?.stop();
+  }
+  const machine = `${os.cpus()[0]?.model ?? 'CPU'}, ${os.cpus().length} cores, Node ${process.version}`;
+  console.log(`\n${machine}; ${transport}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}\n`);
+  console.log(table(results));
+  mkdirSync(values.out, { recursive: true });
+  const doc = { machine, date: new Date().toISOString(), transport, seconds, results };
+  writeFileSync(`${values.out}/results.json`, JSON.stringify(doc, (_k, v: unknown) => (v === Infinity ? 'inf' : v), 2));
+  writeHtmlReport(`${values.out}/report.html`, doc);
+  console.log(`\nwrote ${values.out}/results.json and ${values.out}/report.html`);
+  // Single hop = what the gateway adds to one direction, algorithmic delay included.
+  const worst = Math.max(...results.map((r) => Math.max(r.inbound.p99 + r.inboundAudioDelayMs, r.outbound.p99 + r.outboundFloorMs)));
+  if (worst > 80) {
+    console.error(`single-hop p99 ${worst.toFixed(1)} ms exceeds 80 ms`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
