@@ -5,7 +5,8 @@ import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.
 import type { Agent } from './agent/Agent.js';
 import { AgentLink } from './agent/AgentLink.js';
 import { uwsAgentSocket } from './agent/AgentSocket.js';
-import { nativeDialect } from './agent/dialects/native.js';
+import { DIALECT_FACTORIES } from './agent/dialects/index.js';
+import { callIdOfTwilioSid } from './agent/dialects/twilio.js';
 import { EchoAgent } from './agent/EchoAgent.js';
 import { Call, type CloseReason } from './call/Call.js';
 import { parseRoute, type Route, type Settings } from './config.js';
@@ -13,7 +14,7 @@ import { toE164 } from './e164.js';
 import { UdpEdge, type UdpRemote } from './edge/UdpEdge.js';
 import { WsEdge } from './edge/WsEdge.js';
 import { GatewayError } from './errors.js';
-import { readJson, reply, sendError, sendJson, sendText, type Reply } from './http.js';
+import { readBody, readJson, reply, sendError, sendJson, sendText, type Reply } from './http.js';
 import { log } from './log.js';
 import { CODEC_INFO, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from './media/edgeCodecs.js';
 import { DspPool } from './media/DspPool.js';
@@ -205,7 +206,7 @@ export class Gateway {
     if (target.url === 'builtin:echo') agent = new EchoAgent(call);
     else {
       const link = new AgentLink(call, {
-        dialect: nativeDialect,
+        dialect: DIALECT_FACTORIES[target.dialect](call.route),
         drop: (reason) => this.metrics.drops.inc({ reason }),
         maxPayload: AGENT_MAX_MESSAGE,
       });
@@ -303,6 +304,12 @@ export class Gateway {
         d.link?.closed(code, Buffer.from(message).toString());
       },
     });
+    // Twilio-compatible hang-up (what Pipecat's serializer calls when its base URL points here).
+    app.post('/2010-04-01/Accounts/:account/Calls/:sid', (res, req) => {
+      const r = reply(res);
+      const callSid = req.getParameter(1).replace(/\.json$/, '');
+      void this.#twilioCallUpdate(r, callSid);
+    });
     app.any('/*', (res) => sendError(reply(res), new GatewayError('NOT_FOUND', 'no such endpoint', { status: 404 })));
   }
 
@@ -381,6 +388,21 @@ export class Gateway {
     }
     this.metrics.drops.inc({ reason: 'CONTROL_INVALID' });
     ws.send(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: `unexpected event ${JSON.stringify(msg['event'])}` }), false);
+  }
+
+  async #twilioCallUpdate(r: Reply, callSid: string): Promise<void> {
+    try {
+      const body = new URLSearchParams((await readBody(r, API_MAX_BODY)).toString('utf8'));
+      const id = callIdOfTwilioSid(callSid);
+      const call = id === null ? undefined : this.calls.get(id);
+      if (call === undefined) throw new GatewayError('NOT_FOUND', `no live call with CallSid ${callSid}`, { status: 404 });
+      const status = body.get('Status');
+      if (status !== 'completed' && status !== 'canceled') throw new GatewayError('BAD_REQUEST', 'Status: only "completed" (or "canceled") is supported');
+      call.close('agent_hangup');
+      sendJson(r, 200, { sid: callSid, status: 'completed' });
+    } catch (err) {
+      sendError(r, err);
+    }
   }
 
   /** Ends one call (API and tests). */

@@ -6,8 +6,24 @@ import { GatewayError } from './errors.js';
 /** Agent rates the native protocol offers (PCM16 mono). */
 export const AGENT_RATES = [8000, 16000, 24000, 48000] as const;
 export type AgentRate = (typeof AGENT_RATES)[number];
-export const DIALECTS = ['native'] as const;
+export const DIALECTS = ['native', 'twilio', 'telnyx', 'plivo', 'vobiz', 'exotel', 'vonage', 'jambonz'] as const;
 export type Dialect = (typeof DIALECTS)[number];
+
+/**
+ * PCM rates each dialect can carry, default first: what the emulated CPaaS offers (Twilio and
+ * Telnyx: µ-law 8 kHz only; Plivo/Vobiz: µ-law 8 kHz or L16 16 kHz; Exotel and Vonage: L16
+ * 8/16/24 kHz; jambonz: L16 up to 48 kHz).
+ */
+export const DIALECT_RATES: Record<Dialect, readonly AgentRate[]> = {
+  native: [24000, 8000, 16000, 48000],
+  twilio: [8000],
+  telnyx: [8000],
+  plivo: [8000, 16000],
+  vobiz: [8000, 16000],
+  exotel: [8000, 16000, 24000],
+  vonage: [16000, 8000, 24000],
+  jambonz: [8000, 16000, 24000, 48000],
+};
 
 export interface AgentTarget {
   /** ws(s)://… (dial-out), 'builtin:echo', or 'dial-in' (the agent attaches to /v1/calls/{id}/agent) */
@@ -59,8 +75,9 @@ export function parseRoute(v: unknown, field = 'route'): Route {
   if (!(DIALECTS as readonly unknown[]).includes(dialect)) fail(`${field}.agent.dialect`, `must be one of ${DIALECTS.join(', ')}`);
   const headers = agent['headers'] ?? {};
   if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string')) fail(`${field}.agent.headers`, 'must map names to strings');
-  const sampleRate = v['sampleRate'] ?? 24000;
-  if (!(AGENT_RATES as readonly unknown[]).includes(sampleRate)) fail(`${field}.sampleRate`, `must be one of ${AGENT_RATES.join(', ')}`);
+  const rates = DIALECT_RATES[dialect as Dialect];
+  const sampleRate = v['sampleRate'] ?? rates[0];
+  if (!(rates as readonly unknown[]).includes(sampleRate)) fail(`${field}.sampleRate`, `must be one of ${rates.join(', ')} for the ${String(dialect)} dialect`);
   const denoise = v['denoise'] ?? true;
   if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
   const params = v['params'] ?? {};

@@ -1,12 +1,12 @@
 import type { Agent, AgentCommands, CallInfo, GatewayEvent } from './Agent.js';
 import { dialAgent, type AgentSocket, type SocketHandlers } from './AgentSocket.js';
-import type { Dialect } from './dialects/Dialect.js';
+import type { DialectSession } from './dialects/Dialect.js';
 
 /** Caller audio kept while the agent is still connecting: up to 1 s, then the oldest goes. */
 const PRECONNECT_FRAMES = 50;
 
 export interface AgentLinkOptions {
-  dialect: Dialect;
+  dialect: DialectSession;
   /** told of each caller frame dropped, by reason */
   drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED'): void;
   maxPayload: number;
@@ -33,7 +33,7 @@ export class AgentLink implements Agent, SocketHandlers {
 
   /** Dial-out: connect to the agent's URL. */
   dial(url: string, headers: Readonly<Record<string, string>>): void {
-    this.#sock = dialAgent(url, headers, this, this.#o.maxPayload);
+    this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.dialect.subprotocol);
   }
 
   /** Dial-in: the agent's socket, already open. */
@@ -89,7 +89,7 @@ export class AgentLink implements Agent, SocketHandlers {
   }
 
   message(data: Uint8Array, isBinary: boolean): void {
-    if (!this.#closed) this.#o.dialect.message(data, isBinary, this.#cmds);
+    if (!this.#closed && this.#sock !== null) this.#o.dialect.message(this.#sock, data, isBinary, this.#cmds);
   }
 
   closed(code: number, reason: string): void {

@@ -1,16 +1,12 @@
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import type { Dialect } from './Dialect.js';
-
-const decoder = new TextDecoder();
+import { parseObject, type DialectSession } from './Dialect.js';
 
 /**
  * The gateway's own protocol: binary frames are raw PCM16 LE (20 ms each to the agent, any size
  * from it); text frames are small JSON control messages with a `type`.
  */
-export const nativeDialect: Dialect = {
-  name: 'native',
-
+export class NativeDialect implements DialectSession {
   start(sock: AgentSocket, info: CallInfo): void {
     sock.sendText(
       JSON.stringify({
@@ -22,38 +18,28 @@ export const nativeDialect: Dialect = {
         params: info.params,
       }),
     );
-  },
+  }
 
   audio(sock: AgentSocket, frame: Int16Array): boolean {
-    // Int16Array memory is little-endian on every platform Node supports for this gateway (x64, arm64).
+    // Int16Array memory is little-endian on every platform this gateway supports (x64, arm64).
     return sock.sendBinary(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
-  },
+  }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     sock.sendText(JSON.stringify(ev));
-  },
+  }
 
   stop(sock: AgentSocket, reason: string): void {
     sock.sendText(JSON.stringify({ type: 'stop', reason }));
-  },
+  }
 
-  message(data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
+  message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) {
       cmds.audio(data);
       return;
     }
-    let msg: unknown;
-    try {
-      msg = JSON.parse(decoder.decode(data));
-    } catch {
-      cmds.invalid('CONTROL_INVALID', 'text message is not JSON');
-      return;
-    }
-    if (typeof msg !== 'object' || msg === null) {
-      cmds.invalid('CONTROL_INVALID', 'message must be a JSON object with a "type"');
-      return;
-    }
-    const m = msg as Record<string, unknown>;
+    const m = parseObject(data, cmds);
+    if (m === null) return;
     switch (m['type']) {
       case 'mark':
         if (typeof m['name'] !== 'string') cmds.invalid('CONTROL_INVALID', 'mark needs a string "name"');
@@ -72,5 +58,5 @@ export const nativeDialect: Dialect = {
       default:
         cmds.invalid('CONTROL_INVALID', `unknown message type ${JSON.stringify(m['type'])}`);
     }
-  },
-};
+  }
+}

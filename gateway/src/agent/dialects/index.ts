@@ -1,0 +1,21 @@
+import type { Dialect, Route } from '../../config.js';
+import type { DialectFactory } from './Dialect.js';
+import { ExotelDialect } from './exotel.js';
+import { JambonzDialect } from './jambonz.js';
+import { NativeDialect } from './native.js';
+import { PlivoDialect } from './plivo.js';
+import { TelnyxDialect } from './telnyx.js';
+import { TwilioDialect } from './twilio.js';
+import { VonageDialect } from './vonage.js';
+
+/** Every dialect the gateway speaks to agents, by the name a route uses. */
+export const DIALECT_FACTORIES: Record<Dialect, DialectFactory> = {
+  native: () => new NativeDialect(),
+  twilio: () => new TwilioDialect(),
+  telnyx: () => new TelnyxDialect(),
+  plivo: (r: Route) => new PlivoDialect(r, false),
+  vobiz: (r: Route) => new PlivoDialect(r, true),
+  exotel: (r: Route) => new ExotelDialect(r),
+  vonage: (r: Route) => new VonageDialect(r),
+  jambonz: (r: Route) => new JambonzDialect(r),
+};

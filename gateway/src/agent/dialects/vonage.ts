@@ -1,0 +1,65 @@
+import type { Route } from '../../config.js';
+import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
+import type { AgentSocket } from '../AgentSocket.js';
+import { parseObject, type DialectSession } from './Dialect.js';
+
+/**
+ * Vonage Voice API WebSocket: a text `websocket:connected` first, then binary 16-bit LE PCM,
+ * 20 ms per message, at 8/16/24 kHz (16 kHz by default).
+ * https://developer.vonage.com/en/voice/voice-api/concepts/websockets
+ *
+ * Takes binary PCM of any size, `{"action":"clear"}` (acknowledged with `websocket:cleared`) and
+ * `{"action":"notify","payload"}` (echoed as `websocket:notify` once the audio queued before it
+ * has played; a clear drops pending notifies, as their audio never plays).
+ */
+export class VonageDialect implements DialectSession {
+  readonly #rate: number;
+  /** notify payloads by internal mark name */
+  readonly #notify = new Map<string, unknown>();
+  #n = 0;
+
+  constructor(route: Route) {
+    this.#rate = route.sampleRate;
+  }
+
+  start(sock: AgentSocket, info: CallInfo): void {
+    sock.sendText(JSON.stringify({ event: 'websocket:connected', 'content-type': `audio/l16;rate=${this.#rate}`, ...info.params, from: info.from, to: info.to, uuid: info.callId }));
+  }
+
+  audio(sock: AgentSocket, frame: Int16Array): boolean {
+    return sock.sendBinary(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+  }
+
+  event(sock: AgentSocket, ev: GatewayEvent): void {
+    if (ev.type === 'mark') {
+      const payload = this.#notify.get(ev.name);
+      this.#notify.delete(ev.name);
+      if (!ev.cleared) sock.sendText(JSON.stringify({ event: 'websocket:notify', payload }));
+    } else if (ev.type === 'dtmf') {
+      sock.sendText(JSON.stringify({ event: 'websocket:dtmf', digit: ev.digit, duration: ev.durationMs }));
+    }
+  }
+
+  stop(): void {
+    // Vonage has no stop message: the socket closes when the call ends.
+  }
+
+  message(sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
+    if (isBinary) return cmds.audio(data);
+    const m = parseObject(data, cmds);
+    if (m === null) return;
+    switch (m['action']) {
+      case 'clear':
+        cmds.clear();
+        sock.sendText(JSON.stringify({ event: 'websocket:cleared' }));
+        return;
+      case 'notify': {
+        const name = `notify-${++this.#n}`;
+        this.#notify.set(name, m['payload'] ?? {});
+        return cmds.mark(name);
+      }
+      default:
+        return cmds.invalid('CONTROL_INVALID', `unknown action ${JSON.stringify(m['action'])}`);
+    }
+  }
+}
