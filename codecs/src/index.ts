@@ -10,3 +10,4 @@ export * from './pcm.js';
 export * from './resampler.js';
 export * from './denoiser.js';
 export * from './wav.js';
+export * from './echoCanceller.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { toE164 } from './e164.js';
 import { GatewayError } from './errors.js';
+import { DEFAULT_BARGE_IN, type BargeInOptions } from './media/BargeIn.js';
 
 /** Agent rates the native protocol offers (PCM16 mono). */
 export const AGENT_RATES = [8000, 16000, 24000, 48000] as const;
@@ -38,6 +39,8 @@ export interface Route {
   sampleRate: AgentRate;
   denoise: boolean;
   params: Readonly<Record<string, unknown>>;
+  /** barge-in detection; autoClear defaults on for the native dialect only (others cannot say "cleared") */
+  bargeIn: Readonly<BargeInOptions>;
 }
 
 export const ECHO_ROUTE: Route = Object.freeze({
@@ -45,6 +48,7 @@ export const ECHO_ROUTE: Route = Object.freeze({
   sampleRate: 24000,
   denoise: true,
   params: Object.freeze({}),
+  bargeIn: Object.freeze({ ...DEFAULT_BARGE_IN }),
 });
 
 function fail(field: string, why: string): never {
@@ -82,12 +86,42 @@ export function parseRoute(v: unknown, field = 'route'): Route {
   if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
   const params = v['params'] ?? {};
   if (!isObject(params)) fail(`${field}.params`, 'must be an object');
+  const bargeIn = parseBargeIn(v['bargeIn'], `${field}.bargeIn`, dialect === 'native');
   return Object.freeze({
     agent: Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }) }),
     sampleRate: sampleRate as AgentRate,
     denoise,
     params: Object.freeze({ ...params }),
+    bargeIn,
   });
+}
+
+const BARGE_IN_RANGES: Record<keyof BargeInOptions, [number, number] | 'boolean'> = {
+  enabled: 'boolean',
+  autoClear: 'boolean',
+  vadThreshold: [0, 1],
+  minSpeechMs: [10, 2000],
+  onsetMs: [10, 2000],
+  echoMarginDb: [0, 30],
+  erlPriorDb: [0, 60],
+  minLevelDb: [-90, 0],
+  echoWindowMs: [50, 1000],
+  noiseMarginDb: [0, 40],
+};
+
+function parseBargeIn(v: unknown, field: string, native: boolean): Readonly<BargeInOptions> {
+  const out: BargeInOptions = { ...DEFAULT_BARGE_IN, autoClear: native };
+  if (v === undefined) return Object.freeze(out);
+  if (!isObject(v)) fail(field, 'must be an object');
+  for (const [k, x] of Object.entries(v)) {
+    const range = BARGE_IN_RANGES[k as keyof BargeInOptions];
+    if (range === undefined) fail(`${field}.${k}`, `unknown option (known: ${Object.keys(BARGE_IN_RANGES).join(', ')})`);
+    if (range === 'boolean') {
+      if (typeof x !== 'boolean') fail(`${field}.${k}`, 'must be a boolean');
+    } else if (typeof x !== 'number' || !(x >= range[0] && x <= range[1])) fail(`${field}.${k}`, `must be a number in ${range[0]}..${range[1]}`);
+    (out as unknown as Record<string, unknown>)[k] = x;
+  }
+  return Object.freeze(out);
 }
 
 /**

@@ -26,6 +26,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly bargeIns = new client.Counter({
+    name: 'gateway_barge_ins_total',
+    help: 'Barge-ins decided (caller talking over the agent), by whether the gateway cleared the agent audio itself',
+    labelNames: ['cleared'] as const,
+    registers: [this.registry],
+  });
   readonly concealed = new client.Counter({ name: 'gateway_concealed_frames_total', help: 'Inbound 20 ms frames synthesised by loss concealment', registers: [this.registry] });
   readonly underruns = new client.Counter({
     name: 'gateway_playout_underruns_total',

@@ -49,3 +49,14 @@ export async function counter(gw: Gateway, name: string, labels: Record<string, 
   if (!m) return 0;
   return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
 }
+
+/**
+ * When packet `index` left the gateway, on its 20 ms grid: the least-delayed packet of the stream
+ * anchors the grid, so the receive-side scheduling delay of one packet under load does not skew
+ * timing checks (packets are sent every 20 ms, in sequence order).
+ */
+export function gridTime(rx: readonly { arrivalMs: number }[], index: number): number {
+  let t = Infinity;
+  for (let j = 0; j < rx.length; j++) t = Math.min(t, rx[j]!.arrivalMs - 20 * (j - index));
+  return t;
+}

@@ -174,6 +174,7 @@ async function main(): Promise<void> {
     overflow: () => {},
     underrun: () => {},
     started: () => {},
+    reference: () => {},
   });
   const agentChunk = new Uint8Array(960 * 50);
   rows.push(

@@ -17,6 +17,7 @@ export type GatewayEvent =
   | { type: 'speech_stopped'; atMs: number }
   | { type: 'mark'; name: string; cleared: boolean }
   | { type: 'dtmf'; digit: string; durationMs: number }
+  | { type: 'barge_in'; atMs: number; playedMs: number; cleared: boolean }
   | { type: 'error'; code: string; message: string };
 
 /** What the agent asks of the call (the call implements this). */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createRtpPacket, dtmfDigit, tryParseRtp, type RtpPacket } from '../../../codecs/src/index.js';
+import { createRtpPacket, dtmfDigit, EchoCanceller, tryParseRtp, tsDiff, type RtpPacket } from '../../../codecs/src/index.js';
 import type { Agent, AgentCommands, GatewayEvent } from '../agent/Agent.js';
 import type { Route } from '../config.js';
 import type { EdgeTransport } from '../edge/EdgeTransport.js';
@@ -13,6 +13,7 @@ import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
 import { Reorderer } from '../media/Reorderer.js';
 import { VoiceActivity } from '../media/VoiceActivity.js';
+import { BargeInDetector, levelDb } from '../media/BargeIn.js';
 
 export type CallState = 'active' | 'closed';
 
@@ -37,6 +38,8 @@ export interface CallDeps {
   speex: SpeexModule;
   resampleQuality: number;
   playoutMaxSeconds: number;
+  /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
+  now?: () => number;
 }
 
 export interface CallSetup {
@@ -73,12 +76,21 @@ export class Call implements AgentCommands, Tickable {
   closeReason: CloseReason | null = null;
 
   readonly #m: Metrics;
+  readonly #now: () => number;
   #edge: EdgeTransport | null = null;
   #agent: Agent | null = null;
   readonly #decoder: FrameDecoder;
   readonly #reorder: Reorderer;
   readonly #dsp: InboundChain;
   readonly #vad = new VoiceActivity();
+  readonly #bargeIn: BargeInDetector;
+  /** line echo canceller for narrowband edges (G.711); null for Opus (48 kHz: 6× the cost) */
+  readonly #aec: EchoCanceller | null;
+  /** shared sample clock of the canceller: index of the first audio packet's first sample, its RTP timestamp */
+  #aecBase = NaN;
+  #aecTs0 = 0;
+  /** raw levels (dBFS, two per 20 ms) of audio pushed into the DSP, consumed in order by its frames */
+  readonly #rawLevels: number[] = [];
   readonly playout: Playout;
   readonly #pkt: RtpPacket = createRtpPacket();
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
@@ -87,12 +99,13 @@ export class Call implements AgentCommands, Tickable {
   /** RFC 3550 A.8 interarrival jitter, in timestamp units (kept ×16 scaled as the RFC's integer form is not needed) */
   #jitter = 0;
   #lastTransit = NaN;
-  #lastPacketAt = performance.now();
+  #lastPacketAt = 0;
   readonly stats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, lost: 0, late: 0, duplicate: 0, concealed: 0, dropped: 0, framesToAgent: 0, dtmfIn: 0 };
   onClosed: (call: Call) => void = () => {};
 
   constructor(deps: CallDeps, setup: CallSetup) {
     this.#m = deps.metrics;
+    this.#now = deps.now ?? (() => performance.now());
     this.id = setup.id;
     this.from = setup.from;
     this.to = setup.to;
@@ -100,7 +113,10 @@ export class Call implements AgentCommands, Tickable {
     this.codec = CODEC_INFO[setup.codec];
     this.payloadType = setup.payloadType;
     this.dtmfPayloadType = setup.dtmfPayloadType;
+    this.#lastPacketAt = this.#now();
     this.#decoder = createDecoder(setup.codec);
+    this.#bargeIn = new BargeInDetector(setup.route.bargeIn);
+    this.#aec = this.codec.pcmRate <= 16000 ? new EchoCanceller({ rate: this.codec.pcmRate }) : null;
     this.#reorder = new Reorderer({
       packet: (pt, ts, payload, arrival) => this.#onOrderedPacket(pt, ts, payload, arrival),
       lost: (n) => this.#onLost(n),
@@ -131,8 +147,18 @@ export class Call implements AgentCommands, Tickable {
         overflow: () => this.#drop('PLAYOUT_OVERFLOW'),
         underrun: () => this.#m.underruns.inc(),
         started: (waited) => this.#m.outboundLatency.observe(waited / 1000),
+        reference: (now, frame) => {
+          this.#bargeIn.reference(now, frame);
+          this.#aec?.playRef(frame, Math.round((now * this.codec.pcmRate) / 1000));
+        },
       },
     );
+  }
+
+  /** What the echo canceller has measured of the echo path (for evaluation and stats). */
+  get echoPath(): { erlDb: number; erleDb: number; delayMs: number } {
+    const a = this.#aec;
+    return a === null || !a.locked ? { erlDb: NaN, erleDb: NaN, delayMs: NaN } : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
   }
 
   /** Algorithmic delay of the inbound chain, ms. */
@@ -166,6 +192,7 @@ export class Call implements AgentCommands, Tickable {
         this.#m.drops.inc({ reason: 'RTP_SSRC_CHANGED' });
         this.#reorder.reset();
         this.#lastTransit = NaN;
+        this.#aecBase = NaN;
       }
       this.#ssrc = p.ssrc;
     }
@@ -211,7 +238,28 @@ export class Call implements AgentCommands, Tickable {
       this.#drop('CODEC_BAD_FRAME');
       return;
     }
-    if (n > 0) this.#dsp.push(this.#pcm.subarray(0, n), arrivalMs);
+    if (n === 0) return;
+    const pcm = this.#pcm.subarray(0, n);
+    if (this.#aec !== null) {
+      // Sample clock from RTP timestamps (jitter-free), anchored at the first packet's arrival.
+      if (Number.isNaN(this.#aecBase)) {
+        this.#aecBase = Math.round(((arrivalMs - 20) * this.codec.pcmRate) / 1000);
+        this.#aecTs0 = ts;
+      }
+      this.#aec.process(pcm, this.#aecBase + tsDiff(this.#aecTs0, ts), pcm);
+      if (this.#aec.locked) {
+        const delayMs = (1000 * this.#aec.delay) / this.codec.pcmRate + this.#dsp.delayMs;
+        this.#bargeIn.setEchoPath(this.#aec.lossDb, Math.round(delayMs / 10));
+      }
+    }
+    this.#pushDsp(pcm, arrivalMs);
+  }
+
+  /** Into the inbound chain, remembering the raw level of each 10 ms for the barge-in detector. */
+  #pushDsp(pcm: Int16Array, arrivalMs: number): void {
+    const half = pcm.length >> 1;
+    if (this.#rawLevels.length < 64) this.#rawLevels.push(levelDb(pcm, 0, half), levelDb(pcm, half, pcm.length));
+    this.#dsp.push(pcm, arrivalMs);
   }
 
   #onLost(count: number): void {
@@ -219,12 +267,12 @@ export class Call implements AgentCommands, Tickable {
     // Conceal up to 200 ms; beyond that the concealers are silent anyway, and the agent is
     // better served by fewer, honest frames.
     const frames = Math.min(count, 10);
-    const now = performance.now();
+    const now = this.#now();
     for (let i = 0; i < frames; i++) {
       const n = this.#decoder.conceal(this.#pcm);
       this.stats.concealed++;
       this.#m.concealed.inc();
-      this.#dsp.push(this.#pcm.subarray(0, n), now);
+      this.#pushDsp(this.#pcm.subarray(0, n), now);
     }
   }
 
@@ -247,11 +295,30 @@ export class Call implements AgentCommands, Tickable {
     agent.audio(frame);
     this.stats.framesToAgent++;
     this.#m.agentFrames.inc({ direction: 'out' });
-    this.#m.inboundLatency.observe((performance.now() - arrivalMs) / 1000);
+    this.#m.inboundLatency.observe((this.#now() - arrivalMs) / 1000);
+    const half = frame.length >> 1;
     for (let i = 0; i < 2; i++) {
-      const ev = this.#vad.push(vad[i]!);
+      // The packet's audio spans the 20 ms before its arrival: halves at −10 ms and 0 ms.
+      const t = arrivalMs - 10 + 10 * i;
+      const level = levelDb(frame, i * half, (i + 1) * half);
+      const verdict = this.#bargeIn.push(t, level, vad[i]!, this.playout.playing, this.#rawLevels.shift() ?? level);
+      // Echo of the agent is not the caller: the voice-activity events see only caller speech.
+      const ev = this.#vad.push(verdict === null ? Math.min(vad[i]!, 0.1) : vad[i]!);
       if (ev !== null) this.#sendEvent(ev);
+      if (verdict === 'barge_in') this.#onBargeIn(t);
     }
+  }
+
+  /** The caller talks over the agent: tell the agent how much it heard; with autoClear, stop the audio now. */
+  #onBargeIn(tMs: number): void {
+    const now = this.#now();
+    const atMs = Math.max(0, this.#vad.nowMs - Math.round(tMs - this.#bargeIn.onsetMs) - 10);
+    const playedMs = this.playout.heardMs(now);
+    const cleared = this.route.bargeIn.autoClear;
+    this.#m.bargeIns.inc({ cleared: String(cleared) });
+    log('info', 'barge_in', { callId: this.id, atMs, playedMs, cleared });
+    this.#sendEvent({ type: 'barge_in', atMs, playedMs, cleared });
+    if (cleared) this.playout.clear();
   }
 
   #sendEvent(ev: GatewayEvent): void {
@@ -282,11 +349,11 @@ export class Call implements AgentCommands, Tickable {
 
   audio(bytes: Uint8Array): void {
     this.#m.agentFrames.inc({ direction: 'in' });
-    this.playout.enqueue(bytes, performance.now());
+    this.playout.enqueue(bytes, this.#now());
   }
 
   mark(name: string): void {
-    this.playout.mark(name, performance.now());
+    this.playout.mark(name, this.#now());
   }
 
   clear(): void {

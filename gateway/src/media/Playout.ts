@@ -15,6 +15,8 @@ export interface PlayoutEvents {
   underrun(): void;
   /** First sample of an agent chunk went out; `waitedMs` since it arrived. */
   started(waitedMs: number): void;
+  /** The edge-rate audio of each tick (the echo reference for barge-in). Borrowed. */
+  reference(nowMs: number, frame: Int16Array): void;
 }
 
 export interface PlayoutOptions {
@@ -104,6 +106,11 @@ export class Playout implements Tickable {
   /** ms of agent audio played since the last clear. */
   get playedMs(): number {
     return Math.round((1000 * this.playedSinceClear) / this.#o.agentRate);
+  }
+
+  /** ms of agent audio the caller has heard since the last clear: played, minus what is still on its way out. */
+  heardMs(nowMs: number): number {
+    return Math.max(0, Math.round((1000 * this.playedSinceClear) / this.#o.agentRate - Math.max(0, this.#audioEndsAt - nowMs)));
   }
 
   /**
@@ -203,6 +210,7 @@ export class Playout implements Tickable {
     const n = this.#encoder.encode(e, pkt.subarray(RTP_HEADER_SIZE));
     writeRtpFixedHeader(pkt, 0, this.#first, this.#o.payloadType, this.#seq, this.#ts, this.#o.ssrc);
     this.#emit(pkt, RTP_HEADER_SIZE + n);
+    this.#ev.reference(nowMs, e);
   }
 
   /** RFC 4733 §2.5.1: one event per digit, same timestamp, growing duration, E bit ×3 at the end. */

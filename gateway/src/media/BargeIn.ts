@@ -1,0 +1,195 @@
+/**
+ * Barge-in detection for one call: is the caller talking over the agent?
+ *
+ * The gateway plays the agent's audio, so it knows the reference that may echo back through the
+ * caller's phone (typically 15–30 dB quieter, 20–250 ms later); the call's echo canceller removes
+ * most of it and measures what is left. Per 10 ms of (echo-cancelled, denoised) caller audio the
+ * detector decides "caller speech" when all hold:
+ *   - RNNoise's voice probability ≥ vadThreshold (noise-only input is removed by RNNoise),
+ *   - the level is ≥ minLevelDb,
+ *   - while the agent's audio may be echoing: the level exceeds the predicted residual echo by
+ *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
+ *     return loss + the canceller's enhancement); before the canceller has locked on, the loudest
+ *     reference in the echo window minus erlPriorDb.
+ * Barge-in is decided when minSpeechMs of caller speech that also stands noiseMarginDb above the
+ * caller's own background level (gaps of one frame tolerated) accumulate while the agent is
+ * audible; speech onset is reported earlier, after onsetMs.
+ */
+export interface BargeInOptions {
+  enabled: boolean;
+  /** drop the agent's queued audio at once on barge-in (native dialect default) */
+  autoClear: boolean;
+  /** RNNoise voice probability, 0..1 */
+  vadThreshold: number;
+  /** ms of caller speech before barge-in is decided */
+  minSpeechMs: number;
+  /** ms of caller speech before speech_started is reported */
+  onsetMs: number;
+  /** dB the caller must exceed the predicted echo by */
+  echoMarginDb: number;
+  /** dB, echo return loss assumed until one is learned (echo paths seen: 15–30 dB) */
+  erlPriorDb: number;
+  /** dBFS below which nothing counts as speech */
+  minLevelDb: number;
+  /** ms the echo may trail the reference (echo tail) */
+  echoWindowMs: number;
+  /** dB a barge-in must rise above the caller's own background (babble, music, TV) */
+  noiseMarginDb: number;
+}
+
+export const DEFAULT_BARGE_IN: BargeInOptions = {
+  enabled: true,
+  autoClear: true,
+  vadThreshold: 0.6,
+  minSpeechMs: 120,
+  onsetMs: 40,
+  echoMarginDb: 6,
+  erlPriorDb: 18,
+  minLevelDb: -55,
+  echoWindowMs: 300,
+  noiseMarginDb: 6,
+};
+
+/** Reference history kept, in 10 ms slots (covers the echo window). */
+const REF_SLOTS = 128;
+const SILENT_DB = -100;
+/** Background level window, 10 ms frames (1.5 s), and the percentile taken as the floor. */
+const FLOOR_FRAMES = 150;
+const FLOOR_PERCENTILE = 0.2;
+
+export type BargeInVerdict = 'speech' | 'onset' | 'barge_in' | null;
+
+export class BargeInDetector {
+  readonly o: BargeInOptions;
+  /** reference level per 10 ms slot, dBFS; slot = floor(t / 10 ms) */
+  readonly #ref = new Float32Array(REF_SLOTS).fill(SILENT_DB);
+  #refSlot = -1;
+  /** echo path from the echo canceller: loss from reference to what we judge (dB), delay (slots) */
+  #lossDb = -1;
+  #delaySlots = -1;
+  /** caller level history and its histogram (1 dB bins from −100 to 0 dBFS) for the background floor */
+  readonly #levels = new Int8Array(FLOOR_FRAMES).fill(-100);
+  readonly #hist = new Uint16Array(101);
+  #levelPos = 0;
+  #run = 0;
+  #barge = 0;
+  #gap = 0;
+  #runStartMs = 0;
+  #fired = false;
+  #onsetSent = false;
+
+  constructor(opts: Partial<BargeInOptions> = {}) {
+    this.o = { ...DEFAULT_BARGE_IN, ...opts };
+    this.#hist[0] = FLOOR_FRAMES;
+  }
+
+  /** The caller's background level over the last 1.5 s (a low percentile), dBFS. */
+  get floorDb(): number {
+    let n = 0;
+    for (let b = 0; b <= 100; b++) {
+      n += this.#hist[b]!;
+      if (n >= FLOOR_FRAMES * FLOOR_PERCENTILE) return b - 100;
+    }
+    return 0;
+  }
+
+  #record(level: number): void {
+    const bin = Math.max(-100, Math.min(0, Math.round(level)));
+    this.#hist[this.#levels[this.#levelPos]! + 100]!--;
+    this.#levels[this.#levelPos] = bin;
+    this.#hist[bin + 100]!++;
+    this.#levelPos = (this.#levelPos + 1) % FLOOR_FRAMES;
+  }
+
+  /** Records what was played at wall time `tMs` (one 20 ms frame at any rate, as two 10 ms levels). */
+  reference(tMs: number, frame: Int16Array): void {
+    const half = frame.length >> 1;
+    for (let h = 0; h < 2; h++) {
+      const slot = Math.floor(tMs / 10) + h;
+      // slots skipped since the last frame were silent
+      for (let s = Math.max(this.#refSlot + 1, slot - REF_SLOTS + 1); s < slot; s++) this.#ref[s % REF_SLOTS] = SILENT_DB;
+      this.#ref[slot % REF_SLOTS] = levelDb(frame, h * half, (h + 1) * half);
+      if (slot > this.#refSlot) this.#refSlot = slot;
+    }
+  }
+
+  /**
+   * The echo path as the echo canceller measured it: total loss from the reference to the
+   * (cancelled) audio we judge, dB, and its delay in 10 ms slots. Until set, the detector assumes
+   * erlPriorDb anywhere in the echo window.
+   */
+  setEchoPath(lossDb: number, delaySlots: number): void {
+    this.#lossDb = lossDb;
+    this.#delaySlots = delaySlots;
+  }
+
+  #refAt(slot: number): number {
+    return slot > this.#refSlot || slot <= this.#refSlot - REF_SLOTS || slot < 0 ? SILENT_DB : this.#ref[slot % REF_SLOTS]!;
+  }
+
+  /** Loudest reference level in slots [from, to], dBFS. */
+  #refMax(from: number, to: number): number {
+    let max = SILENT_DB;
+    for (let s = from; s <= to; s++) max = Math.max(max, this.#refAt(s));
+    return max;
+  }
+
+  /** Predicted level of the echo in the audio we judge at `slot`, dBFS (−100 when none). */
+  predictedEcho(slot: number): number {
+    if (this.#delaySlots >= 0) return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(this.#lossDb, this.o.erlPriorDb / 2);
+    return this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
+  }
+
+  /**
+   * One 10 ms piece of caller audio arriving at wall time `tMs`: its denoised level (dBFS), voice
+   * probability, whether the agent is audible, and its raw (echo-cancelled, not denoised) level. Returns 'barge_in' once per interruption,
+   * 'onset' once when speech begins, 'speech' for other speech frames.
+   */
+  push(tMs: number, level: number, vad: number, agentAudible: boolean, rawLevel = level): BargeInVerdict {
+    const predicted = this.predictedEcho(Math.floor(tMs / 10));
+    const echoRisk = predicted + this.o.erlPriorDb > this.o.minLevelDb;
+    const speech = vad >= this.o.vadThreshold && level >= this.o.minLevelDb && (!echoRisk || level >= predicted + this.o.echoMarginDb);
+    // A barge-in must also stand out from the caller's own background: a TV or a café is speech
+    // to RNNoise, but it was there before the interruption.
+    // Judged on the raw (not denoised) level: RNNoise's gating makes its output level bimodal.
+    const standsOut = rawLevel >= this.floorDb + this.o.noiseMarginDb;
+    this.#record(rawLevel);
+    if (speech) {
+      if (this.#run === 0) {
+        this.#runStartMs = tMs;
+        this.#barge = 0;
+      }
+      this.#run++;
+      if (standsOut) this.#barge++;
+      this.#gap = 0;
+    } else if (this.#run > 0 && ++this.#gap > 1) {
+      this.#run = 0;
+      this.#gap = 0;
+      this.#fired = false;
+      this.#onsetSent = false;
+    }
+    if (!speech) return null;
+    const ms = this.#run * 10;
+    if (this.o.enabled && agentAudible && !this.#fired && this.#barge * 10 >= this.o.minSpeechMs) {
+      this.#fired = true;
+      return 'barge_in';
+    }
+    if (!this.#onsetSent && ms >= this.o.onsetMs) {
+      this.#onsetSent = true;
+      return 'onset';
+    }
+    return 'speech';
+  }
+
+  /** Wall time the current run of caller speech began, ms. */
+  get onsetMs(): number {
+    return this.#runStartMs;
+  }
+}
+
+/** Level of samples [from, to) in dBFS. */
+export function levelDb(x: Int16Array, from: number, to: number): number {
+  let e = 0;
+  for (let i = from; i < to; i++) e += x[i]! * x[i]!;
+  return 10 * Math.log10(e / Math.max(1, to - from) / (32768 * 32768) + 1e-10);
+}
