@@ -9,11 +9,13 @@ import { DIALECT_FACTORIES } from './agent/dialects/index.js';
 import { callIdOfTwilioSid } from './agent/dialects/twilio.js';
 import { EchoAgent } from './agent/EchoAgent.js';
 import { Call, type CloseReason } from './call/Call.js';
-import { parseRoute, type Route, type Settings } from './config.js';
+import { parseRoute, type AgentTarget, type Route, type Settings } from './config.js';
 import { toE164 } from './e164.js';
 import { UdpEdge, type UdpRemote } from './edge/UdpEdge.js';
 import { WsEdge } from './edge/WsEdge.js';
+import { Auth, SIGNATURE_HEADER, signDial } from './auth.js';
 import { GatewayError } from './errors.js';
+import { TokenBucket } from './rateLimit.js';
 import { readBody, readJson, reply, sendError, sendJson, sendText, type Reply } from './http.js';
 import { log } from './log.js';
 import { CODEC_INFO, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from './media/edgeCodecs.js';
@@ -27,8 +29,8 @@ const EDGE_MAX_MESSAGE = 16 * 1024;
 /** Largest message from an agent, bytes (≈21 s of 24 kHz PCM16 in one burst). */
 const AGENT_MAX_MESSAGE = 1024 * 1024;
 const API_MAX_BODY = 64 * 1024;
-/** An edge that sends nothing for this long has gone (checked once a second). */
-const MEDIA_TIMEOUT_MS = 30_000;
+/** First retry of a failed agent after this, ms; each further retry waits twice as long. */
+const AGENT_RETRY_MS = 200;
 
 interface CallRequest {
   codec: EdgeCodecName;
@@ -65,12 +67,16 @@ export class Gateway {
   #pool: DspPool | null = null;
   #listen: uWS.us_listen_socket | null = null;
 
+  readonly #auth: Auth | null;
+  readonly #callRate: TokenBucket;
   #housekeeping: NodeJS.Timeout | null = null;
   #draining = false;
   port = 0;
 
   constructor(settings: Settings) {
     this.settings = settings;
+    this.#auth = settings.authSecret === null ? null : new Auth(settings.authSecret);
+    this.#callRate = new TokenBucket(settings.callsPerSecond, 2 * settings.callsPerSecond);
     this.#clock = new PlayoutClock(
       (ms) => this.metrics.tickLateness.observe(Math.max(0, ms) / 1000),
       (t, err) => {
@@ -91,7 +97,8 @@ export class Gateway {
     const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
     this.#speex = speex;
     this.#pool = await DspPool.create({ speex, rnnoise }, this.settings.dspWorkers);
-    const app = uWS.App();
+    const tls = this.settings.tls;
+    const app = tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
     this.#routes(app);
     this.port = await new Promise<number>((resolve, reject) => {
       app.listen(this.settings.host, this.settings.port, (token) => {
@@ -133,7 +140,7 @@ export class Gateway {
     const now = performance.now();
     for (const call of this.calls.values()) {
       this.metrics.queueDepth.observe(call.playout.queuedMs / 1000);
-      if (call.idleMs(now) > MEDIA_TIMEOUT_MS) call.close('media_timeout');
+      if (call.idleMs(now) > this.settings.mediaTimeoutMs) call.close('media_timeout');
     }
   }
 
@@ -175,13 +182,46 @@ export class Gateway {
     return { codec, payloadType: pt, from, to, route };
   }
 
+  /** May a new call start now? Draining and capacity answer 503, a setup flood 429. */
   #admit(): void {
     if (this.#draining) throw new GatewayError('DRAINING', 'gateway is draining: no new calls', { status: 503 });
+    // The rate first: a setup flood is refused for what it is, before any other check.
+    if (!this.#callRate.take(performance.now())) throw new GatewayError('RATE_LIMITED', `more than ${this.settings.callsPerSecond} new calls per second (CALL_RATE_LIMIT)`, { status: 429 });
+    if (this.calls.size >= this.settings.maxCalls) throw new GatewayError('AT_CAPACITY', `gateway is at its maximum of ${this.settings.maxCalls} calls (MAX_CALLS): try again later or another instance`, { status: 503 });
+  }
+
+  /**
+   * Runs `then` once the request is authorised: at once when no secret is set, else after its JWT
+   * verified (the token is read now: uWS request objects die when the handler returns). A refusal
+   * answers 401 and is counted.
+   */
+  #authorized(r: Reply, req: uWS.HttpRequest, then: (r: Reply) => void): void {
+    if (this.#auth === null) return then(r);
+    const token = Auth.tokenOf(req.getHeader('authorization'), req.getQuery() ?? '');
+    this.#auth.verify(token).then(
+      () => {
+        if (!r.aborted) r.res.cork(() => then(r));
+      },
+      (err: unknown) => this.#refuse(r, err),
+    );
+  }
+
+  /** Answers an error, counting refusals (401, 429, 503) by code. */
+  #refuse(r: Reply, err: unknown): void {
+    if (err instanceof GatewayError) this.metrics.rejected.inc({ reason: err.code });
+    sendError(r, err);
   }
 
   #newCall(req: CallRequest, transport: 'udp' | 'ws'): Call {
     const call = new Call(
-      { metrics: this.metrics, dspPool: this.#pool!, speex: this.#speex!, resampleQuality: this.settings.resampleQuality, playoutMaxSeconds: this.settings.playoutMaxSeconds },
+      {
+        metrics: this.metrics,
+        dspPool: this.#pool!,
+        speex: this.#speex!,
+        resampleQuality: this.settings.resampleQuality,
+        playoutMaxSeconds: this.settings.playoutMaxSeconds,
+        rtpPacketsPerSecond: this.settings.rtpPacketsPerSecond,
+      },
       { id: randomUUID(), from: req.from, to: req.to, route: req.route, codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: DTMF_PAYLOAD_TYPE },
     );
     this.calls.set(call.id, call);
@@ -199,25 +239,63 @@ export class Gateway {
     return call;
   }
 
-  /** Creates the call's agent per its route and starts the media clock. */
+  /** Creates the call's agent per its route, with its failover policy, and starts the media clock. */
   #connect(call: Call): void {
-    const target = call.route.agent;
-    let agent: Agent;
-    if (target.url === 'builtin:echo') agent = new EchoAgent(call);
-    else {
-      const link = new AgentLink(call, {
-        dialect: DIALECT_FACTORIES[target.dialect](call.route),
-        drop: (reason) => this.metrics.drops.inc({ reason }),
-        maxPayload: AGENT_MAX_MESSAGE,
-      });
-      if (target.url === 'dial-in') {
-        const timer = setTimeout(() => call.gone('AGENT_TIMEOUT', `no agent attached within ${this.settings.agentAttachTimeoutMs} ms`), this.settings.agentAttachTimeoutMs);
-        this.#dialIns.set(call.id, { link, timer });
-      } else link.dial(target.url, target.headers);
-      agent = link;
-    }
-    call.attachAgent(agent);
+    call.onAgentGone = (code, reason) => this.#failover(call, code, reason);
+    call.attachAgent(this.#agentFor(call, call.route.agent, 0, []));
     this.#clock.add(call);
+  }
+
+  /** An agent for `target`, dialled after `delayMs`, starting with `held` caller frames to deliver. */
+  #agentFor(call: Call, target: AgentTarget, delayMs: number, held: Int16Array[]): Agent {
+    if (target.url === 'builtin:echo') return new EchoAgent(call);
+    const link = new AgentLink(call, {
+      dialect: DIALECT_FACTORIES[target.dialect](call.route),
+      drop: (reason) => this.metrics.drops.inc({ reason }),
+      maxPayload: AGENT_MAX_MESSAGE,
+      connectTimeoutMs: this.settings.agentConnectTimeoutMs,
+      held,
+    });
+    if (target.url === 'dial-in') {
+      const timer = setTimeout(() => call.gone('AGENT_TIMEOUT', `no agent attached within ${this.settings.agentAttachTimeoutMs} ms`), this.settings.agentAttachTimeoutMs);
+      this.#dialIns.set(call.id, { link, timer });
+    } else {
+      // Signed so the agent can tell the dial is ours, for this call (see auth.ts verifyDial).
+      const secret = this.settings.authSecret;
+      const headers = secret === null ? target.headers : { ...target.headers, [SIGNATURE_HEADER]: signDial(secret, target.url, call.id), 'x-gateway-call-id': call.id };
+      link.dial(target.url, headers, delayMs);
+    }
+    return link;
+  }
+
+  /**
+   * The route's policy when its agent fails: dial it again `retries` times (200 ms, 400 ms, …
+   * apart), then the fallback (with its own retries); then give up and let the call hang up.
+   * A dial-in agent that never came is not retried.
+   */
+  #failover(call: Call, code: string, reason: string): boolean {
+    if (code === 'AGENT_TIMEOUT' || call.state !== 'active') return false;
+    const { agent, fallback } = call.route;
+    const n = ++call.agentFailures;
+    const primary = 1 + agent.retries;
+    let target: AgentTarget;
+    let delayMs: number;
+    if (n < primary) {
+      target = agent;
+      delayMs = AGENT_RETRY_MS * 2 ** (n - 1);
+    } else if (fallback !== null && n < primary + 1 + fallback.retries) {
+      target = fallback;
+      delayMs = n === primary ? 0 : AGENT_RETRY_MS * 2 ** (n - primary - 1);
+    } else return false;
+    this.metrics.agentFailovers.inc({ reason: code, to: target === agent ? 'retry' : 'fallback' });
+    log('warn', 'agent_failover', { callId: call.id, code, reason, attempt: n + 1, url: target.url, delayMs });
+    const d = this.#dialIns.get(call.id);
+    if (d !== undefined) clearTimeout(d.timer);
+    this.#dialIns.delete(call.id);
+    // The caller's words since the failure are passed on, not lost (≤ 1 s, as before connecting).
+    const held = call.agent instanceof AgentLink ? call.agent.takeHeld() : [];
+    call.replaceAgent(this.#agentFor(call, target, delayMs, held));
+    return true;
   }
 
   // ---- routes ----------------------------------------------------------------------------
@@ -232,42 +310,50 @@ export class Gateway {
         (err: unknown) => sendError(r, err),
       );
     });
-    app.post('/v1/calls', (res) => {
-      const r = reply(res);
-      void this.#createUdpCall(r);
+    app.post('/v1/calls', (res, req) => {
+      // uWS delivers the body only to a handler that asked for it before returning
+      const body = reply(res);
+      const r = readJson(body, API_MAX_BODY);
+      r.catch(() => {});
+      this.#authorized(body, req, () => void this.#createUdpCall(body, r));
     });
-    app.get('/v1/calls', (res) => sendJson(reply(res), 200, { calls: [...this.calls.values()].map((c) => c.snapshot()) }));
+    app.get('/v1/calls', (res, req) => this.#authorized(reply(res), req, (r) => sendJson(r, 200, { calls: [...this.calls.values()].map((c) => c.snapshot()) })));
     app.get('/v1/calls/:id', (res, req) => {
-      const call = this.calls.get(req.getParameter(0));
-      if (call === undefined) sendError(reply(res), new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
-      else sendJson(reply(res), 200, call.snapshot());
+      const id = req.getParameter(0);
+      this.#authorized(reply(res), req, (r) => {
+        const call = this.calls.get(id);
+        if (call === undefined) sendError(r, new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
+        else sendJson(r, 200, call.snapshot());
+      });
     });
     app.del('/v1/calls/:id', (res, req) => {
-      const call = this.calls.get(req.getParameter(0));
-      if (call === undefined) return sendError(reply(res), new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
-      call.close('api_delete');
-      sendJson(reply(res), 200, call.snapshot());
+      const id = req.getParameter(0);
+      this.#authorized(reply(res), req, (r) => {
+        const call = this.calls.get(id);
+        if (call === undefined) return sendError(r, new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
+        call.close('api_delete');
+        sendJson(r, 200, call.snapshot());
+      });
     });
     app.ws<EdgeSocketData>('/v1/edge', {
       maxPayloadLength: EDGE_MAX_MESSAGE,
       idleTimeout: 60,
       maxBackpressure: 256 * 1024,
       upgrade: (res, req, context) => {
-        res.upgrade<EdgeSocketData>(
-          { call: null, edge: null, open: false },
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context,
-        );
+        const key = req.getHeader('sec-websocket-key');
+        const proto = req.getHeader('sec-websocket-protocol');
+        const ext = req.getHeader('sec-websocket-extensions');
+        this.#authorized(reply(res), req, () => res.upgrade<EdgeSocketData>({ call: null, edge: null, open: false }, key, proto, ext, context));
       },
       open: (ws) => {
         ws.getUserData().open = true;
       },
       message: (ws, message, isBinary) => this.#edgeMessage(ws, message, isBinary),
-      close: (ws) => {
+      close: (ws, code, message) => {
         const d = ws.getUserData();
         d.open = false;
+        // uWS ends a socket whose message exceeds maxPayloadLength with 1006 and this text.
+        if (code === 1006 && Buffer.from(message).toString().includes('too big')) this.metrics.drops.inc({ reason: 'FRAME_TOO_LARGE' });
         d.edge?.socketClosed();
         d.call?.close('edge_closed');
       },
@@ -281,11 +367,10 @@ export class Gateway {
         const key = req.getHeader('sec-websocket-key');
         const proto = req.getHeader('sec-websocket-protocol');
         const ext = req.getHeader('sec-websocket-extensions');
-        if (!this.#dialIns.has(callId)) {
-          res.writeStatus('404 Not Found').end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no call awaiting a dial-in agent with this id' } }));
-          return;
-        }
-        res.upgrade<AgentSocketData>({ callId, link: null, open: false }, key, proto, ext, context);
+        this.#authorized(reply(res), req, (r) => {
+          if (!this.#dialIns.has(callId)) sendError(r, new GatewayError('NOT_FOUND', 'no call awaiting a dial-in agent with this id', { status: 404 }));
+          else res.upgrade<AgentSocketData>({ callId, link: null, open: false }, key, proto, ext, context);
+        });
       },
       open: (ws) => {
         const d = ws.getUserData();
@@ -301,22 +386,27 @@ export class Gateway {
       close: (ws, code, message) => {
         const d = ws.getUserData();
         d.open = false;
-        d.link?.closed(code, Buffer.from(message).toString());
+        const text = Buffer.from(message).toString();
+        if (code === 1006 && text.includes('too big')) this.metrics.drops.inc({ reason: 'FRAME_TOO_LARGE' });
+        d.link?.closed(code, text);
       },
     });
     // Twilio-compatible hang-up (what Pipecat's serializer calls when its base URL points here).
     app.post('/2010-04-01/Accounts/:account/Calls/:sid', (res, req) => {
       const r = reply(res);
       const callSid = req.getParameter(1).replace(/\.json$/, '');
-      void this.#twilioCallUpdate(r, callSid);
+      const body = readBody(r, API_MAX_BODY);
+      body.catch(() => {});
+      // Twilio's REST API authenticates with Basic AccountSid:AuthToken: with a secret set, the AuthToken is a JWT.
+      this.#authorized(r, req, () => void this.#twilioCallUpdate(r, callSid, body));
     });
     app.any('/*', (res) => sendError(reply(res), new GatewayError('NOT_FOUND', 'no such endpoint', { status: 404 })));
   }
 
-  async #createUdpCall(r: Reply): Promise<void> {
+  async #createUdpCall(r: Reply, bodyPromise: Promise<unknown>): Promise<void> {
     try {
+      const body = await bodyPromise;
       this.#admit();
-      const body = await readJson(r, API_MAX_BODY);
       const req = this.#parseCallRequest(body);
       const remote = parseRemote((body as Record<string, unknown>)['remote']);
       const edge = await UdpEdge.open(this.settings.rtpBindHost, remote);
@@ -338,7 +428,7 @@ export class Gateway {
         dtmfPayloadType: DTMF_PAYLOAD_TYPE,
       });
     } catch (err) {
-      sendError(r, err);
+      this.#refuse(r, err);
     }
   }
 
@@ -375,6 +465,7 @@ export class Gateway {
         this.#connect(call);
       } catch (err) {
         const e = err instanceof GatewayError ? err : new GatewayError('BAD_REQUEST', String(err));
+        this.metrics.rejected.inc({ reason: e.code });
         ws.cork(() => {
           ws.send(JSON.stringify({ event: 'error', code: e.code, message: e.message }), false);
           ws.end(e.status === 503 ? 1013 : 1008, e.code);
@@ -390,9 +481,9 @@ export class Gateway {
     ws.send(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: `unexpected event ${JSON.stringify(msg['event'])}` }), false);
   }
 
-  async #twilioCallUpdate(r: Reply, callSid: string): Promise<void> {
+  async #twilioCallUpdate(r: Reply, callSid: string, raw: Promise<Buffer>): Promise<void> {
     try {
-      const body = new URLSearchParams((await readBody(r, API_MAX_BODY)).toString('utf8'));
+      const body = new URLSearchParams((await raw).toString('utf8'));
       const id = callIdOfTwilioSid(callSid);
       const call = id === null ? undefined : this.calls.get(id);
       if (call === undefined) throw new GatewayError('NOT_FOUND', `no live call with CallSid ${callSid}`, { status: 404 });

@@ -31,10 +31,14 @@ export interface AgentTarget {
   url: string;
   dialect: Dialect;
   headers: Readonly<Record<string, string>>;
+  /** times to dial again (200 ms, then 400 ms, … apart) when unreachable or closed mid-call, before the fallback */
+  retries: number;
 }
 
 export interface Route {
   agent: AgentTarget;
+  /** dialled when the agent (and its retries) fail; then the call hangs up with the reason */
+  fallback: AgentTarget | null;
   /** Hz of the PCM16 exchanged with the agent */
   sampleRate: AgentRate;
   denoise: boolean;
@@ -44,7 +48,8 @@ export interface Route {
 }
 
 export const ECHO_ROUTE: Route = Object.freeze({
-  agent: Object.freeze({ url: 'builtin:echo', dialect: 'native', headers: Object.freeze({}) }),
+  agent: Object.freeze({ url: 'builtin:echo', dialect: 'native', headers: Object.freeze({}), retries: 0 }),
+  fallback: null,
   sampleRate: 24000,
   denoise: true,
   params: Object.freeze({}),
@@ -59,36 +64,47 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Validates a Route (inline in a request, or from the routing config). Errors name the field. */
-export function parseRoute(v: unknown, field = 'route'): Route {
-  if (!isObject(v)) fail(field, 'must be an object');
-  const agent = v['agent'];
-  if (!isObject(agent)) fail(`${field}.agent`, 'must be an object with a url');
+function parseAgentTarget(agent: unknown, field: string): AgentTarget {
+  if (!isObject(agent)) fail(field, 'must be an object with a url');
   const url = agent['url'];
-  if (typeof url !== 'string') fail(`${field}.agent.url`, 'must be a string');
+  if (typeof url !== 'string') fail(`${field}.url`, 'must be a string');
   if (url !== 'builtin:echo' && url !== 'dial-in') {
     let u: URL;
     try {
       u = new URL(url);
     } catch {
-      fail(`${field}.agent.url`, `not a URL: ${JSON.stringify(url)}`);
+      fail(`${field}.url`, `not a URL: ${JSON.stringify(url)}`);
     }
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') fail(`${field}.agent.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') fail(`${field}.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
   }
   const dialect = agent['dialect'] ?? 'native';
-  if (!(DIALECTS as readonly unknown[]).includes(dialect)) fail(`${field}.agent.dialect`, `must be one of ${DIALECTS.join(', ')}`);
+  if (!(DIALECTS as readonly unknown[]).includes(dialect)) fail(`${field}.dialect`, `must be one of ${DIALECTS.join(', ')}`);
   const headers = agent['headers'] ?? {};
-  if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string')) fail(`${field}.agent.headers`, 'must map names to strings');
-  const rates = DIALECT_RATES[dialect as Dialect];
+  if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string')) fail(`${field}.headers`, 'must map names to strings');
+  const retries = agent['retries'] ?? 0;
+  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 5) fail(`${field}.retries`, 'must be an integer 0..5');
+  return Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }), retries });
+}
+
+/** Validates a Route (inline in a request, or from the routing config). Errors name the field. */
+export function parseRoute(v: unknown, field = 'route'): Route {
+  if (!isObject(v)) fail(field, 'must be an object');
+  const agent = parseAgentTarget(v['agent'], `${field}.agent`);
+  const rates = DIALECT_RATES[agent.dialect];
   const sampleRate = v['sampleRate'] ?? rates[0];
-  if (!(rates as readonly unknown[]).includes(sampleRate)) fail(`${field}.sampleRate`, `must be one of ${rates.join(', ')} for the ${String(dialect)} dialect`);
+  if (!(rates as readonly unknown[]).includes(sampleRate)) fail(`${field}.sampleRate`, `must be one of ${rates.join(', ')} for the ${agent.dialect} dialect`);
+  const fallback = v['fallback'] === undefined ? null : parseAgentTarget(v['fallback'], `${field}.fallback`);
+  if (fallback !== null && !(DIALECT_RATES[fallback.dialect] as readonly unknown[]).includes(sampleRate)) {
+    fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${String(sampleRate)} Hz`);
+  }
   const denoise = v['denoise'] ?? true;
   if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
   const params = v['params'] ?? {};
   if (!isObject(params)) fail(`${field}.params`, 'must be an object');
-  const bargeIn = parseBargeIn(v['bargeIn'], `${field}.bargeIn`, dialect === 'native');
+  const bargeIn = parseBargeIn(v['bargeIn'], `${field}.bargeIn`, agent.dialect === 'native');
   return Object.freeze({
-    agent: Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }) }),
+    agent,
+    fallback,
     sampleRate: sampleRate as AgentRate,
     denoise,
     params: Object.freeze({ ...params }),
@@ -171,20 +187,26 @@ export class RoutingTable {
   }
 
   static fromFile(path: string): RoutingTable {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      fail('GATEWAY_CONFIG', `cannot read ${path}: ${(err as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      fail('GATEWAY_CONFIG', `${path} is not JSON: ${(err as Error).message}`);
-    }
-    return new RoutingTable(json);
+    return new RoutingTable(readConfigFile(path));
   }
+}
+
+/** The JSON of the config file named by GATEWAY_CONFIG (routing, and optionally `auth.secret`). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    fail('GATEWAY_CONFIG', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    fail('GATEWAY_CONFIG', `${path} is not JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(json)) fail('config', 'must be a JSON object');
+  return json;
 }
 
 /** Process settings from the environment, parsed once. */
@@ -207,7 +229,32 @@ export interface Settings {
   /** inbound DSP worker threads (0 = on the main thread) */
   dspWorkers: number;
   routing: RoutingTable;
+  /** HS256 secret for JWTs on /v1/calls, /v1/edge and agent dial-in, and for dial-out signatures; null = open */
+  authSecret: string | null;
+  /** PEM files for TLS (uWS SSLApp); both or neither */
+  tls: { certFile: string; keyFile: string } | null;
+  /** calls at once; more are answered 503 AT_CAPACITY */
+  maxCalls: number;
+  /** new calls per second, sustained (bursts of twice that); more are answered 429 RATE_LIMITED */
+  callsPerSecond: number;
+  /** RTP packets per second per call beyond which packets are dropped (RTP_RATE_LIMITED); 50 is nominal */
+  rtpPacketsPerSecond: number;
+  /** ms without a packet after which an edge is gone and its call ends */
+  mediaTimeoutMs: number;
+  /** ms a dial-out agent has to accept the WebSocket */
+  agentConnectTimeoutMs: number;
 }
+
+/** Defaults of the limits above, for embedders and tests that build Settings by hand. */
+export const DEFAULT_LIMITS = {
+  authSecret: null,
+  tls: null,
+  maxCalls: 1000,
+  callsPerSecond: 100,
+  rtpPacketsPerSecond: 150,
+  mediaTimeoutMs: 30_000,
+  agentConnectTimeoutMs: 5000,
+} as const satisfies Partial<Settings>;
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
   const v = env[name];
@@ -218,8 +265,16 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number,
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const cfg = env['GATEWAY_CONFIG'];
+  const cfgPath = env['GATEWAY_CONFIG'];
+  const cfg = cfgPath ? readConfigFile(cfgPath) : {};
   const rtpBindHost = env['RTP_BIND_HOST'] ?? '0.0.0.0';
+  const auth = cfg['auth'];
+  if (auth !== undefined && !(isObject(auth) && typeof auth['secret'] === 'string' && auth['secret'].length >= 16)) fail('config.auth.secret', 'must be a string of at least 16 characters');
+  const secret = env['GATEWAY_AUTH_SECRET'] || (auth?.['secret'] as string | undefined) || null;
+  if (secret !== null && secret.length < 16) fail('GATEWAY_AUTH_SECRET', 'must be at least 16 characters');
+  const cert = env['TLS_CERT_FILE'];
+  const key = env['TLS_KEY_FILE'];
+  if (Boolean(cert) !== Boolean(key)) fail(cert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
   return {
     port: intEnv(env, 'PORT', 8080, 0, 65535),
     host: env['HOST'] ?? '0.0.0.0',
@@ -231,6 +286,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     playoutMaxSeconds: intEnv(env, 'PLAYOUT_MAX_SECONDS', 120, 60, 3600),
     // Default: one worker per core; the main thread keeps sockets, playout and control.
     dspWorkers: intEnv(env, 'DSP_WORKERS', os.availableParallelism(), 0, 64),
-    routing: cfg ? RoutingTable.fromFile(cfg) : new RoutingTable({}),
+    routing: new RoutingTable(cfg),
+    authSecret: secret,
+    tls: cert && key ? { certFile: cert, keyFile: key } : null,
+    maxCalls: intEnv(env, 'MAX_CALLS', DEFAULT_LIMITS.maxCalls, 1, 100_000),
+    callsPerSecond: intEnv(env, 'CALL_RATE_LIMIT', DEFAULT_LIMITS.callsPerSecond, 1, 100_000),
+    rtpPacketsPerSecond: intEnv(env, 'RTP_RATE_LIMIT', DEFAULT_LIMITS.rtpPacketsPerSecond, 50, 10_000),
+    mediaTimeoutMs: intEnv(env, 'MEDIA_TIMEOUT_MS', DEFAULT_LIMITS.mediaTimeoutMs, 1000, 3_600_000),
+    agentConnectTimeoutMs: intEnv(env, 'AGENT_CONNECT_TIMEOUT_MS', DEFAULT_LIMITS.agentConnectTimeoutMs, 100, 60_000),
   };
 }

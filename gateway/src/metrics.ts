@@ -26,6 +26,18 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly rejected = new client.Counter({
+    name: 'gateway_requests_rejected_total',
+    help: 'Requests refused before a call existed, by error code (UNAUTHORIZED, AT_CAPACITY, RATE_LIMITED, DRAINING, BAD_REQUEST, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly agentFailovers = new client.Counter({
+    name: 'gateway_agent_failovers_total',
+    help: 'Agents dialled again (retry) or replaced (fallback) after failing, by the failure code',
+    labelNames: ['reason', 'to'] as const,
+    registers: [this.registry],
+  });
   readonly bargeIns = new client.Counter({
     name: 'gateway_barge_ins_total',
     help: 'Barge-ins decided (caller talking over the agent), by whether the gateway cleared the agent audio itself',

@@ -1,4 +1,4 @@
-import { RoutingTable, type Settings } from '../../gateway/src/config.js';
+import { DEFAULT_LIMITS, RoutingTable, type Settings } from '../../gateway/src/config.js';
 import { Gateway } from '../../gateway/src/Gateway.js';
 import { setLogLevel } from '../../gateway/src/log.js';
 import { Resampler, g711DecodeInto, g711EncodeInto } from '../../codecs/src/index.js';
@@ -18,6 +18,7 @@ export async function startGateway(overrides: Partial<Settings> = {}): Promise<{
     playoutMaxSeconds: 60,
     dspWorkers: 0,
     routing: new RoutingTable({}),
+    ...DEFAULT_LIMITS,
     ...overrides,
   });
   const port = await gw.start();

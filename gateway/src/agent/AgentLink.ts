@@ -8,8 +8,12 @@ const PRECONNECT_FRAMES = 50;
 export interface AgentLinkOptions {
   dialect: DialectSession;
   /** told of each caller frame dropped, by reason */
-  drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED'): void;
+  drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED' | 'FRAME_TOO_LARGE'): void;
   maxPayload: number;
+  /** ms the agent has to accept the WebSocket */
+  connectTimeoutMs: number;
+  /** caller frames to deliver first (held by a failed predecessor) */
+  held?: Int16Array[];
 }
 
 /**
@@ -25,15 +29,29 @@ export class AgentLink implements Agent, SocketHandlers {
   #info: CallInfo | null = null;
   readonly #pending: Int16Array[] = [];
   #closed = false;
+  #dialTimer: NodeJS.Timeout | null = null;
 
   constructor(cmds: AgentCommands, opts: AgentLinkOptions) {
     this.#cmds = cmds;
     this.#o = opts;
+    if (opts.held) this.#pending.push(...opts.held.slice(-PRECONNECT_FRAMES));
   }
 
-  /** Dial-out: connect to the agent's URL. */
-  dial(url: string, headers: Readonly<Record<string, string>>): void {
-    this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.dialect.subprotocol);
+  /** The caller frames still waiting for this (failed) agent; they move to its successor. */
+  takeHeld(): Int16Array[] {
+    return this.#pending.splice(0);
+  }
+
+  /** Dial-out: connect to the agent's URL, after `delayMs` (a retry's backoff; caller audio is held meanwhile). */
+  dial(url: string, headers: Readonly<Record<string, string>>, delayMs = 0): void {
+    if (delayMs > 0) {
+      this.#dialTimer = setTimeout(() => {
+        this.#dialTimer = null;
+        this.dial(url, headers);
+      }, delayMs);
+      return;
+    }
+    if (!this.#closed) this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.connectTimeoutMs, this.#o.dialect.subprotocol);
   }
 
   /** Dial-in: the agent's socket, already open. */
@@ -71,6 +89,7 @@ export class AgentLink implements Agent, SocketHandlers {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#dialTimer !== null) clearTimeout(this.#dialTimer);
     if (this.#sock !== null) {
       if (this.#open) this.#o.dialect.stop(this.#sock, reason);
       this.#sock.close(1000, reason);
@@ -99,6 +118,8 @@ export class AgentLink implements Agent, SocketHandlers {
 
   error(err: Error): void {
     const wasOpen = this.#open;
+    // ws refuses a message over maxPayload with this code and closes 1009 (RFC 6455 §7.4.1)
+    if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#o.drop('FRAME_TOO_LARGE');
     this.#open = false;
     if (!this.#closed) this.#cmds.gone(wasOpen ? 'AGENT_CLOSED' : 'AGENT_UNREACHABLE', err.message);
   }

@@ -14,6 +14,7 @@ import type { Tickable } from '../media/PlayoutClock.js';
 import { Reorderer } from '../media/Reorderer.js';
 import { VoiceActivity } from '../media/VoiceActivity.js';
 import { BargeInDetector, levelDb } from '../media/BargeIn.js';
+import { TokenBucket } from '../rateLimit.js';
 
 export type CallState = 'active' | 'closed';
 
@@ -40,6 +41,8 @@ export interface CallDeps {
   playoutMaxSeconds: number;
   /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
   now?: () => number;
+  /** RTP packets/s a call may send before packets are dropped (50 is nominal; bursts of 1 s pass) */
+  rtpPacketsPerSecond?: number;
 }
 
 export interface CallSetup {
@@ -76,6 +79,7 @@ export class Call implements AgentCommands, Tickable {
   closeReason: CloseReason | null = null;
 
   readonly #m: Metrics;
+  readonly #rtpBucket: TokenBucket;
   readonly #now: () => number;
   #edge: EdgeTransport | null = null;
   #agent: Agent | null = null;
@@ -102,6 +106,10 @@ export class Call implements AgentCommands, Tickable {
   #lastPacketAt = 0;
   readonly stats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, lost: 0, late: 0, duplicate: 0, concealed: 0, dropped: 0, framesToAgent: 0, dtmfIn: 0 };
   onClosed: (call: Call) => void = () => {};
+  /** Asked when the agent fails (unreachable, closed, timed out): true if another agent is on its way. */
+  onAgentGone: (code: string, reason: string) => boolean = () => false;
+  /** agents that failed on this call so far (the failover policy counts them) */
+  agentFailures = 0;
 
   constructor(deps: CallDeps, setup: CallSetup) {
     this.#m = deps.metrics;
@@ -114,6 +122,8 @@ export class Call implements AgentCommands, Tickable {
     this.payloadType = setup.payloadType;
     this.dtmfPayloadType = setup.dtmfPayloadType;
     this.#lastPacketAt = this.#now();
+    const rate = deps.rtpPacketsPerSecond ?? Infinity;
+    this.#rtpBucket = new TokenBucket(rate, Math.max(50, rate / 2));
     this.#decoder = createDecoder(setup.codec);
     this.#bargeIn = new BargeInDetector(setup.route.bargeIn);
     this.#aec = this.codec.pcmRate <= 16000 ? new EchoCanceller({ rate: this.codec.pcmRate }) : null;
@@ -171,6 +181,23 @@ export class Call implements AgentCommands, Tickable {
   }
 
   /** Sets the agent and sends it the start message. */
+  /** The current agent (null before one is attached). */
+  get agent(): Agent | null {
+    return this.#agent;
+  }
+
+  /**
+   * Swaps in another agent (a retry or the fallback) after the current one failed. What the old
+   * agent queued is dropped: the new one starts its own conversation, and its marks must not
+   * wait behind audio nobody will account for.
+   */
+  replaceAgent(agent: Agent): void {
+    this.#agent?.close('agent_replaced');
+    this.#agent = null;
+    this.playout.clear();
+    this.attachAgent(agent);
+  }
+
   attachAgent(agent: Agent): void {
     this.#agent = agent;
     agent.start({ callId: this.id, from: this.from, to: this.to, params: this.route.params, sampleRate: this.route.sampleRate });
@@ -179,6 +206,8 @@ export class Call implements AgentCommands, Tickable {
   /** One RTP packet from the edge. `buf` may be borrowed (uWS): nothing keeps it past this call. */
   onRtp(buf: Uint8Array, arrivalMs: number): void {
     if (this.state !== 'active') return;
+    // A flood costs the flooder: packets beyond the rate are dropped before any parsing.
+    if (!this.#rtpBucket.take(arrivalMs)) return this.#drop('RTP_RATE_LIMITED');
     const p = this.#pkt;
     const err = tryParseRtp(buf, p);
     if (err !== null) return this.#drop(err);
@@ -370,7 +399,9 @@ export class Call implements AgentCommands, Tickable {
   }
 
   gone(code: string, reason: string): void {
+    if (this.state !== 'active') return;
     log('warn', 'agent_gone', { callId: this.id, code, reason });
+    if (this.onAgentGone(code, reason)) return;
     this.close(code === 'AGENT_UNREACHABLE' ? 'agent_unreachable' : code === 'AGENT_TIMEOUT' ? 'agent_timeout' : 'agent_closed');
   }
 

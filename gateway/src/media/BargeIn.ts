@@ -40,7 +40,7 @@ export interface BargeInOptions {
 export const DEFAULT_BARGE_IN: BargeInOptions = {
   enabled: true,
   autoClear: true,
-  vadThreshold: 0.6,
+  vadThreshold: 0.8,
   minSpeechMs: 120,
   onsetMs: 40,
   echoMarginDb: 6,

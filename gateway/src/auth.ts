@@ -1,0 +1,65 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import { GatewayError } from './errors.js';
+
+/**
+ * Who may connect: when a secret is configured, every call-creating or call-attaching request
+ * carries a JWT signed with it (HS256, RFC 7519 via `jose`), as `Authorization: Bearer <jwt>` or
+ * `?token=<jwt>` (WebSocket clients in browsers cannot set headers). `exp` and `nbf` are honoured
+ * when present; nothing else is required of the claims.
+ */
+export class Auth {
+  readonly #key: Uint8Array;
+
+  constructor(secret: string) {
+    this.#key = new TextEncoder().encode(secret);
+  }
+
+  /**
+   * The token of a request: `Authorization: Bearer`, or Basic with the token as password (how
+   * Twilio REST clients send AccountSid:AuthToken), then the `token` query parameter.
+   */
+  static tokenOf(authorization: string, query: string): string | null {
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (m) return m[1]!;
+    const b = /^Basic\s+(\S+)$/i.exec(authorization);
+    if (b) {
+      const pass = Buffer.from(b[1]!, 'base64').toString('utf8').split(':').slice(1).join(':');
+      if (pass !== '') return pass;
+    }
+    const t = new URLSearchParams(query).get('token');
+    return t === null || t === '' ? null : t;
+  }
+
+  /** Resolves when `token` is a valid JWT for this gateway; rejects with UNAUTHORIZED (401). */
+  async verify(token: string | null): Promise<void> {
+    if (token === null) throw new GatewayError('UNAUTHORIZED', 'a JWT is required (Authorization: Bearer, or ?token=)', { status: 401 });
+    try {
+      await jwtVerify(token, this.#key, { algorithms: ['HS256'], clockTolerance: 5 });
+    } catch (err) {
+      throw new GatewayError('UNAUTHORIZED', `invalid token: ${(err as Error).message}`, { status: 401 });
+    }
+  }
+}
+
+/** Header on each agent dial-out when a secret is configured (in the spirit of X-Twilio-Signature). */
+export const SIGNATURE_HEADER = 'x-gateway-signature';
+
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<callId>.<url>")>`: the agent recomputes it
+ * to know the dial came from its gateway, for this call and URL, recently (replays age out).
+ */
+export function signDial(secret: string, url: string, callId: string, nowSec = Math.floor(Date.now() / 1000)): string {
+  const mac = createHmac('sha256', secret).update(`${nowSec}.${callId}.${url}`).digest('hex');
+  return `t=${nowSec},v1=${mac}`;
+}
+
+/** What an agent (in Node) runs to check a dial: signature, call and URL, and age ≤ `toleranceSec`. */
+export function verifyDial(secret: string, header: string, url: string, callId: string, toleranceSec = 300, nowSec = Math.floor(Date.now() / 1000)): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+  if (!m) return false;
+  const t = Number(m[1]);
+  if (Math.abs(nowSec - t) > toleranceSec) return false;
+  const want = Buffer.from(signDial(secret, url, callId, t).slice(-64), 'hex');
+  return timingSafeEqual(want, Buffer.from(m[2]!, 'hex'));
+}
