@@ -12,7 +12,8 @@ import { Call, type CloseReason } from './call/Call.js';
 import { parseRoute, type AgentTarget, type Route, type Settings } from './config.js';
 import { toE164 } from './e164.js';
 import { UdpEdge, type UdpRemote } from './edge/UdpEdge.js';
-import { WsEdge } from './edge/WsEdge.js';
+import { WsEdge, type EdgeSocket } from './edge/WsEdge.js';
+import { startWsEdgeServer, type WsEdgeServer } from './edge/wsEdgeServer.js';
 import { Auth, SIGNATURE_HEADER, signDial } from './auth.js';
 import { GatewayError } from './errors.js';
 import { TokenBucket } from './rateLimit.js';
@@ -40,9 +41,11 @@ interface CallRequest {
   route: Route;
 }
 
-interface EdgeSocketData {
+/** Per edge WebSocket: its call once started, and the socket as the edge transport sees it. */
+export interface EdgeSocketData {
   call: Call | null;
-  edge: WsEdge<EdgeSocketData> | null;
+  edge: WsEdge | null;
+  sock: EdgeSocket | null;
   open: boolean;
 }
 
@@ -66,6 +69,9 @@ export class Gateway {
   #speex: SpeexModule | null = null;
   #pool: DspPool | null = null;
   #listen: uWS.us_listen_socket | null = null;
+  #wsEdge: WsEdgeServer | null = null;
+  /** port of the `ws` edge server when EDGE_WS_SERVER=ws (bench comparison), else 0 */
+  wsEdgePort = 0;
 
   readonly #auth: Auth | null;
   readonly #callRate: TokenBucket;
@@ -107,8 +113,17 @@ export class Gateway {
         resolve(uWS.us_socket_local_port(token as unknown as uWS.us_socket));
       });
     });
+    if (this.settings.edgeWsServer === 'ws') {
+      this.#wsEdge = await startWsEdgeServer<EdgeSocketData>(this.settings.host, 0, EDGE_MAX_MESSAGE, {
+        newSocketData: (sock) => ({ call: null, edge: null, sock, open: true }),
+        authorize: (authorization, query) => (this.#auth === null ? Promise.resolve() : this.#auth.verify(Auth.tokenOf(authorization, query))),
+        edgeMessage: (d, m, b) => this.edgeMessage(d, m, b),
+        edgeClosed: (d, tooLarge) => this.edgeClosed(d, tooLarge),
+      });
+      this.wsEdgePort = this.#wsEdge.port;
+    }
     this.#housekeeping = setInterval(() => this.#housekeep(), 1000);
-    log('info', 'gateway_started', { port: this.port, dspWorkers: this.#pool.workers });
+    log('info', 'gateway_started', { port: this.port, dspWorkers: this.#pool.workers, wsEdgePort: this.wsEdgePort });
     return this.port;
   }
 
@@ -128,6 +143,8 @@ export class Gateway {
       uWS.us_listen_socket_close(this.#listen);
       this.#listen = null;
     }
+    await this.#wsEdge?.close();
+    this.#wsEdge = null;
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
     this.#housekeeping = null;
     this.#clock.stop();
@@ -343,20 +360,29 @@ export class Gateway {
         const key = req.getHeader('sec-websocket-key');
         const proto = req.getHeader('sec-websocket-protocol');
         const ext = req.getHeader('sec-websocket-extensions');
-        this.#authorized(reply(res), req, () => res.upgrade<EdgeSocketData>({ call: null, edge: null, open: false }, key, proto, ext, context));
+        this.#authorized(reply(res), req, () => res.upgrade<EdgeSocketData>({ call: null, edge: null, sock: null, open: false }, key, proto, ext, context));
       },
       open: (ws) => {
-        ws.getUserData().open = true;
-      },
-      message: (ws, message, isBinary) => this.#edgeMessage(ws, message, isBinary),
-      close: (ws, code, message) => {
         const d = ws.getUserData();
-        d.open = false;
-        // uWS ends a socket whose message exceeds maxPayloadLength with 1006 and this text.
-        if (code === 1006 && Buffer.from(message).toString().includes('too big')) this.metrics.drops.inc({ reason: 'FRAME_TOO_LARGE' });
-        d.edge?.socketClosed();
-        d.call?.close('edge_closed');
+        d.open = true;
+        d.sock = {
+          sendBinary: (bytes) => d.open && ws.send(bytes, true) !== 2,
+          sendText: (text) => {
+            if (d.open) ws.send(text, false);
+          },
+          bufferedAmount: () => ws.getBufferedAmount(),
+          end: (code, reason, text) => {
+            if (!d.open) return;
+            ws.cork(() => {
+              if (text !== undefined) ws.send(text, false);
+              ws.end(code, reason);
+            });
+          },
+        };
       },
+      message: (ws, message, isBinary) => this.edgeMessage(ws.getUserData(), new Uint8Array(message), isBinary),
+      // uWS ends a socket whose message exceeds maxPayloadLength with 1006 and this text.
+      close: (ws, code, message) => this.edgeClosed(ws.getUserData(), code === 1006 && Buffer.from(message).toString().includes('too big')),
     });
     app.ws<AgentSocketData>('/v1/calls/:id/agent', {
       maxPayloadLength: AGENT_MAX_MESSAGE,
@@ -432,24 +458,28 @@ export class Gateway {
     }
   }
 
-  #edgeMessage(ws: uWS.WebSocket<EdgeSocketData>, message: ArrayBuffer, isBinary: boolean): void {
-    const d = ws.getUserData();
+  /**
+   * One message on an edge WebSocket (either server): binary = one RTP packet of its call (borrowed:
+   * the call parses it synchronously), text = control JSON (start, stop).
+   */
+  edgeMessage(d: EdgeSocketData, message: Uint8Array, isBinary: boolean): void {
+    const ws = d.sock!;
     if (isBinary) {
       if (d.call === null) {
         this.metrics.drops.inc({ reason: 'BAD_REQUEST' });
         return;
       }
-      d.call.onRtp(new Uint8Array(message), performance.now());
+      d.call.onRtp(message, performance.now());
       return;
     }
     let msg: Record<string, unknown>;
     try {
-      const parsed: unknown = JSON.parse(Buffer.from(message).toString('utf8'));
+      const parsed: unknown = JSON.parse(Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8'));
       if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
       msg = parsed as Record<string, unknown>;
     } catch {
       this.metrics.drops.inc({ reason: 'CONTROL_INVALID' });
-      ws.send(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: 'text message must be a JSON object with an "event"' }), false);
+      ws.sendText(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: 'text message must be a JSON object with an "event"' }));
       return;
     }
     if (msg['event'] === 'start' && d.call === null) {
@@ -461,15 +491,12 @@ export class Gateway {
         d.call = call;
         d.edge = edge;
         call.attachEdge(edge);
-        ws.send(JSON.stringify({ event: 'started', callId: call.id, payloadType: req.payloadType, clockRate: CODEC_INFO[req.codec].clockRate, ptime: 20, dtmfPayloadType: DTMF_PAYLOAD_TYPE }), false);
+        ws.sendText(JSON.stringify({ event: 'started', callId: call.id, payloadType: req.payloadType, clockRate: CODEC_INFO[req.codec].clockRate, ptime: 20, dtmfPayloadType: DTMF_PAYLOAD_TYPE }));
         this.#connect(call);
       } catch (err) {
         const e = err instanceof GatewayError ? err : new GatewayError('BAD_REQUEST', String(err));
         this.metrics.rejected.inc({ reason: e.code });
-        ws.cork(() => {
-          ws.send(JSON.stringify({ event: 'error', code: e.code, message: e.message }), false);
-          ws.end(e.status === 503 ? 1013 : 1008, e.code);
-        });
+        ws.end(e.status === 503 ? 1013 : 1008, e.code, JSON.stringify({ event: 'error', code: e.code, message: e.message }));
       }
       return;
     }
@@ -478,7 +505,15 @@ export class Gateway {
       return;
     }
     this.metrics.drops.inc({ reason: 'CONTROL_INVALID' });
-    ws.send(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: `unexpected event ${JSON.stringify(msg['event'])}` }), false);
+    ws.sendText(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: `unexpected event ${JSON.stringify(msg['event'])}` }));
+  }
+
+  /** An edge WebSocket closed (from its side, or for a too-large message): its call ends. */
+  edgeClosed(d: EdgeSocketData, tooLarge: boolean): void {
+    d.open = false;
+    if (tooLarge) this.metrics.drops.inc({ reason: 'FRAME_TOO_LARGE' });
+    d.edge?.socketClosed();
+    d.call?.close('edge_closed');
   }
 
   async #twilioCallUpdate(r: Reply, callSid: string, raw: Promise<Buffer>): Promise<void> {

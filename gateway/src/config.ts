@@ -243,6 +243,8 @@ export interface Settings {
   mediaTimeoutMs: number;
   /** ms a dial-out agent has to accept the WebSocket */
   agentConnectTimeoutMs: number;
+  /** 'ws': also serve /v1/edge with the `ws` library on its own port (for the bench's side-by-side) */
+  edgeWsServer: 'uws' | 'ws';
 }
 
 /** Defaults of the limits above, for embedders and tests that build Settings by hand. */
@@ -254,6 +256,7 @@ export const DEFAULT_LIMITS = {
   rtpPacketsPerSecond: 150,
   mediaTimeoutMs: 30_000,
   agentConnectTimeoutMs: 5000,
+  edgeWsServer: 'uws',
 } as const satisfies Partial<Settings>;
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
@@ -294,5 +297,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rtpPacketsPerSecond: intEnv(env, 'RTP_RATE_LIMIT', DEFAULT_LIMITS.rtpPacketsPerSecond, 50, 10_000),
     mediaTimeoutMs: intEnv(env, 'MEDIA_TIMEOUT_MS', DEFAULT_LIMITS.mediaTimeoutMs, 1000, 3_600_000),
     agentConnectTimeoutMs: intEnv(env, 'AGENT_CONNECT_TIMEOUT_MS', DEFAULT_LIMITS.agentConnectTimeoutMs, 100, 60_000),
+    edgeWsServer: env['EDGE_WS_SERVER'] === 'ws' ? 'ws' : 'uws',
   };
 }

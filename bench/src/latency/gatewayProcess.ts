@@ -5,31 +5,35 @@ import { fileURLToPath } from 'node:url';
 /** A gateway started by the bench as its own process (so the load generator cannot share its event loop). */
 export class GatewayProcess {
   readonly url: string;
+  /** the `ws`-library edge server, when started with EDGE_WS_SERVER=ws */
+  readonly wsEdgeUrl: string | null;
   readonly #child: ChildProcess;
 
-  private constructor(url: string, child: ChildProcess) {
+  private constructor(url: string, wsEdgeUrl: string | null, child: ChildProcess) {
     this.url = url;
+    this.wsEdgeUrl = wsEdgeUrl;
     this.#child = child;
   }
 
   static async start(env: Record<string, string>): Promise<GatewayProcess> {
     const main = fileURLToPath(new URL('../../../gateway/src/main.js', import.meta.url));
     const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    const url = await new Promise<string>((resolve, reject) => {
+    const [url, wsEdgeUrl] = await new Promise<[string, string | null]>((resolve, reject) => {
       let out = '';
       const onData = (d: Buffer) => {
         out += d.toString();
         const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-        if (m) {
+        // the banner ends with the test-call hint
+        if (m && out.includes('place a test call')) {
           child.stdout!.off('data', onData);
           child.stdout!.resume();
-          resolve(m[1]!);
+          resolve([m[1]!, /\((?:comparison)\): (ws:\/\/\S+)/.exec(out)?.[1] ?? null]);
         }
       };
       child.stdout!.on('data', onData);
       child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)));
     });
-    return new GatewayProcess(url, child);
+    return new GatewayProcess(url, wsEdgeUrl, child);
   }
 
   get pid(): number {

@@ -21,6 +21,9 @@ const HELP = `usage: npm run bench -- [options]
   --workers N           DSP worker threads of the started gateway (default: one per core)
   --quality Q           speex resampler quality of the started gateway (default 3)
   --sweep               after the levels, find the most calls with inbound p99 <= 25 ms
+  --compare 1,50        RTP-over-WebSocket levels run twice, on the uWS edge server and on a \`ws\`
+                        server in the same gateway process (same pipeline), reported as ratios;
+                        'none' skips (needs a gateway started by the bench)
   --out DIR             where results.json and report.html go (default bench/results)
 Exits 1 if single-hop p99 exceeds 80 ms at any measured load.`;
 
@@ -111,7 +114,7 @@ function lagOf(a: Float32Array | Int16Array, b: Float32Array | Int16Array, maxLa
   return best;
 }
 
-async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: number, transport: Transport, cpuMs: () => number): Promise<LevelResult> {
+async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: number, transport: Transport, cpuMs: () => number, edgeUrl?: string): Promise<LevelResult> {
   const clips = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => looped(fixture(f).samples, 8000 * seconds));
   const reply = fixture('agent-reply-24k.wav').samples;
   const replyMs = Math.min(seconds - 3, 5) * 1000;
@@ -127,7 +130,7 @@ async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: n
   await sleep(1000);
   const idleCpuPercent = (cpuMs() - idle0) / 10;
   const calls: RtpCaller[] = [];
-  for (let i = 0; i < n; i++) calls.push(await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url } } }));
+  for (let i = 0; i < n; i++) calls.push(await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url } }, ...(edgeUrl !== undefined ? { edgeUrl } : {}) }));
   const sessions: AgentSession[] = await Promise.all(calls.map((c) => agent.session(c.callId)));
   const info = (await (await fetch(`${gateway}/v1/calls/${calls[0]!.callId}`)).json()) as { delayMs: { inbound: number; outbound: number } };
 
@@ -212,15 +215,28 @@ async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: n
 function table(results: LevelResult[]): string {
   const f = (x: number) => x.toFixed(2);
   const rows = [
-    '| calls | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | outbound p50 / p99 / max (ms) | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops | underruns |',
+    '| calls | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | outbound p50 / p99 / max (floor) ms | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops | underruns |',
     '|---:|---|---|---|---|---|---|---:|---:|---:|',
   ];
   for (const r of results) {
     rows.push(
-      `| ${r.calls} | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} | ${r.underruns} |`,
+      `| ${r.calls} | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} | ${r.underruns} |`,
     );
   }
   return rows.join('\n');
+}
+
+/** uWS vs ws edge server: each figure as uWS / ws, and the ratio ws ÷ uWS (> 1: uWS is better). */
+function compareTable(rows: { calls: number; uws: LevelResult; ws: LevelResult }[]): string {
+  const f = (a: number, b: number) => `${a.toFixed(2)} / ${b.toFixed(2)} (×${(b / Math.max(a, 1e-9)).toFixed(2)})`;
+  const out = [
+    '| calls | inbound p50: uWS / ws (ws÷uWS) | inbound p99 | outbound p50 | outbound p99 | gateway CPU % per call |',
+    '|---:|---|---|---|---|---|',
+  ];
+  for (const { calls, uws, ws } of rows) {
+    out.push(`| ${calls} | ${f(uws.inbound.p50, ws.inbound.p50)} | ${f(uws.inbound.p99, ws.inbound.p99)} | ${f(uws.outbound.p50, ws.outbound.p50)} | ${f(uws.outbound.p99, ws.outbound.p99)} | ${f(uws.cpuPercentPerCall, ws.cpuPercentPerCall)} |`);
+  }
+  return out.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -233,6 +249,7 @@ async function main(): Promise<void> {
       workers: { type: 'string' },
       quality: { type: 'string', default: '3' },
       sweep: { type: 'boolean', default: false },
+      compare: { type: 'string', default: '1,50' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -245,13 +262,14 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const transport = values.transport as Transport;
   if (seconds < 5) throw new Error('--seconds must be at least 5 (1 s lead-in, reply, clear)');
-  const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality };
+  const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality, EDGE_WS_SERVER: 'ws' };
   if (values.workers !== undefined) env['DSP_WORKERS'] = values.workers;
   const proc = values.gateway === undefined ? await GatewayProcess.start(env) : null;
   const gateway = values.gateway ?? proc!.url;
   const cpuMs = proc ? () => proc.cpuMs() : () => NaN;
   const agent = await TestAgent.listen();
   const results: LevelResult[] = [];
+  const comparison: { calls: number; uws: LevelResult; ws: LevelResult }[] = [];
   try {
     // Warm-up call: JIT, lazy module loads and WASM tier-up happen here, not in level 1.
     await runLevel(gateway, agent, 2, 5, transport, cpuMs);
@@ -273,6 +291,17 @@ async function main(): Promise<void> {
         if (r.inbound.p99 > 25 || r.framesMissing > 0) break;
       }
     }
+    const wsEdge = proc?.wsEdgeUrl ?? null;
+    if (values.compare !== 'none' && wsEdge !== null) {
+      for (const n of values.compare.split(',').map(Number)) {
+        const uws = await runLevel(gateway, agent, n, seconds, 'ws', cpuMs);
+        agent.sessions.length = 0;
+        const ws = await runLevel(gateway, agent, n, seconds, 'ws', cpuMs, wsEdge);
+        agent.sessions.length = 0;
+        comparison.push({ calls: n, uws, ws });
+        console.log(compareTable([comparison.at(-1)!]).split('\n').at(-1));
+      }
+    }
   } finally {
     await agent.close();
     await proc?.stop();
@@ -280,8 +309,9 @@ async function main(): Promise<void> {
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, ${os.cpus().length} cores, Node ${process.version}`;
   console.log(`\n${machine}; ${transport}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}\n`);
   console.log(table(results));
+  if (comparison.length > 0) console.log(`\nRTP over WebSocket, edge server uWS vs ws (same process, same pipeline):\n\n${compareTable(comparison)}`);
   mkdirSync(values.out, { recursive: true });
-  const doc = { machine, date: new Date().toISOString(), transport, seconds, results };
+  const doc = { machine, date: new Date().toISOString(), transport, seconds, results, comparison };
   writeFileSync(`${values.out}/results.json`, JSON.stringify(doc, (_k, v: unknown) => (v === Infinity ? 'inf' : v), 2));
   writeHtmlReport(`${values.out}/report.html`, doc);
   console.log(`\nwrote ${values.out}/results.json and ${values.out}/report.html`);

@@ -30,6 +30,8 @@ export interface CallOptions {
   from?: string;
   to?: string;
   route?: unknown;
+  /** ws:// URL of the edge WebSocket when it is not `${gateway}/v1/edge` (the bench's `ws` server) */
+  edgeUrl?: string;
 }
 
 export interface ReceivedPacket {
@@ -84,7 +86,7 @@ export class RtpCaller {
     if (o.from !== undefined) body['from'] = o.from;
     if (o.to !== undefined) body['to'] = o.to;
     if (o.route !== undefined) body['route'] = o.route;
-    return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body);
+    return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl);
   }
 
   static async #udp(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
@@ -113,8 +115,8 @@ export class RtpCaller {
     return caller;
   }
 
-  static async #ws(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
-    const ws = new WebSocket(`${gateway.replace(/^http/, 'ws')}/v1/edge`);
+  static async #ws(gateway: string, codec: CallerCodec, body: Record<string, unknown>, edgeUrl?: string): Promise<RtpCaller> {
+    const ws = new WebSocket(edgeUrl ?? `${gateway.replace(/^http/, 'ws')}/v1/edge`);
     ws.binaryType = 'nodebuffer';
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -1,19 +1,28 @@
-import type uWS from 'uWebSockets.js';
 import type { EdgeTransport } from './EdgeTransport.js';
 
 /** Bytes queued to a slow edge socket before outbound packets are dropped (≈2 s of G.711). */
 const EDGE_SEND_LIMIT = 64 * 1024;
 
+/** The server-side WebSocket under an edge: uWS in production, `ws` for the side-by-side bench. */
+export interface EdgeSocket {
+  /** Sends one binary message; false when dropped. */
+  sendBinary(bytes: Uint8Array): boolean;
+  sendText(text: string): void;
+  bufferedAmount(): number;
+  /** Sends `text` (if any) then closes with `code`. */
+  end(code: number, reason: string, text?: string): void;
+}
+
 /**
  * RTP inside WebSocket binary messages (one packet per message), for edges that cannot do UDP.
  * The first text message started the call; the gateway ends it with {"event":"stop","reason"}.
  */
-export class WsEdge<T> implements EdgeTransport {
+export class WsEdge implements EdgeTransport {
   readonly kind = 'ws';
-  readonly #ws: uWS.WebSocket<T>;
+  readonly #ws: EdgeSocket;
   #open = true;
 
-  constructor(ws: uWS.WebSocket<T>) {
+  constructor(ws: EdgeSocket) {
     this.#ws = ws;
   }
 
@@ -23,16 +32,13 @@ export class WsEdge<T> implements EdgeTransport {
   }
 
   send(pkt: Uint8Array): boolean {
-    if (!this.#open || this.#ws.getBufferedAmount() > EDGE_SEND_LIMIT) return false;
-    return this.#ws.send(pkt, true) !== 2;
+    if (!this.#open || this.#ws.bufferedAmount() > EDGE_SEND_LIMIT) return false;
+    return this.#ws.sendBinary(pkt);
   }
 
   close(reason: string): void {
     if (!this.#open) return;
     this.#open = false;
-    this.#ws.cork(() => {
-      this.#ws.send(JSON.stringify({ event: 'stop', reason }), false);
-      this.#ws.end(1000, reason.slice(0, 120));
-    });
+    this.#ws.end(1000, reason.slice(0, 120), JSON.stringify({ event: 'stop', reason }));
   }
 }
