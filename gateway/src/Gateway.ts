@@ -103,6 +103,8 @@ export class Gateway {
     const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
     this.#speex = speex;
     this.#pool = await DspPool.create({ speex, rnnoise }, this.settings.dspWorkers);
+    const pool = this.#pool;
+    this.metrics.workerStats = () => pool.stats();
     const tls = this.settings.tls;
     const app = tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
     this.#routes(app);
@@ -329,10 +331,10 @@ export class Gateway {
     });
     app.post('/v1/calls', (res, req) => {
       // uWS delivers the body only to a handler that asked for it before returning
-      const body = reply(res);
-      const r = readJson(body, API_MAX_BODY);
-      r.catch(() => {});
-      this.#authorized(body, req, () => void this.#createUdpCall(body, r));
+      const r = reply(res);
+      const body = readJson(r, API_MAX_BODY);
+      body.catch(() => {}); // awaited (and its error answered) once authorised
+      this.#authorized(r, req, () => void this.#createUdpCall(r, body));
     });
     app.get('/v1/calls', (res, req) => this.#authorized(reply(res), req, (r) => sendJson(r, 200, { calls: [...this.calls.values()].map((c) => c.snapshot()) })));
     app.get('/v1/calls/:id', (res, req) => {

@@ -16,6 +16,7 @@ export type GatewayErrorCode =
   | 'RATE_LIMITED'
   | 'RTP_RATE_LIMITED'
   | 'FRAME_TOO_LARGE'
+  | 'DSP_OVERLOAD'
   | 'RTP_UNKNOWN_PAYLOAD_TYPE'
   | 'RTP_SSRC_CHANGED'
   | 'RTP_LATE'

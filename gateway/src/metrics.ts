@@ -75,6 +75,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** where worker memory comes from (the DSP pool, once started) */
+  workerStats: () => Promise<{ heapUsed: number; external: number; wasm: number }[]> = async () => [];
+  readonly workerMemory = new client.Gauge({
+    name: 'gateway_dsp_worker_memory_bytes',
+    help: 'Memory of each DSP worker thread: V8 heap used, external (ArrayBuffer) and WASM linear memory',
+    labelNames: ['worker', 'kind'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const stats = await this.workerStats();
+      stats.forEach((st, i) => {
+        for (const kind of ['heapUsed', 'external', 'wasm'] as const) this.workerMemory.set({ worker: String(i), kind }, st[kind]);
+      });
+    },
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }

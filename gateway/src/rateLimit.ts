@@ -15,6 +15,7 @@ export class TokenBucket {
 
   /** Takes one token at `nowMs`; false when the bucket is empty (the caller drops and counts). */
   take(nowMs: number): boolean {
+    if (this.ratePerSec === Infinity) return true;
     if (this.#last !== -Infinity) this.#tokens = Math.min(this.burst, this.#tokens + ((nowMs - this.#last) * this.ratePerSec) / 1000);
     this.#last = nowMs;
     if (this.#tokens < 1) return false;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute, RoutingTable } from '../../gateway/src/config.js';
+import { Auth, signDial, verifyDial } from '../../gateway/src/auth.js';
+import { loadSettings, parseRoute, RoutingTable } from '../../gateway/src/config.js';
+import { TokenBucket } from '../../gateway/src/rateLimit.js';
 import { toE164 } from '../../gateway/src/e164.js';
 import { GatewayError } from '../../gateway/src/errors.js';
 import { PlayoutQueue } from '../../gateway/src/media/PlayoutQueue.js';
@@ -177,5 +179,56 @@ describe('VoiceActivity', () => {
       { type: 'speech_started', atMs: 120 },
       { type: 'speech_stopped', atMs: 320 },
     ]);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('passes a burst, then the sustained rate, and refills with time', () => {
+    const b = new TokenBucket(50, 10);
+    let passed = 0;
+    for (let i = 0; i < 100; i++) if (b.take(0)) passed++;
+    expect(passed).toBe(10);
+    // 1 s later: 50 more, not 100
+    passed = 0;
+    for (let i = 0; i < 100; i++) if (b.take(1000)) passed++;
+    expect(passed).toBe(10); // capped by the burst
+    passed = 0;
+    for (let t = 1000; t < 3000; t += 10) if (b.take(t)) passed++; // 100 packets/s offered for 2 s
+    expect(passed).toBeGreaterThanOrEqual(99);
+    expect(passed).toBeLessThanOrEqual(101);
+    const open = new TokenBucket(Infinity, Infinity);
+    expect(Array.from({ length: 1000 }, () => open.take(5)).every(Boolean)).toBe(true);
+  });
+});
+
+describe('auth helpers', () => {
+  it('finds the token in Bearer, Basic (as the password) or ?token=', () => {
+    expect(Auth.tokenOf('Bearer abc.def.ghi', '')).toBe('abc.def.ghi');
+    expect(Auth.tokenOf(`Basic ${Buffer.from('AC123:abc.def.ghi').toString('base64')}`, '')).toBe('abc.def.ghi');
+    expect(Auth.tokenOf('', 'x=1&token=tok')).toBe('tok');
+    expect(Auth.tokenOf('', 'x=1')).toBeNull();
+  });
+
+  it('signs dials so that only the same secret, call, URL and a recent time verify', () => {
+    const sig = signDial('s'.repeat(16), 'wss://agent/x', 'call-1', 1_000_000);
+    expect(verifyDial('s'.repeat(16), sig, 'wss://agent/x', 'call-1', 300, 1_000_100)).toBe(true);
+    expect(verifyDial('s'.repeat(16), sig, 'wss://agent/y', 'call-1', 300, 1_000_100)).toBe(false);
+    expect(verifyDial('t'.repeat(16), sig, 'wss://agent/x', 'call-1', 300, 1_000_100)).toBe(false);
+    expect(verifyDial('s'.repeat(16), sig, 'wss://agent/x', 'call-1', 300, 1_000_400)).toBe(false); // replayed late
+    expect(verifyDial('s'.repeat(16), 'garbage', 'wss://agent/x', 'call-1')).toBe(false);
+  });
+
+  it('refuses weak or half-configured security settings at startup, naming the variable', () => {
+    expect(() => loadSettings({ GATEWAY_AUTH_SECRET: 'short' })).toThrow(/GATEWAY_AUTH_SECRET/);
+    expect(() => loadSettings({ TLS_CERT_FILE: '/x.pem' })).toThrow(/TLS_KEY_FILE/);
+    expect(() => loadSettings({ MAX_CALLS: '0' })).toThrow(/MAX_CALLS/);
+    expect(loadSettings({ GATEWAY_AUTH_SECRET: 'x'.repeat(16) }).authSecret).toBe('x'.repeat(16));
+  });
+
+  it('validates agent retries and the fallback agent, naming the field', () => {
+    expect(codeOf(() => parseRoute({ agent: { url: 'ws://a', retries: 9 } }))).toBe('CONFIG_INVALID');
+    expect(() => parseRoute({ agent: { url: 'ws://a' }, fallback: { url: 'http://b' } })).toThrow(/route\.fallback\.url/);
+    expect(() => parseRoute({ agent: { url: 'ws://a' }, sampleRate: 24000, fallback: { url: 'ws://b', dialect: 'twilio' } })).toThrow(/route\.fallback\.dialect/);
+    expect(parseRoute({ agent: { url: 'ws://a', retries: 2 }, fallback: { url: 'builtin:echo' } })).toMatchObject({ agent: { retries: 2 }, fallback: { url: 'builtin:echo', retries: 0 } });
   });
 });

@@ -5,17 +5,9 @@ export function fixture(name: string): PcmAudio {
   return readWav(fileURLToPath(new URL(`../fixtures/audio/${name}`, import.meta.url)));
 }
 
-/** Deterministic PRNG (mulberry32) so noisy fixtures are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32) so noisy fixtures are reproducible: the one the barge-in set uses. */
+import { rng } from '../../bench/src/bargein/signals.js';
+export { rng };
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(next: () => number): () => number {

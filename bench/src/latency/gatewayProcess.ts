@@ -16,7 +16,8 @@ export class GatewayProcess {
   }
 
   static async start(env: Record<string, string>): Promise<GatewayProcess> {
-    const main = fileURLToPath(new URL('../../../gateway/src/main.js', import.meta.url));
+    // Built code runs dist/gateway/src/main.js; under vitest this file is the .ts source.
+    const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../../dist/gateway/src/main.js' : '../../../gateway/src/main.js', import.meta.url));
     const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     const [url, wsEdgeUrl] = await new Promise<[string, string | null]>((resolve, reject) => {
       let out = '';
@@ -48,10 +49,12 @@ export class GatewayProcess {
     return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
   }
 
-  async stop(): Promise<void> {
-    const exited = new Promise((r) => this.#child.once('exit', r));
+  /** Sends SIGTERM (the gateway drains) and resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.#child.exitCode !== null) return this.#child.exitCode;
+    const exited = new Promise<number | null>((r) => this.#child.once('exit', (code) => r(code)));
     this.#child.kill('SIGTERM');
-    await exited;
+    return exited;
   }
 }
 

@@ -17,6 +17,8 @@ const HELP = `usage: npm run bench:soak -- [options]
   --calls 50        concurrent calls
   --minutes 10      duration
   --bound-mib 32    allowed RSS growth from warm-up to the end, MiB
+  --life 20-60      each call's lifetime, seconds (min-max)
+  --workers N       DSP_WORKERS of the gateway (default: one per core)
   --out DIR         where soak.json goes (default bench/results)`;
 
 function rssMiB(pid: number): number {
@@ -30,6 +32,8 @@ async function main(): Promise<void> {
       calls: { type: 'string', default: '50' },
       minutes: { type: 'string', default: '10' },
       'bound-mib': { type: 'string', default: '32' },
+      life: { type: 'string', default: '20-60' },
+      workers: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -44,7 +48,8 @@ async function main(): Promise<void> {
   const speech = readWav(new URL('../../../../test/fixtures/audio/caller-en-us-8k.wav', import.meta.url).pathname).samples;
   const reply = readWav(new URL('../../../../test/fixtures/audio/agent-reply-24k.wav', import.meta.url).pathname).samples;
 
-  const gw = await GatewayProcess.start({});
+  const [lifeMin, lifeMax] = values.life.split('-').map((x) => Number(x) * 1000) as [number, number];
+  const gw = await GatewayProcess.start(values.workers !== undefined ? { DSP_WORKERS: values.workers } : {});
   const agent = await TestAgent.listen();
   agent.onSession = (s) => {
     // the agent talks every 10 s, marks its reply, and now and then clears it midway
@@ -66,7 +71,7 @@ async function main(): Promise<void> {
   const slot = async (i: number): Promise<void> => {
     await sleep((i * 1000) / n); // stagger the first calls over a second
     while (performance.now() - t0 < durationMs) {
-      const life = Math.min(20_000 + Math.random() * 40_000, durationMs - (performance.now() - t0));
+      const life = Math.min(lifeMin + Math.random() * (lifeMax - lifeMin), durationMs - (performance.now() - t0));
       if (life < 1000) break;
       let c: RtpCaller;
       try {
@@ -85,16 +90,19 @@ async function main(): Promise<void> {
     }
   };
 
-  const samples: { atS: number; rssMiB: number; heapMiB: number; calls: number }[] = [];
+  const samples: { atS: number; rssMiB: number; heapMiB: number; workerHeapMiB: number; workerExternalMiB: number; workerWasmMiB: number; calls: number }[] = [];
   const sample = async () => {
     samples.push({
       atS: Math.round((performance.now() - t0) / 1000),
       rssMiB: rssMiB(gw.pid),
       heapMiB: (await scrape(gw.url, 'nodejs_heap_size_used_bytes')) / 1048576,
+      workerHeapMiB: (await scrape(gw.url, 'gateway_dsp_worker_memory_bytes', (l) => l.includes('heapUsed'))) / 1048576,
+      workerExternalMiB: (await scrape(gw.url, 'gateway_dsp_worker_memory_bytes', (l) => l.includes('external'))) / 1048576,
+      workerWasmMiB: (await scrape(gw.url, 'gateway_dsp_worker_memory_bytes', (l) => l.includes('wasm'))) / 1048576,
       calls: await scrape(gw.url, 'gateway_calls_active'),
     });
     const s = samples[samples.length - 1]!;
-    console.log(`t=${s.atS}s calls=${s.calls} rss=${s.rssMiB.toFixed(1)} MiB heap=${s.heapMiB.toFixed(1)} MiB placed=${placed} ended=${ended} failed=${failed}`);
+    console.log(`t=${s.atS}s calls=${s.calls} rss=${s.rssMiB.toFixed(1)} MiB heap=${s.heapMiB.toFixed(1)} MiB workers: heap ${s.workerHeapMiB.toFixed(1)} ext ${s.workerExternalMiB.toFixed(1)} wasm ${s.workerWasmMiB.toFixed(1)} MiB placed=${placed} ended=${ended} failed=${failed}`);
   };
   const sampler = setInterval(() => void sample(), 30_000);
   const slots = Array.from({ length: n }, (_, i) => slot(i));
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
   const full = samples.filter((s) => s.calls >= n * 0.9);
   const last = full[full.length - 1] ?? samples[samples.length - 1]!;
   const drops = await scrape(gw.url, 'gateway_drops_total');
+  const dropLines = (await (await fetch(`${gw.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('gateway_drops_total{'));
   const underruns = await scrape(gw.url, 'gateway_playout_underruns_total');
   await sleep(2000);
   await sample();
@@ -131,6 +140,7 @@ async function main(): Promise<void> {
     rssPerCallMiB: (warm.rssMiB - idleRss) / Math.max(1, warm.calls),
     boundMiB: bound,
     drops,
+    dropsByReason: dropLines,
     underruns,
     samples,
   };
@@ -149,7 +159,7 @@ async function main(): Promise<void> {
       `| memory per call (RSS above idle / calls) | ${result.rssPerCallMiB.toFixed(2)} |`,
       `| RSS growth warm-up → end (bound ${bound}) | ${growth.toFixed(1)} |`,
       '',
-      `drops ${drops}, underruns ${underruns}`,
+      `drops ${drops} (${dropLines.map((l) => l.replace(/^gateway_drops_total\{reason="([^"]+)"\} /, '$1 ')).join(', ')}), underruns ${underruns}`,
     ].join('\n'),
   );
   if (growth > bound) {

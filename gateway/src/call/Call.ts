@@ -134,6 +134,7 @@ export class Call implements AgentCommands, Tickable {
     this.#dsp = deps.dspPool.open(
       { inRate: this.codec.pcmRate, outRate: setup.route.sampleRate, denoise: setup.route.denoise, quality: deps.resampleQuality },
       (frame, vad, arrival) => this.#onAgentFrame(frame, vad, arrival),
+      () => this.#drop('DSP_OVERLOAD'),
     );
     this.playout = new Playout(
       deps.speex,
@@ -288,7 +289,7 @@ export class Call implements AgentCommands, Tickable {
   #pushDsp(pcm: Int16Array, arrivalMs: number): void {
     const half = pcm.length >> 1;
     if (this.#rawLevels.length < 64) this.#rawLevels.push(levelDb(pcm, 0, half), levelDb(pcm, half, pcm.length));
-    this.#dsp.push(pcm, arrivalMs);
+    if (!this.#dsp.push(pcm, arrivalMs)) this.#drop('DSP_OVERLOAD');
   }
 
   #onLost(count: number): void {

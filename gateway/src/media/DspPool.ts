@@ -1,11 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, ToWorker } from './dspProtocol.js';
+import { DspRing, type FromWorker, type ToWorker } from './dspProtocol.js';
 import { InboundDsp, type DspModules, type FrameSink, type InboundDspOptions } from './InboundDsp.js';
 
 /** The inbound chain of one call, wherever it runs. */
 export interface InboundChain {
-  /** Decoded edge PCM; may be reused by the caller after return. */
-  push(pcm: Int16Array, arrivalMs: number): void;
+  /** Decoded edge PCM (≤ 100 ms); may be reused by the caller after return. False when dropped (DSP overloaded). */
+  push(pcm: Int16Array, arrivalMs: number): boolean;
   /** Algorithmic delay, ms. */
   readonly delayMs: number;
   close(): void;
@@ -24,7 +24,15 @@ interface WorkerSlot {
  */
 export class DspPool {
   readonly #slots: WorkerSlot[] = [];
-  readonly #sinks = new Map<number, FrameSink>();
+  readonly #chains = new Map<number, { sink: FrameSink; ring: DspRing; overrun: () => void }>();
+  /**
+   * Rings of closed calls, by shape, for the next calls: a worker allocates almost nothing, so it
+   * rarely collects garbage, and fresh SharedArrayBuffers per call would pile up (measured: ~40 KB
+   * per call ended, until the worker's next GC). Reused, they are bounded by the peak call count.
+   */
+  readonly #freeRings = new Map<string, DspRing[]>();
+  /** rings whose worker side is still closing, by chain id */
+  readonly #closing = new Map<number, DspRing>();
   readonly #mods: DspModules;
   readonly #delayCache = new Map<string, number>();
   readonly #vad = new Float32Array(2);
@@ -60,40 +68,90 @@ export class DspPool {
     return this.#slots.length;
   }
 
-  /** Opens a chain for one call; frames arrive at `sink` (on this thread). */
-  open(opts: InboundDspOptions, sink: FrameSink): InboundChain {
-    if (this.#slots.length === 0) return new InboundDsp(this.#mods, opts, sink);
+  /**
+   * Opens a chain for one call; frames arrive at `sink` (on this thread, borrowed). `overrun` is
+   * told of each frame the worker dropped because this thread fell a whole ring behind.
+   */
+  open(opts: InboundDspOptions, sink: FrameSink, overrun: () => void = () => {}): InboundChain {
+    if (this.#slots.length === 0) {
+      const dsp = new InboundDsp(this.#mods, opts, sink);
+      return {
+        delayMs: dsp.delayMs,
+        push: (pcm, arrivalMs) => {
+          dsp.push(pcm, arrivalMs);
+          return true;
+        },
+        close: () => dsp.close(),
+      };
+    }
     const slot = this.#slots.reduce((a, b) => (b.calls < a.calls ? b : a));
     const id = this.#nextId++;
     slot.calls++;
-    this.#sinks.set(id, sink);
-    const post = (m: ToWorker, transfer: ArrayBuffer[] = []) => slot.worker.postMessage(m, transfer);
-    post({ op: 'open', id, opts });
+    // input: one packet, up to 120 ms (Opus' longest) at the edge rate; output: one 20 ms frame at the agent rate
+    const inSlot = (opts.inRate * 120) / 1000;
+    const outSlot = opts.outRate / 50;
+    const ring = this.#freeRings.get(`${inSlot}/${outSlot}`)?.pop() ?? new DspRing(inSlot, outSlot);
+    this.#chains.set(id, { sink, ring, overrun });
+    const post = (m: ToWorker) => slot.worker.postMessage(m);
+    post({ op: 'open', id, opts, ring: ring.sab, inSlot: ring.inSlot, outSlot: ring.outSlot });
     let closed = false;
     return {
       delayMs: this.#delayOf(opts),
       push: (pcm, arrivalMs) => {
-        if (closed) return;
-        const copy = pcm.slice();
-        post({ op: 'push', id, pcm: copy, arrivalMs }, [copy.buffer as ArrayBuffer]);
+        if (closed) return true;
+        if (!ring.write(pcm)) return false;
+        post({ op: 'push', id, n: pcm.length, arrivalMs });
+        return true;
       },
       close: () => {
         if (closed) return;
         closed = true;
         slot.calls--;
-        this.#sinks.delete(id);
+        this.#chains.delete(id);
+        this.#closing.set(id, ring);
         post({ op: 'close', id });
       },
     };
   }
 
+  /** Per worker: V8 heap used, external (ArrayBuffer) memory and WASM memory, bytes; open chains. */
+  async stats(): Promise<{ heapUsed: number; external: number; wasm: number; chains: number }[]> {
+    return Promise.all(
+      this.#slots.map(
+        (s) =>
+          new Promise<{ heapUsed: number; external: number; wasm: number; chains: number }>((resolve) => {
+            const on = (m: FromWorker) => {
+              if (m.op !== 'stats') return;
+              s.worker.off('message', on);
+              resolve(m);
+            };
+            s.worker.on('message', on);
+            s.worker.postMessage({ op: 'stats' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+
   #onMessage(m: FromWorker): void {
-    if (m.op !== 'frame') return;
-    const sink = this.#sinks.get(m.id);
-    if (sink === undefined) return;
+    if (m.op === 'closed') {
+      const ring = this.#closing.get(m.id);
+      this.#closing.delete(m.id);
+      if (ring === undefined) return;
+      ring.reset();
+      const key = `${ring.inSlot}/${ring.outSlot}`;
+      const free = this.#freeRings.get(key) ?? [];
+      free.push(ring);
+      this.#freeRings.set(key, free);
+      return;
+    }
+    if (m.op !== 'frame' && m.op !== 'overrun') return;
+    const c = this.#chains.get(m.id);
+    if (c === undefined) return;
+    if (m.op === 'overrun') return c.overrun();
     this.#vad[0] = m.vad0;
     this.#vad[1] = m.vad1;
-    sink(m.frame, this.#vad, m.arrivalMs);
+    c.sink(c.ring.frame(), this.#vad, m.arrivalMs);
+    c.ring.releaseFrame();
   }
 
   /** The chain's delay, computed once per configuration on this thread. */
