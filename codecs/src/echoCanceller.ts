@@ -10,7 +10,8 @@
  *    the caller's own speech does not train the filter away.
  *
  * Both signals are placed on one sample clock by the caller (`atSample`: e.g. wall time × rate).
- * Cost: ≈2·taps multiply-adds per sample plus the periodic search (≈2.5 M/s at 8 kHz).
+ * Cost: ≈2·taps multiply-adds per sample while something plays (none otherwise), plus the
+ * delay search: ≈0.5 M multiply-adds every 200 ms until locked, every second after.
  */
 export interface EchoCancellerOptions {
   /** Hz */
@@ -44,6 +45,10 @@ export class EchoCanceller {
   #nearEnd = 0;
   #sinceEstimate = 0;
   readonly #w: Float32Array;
+  /** scratch: the reference span one frame's filter reads; decimated near and reference for the search */
+  readonly #seg: Float32Array;
+  readonly #nearC: Float32Array;
+  readonly #refC: Float32Array;
   /** bulk delay, samples (−1: not locked) */
   delay = -1;
   /** echo return loss at the bulk delay, dB (from the fitted gain) */
@@ -51,6 +56,7 @@ export class EchoCanceller {
   /** echo return loss enhancement of the filter, dB (smoothed) */
   erleDb = 0;
   #dtHold = 0;
+  #backoff = 1;
   #eNear = 1e-9;
   #eRes = 1e-9;
 
@@ -65,6 +71,9 @@ export class EchoCanceller {
     this.#ref = new Float32Array(size);
     this.#near = new Float32Array(1 << Math.ceil(Math.log2(this.#win + o.rate / 10)));
     this.#w = new Float32Array(this.#taps);
+    this.#seg = new Float32Array(this.#taps + o.rate / 10); // one frame of up to 100 ms
+    this.#nearC = new Float32Array(this.#win >> 2);
+    this.#refC = new Float32Array((this.#win >> 2) + (this.#maxDelay >> 2) + 1);
   }
 
   /** Total loss from the reference to the residual, dB: what is left of the echo. */
@@ -98,97 +107,133 @@ export class EchoCanceller {
     for (let i = 0; i < x.length; i++) this.#near[(this.#nearEnd + i) & nmask] = x[i]!;
     this.#nearEnd += x.length;
     this.#sinceEstimate += x.length;
-    if (this.#sinceEstimate >= this.#every && this.#nearEnd >= this.#win) {
+    // Searches back off (×2 per fruitless one, to 5×) and, once locked, run 5× less often: echo
+    // paths move rarely (a handset moved), and a line with no echo should cost next to nothing.
+    if (this.#sinceEstimate >= this.#every * this.#backoff && this.#nearEnd >= this.#win) {
       this.#sinceEstimate = 0;
+      const was = this.delay;
       this.#estimate(atSample + x.length);
+      this.#backoff = this.delay >= 0 ? 5 : this.delay === was ? Math.min(5, this.#backoff * 2) : 1;
     }
     const d = this.delay;
     const K = this.#taps;
-    const half = K >> 1;
+    if (d < 0 || x.length > this.#seg.length - K) {
+      if (out !== x) out.set(x);
+      return;
+    }
+    // The reference this frame's filter sees, contiguous: seg[j] = ref[base0 − K + 1 + j].
+    const base0 = atSample - d + (K >> 1);
+    const seg = this.#seg;
+    const segLen = x.length + K - 1;
+    let any = false;
+    for (let j = 0; j < segLen; j++) {
+      const r = this.#refAt(base0 - K + 1 + j);
+      seg[j] = r;
+      if (r !== 0) any = true;
+    }
+    if (!any) {
+      // nothing played that could echo here: pass through, no adaptation
+      if (out !== x) out.set(x);
+      return;
+    }
     const w = this.#w;
+    // Geigel: the near end cannot be louder than (echo gain × reference peak) without a talker.
+    const g = 10 ** (-Math.max(this.erlDb - 6, 0) / 20);
     for (let i = 0; i < x.length; i++) {
-      const n = atSample + i;
       const near = x[i]!;
-      if (d < 0) {
-        out[i] = near;
-        continue;
-      }
-      // x_k = ref[n − d − k + K/2]
+      // x_k = ref[n − d − k + K/2] = seg[i + K − 1 − k]
+      const top = i + K - 1;
       let y = 0;
       let pow = 1e3;
       let peak = 0;
-      const base = n - d + half;
       for (let k = 0; k < K; k++) {
-        const r = this.#refAt(base - k);
+        const r = seg[top - k]!;
         y += w[k]! * r;
         pow += r * r;
         const a = r < 0 ? -r : r;
         if (a > peak) peak = a;
       }
       const e = near - y;
-      // Geigel: the near end cannot be louder than (echo gain × reference peak) without a talker.
-      const g = 10 ** (-Math.max(this.erlDb - 6, 0) / 20);
       if ((near < 0 ? -near : near) > g * peak + 64) this.#dtHold = this.rate / 33; // 30 ms hangover
       if (this.#dtHold > 0) this.#dtHold--;
       else {
         const step = (this.#mu * e) / pow;
-        for (let k = 0; k < K; k++) w[k]! += step * this.#refAt(base - k);
+        for (let k = 0; k < K; k++) w[k] = w[k]! + step * seg[top - k]!;
         this.#eNear += 0.001 * (near * near - this.#eNear);
         this.#eRes += 0.001 * (e * e - this.#eRes);
       }
       out[i] = e > 32767 ? 32767 : e < -32768 ? -32768 : Math.round(e);
     }
-    if (d >= 0) this.erleDb = Math.max(0, Math.min(40, 10 * Math.log10(this.#eNear / this.#eRes)));
+    this.erleDb = Math.max(0, Math.min(40, 10 * Math.log10(this.#eNear / this.#eRes)));
   }
 
-  /** Bulk delay by normalised cross-correlation, coarse (÷4) then refined; re-centres the filter. */
+  /**
+   * Bulk delay by normalised cross-correlation, coarse (every 4th sample, over contiguous copies,
+   * with the reference energy slid along the lags) then refined at full rate; re-centres the
+   * filter when the path moved.
+   */
   #estimate(end: number): void {
     const W = this.#win;
     const nmask = this.#near.length - 1;
-    const nearAt = (j: number) => this.#near[(this.#nearEnd - W + j) & nmask]!;
     const start = end - W; // clock index of the window's first near sample
-    // coarse at rate/4
+    const Wc = W >> 2;
+    const nearC = this.#nearC;
+    let nearE = 0;
+    for (let j = 0; j < Wc; j++) {
+      const v = this.#near[(this.#nearEnd - W + 4 * j) & nmask]!;
+      nearC[j] = v;
+      nearE += v * v;
+    }
+    if (nearE < Wc * 16) return; // near end silent: nothing to learn
+    // refC[m] = ref[start − maxDelay' + 4m], so lag L (multiple of 4) pairs nearC[j] with refC[j + (maxDelay' − L)/4]
+    const Lc = this.#maxDelay >> 2;
+    const refC = this.#refC;
+    let refAny = 0;
+    for (let m = 0; m < Wc + Lc; m++) {
+      const r = this.#refAt(start - 4 * Lc + 4 * m);
+      refC[m] = r;
+      refAny += r * r;
+    }
+    if (refAny < Wc) return; // nothing played in the span: no echo to find
     let best = -1;
     let bestLag = -1;
-    let nearE = 0;
-    for (let j = 0; j < W; j += 4) nearE += nearAt(j) ** 2;
-    if (nearE < W * 4) return; // near end silent: nothing to learn
-    for (let lag = 0; lag <= this.#maxDelay; lag += 4) {
+    // energy of refC[o .. o + Wc), slid from o = Lc (lag 0) down to o = 0 (lag maxDelay)
+    let re = 0;
+    for (let j = 0; j < Wc; j++) re += refC[Lc + j]! ** 2;
+    for (let q = 0; q <= Lc; q++) {
+      const o = Lc - q; // lag = 4q
+      if (q > 0) re += refC[o]! ** 2 - refC[o + Wc]! ** 2;
+      if (re < Wc) continue;
       let num = 0;
-      let re = 0;
-      for (let j = 0; j < W; j += 4) {
-        const r = this.#refAt(start + j - lag);
-        num += nearAt(j) * r;
-        re += r * r;
-      }
-      if (re < W) continue;
+      for (let j = 0; j < Wc; j++) num += nearC[j]! * refC[o + j]!;
       const c = num / Math.sqrt(nearE * re);
       if (c > best) {
         best = c;
-        bestLag = lag;
+        bestLag = 4 * q;
       }
     }
     if (best < LOCK_CORR) return;
     // refine at full rate
+    const nearAt = (j: number) => this.#near[(this.#nearEnd - W + j) & nmask]!;
     let fine = bestLag;
     let fineC = -1;
     let gain = 0;
     for (let lag = Math.max(0, bestLag - 4); lag <= bestLag + 4; lag++) {
       let num = 0;
-      let re = 0;
+      let rE = 0;
       let ne = 0;
       for (let j = 0; j < W; j++) {
         const r = this.#refAt(start + j - lag);
         const v = nearAt(j);
         num += v * r;
-        re += r * r;
+        rE += r * r;
         ne += v * v;
       }
-      const c = num / Math.sqrt(ne * re + 1e-9);
+      const c = num / Math.sqrt(ne * rE + 1e-9);
       if (c > fineC) {
         fineC = c;
         fine = lag;
-        gain = num / (re + 1e-9);
+        gain = num / (rE + 1e-9);
       }
     }
     this.erlDb = Math.max(0, -20 * Math.log10(Math.abs(gain) + 1e-9));

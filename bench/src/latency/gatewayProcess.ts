@@ -18,7 +18,7 @@ export class GatewayProcess {
   static async start(env: Record<string, string>): Promise<GatewayProcess> {
     // Built code runs dist/gateway/src/main.js; under vitest this file is the .ts source.
     const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../../dist/gateway/src/main.js' : '../../../gateway/src/main.js', import.meta.url));
-    const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(process.env["GATEWAY_NODE_ARGS"] ?? "").split(" ").filter(Boolean), main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     const [url, wsEdgeUrl] = await new Promise<[string, string | null]>((resolve, reject) => {
       let out = '';
       const onData = (d: Buffer) => {
