@@ -87,8 +87,8 @@ export class DspPool {
     const slot = this.#slots.reduce((a, b) => (b.calls < a.calls ? b : a));
     const id = this.#nextId++;
     slot.calls++;
-    // input: one packet, up to 120 ms (Opus' longest) at the edge rate; output: one 20 ms frame at the agent rate
-    const inSlot = (opts.inRate * 120) / 1000;
+    // 20 ms per slot both ways: edge-rate input (longer packets take several), agent-rate output
+    const inSlot = opts.inRate / 50;
     const outSlot = opts.outRate / 50;
     const ring = this.#freeRings.get(`${inSlot}/${outSlot}`)?.pop() ?? new DspRing(inSlot, outSlot);
     this.#chains.set(id, { sink, ring, overrun });
@@ -99,8 +99,11 @@ export class DspPool {
       delayMs: this.#delayOf(opts),
       push: (pcm, arrivalMs) => {
         if (closed) return true;
-        if (!ring.write(pcm)) return false;
-        post({ op: 'push', id, n: pcm.length, arrivalMs });
+        for (let off = 0; off < pcm.length; off += inSlot) {
+          const n = Math.min(inSlot, pcm.length - off);
+          if (!ring.write(pcm.subarray(off, off + n))) return false;
+          post({ op: 'push', id, n, arrivalMs });
+        }
         return true;
       },
       close: () => {

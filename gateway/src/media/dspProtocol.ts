@@ -23,8 +23,11 @@ export type FromWorker =
   /** the worker's V8 heap and its WASM linear memories, bytes (answers 'stats') */
   | { op: 'stats'; heapUsed: number; external: number; wasm: number; chains: number };
 
-/** Slots per ring: at 20 ms per packet, 16 slots let either side fall 320 ms behind. */
-export const RING_SLOTS = 16;
+/**
+ * Slots per ring, 20 ms each: either side may fall 1 s behind (an edge releasing a burst after a
+ * network stall, a busy event loop) before audio is dropped and counted (DSP_OVERLOAD).
+ */
+export const RING_SLOTS = 50;
 const CONSUMED = 0; // worker: pushes read and released
 const READ = 1; // main: frames read and released
 const COUNTERS = 2;
