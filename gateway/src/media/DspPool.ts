@@ -101,7 +101,7 @@ export class DspPool {
         if (closed) return true;
         for (let off = 0; off < pcm.length; off += inSlot) {
           const n = Math.min(inSlot, pcm.length - off);
-          if (!ring.write(pcm.subarray(off, off + n))) return false;
+          if (!ring.write(pcm, off, n)) return false;
           post({ op: 'push', id, n, arrivalMs });
         }
         return true;
@@ -123,8 +123,14 @@ export class DspPool {
       this.#slots.map(
         (s) =>
           new Promise<{ heapUsed: number; external: number; wasm: number; chains: number }>((resolve) => {
+            // a worker that cannot answer within a second must not hang /metrics
+            const timer = setTimeout(() => {
+              s.worker.off('message', on);
+              resolve({ heapUsed: NaN, external: NaN, wasm: NaN, chains: NaN });
+            }, 1000);
             const on = (m: FromWorker) => {
               if (m.op !== 'stats') return;
+              clearTimeout(timer);
               s.worker.off('message', on);
               resolve(m);
             };

@@ -65,10 +65,11 @@ export class DspRing {
     this.#produced = 0;
   }
 
-  /** Main: copies `pcm` into the next input slot; false (nothing written) when the worker is a ring behind. */
-  write(pcm: Int16Array): boolean {
-    if (this.#pushed - Atomics.load(this.#counters, CONSUMED) >= RING_SLOTS || pcm.length > this.inSlot) return false;
-    this.#in.set(pcm, (this.#pushed % RING_SLOTS) * this.inSlot);
+  /** Main: copies pcm[from, from + n) into the next input slot; false (nothing written) when the worker is a ring behind. */
+  write(pcm: Int16Array, from: number, n: number): boolean {
+    if (this.#pushed - Atomics.load(this.#counters, CONSUMED) >= RING_SLOTS || n > this.inSlot) return false;
+    const base = (this.#pushed % RING_SLOTS) * this.inSlot;
+    for (let i = 0; i < n; i++) this.#in[base + i] = pcm[from + i]!;
     this.#pushed++;
     return true;
   }
