@@ -181,7 +181,6 @@ export class Call implements AgentCommands, Tickable {
     this.#edge = edge;
   }
 
-  /** Sets the agent and sends it the start message. */
   /** The current agent (null before one is attached). */
   get agent(): Agent | null {
     return this.#agent;
@@ -199,6 +198,7 @@ export class Call implements AgentCommands, Tickable {
     this.attachAgent(agent);
   }
 
+  /** Sets the agent and sends it the start message. */
   attachAgent(agent: Agent): void {
     this.#agent = agent;
     agent.start({ callId: this.id, from: this.from, to: this.to, params: this.route.params, sampleRate: this.route.sampleRate });
@@ -287,8 +287,9 @@ export class Call implements AgentCommands, Tickable {
 
   /** Into the inbound chain, remembering the raw level of each 10 ms for the barge-in detector. */
   #pushDsp(pcm: Int16Array, arrivalMs: number): void {
-    const half = pcm.length >> 1;
-    if (this.#rawLevels.length < 64) this.#rawLevels.push(levelDb(pcm, 0, half), levelDb(pcm, half, pcm.length));
+    // one level per 10 ms, as the chain emits two frames' worth of VAD per 20 ms (any packet length)
+    const tenMs = this.codec.pcmRate / 100;
+    for (let o = 0; o + tenMs <= pcm.length && this.#rawLevels.length < 64; o += tenMs) this.#rawLevels.push(levelDb(pcm, o, o + tenMs));
     if (!this.#dsp.push(pcm, arrivalMs)) this.#drop('DSP_OVERLOAD');
   }
 
