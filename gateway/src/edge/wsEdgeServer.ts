@@ -42,7 +42,8 @@ export async function startWsEdgeServer<D>(host: string, port: number, maxPayloa
     const sock: EdgeSocket = {
       sendBinary: (bytes) => {
         if (!open) return false;
-        ws.send(bytes, { binary: true });
+        // ws may keep the buffer queued past this call, and the playout reuses its packet buffer
+        ws.send(Buffer.from(bytes), { binary: true });
         return true;
       },
       sendText: (text) => {
