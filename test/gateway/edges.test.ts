@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTelephoneEvent, seqDiff } from '../../codecs/src/index.js';
@@ -6,7 +5,7 @@ import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
 import { AgentSession, TestAgent } from '../../bench/src/peers/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { fixture, xcorrPeak } from '../helpers/audio.js';
-import { counter, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+import { counter, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
 
 let gw: Gateway;
 let url: string;
@@ -24,13 +23,6 @@ afterAll(async () => {
 
 const speech = fixture('caller-en-gb-8k.wav').samples;
 
-async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('DTMF (RFC 4733)', () => {
   it('reports a caller digit to the agent once, with its duration', async () => {

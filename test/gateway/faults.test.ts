@@ -6,7 +6,7 @@ import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
 import { TestAgent, type AgentSession } from '../../bench/src/peers/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
-import { counter, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+import { counter, resampleAll, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
 
 /**
  * Fault injection: each case hits the gateway while one healthy call streams speech alongside it
@@ -30,13 +30,6 @@ let healthyRef: Float32Array;
 const stopHealthy = new AbortController();
 let healthyDone: Promise<void>;
 
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function stats(callId: string): Promise<{ state: string; packets: { in: number; lost: number; dropped: number }; concealedFrames: number; framesToAgent: number }> {
   return (await (await fetch(`${url}/v1/calls/${callId}`)).json()) as never;

@@ -61,3 +61,12 @@ export function gridTime(rx: readonly { arrivalMs: number }[], index: number): n
   for (let j = 0; j < rx.length; j++) t = Math.min(t, rx[j]!.arrivalMs - 20 * (j - index));
   return t;
 }
+
+/** Polls `pred` every 10 ms until it holds; throws naming `what` after `ms`. */
+export async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -59,7 +59,7 @@ export class UdpEdge implements EdgeTransport {
   }
 
   send(pkt: Uint8Array): boolean {
-    const to = this.#remote ?? this.#latched;
+    const to = this.peer;
     if (to === null || this.#closed) return false;
     this.#sock.send(pkt, to.port, to.address);
     return true;

@@ -1,3 +1,5 @@
+import { rmsDbfs } from '../../../codecs/src/index.js';
+
 /**
  * Barge-in detection for one call: is the caller talking over the agent?
  *
@@ -187,9 +189,7 @@ export class BargeInDetector {
   }
 }
 
-/** Level of samples [from, to) in dBFS. */
+/** Level of samples [from, to) in dBFS, floored at −100 dBFS (the detector's "silent"). */
 export function levelDb(x: Int16Array, from: number, to: number): number {
-  let e = 0;
-  for (let i = from; i < to; i++) e += x[i]! * x[i]!;
-  return 10 * Math.log10(e / Math.max(1, to - from) / (32768 * 32768) + 1e-10);
+  return Math.max(SILENT_DB, rmsDbfs(x, from, to));
 }

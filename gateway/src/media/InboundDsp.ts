@@ -4,6 +4,7 @@ import {
   DENOISER_RATE,
   Denoiser,
   floatToInt16,
+  rmsDbfs,
   Resampler,
   type loadDenoiserModule,
   type loadResamplerModule,
@@ -174,10 +175,5 @@ const ScratchPool = {
  */
 function energyVad(frame: Int16Array, out: Float32Array): void {
   const half = frame.length >> 1;
-  for (let h = 0; h < 2; h++) {
-    let e = 0;
-    for (let i = h * half; i < (h + 1) * half; i++) e += frame[i]! * frame[i]!;
-    const db = 10 * Math.log10(e / half / (32768 * 32768) + 1e-12);
-    out[h] = 1 / (1 + Math.exp(-(db + 40) / 3));
-  }
+  for (let h = 0; h < 2; h++) out[h] = 1 / (1 + Math.exp(-(rmsDbfs(frame, h * half, (h + 1) * half) + 40) / 3));
 }

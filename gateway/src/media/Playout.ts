@@ -103,11 +103,6 @@ export class Playout implements Tickable {
     return (1000 * this.queue.queued) / this.#o.agentRate;
   }
 
-  /** ms of agent audio played since the last clear. */
-  get playedMs(): number {
-    return Math.round((1000 * this.playedSinceClear) / this.#o.agentRate);
-  }
-
   /** ms of agent audio the caller has heard since the last clear: played, minus what is still on its way out. */
   heardMs(nowMs: number): number {
     return Math.max(0, Math.round((1000 * this.playedSinceClear) / this.#o.agentRate - Math.max(0, this.#audioEndsAt - nowMs)));
