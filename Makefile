@@ -1,5 +1,5 @@
 # Thin proxy: every target delegates to an npm script (package.json is the source of truth).
-.PHONY: install build run test bench bench-micro fixtures clean
+.PHONY: install build run test test-unit test-integration lint format bench bench-micro fixtures clean
 
 # npm ci on a fresh clone or when the lockfile changes; @discordjs/opus compiles from source (.npmrc).
 node_modules/.installed: package.json package-lock.json
@@ -14,8 +14,25 @@ build: install
 run: build
 	npm start
 
+# Lint, unit and integration tests all run (and all report) even when an earlier one fails.
 test: build
-	npm test
+	@status=0; \
+	npm run lint || status=1; \
+	npm run test:unit || status=1; \
+	npm run test:integration || status=1; \
+	exit $$status
+
+test-unit: install
+	npm run test:unit
+
+test-integration: install
+	npm run test:integration
+
+lint: install
+	npm run lint
+
+format: install
+	npm run format
 
 bench: build
 	npm run bench -- $(ARGS)

@@ -1,18 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
-// .ci/run asks for a JSON report to print its "N passed, N failed" line.
-const jsonReport = process.env['VITEST_JSON_REPORT'];
+// .ci/run asks for JSON reports (one per npm script, named after it) to print its "N passed, N failed".
+const reportDir = process.env['VITEST_JSON_REPORT_DIR'];
+const reportName = process.env['npm_lifecycle_event'] ?? 'vitest';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // Integration tests bind real sockets and run real-time calls: separate processes, at most
-    // one per core, so one file cannot starve another's event loop.
-    pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: jsonReport ? ['default', 'json'] : ['default'],
-    ...(jsonReport ? { outputFile: { json: jsonReport } } : {}),
+    hookTimeout: 30_000,
+    reporters: reportDir !== undefined ? ['default', 'json'] : ['default'],
+    ...(reportDir !== undefined ? { outputFile: { json: `${reportDir}/${reportName.replace(/[^\w.-]/g, '_')}.json` } } : {}),
+    projects: [
+      // Pure logic, codecs and WASM: no sockets, fast, run in parallel threads.
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], pool: 'threads' } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // Real sockets and real-time calls: separate processes (at most one per core, below), so
+          // one file cannot starve another's event loop.
+          pool: 'forks',
+        },
+      },
+    ],
   },
 });

@@ -88,7 +88,8 @@ export class EchoCanceller {
   /** Records played samples starting at `atSample` on the shared clock. */
   playRef(x: Int16Array | Float32Array, atSample: number): void {
     const mask = this.#ref.length - 1;
-    if (atSample > this.#refEnd) for (let s = Math.max(this.#refEnd, atSample - this.#ref.length); s < atSample; s++) this.#ref[s & mask] = 0;
+    if (atSample > this.#refEnd)
+      for (let s = Math.max(this.#refEnd, atSample - this.#ref.length); s < atSample; s++) this.#ref[s & mask] = 0;
     for (let i = 0; i < x.length; i++) this.#ref[(atSample + i) & mask] = x[i]!;
     if (this.#refEnd === 0) this.#refStart = atSample;
     this.#refEnd = Math.max(this.#refEnd, atSample + x.length);

@@ -118,7 +118,8 @@ export class Gateway {
     if (this.settings.edgeWsServer === 'ws') {
       this.#wsEdge = await startWsEdgeServer<EdgeSocketData>(this.settings.host, 0, EDGE_MAX_MESSAGE, {
         newSocketData: (sock) => ({ call: null, edge: null, sock, open: true }),
-        authorize: (authorization, query) => (this.#auth === null ? Promise.resolve() : this.#auth.verify(Auth.tokenOf(authorization, query))),
+        authorize: (authorization, query) =>
+          this.#auth === null ? Promise.resolve() : this.#auth.verify(Auth.tokenOf(authorization, query)),
         edgeMessage: (d, m, b) => this.edgeMessage(d, m, b),
         edgeClosed: (d, tooLarge) => this.edgeClosed(d, tooLarge),
       });
@@ -170,7 +171,8 @@ export class Gateway {
     if (typeof body !== 'object' || body === null) throw new GatewayError('BAD_REQUEST', 'body must be a JSON object');
     const b = body as Record<string, unknown>;
     const codec = parseCodecName(b['codec']);
-    if (codec === null) throw new GatewayError('CODEC_UNSUPPORTED', `codec: must be one of PCMU, PCMA, opus (got ${JSON.stringify(b['codec'])})`);
+    if (codec === null)
+      throw new GatewayError('CODEC_UNSUPPORTED', `codec: must be one of PCMU, PCMA, opus (got ${JSON.stringify(b['codec'])})`);
     const pt = b['payloadType'] ?? CODEC_INFO[codec].payloadType;
     if (typeof pt !== 'number' || !Number.isInteger(pt) || pt < 0 || pt > 127 || pt === DTMF_PAYLOAD_TYPE) {
       throw new GatewayError('BAD_REQUEST', `payloadType: must be an integer 0..127 other than ${DTMF_PAYLOAD_TYPE} (telephone-event)`);
@@ -205,8 +207,16 @@ export class Gateway {
   #admit(): void {
     if (this.#draining) throw new GatewayError('DRAINING', 'gateway is draining: no new calls', { status: 503 });
     // The rate first: a setup flood is refused for what it is, before any other check.
-    if (!this.#callRate.take(performance.now())) throw new GatewayError('RATE_LIMITED', `more than ${this.settings.callsPerSecond} new calls per second (CALL_RATE_LIMIT)`, { status: 429 });
-    if (this.calls.size >= this.settings.maxCalls) throw new GatewayError('AT_CAPACITY', `gateway is at its maximum of ${this.settings.maxCalls} calls (MAX_CALLS): try again later or another instance`, { status: 503 });
+    if (!this.#callRate.take(performance.now()))
+      throw new GatewayError('RATE_LIMITED', `more than ${this.settings.callsPerSecond} new calls per second (CALL_RATE_LIMIT)`, {
+        status: 429,
+      });
+    if (this.calls.size >= this.settings.maxCalls)
+      throw new GatewayError(
+        'AT_CAPACITY',
+        `gateway is at its maximum of ${this.settings.maxCalls} calls (MAX_CALLS): try again later or another instance`,
+        { status: 503 },
+      );
   }
 
   /**
@@ -241,7 +251,15 @@ export class Gateway {
         playoutMaxSeconds: this.settings.playoutMaxSeconds,
         rtpPacketsPerSecond: this.settings.rtpPacketsPerSecond,
       },
-      { id: randomUUID(), from: req.from, to: req.to, route: req.route, codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: DTMF_PAYLOAD_TYPE },
+      {
+        id: randomUUID(),
+        from: req.from,
+        to: req.to,
+        route: req.route,
+        codec: req.codec,
+        payloadType: req.payloadType,
+        dtmfPayloadType: DTMF_PAYLOAD_TYPE,
+      },
     );
     this.calls.set(call.id, call);
     this.metrics.callsActive.inc();
@@ -254,7 +272,15 @@ export class Gateway {
       this.#dialIns.delete(c.id);
       this.metrics.callsActive.dec();
     };
-    log('info', 'call_started', { callId: call.id, transport, codec: req.codec, from: req.from, to: req.to, agent: req.route.agent.url, dialect: req.route.agent.dialect });
+    log('info', 'call_started', {
+      callId: call.id,
+      transport,
+      codec: req.codec,
+      from: req.from,
+      to: req.to,
+      agent: req.route.agent.url,
+      dialect: req.route.agent.dialect,
+    });
     return call;
   }
 
@@ -276,12 +302,18 @@ export class Gateway {
       held,
     });
     if (target.url === 'dial-in') {
-      const timer = setTimeout(() => call.gone('AGENT_TIMEOUT', `no agent attached within ${this.settings.agentAttachTimeoutMs} ms`), this.settings.agentAttachTimeoutMs);
+      const timer = setTimeout(
+        () => call.gone('AGENT_TIMEOUT', `no agent attached within ${this.settings.agentAttachTimeoutMs} ms`),
+        this.settings.agentAttachTimeoutMs,
+      );
       this.#dialIns.set(call.id, { link, timer });
     } else {
       // Signed so the agent can tell the dial is ours, for this call (see auth.ts verifyDial).
       const secret = this.settings.authSecret;
-      const headers = secret === null ? target.headers : { ...target.headers, [SIGNATURE_HEADER]: signDial(secret, target.url, call.id), 'x-gateway-call-id': call.id };
+      const headers =
+        secret === null
+          ? target.headers
+          : { ...target.headers, [SIGNATURE_HEADER]: signDial(secret, target.url, call.id), 'x-gateway-call-id': call.id };
       link.dial(target.url, headers, delayMs);
     }
     return link;
@@ -336,7 +368,9 @@ export class Gateway {
       body.catch(() => {}); // awaited (and its error answered) once authorised
       this.#authorized(r, req, () => void this.#createUdpCall(r, body));
     });
-    app.get('/v1/calls', (res, req) => this.#authorized(reply(res), req, (r) => sendJson(r, 200, { calls: [...this.calls.values()].map((c) => c.snapshot()) })));
+    app.get('/v1/calls', (res, req) =>
+      this.#authorized(reply(res), req, (r) => sendJson(r, 200, { calls: [...this.calls.values()].map((c) => c.snapshot()) })),
+    );
     app.get('/v1/calls/:id', (res, req) => {
       const id = req.getParameter(0);
       this.#authorized(reply(res), req, (r) => {
@@ -362,7 +396,9 @@ export class Gateway {
         const key = req.getHeader('sec-websocket-key');
         const proto = req.getHeader('sec-websocket-protocol');
         const ext = req.getHeader('sec-websocket-extensions');
-        this.#authorized(reply(res), req, () => res.upgrade<EdgeSocketData>({ call: null, edge: null, sock: null, open: false }, key, proto, ext, context));
+        this.#authorized(reply(res), req, () =>
+          res.upgrade<EdgeSocketData>({ call: null, edge: null, sock: null, open: false }, key, proto, ext, context),
+        );
       },
       open: (ws) => {
         const d = ws.getUserData();
@@ -396,7 +432,8 @@ export class Gateway {
         const proto = req.getHeader('sec-websocket-protocol');
         const ext = req.getHeader('sec-websocket-extensions');
         this.#authorized(reply(res), req, (r) => {
-          if (!this.#dialIns.has(callId)) sendError(r, new GatewayError('NOT_FOUND', 'no call awaiting a dial-in agent with this id', { status: 404 }));
+          if (!this.#dialIns.has(callId))
+            sendError(r, new GatewayError('NOT_FOUND', 'no call awaiting a dial-in agent with this id', { status: 404 }));
           else res.upgrade<AgentSocketData>({ callId, link: null, open: false }, key, proto, ext, context);
         });
       },
@@ -481,7 +518,9 @@ export class Gateway {
       msg = parsed as Record<string, unknown>;
     } catch {
       this.metrics.drops.inc({ reason: 'CONTROL_INVALID' });
-      ws.sendText(JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: 'text message must be a JSON object with an "event"' }));
+      ws.sendText(
+        JSON.stringify({ event: 'error', code: 'CONTROL_INVALID', message: 'text message must be a JSON object with an "event"' }),
+      );
       return;
     }
     if (msg['event'] === 'start' && d.call === null) {
@@ -493,7 +532,16 @@ export class Gateway {
         d.call = call;
         d.edge = edge;
         call.attachEdge(edge);
-        ws.sendText(JSON.stringify({ event: 'started', callId: call.id, payloadType: req.payloadType, clockRate: CODEC_INFO[req.codec].clockRate, ptime: 20, dtmfPayloadType: DTMF_PAYLOAD_TYPE }));
+        ws.sendText(
+          JSON.stringify({
+            event: 'started',
+            callId: call.id,
+            payloadType: req.payloadType,
+            clockRate: CODEC_INFO[req.codec].clockRate,
+            ptime: 20,
+            dtmfPayloadType: DTMF_PAYLOAD_TYPE,
+          }),
+        );
         this.#connect(call);
       } catch (err) {
         const e = err instanceof GatewayError ? err : new GatewayError('BAD_REQUEST', String(err));
@@ -525,7 +573,8 @@ export class Gateway {
       const call = id === null ? undefined : this.calls.get(id);
       if (call === undefined) throw new GatewayError('NOT_FOUND', `no live call with CallSid ${callSid}`, { status: 404 });
       const status = body.get('Status');
-      if (status !== 'completed' && status !== 'canceled') throw new GatewayError('BAD_REQUEST', 'Status: only "completed" (or "canceled") is supported');
+      if (status !== 'completed' && status !== 'canceled')
+        throw new GatewayError('BAD_REQUEST', 'Status: only "completed" (or "canceled") is supported');
       call.close('agent_hangup');
       sendJson(r, 200, { sid: callSid, status: 'completed' });
     } catch (err) {

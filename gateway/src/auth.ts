@@ -55,7 +55,14 @@ export function signDial(secret: string, url: string, callId: string, nowSec = M
 }
 
 /** What an agent (in Node) runs to check a dial: signature, call and URL, and age ≤ `toleranceSec`. */
-export function verifyDial(secret: string, header: string, url: string, callId: string, toleranceSec = 300, nowSec = Math.floor(Date.now() / 1000)): boolean {
+export function verifyDial(
+  secret: string,
+  header: string,
+  url: string,
+  callId: string,
+  toleranceSec = 300,
+  nowSec = Math.floor(Date.now() / 1000),
+): boolean {
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
   if (!m) return false;
   const t = Number(m[1]);

@@ -75,14 +75,17 @@ function parseAgentTarget(agent: unknown, field: string): AgentTarget {
     } catch {
       fail(`${field}.url`, `not a URL: ${JSON.stringify(url)}`);
     }
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') fail(`${field}.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+      fail(`${field}.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
   }
   const dialect = agent['dialect'] ?? 'native';
   if (!(DIALECTS as readonly unknown[]).includes(dialect)) fail(`${field}.dialect`, `must be one of ${DIALECTS.join(', ')}`);
   const headers = agent['headers'] ?? {};
-  if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string')) fail(`${field}.headers`, 'must map names to strings');
+  if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string'))
+    fail(`${field}.headers`, 'must map names to strings');
   const retries = agent['retries'] ?? 0;
-  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 5) fail(`${field}.retries`, 'must be an integer 0..5');
+  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 5)
+    fail(`${field}.retries`, 'must be an integer 0..5');
   return Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }), retries });
 }
 
@@ -92,10 +95,11 @@ export function parseRoute(v: unknown, field = 'route'): Route {
   const agent = parseAgentTarget(v['agent'], `${field}.agent`);
   const rates = DIALECT_RATES[agent.dialect];
   const sampleRate = v['sampleRate'] ?? rates[0];
-  if (!(rates as readonly unknown[]).includes(sampleRate)) fail(`${field}.sampleRate`, `must be one of ${rates.join(', ')} for the ${agent.dialect} dialect`);
+  if (!(rates as readonly unknown[]).includes(sampleRate))
+    fail(`${field}.sampleRate`, `must be one of ${rates.join(', ')} for the ${agent.dialect} dialect`);
   const fallback = v['fallback'] === undefined ? null : parseAgentTarget(v['fallback'], `${field}.fallback`);
   if (fallback !== null && !(DIALECT_RATES[fallback.dialect] as readonly unknown[]).includes(sampleRate)) {
-    fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${String(sampleRate)} Hz`);
+    fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${JSON.stringify(sampleRate)} Hz`);
   }
   const denoise = v['denoise'] ?? true;
   if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
@@ -130,11 +134,12 @@ function parseBargeIn(v: unknown, field: string, native: boolean): Readonly<Barg
   if (v === undefined) return Object.freeze(out);
   if (!isObject(v)) fail(field, 'must be an object');
   for (const [k, x] of Object.entries(v)) {
-    const range = BARGE_IN_RANGES[k as keyof BargeInOptions];
+    const range = (BARGE_IN_RANGES as Partial<Record<string, (typeof BARGE_IN_RANGES)[keyof BargeInOptions]>>)[k];
     if (range === undefined) fail(`${field}.${k}`, `unknown option (known: ${Object.keys(BARGE_IN_RANGES).join(', ')})`);
     if (range === 'boolean') {
       if (typeof x !== 'boolean') fail(`${field}.${k}`, 'must be a boolean');
-    } else if (typeof x !== 'number' || !(x >= range[0] && x <= range[1])) fail(`${field}.${k}`, `must be a number in ${range[0]}..${range[1]}`);
+    } else if (typeof x !== 'number' || !(x >= range[0] && x <= range[1]))
+      fail(`${field}.${k}`, `must be a number in ${range[0]}..${range[1]}`);
     (out as unknown as Record<string, unknown>)[k] = x;
   }
   return Object.freeze(out);
@@ -160,7 +165,7 @@ export class RoutingTable {
       const digits = prefix ? key.slice(0, -1) : key;
       let norm: string;
       if (prefix) {
-        if (!/^\+?[0-9]{1,15}$/.test(digits.replace(/[\s\-]/g, ''))) fail(field, 'prefix must be + and digits, then *');
+        if (!/^\+?[0-9]{1,15}$/.test(digits.replace(/[\s-]/g, ''))) fail(field, 'prefix must be + and digits, then *');
         norm = digits.startsWith('+') ? digits : '+' + digits;
       } else {
         try {
@@ -272,7 +277,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const cfg = cfgPath ? readConfigFile(cfgPath) : {};
   const rtpBindHost = env['RTP_BIND_HOST'] ?? '0.0.0.0';
   const auth = cfg['auth'];
-  if (auth !== undefined && !(isObject(auth) && typeof auth['secret'] === 'string' && auth['secret'].length >= 16)) fail('config.auth.secret', 'must be a string of at least 16 characters');
+  if (auth !== undefined && !(isObject(auth) && typeof auth['secret'] === 'string' && auth['secret'].length >= 16))
+    fail('config.auth.secret', 'must be a string of at least 16 characters');
   const secret = env['GATEWAY_AUTH_SECRET'] || (auth?.['secret'] as string | undefined) || null;
   if (secret !== null && secret.length < 16) fail('GATEWAY_AUTH_SECRET', 'must be at least 16 characters');
   const cert = env['TLS_CERT_FILE'];

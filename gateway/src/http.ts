@@ -39,7 +39,10 @@ export function sendJson(r: Reply, status: number, body: unknown): void {
 export function sendText(r: Reply, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
   if (r.aborted) return;
   r.res.cork(() => {
-    r.res.writeStatus(STATUS[status] ?? `${status}`).writeHeader('content-type', contentType).end(body);
+    r.res
+      .writeStatus(STATUS[status] ?? `${status}`)
+      .writeHeader('content-type', contentType)
+      .end(body);
   });
 }
 

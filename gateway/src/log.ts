@@ -5,7 +5,8 @@
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
-let threshold = ORDER[(process.env['LOG_LEVEL'] as Level | undefined) ?? 'info'] ?? ORDER.info;
+const envLevel = process.env['LOG_LEVEL'];
+let threshold = envLevel !== undefined && envLevel in ORDER ? ORDER[envLevel as Level] : ORDER.info;
 
 export function setLogLevel(level: Level | 'silent'): void {
   threshold = ORDER[level];

@@ -22,7 +22,9 @@ async function main(): Promise<void> {
       '',
       `voice gateway listening on http://127.0.0.1:${port}  (health: /healthz, metrics: /metrics)`,
       ...(gw.wsEdgePort ? [`edge WebSocket also served by ws (comparison): ws://127.0.0.1:${gw.wsEdgePort}/v1/edge`] : []),
-      echo ? 'default route: built-in echo agent (plays your denoised voice back after you stop talking)' : `routing from ${process.env['GATEWAY_CONFIG']}`,
+      echo
+        ? 'default route: built-in echo agent (plays your denoised voice back after you stop talking)'
+        : `routing from ${process.env['GATEWAY_CONFIG']}`,
       'place a test call with a WAV and record the reply:',
       `  npm run call -- --gateway http://127.0.0.1:${port} --in test/fixtures/audio/caller-en-us-8k.wav --out reply.wav`,
       '',

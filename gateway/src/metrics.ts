@@ -7,7 +7,12 @@ import client from 'prom-client';
 export class Metrics {
   readonly registry = new client.Registry();
   readonly callsActive = new client.Gauge({ name: 'gateway_calls_active', help: 'Calls in progress', registers: [this.registry] });
-  readonly callsTotal = new client.Counter({ name: 'gateway_calls_total', help: 'Calls started', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly callsTotal = new client.Counter({
+    name: 'gateway_calls_total',
+    help: 'Calls started',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
   readonly packets = new client.Counter({
     name: 'gateway_rtp_packets_total',
     help: 'RTP packets by direction (in from the edge, out to the edge)',
@@ -44,7 +49,11 @@ export class Metrics {
     labelNames: ['cleared'] as const,
     registers: [this.registry],
   });
-  readonly concealed = new client.Counter({ name: 'gateway_concealed_frames_total', help: 'Inbound 20 ms frames synthesised by loss concealment', registers: [this.registry] });
+  readonly concealed = new client.Counter({
+    name: 'gateway_concealed_frames_total',
+    help: 'Inbound 20 ms frames synthesised by loss concealment',
+    registers: [this.registry],
+  });
   readonly underruns = new client.Counter({
     name: 'gateway_playout_underruns_total',
     help: 'Ticks where agent audio was playing but the queue ran dry before the frame was full',
@@ -76,7 +85,7 @@ export class Metrics {
   });
 
   /** where worker memory comes from (the DSP pool, once started) */
-  workerStats: () => Promise<{ heapUsed: number; external: number; wasm: number }[]> = async () => [];
+  workerStats: () => Promise<{ heapUsed: number; external: number; wasm: number }[]> = () => Promise.resolve([]);
   readonly workerMemory = new client.Gauge({
     name: 'gateway_dsp_worker_memory_bytes',
     help: 'Memory of each DSP worker thread: V8 heap used, external (ArrayBuffer) and WASM linear memory',

@@ -50,12 +50,26 @@ interface Outcome {
   delayMs: number;
 }
 
-async function runTrial(t: Trial, pool: DspPool, speex: Awaited<ReturnType<typeof loadResamplerModule>>, metrics: Metrics, r: () => number): Promise<Outcome> {
+function runTrial(
+  t: Trial,
+  pool: DspPool,
+  speex: Awaited<ReturnType<typeof loadResamplerModule>>,
+  metrics: Metrics,
+  r: () => number,
+): Outcome {
   let now = 0;
   const agentPcm = load(t.agent);
   const call = new Call(
     { metrics, dspPool: pool, speex, resampleQuality: 3, playoutMaxSeconds: 60, now: () => now },
-    { id: 'eval', from: '', to: '', route: parseRoute({ agent: { url: 'builtin:echo' }, sampleRate: 8000, bargeIn: bargeInOverrides }), codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101 },
+    {
+      id: 'eval',
+      from: '',
+      to: '',
+      route: parseRoute({ agent: { url: 'builtin:echo' }, sampleRate: 8000, bargeIn: bargeInOverrides }),
+      codec: 'PCMU',
+      payloadType: 0,
+      dtmfPayloadType: 101,
+    },
   );
   const bargeIns: number[] = [];
   const agent: Agent = {
@@ -66,7 +80,10 @@ async function runTrial(t: Trial, pool: DspPool, speex: Awaited<ReturnType<typeo
     },
     close: () => {},
   };
-  const seconds = t.kind === 'echo-only' || t.kind === 'noise-only' ? agentPcm.length / RATE + 0.5 : Math.min(agentPcm.length / RATE, t.eventAt + (t.event!.length / RATE) + 1);
+  const seconds =
+    t.kind === 'echo-only' || t.kind === 'noise-only'
+      ? agentPcm.length / RATE + 0.5
+      : Math.min(agentPcm.length / RATE, t.eventAt + t.event!.length / RATE + 1);
   const frames = Math.ceil((seconds * RATE) / FRAME);
   const played = new Float32Array((frames + 2) * FRAME);
   const decoded = new Int16Array(FRAME);
@@ -145,7 +162,7 @@ async function main(): Promise<void> {
   const interrupts = list('interrupt-');
   const backchannels = list('backchannel-');
   const agentRms = activeRms(load(agents[0]!));
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const trials: Trial[] = [];
   const base = (kind: Kind, event: Float32Array | null, callerDb: number): Trial => {
     const nk = pick(NOISES);
@@ -176,7 +193,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < n / 2; i++) {
     const clip = load(pick(backchannels));
     const callerDb = i % 2 === 0 ? -6 : -16;
-    trials.push(base('backchannel', clip.map((v) => (v * agentRms * dbToGain(callerDb)) / activeRms(clip)), callerDb));
+    trials.push(
+      base(
+        'backchannel',
+        clip.map((v) => (v * agentRms * dbToGain(callerDb)) / activeRms(clip)),
+        callerDb,
+      ),
+    );
   }
   for (let i = 0; i < n / 4; i++) trials.push(base('cough', cough(r), -10));
   for (let i = 0; i < n / 4; i++) trials.push(base('click', click(r), -10));
@@ -190,15 +213,13 @@ async function main(): Promise<void> {
 
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
-  for (const t of trials) outcomes.push(await runTrial(t, pool, speex, metrics, r));
+  for (const t of trials) outcomes.push(runTrial(t, pool, speex, metrics, r));
   const elapsed = (Date.now() - t0) / 1000;
 
   // ---- scoring ---------------------------------------------------------------------------
   const delays: number[] = [];
   const stops: number[] = [];
   let tp = 0;
-  let fp = 0;
-  let missed = 0;
   const fpByKind = new Map<Kind, number>();
   const speechMsByKind = new Map<Kind, number>();
   const missedDetail: string[] = [];
@@ -210,20 +231,22 @@ async function main(): Promise<void> {
       const onsetMs = o.trial.onset * 1000;
       const hit = o.bargeIns.find((b) => b >= onsetMs && b <= onsetMs + 500);
       const early = o.bargeIns.filter((b) => b < onsetMs).length;
-      fp += early;
       fpByKind.set(k, (fpByKind.get(k) ?? 0) + early);
       if (hit !== undefined) {
         tp++;
         delays.push(hit - onsetMs);
         stops.push(o.lastAgentPacketMs - onsetMs);
       } else {
-        missed++;
-        missedDetail.push(`${o.trial.agent} erl ${o.trial.erlDb.toFixed(0)} dB (measured ${o.erlDb.toFixed(1)} + ERLE ${o.erleDb.toFixed(1)}) delay ${o.trial.echoDelayMs.toFixed(0)} ms (measured ${o.delayMs.toFixed(0)}) noise ${o.trial.label} ${early ? '(false barge-in first)' : ''}`);
+        missedDetail.push(
+          `${o.trial.agent} erl ${o.trial.erlDb.toFixed(0)} dB (measured ${o.erlDb.toFixed(1)} + ERLE ${o.erleDb.toFixed(1)}) delay ${o.trial.echoDelayMs.toFixed(0)} ms (measured ${o.delayMs.toFixed(0)}) noise ${o.trial.label} ${early ? '(false barge-in first)' : ''}`,
+        );
       }
     } else {
-      fp += o.bargeIns.length;
       fpByKind.set(k, (fpByKind.get(k) ?? 0) + o.bargeIns.length);
-      if (o.bargeIns.length > 0) falseDetail.push(`${k}: ${o.trial.agent} erl ${o.trial.erlDb.toFixed(0)} dB (measured ${o.erlDb.toFixed(1)} + ERLE ${o.erleDb.toFixed(1)}) delay ${o.trial.echoDelayMs.toFixed(0)} ms (measured ${o.delayMs.toFixed(0)}) noise ${o.trial.label}`);
+      if (o.bargeIns.length > 0)
+        falseDetail.push(
+          `${k}: ${o.trial.agent} erl ${o.trial.erlDb.toFixed(0)} dB (measured ${o.erlDb.toFixed(1)} + ERLE ${o.erleDb.toFixed(1)}) delay ${o.trial.echoDelayMs.toFixed(0)} ms (measured ${o.delayMs.toFixed(0)}) noise ${o.trial.label}`,
+        );
     }
   }
   const interruptions = outcomes.filter((o) => o.trial.kind === 'interruption').length;
@@ -235,9 +258,21 @@ async function main(): Promise<void> {
     ['onset → last agent packet on the wire, p50', `${pct(stops, 50).toFixed(0)} ms`, '≤ 170 ms'],
     ['onset → last agent packet on the wire, p95', `${pct(stops, 95).toFixed(0)} ms`, '≤ 275 ms'],
     ['recall within 500 ms', `${((100 * tp) / interruptions).toFixed(1)} % (${tp}/${interruptions})`, '≥ 98 %'],
-    ['false barge-ins per 10 min of agent speech, echo only', `${per10min('echo-only').toFixed(2)} (${fpByKind.get('echo-only') ?? 0} in ${((speechMsByKind.get('echo-only') ?? 0) / 60000).toFixed(1)} min)`, '≤ 1'],
-    ['false barge-ins per 10 min of agent speech, noise + echo', `${per10min('noise-only').toFixed(2)} (${fpByKind.get('noise-only') ?? 0} in ${((speechMsByKind.get('noise-only') ?? 0) / 60000).toFixed(1)} min)`, '≤ 1'],
-    ['precision on the mixed set (interruptions, backchannels, coughs, clicks)', `${((100 * tp) / Math.max(1, tp + mixedFp)).toFixed(1)} % (${tp} true, ${mixedFp} false: ${fpByKind.get('backchannel') ?? 0} backchannel, ${fpByKind.get('cough') ?? 0} cough, ${fpByKind.get('click') ?? 0} click, ${fpByKind.get('interruption') ?? 0} before an interruption)`, '≥ 90 %'],
+    [
+      'false barge-ins per 10 min of agent speech, echo only',
+      `${per10min('echo-only').toFixed(2)} (${fpByKind.get('echo-only') ?? 0} in ${((speechMsByKind.get('echo-only') ?? 0) / 60000).toFixed(1)} min)`,
+      '≤ 1',
+    ],
+    [
+      'false barge-ins per 10 min of agent speech, noise + echo',
+      `${per10min('noise-only').toFixed(2)} (${fpByKind.get('noise-only') ?? 0} in ${((speechMsByKind.get('noise-only') ?? 0) / 60000).toFixed(1)} min)`,
+      '≤ 1',
+    ],
+    [
+      'precision on the mixed set (interruptions, backchannels, coughs, clicks)',
+      `${((100 * tp) / Math.max(1, tp + mixedFp)).toFixed(1)} % (${tp} true, ${mixedFp} false: ${fpByKind.get('backchannel') ?? 0} backchannel, ${fpByKind.get('cough') ?? 0} cough, ${fpByKind.get('click') ?? 0} click, ${fpByKind.get('interruption') ?? 0} before an interruption)`,
+      '≥ 90 %',
+    ],
   ];
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const table = ['| metric | measured | goal |', '|---|---|---|', ...rows.map((x) => `| ${x.join(' | ')} |`)].join('\n');
@@ -252,7 +287,10 @@ async function main(): Promise<void> {
   console.log(`\nfalse barge-ins by background: ${[...byNoise].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (process.env['VERBOSE'] && falseDetail.length) console.log(`\nfalse barge-ins:\n- ${falseDetail.join('\n- ')}`);
   mkdirSync(values.out, { recursive: true });
-  writeFileSync(`${values.out}/bargein.json`, JSON.stringify({ machine, date: new Date().toISOString(), seed: values.seed, rows, delays, stops, missed: missedDetail }, null, 2));
+  writeFileSync(
+    `${values.out}/bargein.json`,
+    JSON.stringify({ machine, date: new Date().toISOString(), seed: values.seed, rows, delays, stops, missed: missedDetail }, null, 2),
+  );
   await pool.close();
   process.exit(0); // metrics collectors would keep the process alive
 }

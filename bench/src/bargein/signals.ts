@@ -107,7 +107,8 @@ export function noise(kind: NoiseKind, seconds: number, r: () => number): Float3
         const t = i / RATE;
         const env = Math.exp(-(i - s * seg) / (seg * 0.6));
         let v = 0;
-        for (const f of chord) v += Math.sin(2 * Math.PI * f * t) + 0.4 * Math.sin(4 * Math.PI * f * t) + 0.2 * Math.sin(6 * Math.PI * f * t);
+        for (const f of chord)
+          v += Math.sin(2 * Math.PI * f * t) + 0.4 * Math.sin(4 * Math.PI * f * t) + 0.2 * Math.sin(6 * Math.PI * f * t);
         out[i] = v * env;
       }
     }

@@ -3,9 +3,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
 import { g711DecodeInto, readWav, type PcmAudio } from '../../../codecs/src/index.js';
-import { RtpCaller, sleep, type Transport } from '../peers/RtpCaller.js';
-import { TestAgent, type AgentSession } from '../peers/TestAgent.js';
-import { bucketPercentile, GatewayProcess, scrape, scrapeBuckets } from './gatewayProcess.js';
+import { RtpCaller, sleep, type Transport } from '../../../testkit/RtpCaller.js';
+import { TestAgent, type AgentSession } from '../../../testkit/TestAgent.js';
+import { bucketPercentile, GatewayProcess, scrape, scrapeBuckets } from '../../../testkit/GatewayProcess.js';
 import { writeHtmlReport } from './report.js';
 
 /**
@@ -75,7 +75,15 @@ function histogram(values: number[]): Stats {
     prev = e;
   }
   buckets.push([Infinity, values.filter((v) => v > prev).length]);
-  const s = { count: values.length, p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), max: values.length ? h.maxValue / 1000 : 0, buckets };
+  const s = {
+    count: values.length,
+    p50: q(50),
+    p90: q(90),
+    p99: q(99),
+    p999: q(99.9),
+    max: values.length ? h.maxValue / 1000 : 0,
+    buckets,
+  };
   h.destroy();
   return s;
 }
@@ -116,7 +124,15 @@ function lagOf(a: Float32Array | Int16Array, b: Float32Array | Int16Array, maxLa
   return best;
 }
 
-async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: number, transport: Transport, cpuMs: () => number, edgeUrl?: string): Promise<LevelResult> {
+async function runLevel(
+  gateway: string,
+  agent: TestAgent,
+  n: number,
+  seconds: number,
+  transport: Transport,
+  cpuMs: () => number,
+  edgeUrl?: string,
+): Promise<LevelResult> {
   const clips = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => looped(fixture(f).samples, 8000 * seconds));
   const reply = fixture('agent-reply-24k.wav').samples;
   const replyMs = Math.min(seconds - 3, 5) * 1000;
@@ -133,9 +149,14 @@ async function runLevel(gateway: string, agent: TestAgent, n: number, seconds: n
   await sleep(1000);
   const idleCpuPercent = (cpuMs() - idle0) / 10;
   const calls: RtpCaller[] = [];
-  for (let i = 0; i < n; i++) calls.push(await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url } }, ...(edgeUrl !== undefined ? { edgeUrl } : {}) }));
+  for (let i = 0; i < n; i++)
+    calls.push(
+      await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url } }, ...(edgeUrl !== undefined ? { edgeUrl } : {}) }),
+    );
   const sessions: AgentSession[] = await Promise.all(calls.map((c) => agent.session(c.callId)));
-  const info = (await (await fetch(`${gateway}/v1/calls/${calls[0]!.callId}`)).json()) as { delayMs: { inbound: number; outbound: number } };
+  const info = (await (await fetch(`${gateway}/v1/calls/${calls[0]!.callId}`)).json()) as {
+    delayMs: { inbound: number; outbound: number };
+  };
 
   const cpu0 = cpuMs();
   const t0 = performance.now();
@@ -241,7 +262,9 @@ function compareTable(rows: { calls: number; uws: LevelResult; ws: LevelResult }
     '|---:|---|---|---|---|---|',
   ];
   for (const { calls, uws, ws } of rows) {
-    out.push(`| ${calls} | ${f(uws.inbound.p50, ws.inbound.p50)} | ${f(uws.inbound.p99, ws.inbound.p99)} | ${f(uws.outbound.p50, ws.outbound.p50)} | ${f(uws.outbound.p99, ws.outbound.p99)} | ${f(uws.cpuPercentPerCall, ws.cpuPercentPerCall)} |`);
+    out.push(
+      `| ${calls} | ${f(uws.inbound.p50, ws.inbound.p50)} | ${f(uws.inbound.p99, ws.inbound.p99)} | ${f(uws.outbound.p50, ws.outbound.p50)} | ${f(uws.outbound.p99, ws.outbound.p99)} | ${f(uws.cpuPercentPerCall, ws.cpuPercentPerCall)} |`,
+    );
   }
   return out.join('\n');
 }
@@ -271,7 +294,7 @@ async function main(): Promise<void> {
   if (seconds < 5) throw new Error('--seconds must be at least 5 (1 s lead-in, reply, clear)');
   const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality, EDGE_WS_SERVER: 'ws' };
   if (values.workers !== undefined) env['DSP_WORKERS'] = values.workers;
-  const proc = values.gateway === undefined ? await GatewayProcess.start(env) : null;
+  const proc = values.gateway === undefined ? await GatewayProcess.start(env, { built: true }) : null;
   const gateway = values.gateway ?? proc!.url;
   const cpuMs = proc ? () => proc.cpuMs() : () => NaN;
   const agent = await TestAgent.listen();
@@ -312,7 +335,11 @@ async function main(): Promise<void> {
         const ws = await runLevel(gateway, agent, n, seconds, 'ws', cpuMs, wsEdge);
         agent.sessions.length = 0;
         comparison.push({ calls: n, uws, ws });
-        console.log(compareTable([comparison.at(-1)!]).split('\n').at(-1));
+        console.log(
+          compareTable([comparison.at(-1)!])
+            .split('\n')
+            .at(-1),
+        );
       }
     }
   } finally {
@@ -322,10 +349,14 @@ async function main(): Promise<void> {
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, ${os.cpus().length} cores, Node ${process.version}`;
   console.log(`\n${machine}; ${transport}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}\n`);
   console.log(table(results));
-  if (comparison.length > 0) console.log(`\nRTP over WebSocket, edge server uWS vs ws (same process, same pipeline):\n\n${compareTable(comparison)}`);
+  if (comparison.length > 0)
+    console.log(`\nRTP over WebSocket, edge server uWS vs ws (same process, same pipeline):\n\n${compareTable(comparison)}`);
   mkdirSync(values.out, { recursive: true });
   const doc = { machine, date: new Date().toISOString(), transport, seconds, results, comparison };
-  writeFileSync(`${values.out}/results.json`, JSON.stringify(doc, (_k, v: unknown) => (v === Infinity ? 'inf' : v), 2));
+  writeFileSync(
+    `${values.out}/results.json`,
+    JSON.stringify(doc, (_k, v: unknown) => (v === Infinity ? 'inf' : v), 2),
+  );
   writeHtmlReport(`${values.out}/report.html`, doc);
   console.log(`\nwrote ${values.out}/results.json and ${values.out}/report.html`);
   // Single hop = what the gateway adds to one direction, algorithmic delay included.

@@ -4,7 +4,14 @@ import type { LevelResult, Stats } from './main.js';
 /** A self-contained HTML report: per level, histograms and CDFs of each hop, inline SVG, no scripts. */
 export function writeHtmlReport(
   path: string,
-  doc: { machine: string; date: string; transport: string; seconds: number; results: LevelResult[]; comparison: { calls: number; uws: LevelResult; ws: LevelResult }[] },
+  doc: {
+    machine: string;
+    date: string;
+    transport: string;
+    seconds: number;
+    results: LevelResult[];
+    comparison: { calls: number; uws: LevelResult; ws: LevelResult }[];
+  },
 ): void {
   const esc = (s: string) => s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
   const bars = (s: Stats, title: string) => {
@@ -13,7 +20,10 @@ export function writeHtmlReport(
     const max = Math.max(1, ...s.buckets.map((b) => b[1]));
     const bw = w / s.buckets.length;
     const rects = s.buckets
-      .map(([edge, n], i) => `<rect x="${i * bw}" y="${h - (h * n) / max}" width="${bw - 2}" height="${(h * n) / max}" fill="#4a7"><title>≤ ${edge} ms: ${n}</title></rect><text x="${i * bw + 2}" y="${h + 12}" font-size="8">${edge === Infinity ? '∞' : edge}</text>`)
+      .map(
+        ([edge, n], i) =>
+          `<rect x="${i * bw}" y="${h - (h * n) / max}" width="${bw - 2}" height="${(h * n) / max}" fill="#4a7"><title>≤ ${edge} ms: ${n}</title></rect><text x="${i * bw + 2}" y="${h + 12}" font-size="8">${edge === Infinity ? '∞' : edge}</text>`,
+      )
       .join('');
     let cum = 0;
     const pts = s.buckets.map(([, n], i) => {
@@ -35,7 +45,10 @@ ${bars(r.inbound, 'inbound: RTP packet sent → agent frame received')}${bars(r.
     doc.comparison.length === 0
       ? ''
       : `<section><h2>Edge WebSocket server: uWS vs ws (same process, same pipeline)</h2><table border="1" cellpadding="4"><tr><th>calls</th><th>inbound p50 uWS / ws (ws÷uWS)</th><th>inbound p99</th><th>outbound p50</th><th>outbound p99</th><th>CPU % per call</th></tr>${doc.comparison
-          .map(({ calls, uws, ws }) => `<tr><td>${calls}</td><td>${ratio(uws.inbound.p50, ws.inbound.p50)}</td><td>${ratio(uws.inbound.p99, ws.inbound.p99)}</td><td>${ratio(uws.outbound.p50, ws.outbound.p50)}</td><td>${ratio(uws.outbound.p99, ws.outbound.p99)}</td><td>${ratio(uws.cpuPercentPerCall, ws.cpuPercentPerCall)}</td></tr>`)
+          .map(
+            ({ calls, uws, ws }) =>
+              `<tr><td>${calls}</td><td>${ratio(uws.inbound.p50, ws.inbound.p50)}</td><td>${ratio(uws.inbound.p99, ws.inbound.p99)}</td><td>${ratio(uws.outbound.p50, ws.outbound.p50)}</td><td>${ratio(uws.outbound.p99, ws.outbound.p99)}</td><td>${ratio(uws.cpuPercentPerCall, ws.cpuPercentPerCall)}</td></tr>`,
+          )
           .join('')}</table></section>`;
   writeFileSync(
     path,

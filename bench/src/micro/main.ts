@@ -62,7 +62,15 @@ function bench(group: string, name: string, op: (i: number) => void): Row {
   }
   t.sort();
   const mean = t.reduce((x, y) => x + y, 0) / N;
-  return { group, name, meanUs: 1000 * mean, p50Us: 1000 * t[N >> 1]!, p99Us: 1000 * t[Math.floor(N * 0.99)]!, heapKiB: (heap1 - heap0) / 1024, gcs };
+  return {
+    group,
+    name,
+    meanUs: 1000 * mean,
+    p50Us: 1000 * t[N >> 1]!,
+    p99Us: 1000 * t[Math.floor(N * 0.99)]!,
+    heapKiB: (heap1 - heap0) / 1024,
+    gcs,
+  };
 }
 
 async function main(): Promise<void> {
@@ -97,17 +105,36 @@ async function main(): Promise<void> {
   const dec = new OpusDecoder();
   const out960 = new Int16Array(5760);
   const enc10 = new OpusEncoder({ complexity: 10 });
-  rows.push(bench('opus', 'encode 20 ms @48k, 32 kbit/s, complexity 5 (gateway)', (i) => void enc.encode(s48.subarray((i % frames48) * 960, (i % frames48) * 960 + 960))));
-  rows.push(bench('opus', 'encode, complexity 10 (libopus default)', (i) => void enc10.encode(s48.subarray((i % frames48) * 960, (i % frames48) * 960 + 960))));
+  rows.push(
+    bench(
+      'opus',
+      'encode 20 ms @48k, 32 kbit/s, complexity 5 (gateway)',
+      (i) => void enc.encode(s48.subarray((i % frames48) * 960, (i % frames48) * 960 + 960)),
+    ),
+  );
+  rows.push(
+    bench(
+      'opus',
+      'encode, complexity 10 (libopus default)',
+      (i) => void enc10.encode(s48.subarray((i % frames48) * 960, (i % frames48) * 960 + 960)),
+    ),
+  );
   rows.push(bench('opus', 'decode 20 ms', (i) => void dec.decode(opusPackets[i % frames48]!, out960)));
-  rows.push(bench('opus', 'conceal 20 ms (PLC)', (i) => (i % 6 === 5 ? void dec.decode(opusPackets[i % frames48]!, out960) : void dec.conceal(out960))));
+  rows.push(
+    bench('opus', 'conceal 20 ms (PLC)', (i) =>
+      i % 6 === 5 ? void dec.decode(opusPackets[i % frames48]!, out960) : void dec.conceal(out960),
+    ),
+  );
 
   // ---- Resamplers: echogarden SIMD vs non-SIMD vs speex-resampler (npm), same quality ---------
   const simd = await loadResamplerModule('simd');
   const plain = await loadResamplerModule('nonsimd');
   // CommonJS package: its class is the `default` export of the CJS module object.
   const { default: SpeexResamplerNpm } = ((await import('speex-resampler')) as unknown as { default: { default: unknown } }).default as {
-    default: { initPromise: Promise<unknown>; new (ch: number, inRate: number, outRate: number, q: number): { processChunk(b: Buffer): Buffer } };
+    default: {
+      initPromise: Promise<unknown>;
+      new (ch: number, inRate: number, outRate: number, q: number): { processChunk(b: Buffer): Buffer };
+    };
   };
   await SpeexResamplerNpm.initPromise;
   for (const [inRate, outRate] of [
@@ -136,10 +163,23 @@ async function main(): Promise<void> {
   const noisy = new Float32Array(960 * 50).map((_, i) => s48[i % s48.length]! + 2000 * (Math.random() - 0.5));
   const clean = new Float32Array(960);
   const den = new Denoiser(await loadDenoiserModule());
-  rows.push(bench('rnnoise 20 ms (2 × 480)', '@echogarden/rnnoise-wasm', (i) => void den.process(noisy.subarray((i % 50) * 960, (i % 50) * 960 + 960), clean)));
+  rows.push(
+    bench(
+      'rnnoise 20 ms (2 × 480)',
+      '@echogarden/rnnoise-wasm',
+      (i) => void den.process(noisy.subarray((i % 50) * 960, (i % 50) * 960 + 960), clean),
+    ),
+  );
   den.close();
   const jitsiDir = new URL('../../../../node_modules/@jitsi/rnnoise-wasm/dist/', import.meta.url).pathname;
-  const jitsi = (await import(`${jitsiDir}rnnoise.js`)) as { default: (o: object) => Promise<{ HEAPF32: Float32Array; _malloc(n: number): number; _rnnoise_create(m: number): number; _rnnoise_process_frame(s: number, o: number, i: number): number }> };
+  const jitsi = (await import(`${jitsiDir}rnnoise.js`)) as {
+    default: (o: object) => Promise<{
+      HEAPF32: Float32Array;
+      _malloc(n: number): number;
+      _rnnoise_create(m: number): number;
+      _rnnoise_process_frame(s: number, o: number, i: number): number;
+    }>;
+  };
   const jm = await jitsi.default({ wasmBinary: readFileSync(`${jitsiDir}rnnoise.wasm`) });
   const jst = jm._rnnoise_create(0);
   const jin = jm._malloc(480 * 4);
@@ -168,14 +208,18 @@ async function main(): Promise<void> {
     );
     dsp.close();
   }
-  const playout = new Playout(simd, { codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, ssrc: 1, agentRate: 24000, maxSeconds: 60, quality: 3 }, {
-    send: () => {},
-    mark: () => {},
-    overflow: () => {},
-    underrun: () => {},
-    started: () => {},
-    reference: () => {},
-  });
+  const playout = new Playout(
+    simd,
+    { codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, ssrc: 1, agentRate: 24000, maxSeconds: 60, quality: 3 },
+    {
+      send: () => {},
+      mark: () => {},
+      overflow: () => {},
+      underrun: () => {},
+      started: () => {},
+      reference: () => {},
+    },
+  );
   const agentChunk = new Uint8Array(960 * 50);
   rows.push(
     bench('outbound chain per packet', 'agent 24k → 8k → PCMU → RTP (tick)', (i) => {
@@ -188,13 +232,23 @@ async function main(): Promise<void> {
   // ---- report ----------------------------------------------------------------------------
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
-  const lines = [`Machine: ${machine}`, `Date: ${new Date().toISOString()}`, `N = ${N} ops per row (one op = one 20 ms packet); heap = growth over the N ops after a full GC`, ''];
-  lines.push('| group | implementation | mean µs | p50 µs | p99 µs | ratio to first in group | heap KiB / 10k | GCs |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  const lines = [
+    `Machine: ${machine}`,
+    `Date: ${new Date().toISOString()}`,
+    `N = ${N} ops per row (one op = one 20 ms packet); heap = growth over the N ops after a full GC`,
+    '',
+  ];
+  lines.push(
+    '| group | implementation | mean µs | p50 µs | p99 µs | ratio to first in group | heap KiB / 10k | GCs |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  );
   const firstOf = new Map<string, number>();
   for (const r of rows) {
     if (!firstOf.has(r.group)) firstOf.set(r.group, r.meanUs);
     const ratio = r.meanUs / firstOf.get(r.group)!;
-    lines.push(`| ${r.group} | ${r.name} | ${r.meanUs.toFixed(2)} | ${r.p50Us.toFixed(2)} | ${r.p99Us.toFixed(2)} | ${ratio.toFixed(2)}× | ${r.heapKiB.toFixed(0)} | ${r.gcs} |`);
+    lines.push(
+      `| ${r.group} | ${r.name} | ${r.meanUs.toFixed(2)} | ${r.p50Us.toFixed(2)} | ${r.p99Us.toFixed(2)} | ${ratio.toFixed(2)}× | ${r.heapKiB.toFixed(0)} | ${r.gcs} |`,
+    );
   }
   console.log(lines.join('\n'));
   const dir = new URL('../../../../bench/results/', import.meta.url).pathname;

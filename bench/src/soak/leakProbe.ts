@@ -24,5 +24,8 @@ for (let r = 0; r <= rounds; r++) {
   up.close();
   down.close();
   play.close();
-  if (r % 500 === 0) console.log(`round ${r}: speex WASM ${buf(speex).toFixed(1)} MiB, rnnoise WASM ${buf(rnnoise).toFixed(1)} MiB, RSS ${(process.memoryUsage().rss / 1048576).toFixed(1)} MiB, heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MiB`);
+  if (r % 500 === 0)
+    console.log(
+      `round ${r}: speex WASM ${buf(speex).toFixed(1)} MiB, rnnoise WASM ${buf(rnnoise).toFixed(1)} MiB, RSS ${(process.memoryUsage().rss / 1048576).toFixed(1)} MiB, heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MiB`,
+    );
 }

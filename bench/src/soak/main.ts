@@ -2,9 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { readWav } from '../../../codecs/src/index.js';
-import { GatewayProcess, scrape } from '../latency/gatewayProcess.js';
-import { RtpCaller, sleep } from '../peers/RtpCaller.js';
-import { TestAgent } from '../peers/TestAgent.js';
+import { GatewayProcess, scrape } from '../../../testkit/GatewayProcess.js';
+import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
+import { TestAgent } from '../../../testkit/TestAgent.js';
 
 /**
  * The soak: N concurrent real-time calls for M minutes with churn (each call lives 20–60 s and
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const reply = readWav(new URL('../../../../test/fixtures/audio/agent-reply-24k.wav', import.meta.url).pathname).samples;
 
   const [lifeMin, lifeMax] = values.life.split('-').map((x) => Number(x) * 1000) as [number, number];
-  const gw = await GatewayProcess.start(values.workers !== undefined ? { DSP_WORKERS: values.workers } : {});
+  const gw = await GatewayProcess.start(values.workers !== undefined ? { DSP_WORKERS: values.workers } : {}, { built: true });
   const agent = await TestAgent.listen();
   agent.onSession = (s) => {
     // the agent talks every 10 s, marks its reply, and now and then clears it midway
@@ -90,7 +90,15 @@ async function main(): Promise<void> {
     }
   };
 
-  const samples: { atS: number; rssMiB: number; heapMiB: number; workerHeapMiB: number; workerExternalMiB: number; workerWasmMiB: number; calls: number }[] = [];
+  const samples: {
+    atS: number;
+    rssMiB: number;
+    heapMiB: number;
+    workerHeapMiB: number;
+    workerExternalMiB: number;
+    workerWasmMiB: number;
+    calls: number;
+  }[] = [];
   const sample = async () => {
     samples.push({
       atS: Math.round((performance.now() - t0) / 1000),
@@ -102,7 +110,9 @@ async function main(): Promise<void> {
       calls: await scrape(gw.url, 'gateway_calls_active'),
     });
     const s = samples[samples.length - 1]!;
-    console.log(`t=${s.atS}s calls=${s.calls} rss=${s.rssMiB.toFixed(1)} MiB heap=${s.heapMiB.toFixed(1)} MiB workers: heap ${s.workerHeapMiB.toFixed(1)} ext ${s.workerExternalMiB.toFixed(1)} wasm ${s.workerWasmMiB.toFixed(1)} MiB placed=${placed} ended=${ended} failed=${failed}`);
+    console.log(
+      `t=${s.atS}s calls=${s.calls} rss=${s.rssMiB.toFixed(1)} MiB heap=${s.heapMiB.toFixed(1)} MiB workers: heap ${s.workerHeapMiB.toFixed(1)} ext ${s.workerExternalMiB.toFixed(1)} wasm ${s.workerWasmMiB.toFixed(1)} MiB placed=${placed} ended=${ended} failed=${failed}`,
+    );
   };
   const sampler = setInterval(() => void sample(), 30_000);
   const slots = Array.from({ length: n }, (_, i) => slot(i));

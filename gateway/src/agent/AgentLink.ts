@@ -51,7 +51,8 @@ export class AgentLink implements Agent, SocketHandlers {
       }, delayMs);
       return;
     }
-    if (!this.#closed) this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.connectTimeoutMs, this.#o.dialect.subprotocol);
+    if (!this.#closed)
+      this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.connectTimeoutMs, this.#o.dialect.subprotocol);
   }
 
   /** Dial-in: the agent's socket, already open. */

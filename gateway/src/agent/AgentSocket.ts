@@ -21,8 +21,20 @@ export interface SocketHandlers {
 export const AGENT_SEND_LIMIT = 512 * 1024;
 
 /** Dial-out with `ws`: the gateway is the WebSocket client. */
-export function dialAgent(url: string, headers: Readonly<Record<string, string>>, h: SocketHandlers, maxPayload: number, connectTimeoutMs: number, subprotocol?: string): AgentSocket {
-  const ws = new WebSocket(url, subprotocol !== undefined ? [subprotocol] : [], { headers: { ...headers }, maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
+export function dialAgent(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  h: SocketHandlers,
+  maxPayload: number,
+  connectTimeoutMs: number,
+  subprotocol?: string,
+): AgentSocket {
+  const ws = new WebSocket(url, subprotocol !== undefined ? [subprotocol] : [], {
+    headers: { ...headers },
+    maxPayload,
+    perMessageDeflate: false,
+    handshakeTimeout: connectTimeoutMs,
+  });
   ws.binaryType = 'nodebuffer';
   ws.on('open', () => h.open());
   ws.on('message', (data: Buffer, isBinary: boolean) => h.message(data, isBinary));

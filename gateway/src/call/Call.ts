@@ -104,7 +104,18 @@ export class Call implements AgentCommands, Tickable {
   #jitter = 0;
   #lastTransit = NaN;
   #lastPacketAt = 0;
-  readonly stats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, lost: 0, late: 0, duplicate: 0, concealed: 0, dropped: 0, framesToAgent: 0, dtmfIn: 0 };
+  readonly stats = {
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    lost: 0,
+    late: 0,
+    duplicate: 0,
+    concealed: 0,
+    dropped: 0,
+    framesToAgent: 0,
+    dtmfIn: 0,
+  };
   onClosed: (call: Call) => void = () => {};
   /** Asked when the agent fails (unreachable, closed, timed out): true if another agent is on its way. */
   onAgentGone: (code: string, reason: string) => boolean = () => false;
@@ -169,7 +180,9 @@ export class Call implements AgentCommands, Tickable {
   /** What the echo canceller has measured of the echo path (for evaluation and stats). */
   get echoPath(): { erlDb: number; erleDb: number; delayMs: number } {
     const a = this.#aec;
-    return a === null || !a.locked ? { erlDb: NaN, erleDb: NaN, delayMs: NaN } : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
+    return a === null || !a.locked
+      ? { erlDb: NaN, erleDb: NaN, delayMs: NaN }
+      : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
   }
 
   /** Algorithmic delay of the inbound chain, ms. */
@@ -437,7 +450,14 @@ export class Call implements AgentCommands, Tickable {
       transport: this.#edge?.kind ?? null,
       agent: { url: this.route.agent.url, dialect: this.route.agent.dialect, sampleRate: this.route.sampleRate },
       startedAt: new Date(this.createdAt).toISOString(),
-      packets: { in: this.stats.packetsIn, out: this.stats.packetsOut, lost: this.stats.lost, late: this.stats.late, duplicate: this.stats.duplicate, dropped: this.stats.dropped },
+      packets: {
+        in: this.stats.packetsIn,
+        out: this.stats.packetsOut,
+        lost: this.stats.lost,
+        late: this.stats.late,
+        duplicate: this.stats.duplicate,
+        dropped: this.stats.dropped,
+      },
       lossRate: this.stats.packetsIn + this.stats.lost > 0 ? this.stats.lost / (this.stats.packetsIn + this.stats.lost) : 0,
       jitterMs: Math.round((100 * 1000 * this.#jitter) / this.codec.clockRate) / 100,
       framesToAgent: this.stats.framesToAgent,

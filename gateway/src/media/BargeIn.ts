@@ -138,7 +138,8 @@ export class BargeInDetector {
 
   /** Predicted level of the echo in the audio we judge at `slot`, dBFS (−100 when none). */
   predictedEcho(slot: number): number {
-    if (this.#delaySlots >= 0) return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(this.#lossDb, this.o.erlPriorDb / 2);
+    if (this.#delaySlots >= 0)
+      return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(this.#lossDb, this.o.erlPriorDb / 2);
     return this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
   }
 

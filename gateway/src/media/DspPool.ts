@@ -44,14 +44,9 @@ export class DspPool {
 
   static async create(mods: DspModules, workers: number): Promise<DspPool> {
     const pool = new DspPool(mods);
-    // Built code runs dist/…/dspWorker.js beside this file; under vitest this file is the .ts
-    // source, and the worker (which Node runs without a TS loader) comes from the build.
-    const url = import.meta.url.endsWith('.ts')
-      ? new URL('../../../dist/gateway/src/media/dspWorker.js', import.meta.url)
-      : new URL('./dspWorker.js', import.meta.url);
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        const worker = new Worker(url);
+        const worker = spawnDspWorker();
         await new Promise<void>((resolve, reject) => {
           worker.once('error', reject);
           worker.once('message', (m: FromWorker) => (m.op === 'ready' ? resolve() : reject(new Error('DSP worker did not start'))));
@@ -180,4 +175,15 @@ export class DspPool {
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
     this.#slots.length = 0;
   }
+}
+
+/**
+ * A DSP worker: built code runs dspWorker.js beside this file; from the TypeScript sources (tests,
+ * tsx) a small bootstrap registers tsx in the new thread before loading dspWorker.ts.
+ */
+function spawnDspWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./dspWorker.js', import.meta.url));
+  return new Worker(new URL('./tsWorker.mjs', import.meta.url), {
+    workerData: { tsEntry: new URL('./dspWorker.ts', import.meta.url).href },
+  });
 }

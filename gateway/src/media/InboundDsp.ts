@@ -85,7 +85,13 @@ export class InboundDsp {
     }
     const tmpOut = this.#down.maxOutput(maxChunk) + 8;
     // All float scratch in one block, recycled across calls (see ScratchPool).
-    const sizes = [maxIn, this.#up === null ? 0 : this.#up.maxOutput(maxIn) + DENOISER_FRAME, DENOISER_FRAME, tmpOut, tmpOut + 2 * this.#outFrame];
+    const sizes = [
+      maxIn,
+      this.#up === null ? 0 : this.#up.maxOutput(maxIn) + DENOISER_FRAME,
+      DENOISER_FRAME,
+      tmpOut,
+      tmpOut + 2 * this.#outFrame,
+    ];
     this.#scratch = ScratchPool.take(sizes.reduce((a, b) => a + b, 0));
     let off = 0;
     const carve = (n: number) => new Float32Array(this.#scratch, 4 * (off += n) - 4 * n, n);

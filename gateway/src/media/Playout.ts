@@ -125,7 +125,7 @@ export class Playout implements Tickable {
     const pcm = new Int16Array(samples);
     let i = 0;
     if (carry) {
-      pcm[0] = ((bytes[0]! << 8) | this.#oddByte) << 16 >> 16;
+      pcm[0] = (((bytes[0]! << 8) | this.#oddByte) << 16) >> 16;
       start = 1;
       i = 1;
     }

@@ -56,14 +56,30 @@ export class ExotelDialect implements DialectSession {
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
-      sock.sendText(JSON.stringify({ event: 'mark', sequence_number: String(++this.#seq), stream_sid: this.streamSid, mark: { name: ev.name } }));
+      sock.sendText(
+        JSON.stringify({ event: 'mark', sequence_number: String(++this.#seq), stream_sid: this.streamSid, mark: { name: ev.name } }),
+      );
     } else if (ev.type === 'dtmf') {
-      sock.sendText(JSON.stringify({ event: 'dtmf', sequence_number: String(++this.#seq), stream_sid: this.streamSid, dtmf: { digit: ev.digit, duration: String(ev.durationMs) } }));
+      sock.sendText(
+        JSON.stringify({
+          event: 'dtmf',
+          sequence_number: String(++this.#seq),
+          stream_sid: this.streamSid,
+          dtmf: { digit: ev.digit, duration: String(ev.durationMs) },
+        }),
+      );
     }
   }
 
   stop(sock: AgentSocket, reason: string): void {
-    sock.sendText(JSON.stringify({ event: 'stop', sequence_number: String(++this.#seq), stream_sid: this.streamSid, stop: { call_sid: this.#callSid, account_sid: EXOTEL_ACCOUNT_SID, reason } }));
+    sock.sendText(
+      JSON.stringify({
+        event: 'stop',
+        sequence_number: String(++this.#seq),
+        stream_sid: this.streamSid,
+        stop: { call_sid: this.#callSid, account_sid: EXOTEL_ACCOUNT_SID, reason },
+      }),
+    );
   }
 
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {

@@ -27,7 +27,17 @@ export class JambonzDialect implements DialectSession {
   }
 
   start(sock: AgentSocket, info: CallInfo): void {
-    sock.sendText(JSON.stringify({ sampleRate: this.#rate, mixType: 'mono', callSid: info.callId, from: info.from, to: info.to, direction: 'inbound', ...info.params }));
+    sock.sendText(
+      JSON.stringify({
+        sampleRate: this.#rate,
+        mixType: 'mono',
+        callSid: info.callId,
+        from: info.from,
+        to: info.to,
+        direction: 'inbound',
+        ...info.params,
+      }),
+    );
   }
 
   audio(sock: AgentSocket, frame: Int16Array): boolean {
@@ -76,10 +86,11 @@ export class JambonzDialect implements DialectSession {
         let pcm: Uint8Array = bytes;
         if (d['audioContentType'] === 'wav') {
           const wav = readWav(bytes);
-          if (wav.sampleRate !== this.#rate) return cmds.invalid('CODEC_UNSUPPORTED', `playAudio wav at ${wav.sampleRate} Hz on a ${this.#rate} Hz stream`);
+          if (wav.sampleRate !== this.#rate)
+            return cmds.invalid('CODEC_UNSUPPORTED', `playAudio wav at ${wav.sampleRate} Hz on a ${this.#rate} Hz stream`);
           pcm = new Uint8Array(wav.samples.buffer, wav.samples.byteOffset, wav.samples.byteLength);
         } else if (d['sampleRate'] !== undefined && Number(d['sampleRate']) !== this.#rate) {
-          return cmds.invalid('CODEC_UNSUPPORTED', `playAudio at ${String(d['sampleRate'])} Hz on a ${this.#rate} Hz stream`);
+          return cmds.invalid('CODEC_UNSUPPORTED', `playAudio at ${JSON.stringify(d['sampleRate'])} Hz on a ${this.#rate} Hz stream`);
         }
         if (d['queuePlay'] !== true) cmds.clear();
         cmds.audio(pcm);

@@ -52,7 +52,8 @@ export class NativeDialect implements DialectSession {
         cmds.hangup(typeof m['reason'] === 'string' ? m['reason'] : 'agent hangup');
         return;
       case 'dtmf':
-        if (typeof m['digits'] !== 'string' || !/^[0-9*#A-Da-d]{1,64}$/.test(m['digits'])) cmds.invalid('CONTROL_INVALID', 'dtmf needs "digits" of 0-9 * # A-D');
+        if (typeof m['digits'] !== 'string' || !/^[0-9*#A-Da-d]{1,64}$/.test(m['digits']))
+          cmds.invalid('CONTROL_INVALID', 'dtmf needs "digits" of 0-9 * # A-D');
         else cmds.dtmf(m['digits']);
         return;
       default:

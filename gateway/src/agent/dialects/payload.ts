@@ -21,10 +21,11 @@ export class PayloadCodec {
     const out = this.#scratch.subarray(0, n);
     if (this.#enc === 'mulaw') g711EncodeInto('ulaw', frame, out);
     else if (this.#enc === 'l16le') out.set(new Uint8Array(frame.buffer, frame.byteOffset, n));
-    else for (let i = 0; i < frame.length; i++) {
-      out[2 * i] = (frame[i]! >> 8) & 0xff;
-      out[2 * i + 1] = frame[i]! & 0xff;
-    }
+    else
+      for (let i = 0; i < frame.length; i++) {
+        out[2 * i] = (frame[i]! >> 8) & 0xff;
+        out[2 * i + 1] = frame[i]! & 0xff;
+      }
     return Buffer.from(out.buffer, out.byteOffset, n).toString('base64');
   }
 

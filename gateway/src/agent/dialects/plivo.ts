@@ -92,7 +92,7 @@ export class PlivoDialect implements DialectSession {
         const media = obj(m['media']);
         const payload = media['payload'];
         if (typeof payload !== 'string') return cmds.invalid('CONTROL_INVALID', 'playAudio media.payload must be base64');
-        const type = String(media['contentType'] ?? this.#contentType);
+        const type = typeof media['contentType'] === 'string' ? media['contentType'] : this.#contentType;
         const rate = Number(media['sampleRate'] ?? this.#rate);
         if (rate !== this.#rate) return cmds.invalid('CODEC_UNSUPPORTED', `playAudio at ${rate} Hz on a ${this.#rate} Hz stream`);
         if (type.startsWith('audio/x-mulaw')) return cmds.audio(MULAW.decode(payload));

@@ -53,14 +53,31 @@ export class TelnyxDialect implements DialectSession {
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
-      sock.sendText(JSON.stringify({ event: 'mark', stream_id: this.streamId, sequence_number: String(++this.#seq), mark: { name: ev.name } }));
+      sock.sendText(
+        JSON.stringify({ event: 'mark', stream_id: this.streamId, sequence_number: String(++this.#seq), mark: { name: ev.name } }),
+      );
     } else if (ev.type === 'dtmf') {
-      sock.sendText(JSON.stringify({ event: 'dtmf', stream_id: this.streamId, occurred_at: new Date().toISOString(), sequence_number: String(++this.#seq), dtmf: { digit: ev.digit } }));
+      sock.sendText(
+        JSON.stringify({
+          event: 'dtmf',
+          stream_id: this.streamId,
+          occurred_at: new Date().toISOString(),
+          sequence_number: String(++this.#seq),
+          dtmf: { digit: ev.digit },
+        }),
+      );
     }
   }
 
   stop(sock: AgentSocket): void {
-    sock.sendText(JSON.stringify({ event: 'stop', sequence_number: String(++this.#seq), stop: { user_id: this.#ccid.slice(3), call_control_id: this.#ccid }, stream_id: this.streamId }));
+    sock.sendText(
+      JSON.stringify({
+        event: 'stop',
+        sequence_number: String(++this.#seq),
+        stop: { user_id: this.#ccid.slice(3), call_control_id: this.#ccid },
+        stream_id: this.streamId,
+      }),
+    );
   }
 
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {

@@ -59,15 +59,31 @@ export class TwilioDialect implements DialectSession {
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
-      sock.sendText(JSON.stringify({ event: 'mark', sequenceNumber: String(++this.#seq), streamSid: this.streamSid, mark: { name: ev.name } }));
+      sock.sendText(
+        JSON.stringify({ event: 'mark', sequenceNumber: String(++this.#seq), streamSid: this.streamSid, mark: { name: ev.name } }),
+      );
     } else if (ev.type === 'dtmf') {
-      sock.sendText(JSON.stringify({ event: 'dtmf', streamSid: this.streamSid, sequenceNumber: String(++this.#seq), dtmf: { track: 'inbound_track', digit: ev.digit } }));
+      sock.sendText(
+        JSON.stringify({
+          event: 'dtmf',
+          streamSid: this.streamSid,
+          sequenceNumber: String(++this.#seq),
+          dtmf: { track: 'inbound_track', digit: ev.digit },
+        }),
+      );
     }
     // speech events and errors have no Twilio counterpart
   }
 
   stop(sock: AgentSocket): void {
-    sock.sendText(JSON.stringify({ event: 'stop', sequenceNumber: String(++this.#seq), streamSid: this.streamSid, stop: { accountSid: TWILIO_ACCOUNT_SID, callSid: this.#callSid } }));
+    sock.sendText(
+      JSON.stringify({
+        event: 'stop',
+        sequenceNumber: String(++this.#seq),
+        streamSid: this.streamSid,
+        stop: { accountSid: TWILIO_ACCOUNT_SID, callSid: this.#callSid },
+      }),
+    );
   }
 
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {

@@ -23,7 +23,16 @@ export class VonageDialect implements DialectSession {
   }
 
   start(sock: AgentSocket, info: CallInfo): void {
-    sock.sendText(JSON.stringify({ event: 'websocket:connected', 'content-type': `audio/l16;rate=${this.#rate}`, ...info.params, from: info.from, to: info.to, uuid: info.callId }));
+    sock.sendText(
+      JSON.stringify({
+        event: 'websocket:connected',
+        'content-type': `audio/l16;rate=${this.#rate}`,
+        ...info.params,
+        from: info.from,
+        to: info.to,
+        uuid: info.callId,
+      }),
+    );
   }
 
   audio(sock: AgentSocket, frame: Int16Array): boolean {

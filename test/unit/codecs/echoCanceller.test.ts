@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EchoCanceller } from '../../codecs/src/index.js';
-import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
+import { EchoCanceller } from '../../../codecs/src/index.js';
+import { energy, fixture, xcorrPeak } from '../../helpers/audio.js';
 
 /**
  * The line echo canceller on real speech: the agent's utterance is played (reference), and comes
@@ -17,7 +17,8 @@ function echoOf(x: Int16Array, delay: number, lossDb: number): Float32Array {
   const g = 10 ** (-lossDb / 20);
   const h = [0.8, 0.5, -0.2];
   const y = new Float32Array(x.length);
-  for (let n = 0; n < x.length; n++) for (let k = 0; k < h.length; k++) if (n - delay - k >= 0) y[n] = y[n]! + g * h[k]! * x[n - delay - k]!;
+  for (let n = 0; n < x.length; n++)
+    for (let k = 0; k < h.length; k++) if (n - delay - k >= 0) y[n] = y[n]! + g * h[k]! * x[n - delay - k]!;
   return y;
 }
 
@@ -45,7 +46,9 @@ describe('EchoCanceller (G.168-style line echo canceller)', () => {
     // ERLE over the last 4 s (after the first second of convergence)
     const from = 4 * RATE;
     const erle = db(energy(mic.subarray(from)) / Math.max(1e-9, energy(res.subarray(from))));
-    console.log(`${delayMs} ms echo: delay found ${((1000 * aec.delay) / RATE).toFixed(1)} ms, ERL ${aec.erlDb.toFixed(1)} dB, ERLE measured ${erle.toFixed(1)} dB`);
+    console.log(
+      `${delayMs} ms echo: delay found ${((1000 * aec.delay) / RATE).toFixed(1)} ms, ERL ${aec.erlDb.toFixed(1)} dB, ERLE measured ${erle.toFixed(1)} dB`,
+    );
     expect(erle).toBeGreaterThanOrEqual(20);
     expect(aec.erlDb).toBeGreaterThan(14);
   });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** A gateway started by the bench as its own process (so the load generator cannot share its event loop). */
+/** A gateway as its own process (so a load generator cannot share its event loop). */
 export class GatewayProcess {
   readonly url: string;
   /** the `ws`-library edge server, when started with EDGE_WS_SERVER=ws */
@@ -15,10 +15,18 @@ export class GatewayProcess {
     this.#child = child;
   }
 
-  static async start(env: Record<string, string>): Promise<GatewayProcess> {
-    // Built code runs dist/gateway/src/main.js; under vitest this file is the .ts source.
-    const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../../dist/gateway/src/main.js' : '../../../gateway/src/main.js', import.meta.url));
-    const child = spawn(process.execPath, [...(process.env["GATEWAY_NODE_ARGS"] ?? "").split(" ").filter(Boolean), main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  /**
+   * Starts `gateway/src/main.ts`. By default from the TypeScript sources (through tsx, as the tests
+   * run them); `built` runs the compiled `dist/` that `make run` serves, which the benchmarks measure.
+   */
+  static async start(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<GatewayProcess> {
+    const entry = opts.built === true ? ['../dist/gateway/src/main.js'] : ['--import', 'tsx', '../gateway/src/main.ts'];
+    const args = entry.map((a) => (a.startsWith('..') ? fileURLToPath(new URL(a, import.meta.url)) : a));
+    const nodeArgs = (process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const [url, wsEdgeUrl] = await new Promise<[string, string | null]>((resolve, reject) => {
       let out = '';
       const onData = (d: Buffer) => {
@@ -26,12 +34,12 @@ export class GatewayProcess {
         const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
         // the banner ends with the test-call hint
         if (m && out.includes('place a test call')) {
-          child.stdout!.off('data', onData);
-          child.stdout!.resume();
+          child.stdout.off('data', onData);
+          child.stdout.resume();
           resolve([m[1]!, /\((?:comparison)\): (ws:\/\/\S+)/.exec(out)?.[1] ?? null]);
         }
       };
-      child.stdout!.on('data', onData);
+      child.stdout.on('data', onData);
       child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)));
     });
     return new GatewayProcess(url, wsEdgeUrl, child);

@@ -13,7 +13,7 @@ import {
   writeRtp,
   writeTelephoneEvent,
   dtmfEvent,
-} from '../../../codecs/src/index.js';
+} from '../codecs/src/index.js';
 
 /**
  * A simulated telephony edge (test peer, bench load generator and CLI): places a call through
@@ -70,7 +70,14 @@ export class RtpCaller {
   readonly #buf = new Uint8Array(1500);
   #closed = false;
 
-  private constructor(gateway: string, codec: CallerCodec, callId: string, pt: number, send: (pkt: Uint8Array) => void, close: () => Promise<void>) {
+  private constructor(
+    gateway: string,
+    codec: CallerCodec,
+    callId: string,
+    pt: number,
+    send: (pkt: Uint8Array) => void,
+    close: () => Promise<void>,
+  ) {
     this.#gateway = gateway;
     this.codec = codec;
     this.callId = callId;
@@ -90,8 +97,17 @@ export class RtpCaller {
   }
 
   static async #udp(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
-    const res = await fetch(`${gateway}/v1/calls`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    const json = (await res.json()) as { callId: string; rtp: { host: string; port: number }; payloadType: number; error?: { code: string; message: string } };
+    const res = await fetch(`${gateway}/v1/calls`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    const json = (await res.json()) as {
+      callId: string;
+      rtp: { host: string; port: number };
+      payloadType: number;
+      error?: { code: string; message: string };
+    };
     if (res.status !== 201) throw new Error(`POST /v1/calls → ${res.status} ${JSON.stringify(json)}`);
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
@@ -107,8 +123,9 @@ export class RtpCaller {
       json.callId,
       json.payloadType,
       (pkt) => sock.send(pkt, json.rtp.port, json.rtp.host),
-      async () => {
+      () => {
         sock.close();
+        return Promise.resolve();
       },
     );
     caller.received.push(...pending);
@@ -130,7 +147,14 @@ export class RtpCaller {
           if (p && caller) caller.received.push(p);
           return;
         }
-        const msg = JSON.parse(data.toString()) as { event: string; callId?: string; payloadType?: number; reason?: string; code?: string; message?: string };
+        const msg = JSON.parse(data.toString()) as {
+          event: string;
+          callId?: string;
+          payloadType?: number;
+          reason?: string;
+          code?: string;
+          message?: string;
+        };
         if (msg.event === 'started') resolve({ callId: msg.callId!, payloadType: msg.payloadType! });
         else if (msg.event === 'stop' && caller) caller.stopReason = msg.reason ?? '';
         else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
@@ -147,11 +171,12 @@ export class RtpCaller {
       (pkt) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(pkt, { binary: true });
       },
-      async () => {
+      () => {
         if (ws.readyState === WebSocket.OPEN) {
           ws.send(JSON.stringify({ event: 'stop' }));
           ws.close();
         }
+        return Promise.resolve();
       },
     );
     return caller;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { readWav, Resampler, writeWav } from '../../../codecs/src/index.js';
-import { RtpCaller, type CallerCodec, type Transport } from '../peers/RtpCaller.js';
+import { readWav, Resampler, writeWav } from '../codecs/src/index.js';
+import { RtpCaller, type CallerCodec, type Transport } from '../testkit/RtpCaller.js';
 
 /**
  * Places one call through a running gateway: sends a WAV as real-time RTP, records what comes
@@ -29,8 +29,8 @@ async function main(): Promise<void> {
     console.log(USAGE);
     process.exit(values.help ? 0 : 2);
   }
-  const transport = values.transport as Transport;
-  if (transport !== 'udp' && transport !== 'ws') throw new Error(`--transport must be udp or ws`);
+  if (values.transport !== 'udp' && values.transport !== 'ws') throw new Error(`--transport must be udp or ws`);
+  const transport: Transport = values.transport;
   const codec = values.codec as CallerCodec;
   if (!['PCMU', 'PCMA', 'opus'].includes(codec)) throw new Error('--codec must be PCMU, PCMA or opus');
 

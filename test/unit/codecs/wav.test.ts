@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeWav, readWav } from '../../codecs/src/index.js';
-import { fixture } from '../helpers/audio.js';
+import { encodeWav, readWav } from '../../../codecs/src/index.js';
+import { fixture } from '../../helpers/audio.js';
 
 describe('WAV read/write (wavefile)', () => {
   it('reads the committed fixtures as mono 16-bit at their rates', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OPUS_FRAME, OpusDecoder, OpusEncoder, Resampler } from '../../codecs/src/index.js';
-import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
+import { OPUS_FRAME, OpusDecoder, OpusEncoder, Resampler } from '../../../codecs/src/index.js';
+import { energy, fixture, xcorrPeak } from '../../helpers/audio.js';
 
 async function speech48k(): Promise<Int16Array> {
   const s = fixture('caller-en-gb-8k.wav');
@@ -42,7 +42,8 @@ describe('Opus (libopus via @discordjs/opus), 20 ms mono at 48 kHz', () => {
     const frame = new Int16Array(OPUS_FRAME);
     // Lose packets right after the loudest frame of the first 2 s, so there is voice to extend.
     let loudest = 10;
-    for (let k = 10; k < 100; k++) if (energy(pcm, k * OPUS_FRAME, (k + 1) * OPUS_FRAME) > energy(pcm, loudest * OPUS_FRAME, (loudest + 1) * OPUS_FRAME)) loudest = k;
+    for (let k = 10; k < 100; k++)
+      if (energy(pcm, k * OPUS_FRAME, (k + 1) * OPUS_FRAME) > energy(pcm, loudest * OPUS_FRAME, (loudest + 1) * OPUS_FRAME)) loudest = k;
     const start = (loudest + 1) * OPUS_FRAME;
     for (let i = 0; i < start; i += OPUS_FRAME) dec.decode(enc.encode(pcm.subarray(i, i + OPUS_FRAME)), frame);
     const lastGood = energy(frame);
@@ -61,9 +62,11 @@ describe('Opus (libopus via @discordjs/opus), 20 ms mono at 48 kHz', () => {
 
   it('rejects a frame that is not 20 ms, and garbage packets, with typed errors', () => {
     const enc = new OpusEncoder();
-    expect(() => enc.encode(new Int16Array(100))).toThrow(expect.objectContaining({ code: 'CODEC_BAD_FRAME' }));
+    expect(() => enc.encode(new Int16Array(100))).toThrow(expect.objectContaining({ code: 'CODEC_BAD_FRAME' }) as Error);
     const dec = new OpusDecoder();
     // TOC byte announcing code 3 (arbitrary frame count) with a truncated frame count byte
-    expect(() => dec.decode(Uint8Array.of(0xff), new Int16Array(OPUS_FRAME))).toThrow(expect.objectContaining({ code: 'CODEC_BAD_FRAME' }));
+    expect(() => dec.decode(Uint8Array.of(0xff), new Int16Array(OPUS_FRAME))).toThrow(
+      expect.objectContaining({ code: 'CODEC_BAD_FRAME' }) as Error,
+    );
   });
 });

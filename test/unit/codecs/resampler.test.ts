@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadResamplerModule, Resampler } from '../../codecs/src/index.js';
-import { bandLimited, snrDb, xcorrPeak } from '../helpers/audio.js';
+import { loadResamplerModule, Resampler } from '../../../codecs/src/index.js';
+import { bandLimited, snrDb, xcorrPeak } from '../../helpers/audio.js';
 
 const RATES = [8000, 16000, 24000, 48000] as const;
 const open: Resampler[] = [];
@@ -73,6 +73,6 @@ describe('speex resampler (WASM)', () => {
     const r = await Resampler.create({ inRate: 8000, outRate: 16000 });
     r.close();
     r.close();
-    expect(() => r.process(new Float32Array(10), new Float32Array(40))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    expect(() => r.process(new Float32Array(10), new Float32Array(40))).toThrow(expect.objectContaining({ code: 'CLOSED' }) as Error);
   });
 });

@@ -15,20 +15,40 @@ import {
   tsDiff,
   writeRtp,
   type RtpHeaderFields,
-} from '../../codecs/src/index.js';
+} from '../../../codecs/src/index.js';
 
 // A PCMU packet as Asterisk sends it: V=2, no P/X, CC=0, M=1, PT=0, seq 0x1234, ts 0xdeadbeef.
 const PCMU_PACKET = Uint8Array.from([
-  0x80, 0x80, 0x12, 0x34, // V=2 | M=1, PT=0 | sequence
-  0xde, 0xad, 0xbe, 0xef, // timestamp
-  0x01, 0x02, 0x03, 0x04, // SSRC
-  0xff, 0xfe, 0x7f, // payload (3 µ-law bytes)
+  0x80,
+  0x80,
+  0x12,
+  0x34, // V=2 | M=1, PT=0 | sequence
+  0xde,
+  0xad,
+  0xbe,
+  0xef, // timestamp
+  0x01,
+  0x02,
+  0x03,
+  0x04, // SSRC
+  0xff,
+  0xfe,
+  0x7f, // payload (3 µ-law bytes)
 ]);
 
 describe('RTP parse (RFC 3550 §5.1)', () => {
   it('reads every fixed-header field and views the payload without copying', () => {
     const p = parseRtp(PCMU_PACKET);
-    expect(p).toMatchObject({ marker: true, payloadType: 0, sequenceNumber: 0x1234, timestamp: 0xdeadbeef, ssrc: 0x01020304, csrcCount: 0, extensionProfile: -1, padding: false });
+    expect(p).toMatchObject({
+      marker: true,
+      payloadType: 0,
+      sequenceNumber: 0x1234,
+      timestamp: 0xdeadbeef,
+      ssrc: 0x01020304,
+      csrcCount: 0,
+      extensionProfile: -1,
+      padding: false,
+    });
     expect([...p.payload]).toEqual([0xff, 0xfe, 0x7f]);
     expect(p.payload.buffer).toBe(PCMU_PACKET.buffer);
     expect(p.payload.byteOffset).toBe(12);
@@ -36,15 +56,39 @@ describe('RTP parse (RFC 3550 §5.1)', () => {
 
   it('skips CSRCs, the header extension and padding', () => {
     const pkt = Uint8Array.from([
-      0xb2, 0x08, 0x00, 0x01, // V=2, P=1, X=1, CC=2 | PT=8
-      0x00, 0x00, 0x00, 0xa0, // timestamp 160
-      0xca, 0xfe, 0xba, 0xbe, // SSRC
-      0x00, 0x00, 0x00, 0x11, // CSRC 1
-      0x00, 0x00, 0x00, 0x22, // CSRC 2
-      0xbe, 0xde, 0x00, 0x01, // extension profile 0xBEDE, 1 word
-      0x10, 0xaa, 0x00, 0x00, // extension data
-      0x55, 0x55, // payload
-      0x00, 0x00, 0x03, // 3 padding octets, count in the last
+      0xb2,
+      0x08,
+      0x00,
+      0x01, // V=2, P=1, X=1, CC=2 | PT=8
+      0x00,
+      0x00,
+      0x00,
+      0xa0, // timestamp 160
+      0xca,
+      0xfe,
+      0xba,
+      0xbe, // SSRC
+      0x00,
+      0x00,
+      0x00,
+      0x11, // CSRC 1
+      0x00,
+      0x00,
+      0x00,
+      0x22, // CSRC 2
+      0xbe,
+      0xde,
+      0x00,
+      0x01, // extension profile 0xBEDE, 1 word
+      0x10,
+      0xaa,
+      0x00,
+      0x00, // extension data
+      0x55,
+      0x55, // payload
+      0x00,
+      0x00,
+      0x03, // 3 padding octets, count in the last
     ]);
     const p = parseRtp(pkt);
     expect(p.csrcCount).toBe(2);

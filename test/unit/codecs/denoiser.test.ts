@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENOISER_FRAME, Denoiser, loadDenoiserModule, Resampler } from '../../codecs/src/index.js';
-import { energy, fixture, gaussian, rng, xcorrPeak } from '../helpers/audio.js';
+import { DENOISER_FRAME, Denoiser, loadDenoiserModule, Resampler } from '../../../codecs/src/index.js';
+import { energy, fixture, gaussian, rng, xcorrPeak } from '../../helpers/audio.js';
 
 /** Segmental SNR (dB) over 10 ms frames where the clean signal is active, each clamped to [−10, 35]. */
 function segSnr(clean: Float32Array, test: Float32Array, activeFloor: number): number {
@@ -56,7 +56,11 @@ describe('RNNoise denoiser (WASM, 48 kHz)', () => {
     const { lag } = xcorrPeak(clean, out, 1000);
     expect(Math.abs(lag - DENOISER_FRAME)).toBeLessThanOrEqual(2);
     const aligned = out.subarray(lag);
-    const floor = 1e-3 * Math.max(...Array.from({ length: clean.length / DENOISER_FRAME }, (_, f) => energy(clean, f * DENOISER_FRAME, (f + 1) * DENOISER_FRAME)));
+    const floor =
+      1e-3 *
+      Math.max(
+        ...Array.from({ length: clean.length / DENOISER_FRAME }, (_, f) => energy(clean, f * DENOISER_FRAME, (f + 1) * DENOISER_FRAME)),
+      );
     const before = segSnr(clean, noisy, floor);
     const after = segSnr(clean.subarray(0, aligned.length), aligned, floor);
     expect(after - before).toBeGreaterThanOrEqual(5);
@@ -85,7 +89,7 @@ describe('RNNoise denoiser (WASM, 48 kHz)', () => {
     const d = await Denoiser.create();
     d.close();
     d.close();
-    expect(() => d.process(new Float32Array(480), new Float32Array(480))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    expect(() => d.process(new Float32Array(480), new Float32Array(480))).toThrow(expect.objectContaining({ code: 'CLOSED' }) as Error);
   });
 
   it('frees what it allocates: 200 create/process/close cycles do not grow WASM memory', async () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { g711DecodeInto, g711EncodeInto } from '../../codecs/src/index.js';
-import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
+import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { callIdOfTwilioSid, twilioCallSid } from '../../gateway/src/agent/dialects/twilio.js';
 import { GOLDEN } from '../fixtures/dialects.js';
@@ -16,7 +16,12 @@ const FREE_FORM = new Set(['customParameters', 'custom_parameters', 'payload']);
 /** Same keys, recursively, and the same JSON type for every value (values themselves may differ). */
 function shapeOf(v: unknown): unknown {
   if (Array.isArray(v)) return ['array'];
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, FREE_FORM.has(k) && typeof x === 'object' ? 'object' : shapeOf(x)]).sort());
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .map(([k, x]) => [k, FREE_FORM.has(k) && typeof x === 'object' ? 'object' : shapeOf(x)])
+        .sort(),
+    );
   return typeof v;
 }
 
@@ -38,11 +43,21 @@ class DialectAgent {
   protocol = '';
   readonly msgs: Msg[] = [];
   constructor() {
-    this.wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (p) => (p.has('audio.jambonz.org') ? 'audio.jambonz.org' : false) });
+    this.wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      handleProtocols: (p) => (p.has('audio.jambonz.org') ? 'audio.jambonz.org' : false),
+    });
     this.wss.on('connection', (ws) => {
       this.ws = ws;
       this.protocol = ws.protocol;
-      ws.on('message', (d: Buffer, isBinary) => this.msgs.push(isBinary ? { binary: Buffer.from(d), atMs: performance.now() } : { text: JSON.parse(d.toString()) as Record<string, unknown>, atMs: performance.now() }));
+      ws.on('message', (d: Buffer, isBinary) =>
+        this.msgs.push(
+          isBinary
+            ? { binary: Buffer.from(d), atMs: performance.now() }
+            : { text: JSON.parse(d.toString()) as Record<string, unknown>, atMs: performance.now() },
+        ),
+      );
     });
   }
   get url(): string {
@@ -89,9 +104,16 @@ interface Adapter {
 }
 
 const ev = (name: string) => (t: Record<string, unknown>[]) => t.find((m) => m['event'] === name);
-const twilioLike = (g: (typeof GOLDEN)['twilio' | 'telnyx'] | (typeof GOLDEN)['exotel'], rate: number, sidKey: string, decode: (b: Buffer) => Int16Array, encode: (p: Int16Array) => Uint8Array): Adapter => ({
+const twilioLike = (
+  g: (typeof GOLDEN)['twilio' | 'telnyx'] | (typeof GOLDEN)['exotel'],
+  rate: number,
+  sidKey: string,
+  decode: (b: Buffer) => Int16Array,
+  encode: (p: Int16Array) => Uint8Array,
+): Adapter => ({
   rate,
-  audioOf: (m) => (m.text?.['event'] === 'media' ? decode(Buffer.from(String((m.text['media'] as Record<string, unknown>)['payload']), 'base64')) : null),
+  audioOf: (m) =>
+    m.text?.['event'] === 'media' ? decode(Buffer.from(String((m.text['media'] as Record<string, unknown>)['payload']), 'base64')) : null,
   audio: (pcm) => ({ event: 'media', [sidKey]: 'x', media: { payload: b64(encode(pcm)) } }),
   mark: (name) => ({ event: 'mark', [sidKey]: 'x', mark: { name } }),
   clear: { event: 'clear', [sidKey]: 'x' },
@@ -113,7 +135,10 @@ const ADAPTERS: Record<string, Adapter> = {
   exotel: twilioLike(GOLDEN.exotel, 8000, 'stream_sid', le16, (p) => new Uint8Array(asBytes(p))),
   plivo: {
     rate: 8000,
-    audioOf: (m) => (m.text?.['event'] === 'media' ? unmulaw(Buffer.from(String((m.text['media'] as Record<string, unknown>)['payload']), 'base64')) : null),
+    audioOf: (m) =>
+      m.text?.['event'] === 'media'
+        ? unmulaw(Buffer.from(String((m.text['media'] as Record<string, unknown>)['payload']), 'base64'))
+        : null,
     audio: (pcm) => ({ event: 'playAudio', media: { contentType: 'audio/x-mulaw', sampleRate: 8000, payload: b64(mulaw(pcm)) } }),
     mark: (name) => ({ event: 'checkpoint', streamId: 'x', name }),
     clear: { event: 'clearAudio', streamId: 'x' },
@@ -149,16 +174,32 @@ const ADAPTERS: Record<string, Adapter> = {
     audio: (pcm) => asBytes(pcm),
     mark: (name) => ({ type: 'mark', data: { name } }),
     clear: { type: 'killAudio' },
-    echoOf: (m) => (m['type'] === 'mark' ? { name: String((m['data'] as Record<string, unknown>)['name']), cleared: (m['data'] as Record<string, unknown>)['event'] === 'cleared' } : null),
+    echoOf: (m) =>
+      m['type'] === 'mark'
+        ? {
+            name: String((m['data'] as Record<string, unknown>)['name']),
+            cleared: (m['data'] as Record<string, unknown>)['event'] === 'cleared',
+          }
+        : null,
     onClear: 'flagged',
     golden: [
       [(t) => t[0], GOLDEN.jambonz.preamble, true], // listen metadata is merged in
       [(t) => t.find((m) => m['event'] === 'dtmf'), GOLDEN.jambonz.dtmf],
-      [(t) => t.find((m) => m['type'] === 'mark' && (m['data'] as Record<string, unknown>)['event'] === 'playout'), GOLDEN.jambonz.markPlayout],
+      [
+        (t) => t.find((m) => m['type'] === 'mark' && (m['data'] as Record<string, unknown>)['event'] === 'playout'),
+        GOLDEN.jambonz.markPlayout,
+      ],
     ],
   },
 };
-ADAPTERS['vobiz'] = { ...ADAPTERS['plivo']!, clearAck: GOLDEN.vobiz.clearedAudio, golden: [[ev('playedStream'), GOLDEN.vobiz.playedStream], [ev('clearedAudio'), GOLDEN.vobiz.clearedAudio]] };
+ADAPTERS['vobiz'] = {
+  ...ADAPTERS['plivo']!,
+  clearAck: GOLDEN.vobiz.clearedAudio,
+  golden: [
+    [ev('playedStream'), GOLDEN.vobiz.playedStream],
+    [ev('clearedAudio'), GOLDEN.vobiz.clearedAudio],
+  ],
+};
 
 let gw: Gateway;
 let url: string;
@@ -177,8 +218,15 @@ describe.each(Object.keys(ADAPTERS))('dialect %s', (dialect) => {
   it('streams the caller, plays the agent, echoes marks at playout, clears within a tick, matches the documented messages', async () => {
     const agent = new DialectAgent();
     await new Promise((r) => agent.wss.once('listening', r));
-    const c = await RtpCaller.place({ gateway: url, transport: 'udp', from: '+14155550123', to: '+14155550100', route: { agent: { url: agent.url, dialect }, params: { lang: 'en' } } });
-    const tone = (ms: number) => Int16Array.from({ length: (a.rate * ms) / 1000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / a.rate)));
+    const c = await RtpCaller.place({
+      gateway: url,
+      transport: 'udp',
+      from: '+14155550123',
+      to: '+14155550100',
+      route: { agent: { url: agent.url, dialect }, params: { lang: 'en' } },
+    });
+    const tone = (ms: number) =>
+      Int16Array.from({ length: (a.rate * ms) / 1000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / a.rate)));
     let clearAt = 0;
     const script = (async () => {
       while (agent.ws === null) await sleep(5);
@@ -215,7 +263,10 @@ describe.each(Object.keys(ADAPTERS))('dialect %s', (dialect) => {
     const echoes = texts.map((m) => ({ e: a.echoOf(m.text!), at: m.atMs })).filter((x) => x.e !== null);
     const m1 = echoes.find((x) => x.e!.name === 'm1')!;
     expect(m1).toBeDefined();
-    const firstAudible = gridTime(c.received, c.received.findIndex((p) => audible(p.payload)));
+    const firstAudible = gridTime(
+      c.received,
+      c.received.findIndex((p) => audible(p.payload)),
+    );
     expect(m1.at).toBeGreaterThanOrEqual(firstAudible + 1000);
     expect(m1.at).toBeLessThanOrEqual(firstAudible + 1000 + 60);
     expect(m1.e!.cleared ?? false).toBe(false);
@@ -246,7 +297,13 @@ describe('Twilio specifics', () => {
   it('uses realistic SIDs, string counters with 8-bytes-per-ms timestamps, and route params + numbers as customParameters', async () => {
     const agent = new DialectAgent();
     await new Promise((r) => agent.wss.once('listening', r));
-    const c = await RtpCaller.place({ gateway: url, transport: 'udp', from: '+14155550123', to: '+14155550100', route: { agent: { url: agent.url, dialect: 'twilio' }, params: { FirstName: 'Jane' } } });
+    const c = await RtpCaller.place({
+      gateway: url,
+      transport: 'udp',
+      from: '+14155550123',
+      to: '+14155550100',
+      route: { agent: { url: agent.url, dialect: 'twilio' }, params: { FirstName: 'Jane' } },
+    });
     await c.stream(speech.subarray(0, 8000));
     await sleep(100);
     const t = agent.texts();

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { g711DecodeInto } from '../../codecs/src/index.js';
-import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
-import { TestAgent } from '../../bench/src/peers/TestAgent.js';
+import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
+import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture } from '../helpers/audio.js';
 import { counter, resampleAll, startGateway } from '../helpers/gateway.js';
@@ -24,7 +24,9 @@ beforeAll(async () => {
   ({ gw, url } = await startGateway());
   agent = await TestAgent.listen();
   agentSpeech8k = fixture('bargein/agent-1.wav').samples;
-  agentSpeech24k = Int16Array.from((await resampleAll(agentSpeech8k, 8000, 24000)).pcm, (v) => Math.max(-32768, Math.min(32767, Math.round(v))));
+  agentSpeech24k = Int16Array.from((await resampleAll(agentSpeech8k, 8000, 24000)).pcm, (v) =>
+    Math.max(-32768, Math.min(32767, Math.round(v))),
+  );
 });
 
 afterAll(async () => {
@@ -45,7 +47,10 @@ const audible = (payload: Uint8Array): boolean => energy(decode(payload)) > 100;
  * plus `talk` starting at `talkAtMs` after the first audible agent packet. Returns when the talk
  * started (performance.now ms), NaN if it never did.
  */
-async function phone(c: RtpCaller, o: { seconds: number; echoDb: number; echoDelayMs: number; talk?: Int16Array; talkAtMs?: number }): Promise<number> {
+async function phone(
+  c: RtpCaller,
+  o: { seconds: number; echoDb: number; echoDelayMs: number; talk?: Int16Array; talkAtMs?: number },
+): Promise<number> {
   const frames = o.seconds * 50;
   const played: Int16Array[] = [];
   const gain = 10 ** (-o.echoDb / 20);
@@ -114,7 +119,7 @@ describe('barge-in (native dialect, autoClear on by default)', () => {
     await c.end();
   }, 20_000);
 
-  it('does not take the agent\'s own echo for the caller (20 dB, 60 ms echo, no caller speech)', async () => {
+  it("does not take the agent's own echo for the caller (20 dB, 60 ms echo, no caller speech)", async () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: agent.url } } });
     const s = await agent.session(c.callId);
     s.sendAudio(agentSpeech24k);
@@ -138,11 +143,15 @@ describe('barge-in in the Twilio dialect', () => {
     const texts: Record<string, unknown>[] = [];
     const conn = new Promise<WebSocket>((r) => wss.once('connection', r));
     const port = (wss.address() as { port: number }).port;
-    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: `ws://127.0.0.1:${port}`, dialect: 'twilio' } } });
+    const c = await RtpCaller.place({
+      gateway: url,
+      transport: 'udp',
+      route: { agent: { url: `ws://127.0.0.1:${port}`, dialect: 'twilio' } },
+    });
     const ws = await conn;
     ws.on('message', (d: Buffer) => texts.push(JSON.parse(d.toString()) as Record<string, unknown>));
     while (!texts.some((m) => m['event'] === 'start')) await sleep(5);
-    const streamSid = (texts.find((m) => m['event'] === 'start')!['streamSid'] as string);
+    const streamSid = texts.find((m) => m['event'] === 'start')!['streamSid'] as string;
     // 8 s of agent speech, µ-law 8 kHz, in one burst, then a mark
     const codes = new Uint8Array(agentSpeech8k.length);
     const { g711EncodeInto } = await import('../../codecs/src/index.js');

@@ -55,7 +55,16 @@ describe('RTP parser under fuzzing (RFC 3550 §5.1)', () => {
           expect((e as CodecError).code).toMatch(/^RTP_/);
         }
         // the non-throwing form agrees with the throwing one
-        expect(tryParseRtp(view, p) === null).toBe((() => { try { parseRtp(view); return true; } catch { return false; } })());
+        expect(tryParseRtp(view, p) === null).toBe(
+          (() => {
+            try {
+              parseRtp(view);
+              return true;
+            } catch {
+              return false;
+            }
+          })(),
+        );
       }),
       RUNS,
     );
@@ -66,7 +75,17 @@ describe('route validation under fuzzing', () => {
   it('accepts or refuses any JSON value with CONFIG_INVALID naming a field, never anything else', () => {
     const near = fc.record(
       {
-        agent: fc.oneof(fc.anything(), fc.record({ url: fc.oneof(fc.string(), fc.constantFrom('ws://a', 'wss://b/x', 'builtin:echo', 'dial-in', 'http://x')), dialect: fc.oneof(fc.string(), fc.constantFrom(...DIALECTS)), retries: fc.anything() }, { requiredKeys: [] })),
+        agent: fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              url: fc.oneof(fc.string(), fc.constantFrom('ws://a', 'wss://b/x', 'builtin:echo', 'dial-in', 'http://x')),
+              dialect: fc.oneof(fc.string(), fc.constantFrom(...DIALECTS)),
+              retries: fc.anything(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
         sampleRate: fc.oneof(fc.anything(), fc.constantFrom(8000, 16000, 24000, 48000)),
         bargeIn: fc.oneof(fc.anything(), fc.record({ vadThreshold: fc.double(), minSpeechMs: fc.integer() }, { requiredKeys: [] })),
         fallback: fc.anything(),
@@ -93,26 +112,71 @@ describe.each(DIALECTS)('%s agent control messages under fuzzing', (dialect) => 
     const route = parseRoute({ agent: { url: 'ws://agent', dialect } });
     const session = DIALECT_FACTORIES[dialect](route);
     const sock: AgentSocket = { sendText: () => {}, sendBinary: () => true, close: () => {} };
-    session.start(sock, { callId: '6f1c2a4e-0000-4000-8000-000000000000', from: '+14155550123', to: '+14155550100', params: {}, sampleRate: route.sampleRate });
+    session.start(sock, {
+      callId: '6f1c2a4e-0000-4000-8000-000000000000',
+      from: '+14155550123',
+      to: '+14155550100',
+      params: {},
+      sampleRate: route.sampleRate,
+    });
     let invalid = 0;
     let commands = 0;
     const cmds: AgentCommands = {
-      audio: () => void commands++,
-      mark: () => void commands++,
-      clear: () => void commands++,
-      hangup: () => void commands++,
-      dtmf: () => void commands++,
-      gone: () => void commands++,
+      audio: () => {
+        commands++;
+      },
+      mark: () => {
+        commands++;
+      },
+      clear: () => {
+        commands++;
+      },
+      hangup: () => {
+        commands++;
+      },
+      dtmf: () => {
+        commands++;
+      },
+      gone: () => {
+        commands++;
+      },
       invalid: (code) => {
         expect(typeof code).toBe('string');
         invalid++;
       },
     };
-    const events = ['media', 'mark', 'clear', 'stop', 'playAudio', 'checkpoint', 'clearAudio', 'notify', 'killAudio', 'disconnect', 'sendDTMF', 'dtmf', 'hangup'];
+    const events = [
+      'media',
+      'mark',
+      'clear',
+      'stop',
+      'playAudio',
+      'checkpoint',
+      'clearAudio',
+      'notify',
+      'killAudio',
+      'disconnect',
+      'sendDTMF',
+      'dtmf',
+      'hangup',
+    ];
     const message = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.record({ event: fc.constantFrom(...events), type: fc.constantFrom(...events), action: fc.constantFrom(...events), media: fc.anything(), mark: fc.anything(), data: fc.anything(), name: fc.anything() }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            event: fc.constantFrom(...events),
+            type: fc.constantFrom(...events),
+            action: fc.constantFrom(...events),
+            media: fc.anything(),
+            mark: fc.anything(),
+            data: fc.anything(),
+            name: fc.anything(),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     fc.assert(
       fc.property(message, (text) => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CodecError, dtmfDigit, dtmfEvent, parseTelephoneEvent, writeTelephoneEvent } from '../../codecs/src/index.js';
+import { CodecError, dtmfDigit, dtmfEvent, parseTelephoneEvent, writeTelephoneEvent } from '../../../codecs/src/index.js';
 
 describe('RFC 4733 telephone-event', () => {
   it('parses an end packet of digit 5 (RFC 4733 §2.3 layout)', () => {
@@ -20,11 +20,17 @@ describe('RFC 4733 telephone-event', () => {
 
   it('round-trips any event (property) and rejects truncated payloads', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 255 }), fc.boolean(), fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 0xffff }), (event, end, volume, duration) => {
-        const buf = new Uint8Array(4);
-        writeTelephoneEvent(buf, 0, { event, end, volume, duration });
-        expect(parseTelephoneEvent(buf)).toEqual({ event, end, volume, duration });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 63 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        (event, end, volume, duration) => {
+          const buf = new Uint8Array(4);
+          writeTelephoneEvent(buf, 0, { event, end, volume, duration });
+          expect(parseTelephoneEvent(buf)).toEqual({ event, end, volume, duration });
+        },
+      ),
     );
     expect(() => parseTelephoneEvent(Uint8Array.of(1, 2, 3))).toThrow(CodecError);
   });

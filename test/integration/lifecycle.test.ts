@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayProcess } from '../../bench/src/latency/gatewayProcess.js';
-import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
+import { GatewayProcess } from '../../testkit/GatewayProcess.js';
+import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { fixture } from '../helpers/audio.js';
 
 /** The real process (dist/gateway/src/main.js, as `make run` starts it) under SIGTERM. */

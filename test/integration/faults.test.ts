@@ -2,8 +2,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
-import { TestAgent, type AgentSession } from '../../bench/src/peers/TestAgent.js';
+import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
+import { TestAgent, type AgentSession } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
 import { counter, resampleAll, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
@@ -30,8 +30,9 @@ let healthyRef: Float32Array;
 const stopHealthy = new AbortController();
 let healthyDone: Promise<void>;
 
-
-async function stats(callId: string): Promise<{ state: string; packets: { in: number; lost: number; dropped: number }; concealedFrames: number; framesToAgent: number }> {
+async function stats(
+  callId: string,
+): Promise<{ state: string; packets: { in: number; lost: number; dropped: number }; concealedFrames: number; framesToAgent: number }> {
   return (await (await fetch(`${url}/v1/calls/${callId}`)).json()) as never;
 }
 
@@ -48,13 +49,20 @@ async function expectHealthyIntact(): Promise<void> {
   const heard = Int16Array.from(healthySession.frames.flatMap((f) => [...f.pcm]));
   const end = heard.length - 24000 / 2;
   let best = end - 48000;
-  for (let o = end - 6 * 24000; o <= end - 48000; o += 4800) if (o >= 0 && energy(healthyRef.subarray(o, o + 48000)) > energy(healthyRef.subarray(best, best + 48000))) best = o;
+  for (let o = end - 6 * 24000; o <= end - 48000; o += 4800)
+    if (o >= 0 && energy(healthyRef.subarray(o, o + 48000)) > energy(healthyRef.subarray(best, best + 48000))) best = o;
   const { peak } = xcorrPeak(healthyRef.subarray(best, best + 48000), heard.subarray(Math.max(0, best - 1200)), 2400);
   expect(peak).toBeGreaterThanOrEqual(0.9);
 }
 
 beforeAll(async () => {
-  ({ gw, url } = await startGateway({ maxCalls: MAX_CALLS, callsPerSecond: 10, mediaTimeoutMs: 1500, agentConnectTimeoutMs: 500, rtpPacketsPerSecond: 150 }));
+  ({ gw, url } = await startGateway({
+    maxCalls: MAX_CALLS,
+    callsPerSecond: 10,
+    mediaTimeoutMs: 1500,
+    agentConnectTimeoutMs: 500,
+    rtpPacketsPerSecond: 150,
+  }));
   agent = await TestAgent.listen();
   healthyRef = (await resampleAll(ulawRoundTrip(healthyPcm), 8000, 24000)).pcm;
   healthy = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: agent.url }, bargeIn: { enabled: false } } });
@@ -79,7 +87,15 @@ describe('bad input, with a healthy call alongside', () => {
   it('malformed RTP of every kind is dropped and counted by reason; the bad call itself keeps going', async () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await agent.session(c.callId);
-    const reasons = ['RTP_TRUNCATED', 'RTP_BAD_VERSION', 'RTP_CSRC_OVERRUN', 'RTP_EXTENSION_OVERRUN', 'RTP_BAD_PADDING', 'RTP_UNKNOWN_PAYLOAD_TYPE', 'RTP_SSRC_CHANGED'];
+    const reasons = [
+      'RTP_TRUNCATED',
+      'RTP_BAD_VERSION',
+      'RTP_CSRC_OVERRUN',
+      'RTP_EXTENSION_OVERRUN',
+      'RTP_BAD_PADDING',
+      'RTP_UNKNOWN_PAYLOAD_TYPE',
+      'RTP_SSRC_CHANGED',
+    ];
     const before = await Promise.all(reasons.map(drops));
     const streaming = c.stream(speech.subarray(0, 8000 * 2));
     await sleep(300);
@@ -95,7 +111,16 @@ describe('bad input, with a healthy call alongside', () => {
       const pcm = speech.subarray(k * 160, (k + 1) * 160);
       const codes = new Uint8Array(160);
       (await import('../../codecs/src/index.js')).g711EncodeInto('ulaw', pcm, codes);
-      c.sendRaw({ marker: k === 0, payloadType: 0, sequenceNumber: (65_500 + k) & 0xffff, timestamp: (4_294_960_000 + 160 * k) >>> 0, ssrc: 0xabcdef }, codes);
+      c.sendRaw(
+        {
+          marker: k === 0,
+          payloadType: 0,
+          sequenceNumber: (65_500 + k) & 0xffff,
+          timestamp: (4_294_960_000 + 160 * k) >>> 0,
+          ssrc: 0xabcdef,
+        },
+        codes,
+      );
       await sleep(20);
     }
     const after = await Promise.all(reasons.map(drops));
@@ -165,7 +190,8 @@ describe('limits, with a healthy call alongside', () => {
   it('answers 503 AT_CAPACITY with a clear body once MAX_CALLS are live', async () => {
     await sleep(1000); // let the call-setup bucket refill
     const extra: RtpCaller[] = [];
-    while (gw.calls.size < MAX_CALLS) extra.push(await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: 'builtin:echo' } } }));
+    while (gw.calls.size < MAX_CALLS)
+      extra.push(await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: 'builtin:echo' } } }));
     const r = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU' }) });
     expect(r.status).toBe(503);
     const body = (await r.json()) as { error: { code: string; message: string } };
@@ -179,14 +205,23 @@ describe('limits, with a healthy call alongside', () => {
 
   it('answers 429 RATE_LIMITED to a call-setup flood, and takes calls again a moment later', async () => {
     await sleep(2000);
-    const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }) })));
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }) }),
+      ),
+    );
     const codes = answers.map((a) => a.status);
-    const created = await Promise.all(answers.filter((a) => a.status === 201).map(async (a) => ((await a.json()) as { callId: string }).callId));
+    const created = await Promise.all(
+      answers.filter((a) => a.status === 201).map(async (a) => ((await a.json()) as { callId: string }).callId),
+    );
     for (const id of created) await fetch(`${url}/v1/calls/${id}`, { method: 'DELETE' });
     expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
     expect(codes.every((c) => c === 201 || c === 429 || c === 503)).toBe(true);
     await sleep(1000);
-    const again = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }) });
+    const again = await fetch(`${url}/v1/calls`, {
+      method: 'POST',
+      body: JSON.stringify({ codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }),
+    });
     expect(again.status).toBe(201);
     await fetch(`${url}/v1/calls/${((await again.json()) as { callId: string }).callId}`, { method: 'DELETE' });
     await expectHealthyIntact();
@@ -195,7 +230,11 @@ describe('limits, with a healthy call alongside', () => {
 
 describe('faults, with a healthy call alongside', () => {
   it('agent unreachable: retried, then the fallback agent takes the call (caller audio held meanwhile)', async () => {
-    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ agent: { url: 'ws://127.0.0.1:9/', retries: 1 }, fallback: { url: agent.url } }) });
+    const c = await RtpCaller.place({
+      gateway: url,
+      transport: 'udp',
+      route: route({ agent: { url: 'ws://127.0.0.1:9/', retries: 1 }, fallback: { url: agent.url } }),
+    });
     const streaming = c.stream(speech.subarray(0, 8000 * 2));
     const s = await agent.session(c.callId, 5000);
     await streaming;
@@ -249,7 +288,11 @@ describe('faults, with a healthy call alongside', () => {
     wss.on('connection', (ws) => ws.once('message', () => (ws as unknown as { _socket: net.Socket })._socket.pause()));
     const port = (wss.address() as { port: number }).port;
     // 48 kHz frames (1920 B) fill the loopback buffers and the 512 KiB send limit soonest
-    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ agent: { url: `ws://127.0.0.1:${port}` }, sampleRate: 48000 }) });
+    const c = await RtpCaller.place({
+      gateway: url,
+      transport: 'udp',
+      route: route({ agent: { url: `ws://127.0.0.1:${port}` }, sampleRate: 48000 }),
+    });
     const before = await drops('AGENT_BACKPRESSURE');
     // Push the frames faster than real time (within the per-call rate limit's burst) until drops show.
     let k = 0;
@@ -259,7 +302,9 @@ describe('faults, with a healthy call alongside', () => {
       await sleep(50);
     }
     const dropped = (await drops('AGENT_BACKPRESSURE')) - before;
-    console.log(`agent not reading: drops began after ${k} frames (${((k * 1920) / 1024).toFixed(0)} KiB, most of it in the loopback socket buffers)`);
+    console.log(
+      `agent not reading: drops began after ${k} frames (${((k * 1920) / 1024).toFixed(0)} KiB, most of it in the loopback socket buffers)`,
+    );
     expect(dropped).toBeGreaterThan(0);
     expect((await stats(c.callId)).state).toBe('active');
     await c.end();
@@ -281,7 +326,9 @@ describe('faults, with a healthy call alongside', () => {
   it('a vanished WebSocket edge (TCP reset) ends its call and nothing else', async () => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/edge`);
     await new Promise((r) => ws.once('open', r));
-    const started = new Promise<string>((r) => ws.once('message', (d) => r((JSON.parse(d.toString()) as { callId: string }).callId)));
+    const started = new Promise<string>((r) =>
+      ws.once('message', (d: Buffer) => r((JSON.parse(d.toString()) as { callId: string }).callId)),
+    );
     ws.send(JSON.stringify({ event: 'start', codec: 'PCMU', route: route() }));
     const id = await started;
     ws.terminate();

@@ -35,7 +35,11 @@ describe('routing config', () => {
   const agent = { agent: { url: 'ws://agent.example/voice' } };
   it('routes exact numbers first, then the longest prefix, then the default', () => {
     const t = new RoutingTable({
-      numbers: { '+14155550100': { ...agent, sampleRate: 16000 }, '+1415*': { ...agent, sampleRate: 8000 }, '+1*': { ...agent, sampleRate: 48000 } },
+      numbers: {
+        '+14155550100': { ...agent, sampleRate: 16000 },
+        '+1415*': { ...agent, sampleRate: 8000 },
+        '+1*': { ...agent, sampleRate: 48000 },
+      },
       default: { agent: { url: 'builtin:echo' } },
     });
     expect(t.lookup('+14155550100').sampleRate).toBe(16000);
@@ -52,7 +56,7 @@ describe('routing config', () => {
 
   it.each([
     [{ numbers: { '+14155550100': { agent: { url: 'http://x' } } } }, 'config.numbers["+14155550100"].agent.url'],
-    [{ numbers: { 'abc': agent } }, 'config.numbers["abc"]'],
+    [{ numbers: { abc: agent } }, 'config.numbers["abc"]'],
     [{ default: { agent: { url: 'ws://a' }, sampleRate: 44100 } }, 'config.default.sampleRate'],
     [{ default: { agent: { url: 'ws://a', dialect: 'skype' } } }, 'config.default.agent.dialect'],
     [{ default: { agent: { url: 'ws://a', headers: { x: 1 } } } }, 'config.default.agent.headers'],
@@ -170,7 +174,7 @@ describe('VoiceActivity', () => {
   it('needs 3 frames to start and 50 quiet frames to stop, reporting onset media times', () => {
     const v = new VoiceActivity();
     const events = [];
-    const probs = [...Array(10).fill(0.1), 0.9, 0.3, ...Array(20).fill(0.95), ...Array(60).fill(0.05)];
+    const probs: number[] = [...Array<number>(10).fill(0.1), 0.9, 0.3, ...Array<number>(20).fill(0.95), ...Array<number>(60).fill(0.05)];
     for (const p of probs) {
       const e = v.push(p);
       if (e) events.push(e);
@@ -228,7 +232,12 @@ describe('auth helpers', () => {
   it('validates agent retries and the fallback agent, naming the field', () => {
     expect(codeOf(() => parseRoute({ agent: { url: 'ws://a', retries: 9 } }))).toBe('CONFIG_INVALID');
     expect(() => parseRoute({ agent: { url: 'ws://a' }, fallback: { url: 'http://b' } })).toThrow(/route\.fallback\.url/);
-    expect(() => parseRoute({ agent: { url: 'ws://a' }, sampleRate: 24000, fallback: { url: 'ws://b', dialect: 'twilio' } })).toThrow(/route\.fallback\.dialect/);
-    expect(parseRoute({ agent: { url: 'ws://a', retries: 2 }, fallback: { url: 'builtin:echo' } })).toMatchObject({ agent: { retries: 2 }, fallback: { url: 'builtin:echo', retries: 0 } });
+    expect(() => parseRoute({ agent: { url: 'ws://a' }, sampleRate: 24000, fallback: { url: 'ws://b', dialect: 'twilio' } })).toThrow(
+      /route\.fallback\.dialect/,
+    );
+    expect(parseRoute({ agent: { url: 'ws://a', retries: 2 }, fallback: { url: 'builtin:echo' } })).toMatchObject({
+      agent: { retries: 2 },
+      fallback: { url: 'builtin:echo', retries: 0 },
+    });
   });
 });

@@ -1,8 +1,8 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTelephoneEvent, seqDiff } from '../../codecs/src/index.js';
-import { RtpCaller, sleep } from '../../bench/src/peers/RtpCaller.js';
-import { AgentSession, TestAgent } from '../../bench/src/peers/TestAgent.js';
+import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
+import { AgentSession, TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { fixture, xcorrPeak } from '../helpers/audio.js';
 import { counter, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
@@ -22,7 +22,6 @@ afterAll(async () => {
 });
 
 const speech = fixture('caller-en-gb-8k.wav').samples;
-
 
 describe('DTMF (RFC 4733)', () => {
   it('reports a caller digit to the agent once, with its duration', async () => {
@@ -147,7 +146,7 @@ describe('loss, reordering and bad input', () => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/edge`);
     await new Promise((r) => ws.once('open', r));
     const msgs: Record<string, unknown>[] = [];
-    ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    ws.on('message', (d: Buffer) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
     ws.send('{not json');
     ws.send(JSON.stringify({ event: 'dance' }));
     await until(() => msgs.length >= 2, 2000, 'errors');
@@ -166,7 +165,10 @@ describe('loss, reordering and bad input', () => {
     expect(await post('{')).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
     expect(await post({ codec: 'PCMU', to: 'bob' })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_NUMBER' } } });
     expect((await post({ codec: 'PCMU', to: 'bob' })).body.error.message).toMatch(/^to: /);
-    expect(await post({ codec: 'PCMU', route: { agent: { url: 'ftp://x' } } })).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+    expect(await post({ codec: 'PCMU', route: { agent: { url: 'ftp://x' } } })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_REQUEST' } },
+    });
     expect(await post({ codec: 'opus', clockRate: 8000 })).toMatchObject({ status: 400, body: { error: { code: 'CODEC_UNSUPPORTED' } } });
     expect((await fetch(`${url}/v1/calls/none`)).status).toBe(404);
     expect((await fetch(`${url}/v1/calls/none`, { method: 'DELETE' })).status).toBe(404);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TestAgent } from '../../bench/src/peers/TestAgent.js';
+import { TestAgent } from '../../testkit/TestAgent.js';
 import { SIGNATURE_HEADER, verifyDial } from '../../gateway/src/auth.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { counter, startGateway } from '../helpers/gateway.js';
@@ -22,9 +22,19 @@ let base: string;
 let ca: Buffer;
 let agent: TestAgent;
 
-const jwt = (secret = SECRET, exp = '5m') => new SignJWT({ sub: 'edge-1' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+const jwt = (secret = SECRET, exp = '5m') =>
+  new SignJWT({ sub: 'edge-1' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(secret));
 
-function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+function request(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = https.request(`${base}${path}`, { method, ca, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -51,7 +61,27 @@ function wss(path: string, headers: Record<string, string> = {}): Promise<WebSoc
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   ca = readFileSync(join(dir, 'cert.pem'));
   const started = await startGateway({ authSecret: SECRET, tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } });
   gw = started.gw;
@@ -73,7 +103,9 @@ describe('authentication (JWT, HS256) over TLS', () => {
       { authorization: `Bearer ${await jwt(SECRET, '-1m')}` }, // expired
       { authorization: 'Bearer not.a.jwt' },
       // alg "none" (RFC 7519 §6): an unsigned token must never pass
-      { authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.` },
+      {
+        authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.`,
+      },
     ];
     for (const h of bad) {
       const r = await request('POST', '/v1/calls', { codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }, h);
@@ -89,7 +121,12 @@ describe('authentication (JWT, HS256) over TLS', () => {
 
   it('accepts a Bearer token or ?token=, over https and wss, and signs its dial to the agent', async () => {
     const token = await jwt();
-    const r = await request('POST', '/v1/calls', { codec: 'PCMU', route: { agent: { url: agent.url } } }, { authorization: `Bearer ${token}` });
+    const r = await request(
+      'POST',
+      '/v1/calls',
+      { codec: 'PCMU', route: { agent: { url: agent.url } } },
+      { authorization: `Bearer ${token}` },
+    );
     expect(r.status).toBe(201);
     const callId = r.json['callId'] as string;
     const s = await agent.session(callId);
@@ -104,7 +141,9 @@ describe('authentication (JWT, HS256) over TLS', () => {
     const ws = await wss(`/v1/edge?token=${token}`);
     expect(ws).toBeInstanceOf(WebSocket);
     const sock = ws as WebSocket;
-    const started = new Promise<Record<string, unknown>>((res) => sock.once('message', (d) => res(JSON.parse(d.toString()) as Record<string, unknown>)));
+    const started = new Promise<Record<string, unknown>>((res) =>
+      sock.once('message', (d: Buffer) => res(JSON.parse(d.toString()) as Record<string, unknown>)),
+    );
     sock.send(JSON.stringify({ event: 'start', codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }));
     expect((await started)['event']).toBe('started');
     sock.close();
@@ -112,7 +151,12 @@ describe('authentication (JWT, HS256) over TLS', () => {
 
   it('requires a token of a dial-in agent too, and of the Twilio-compatible hang-up (as the Basic password)', async () => {
     const token = await jwt();
-    const r = await request('POST', '/v1/calls', { codec: 'PCMU', route: { agent: { url: 'dial-in' } } }, { authorization: `Bearer ${token}` });
+    const r = await request(
+      'POST',
+      '/v1/calls',
+      { codec: 'PCMU', route: { agent: { url: 'dial-in' } } },
+      { authorization: `Bearer ${token}` },
+    );
     const callId = r.json['callId'] as string;
     expect(await wss(`/v1/calls/${callId}/agent`)).toBe(401);
     const ws = await wss(`/v1/calls/${callId}/agent`, { authorization: `Bearer ${token}` });
@@ -120,7 +164,12 @@ describe('authentication (JWT, HS256) over TLS', () => {
     (ws as WebSocket).close();
 
     const { twilioCallSid } = await import('../../gateway/src/agent/dialects/twilio.js');
-    const r2 = await request('POST', '/v1/calls', { codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }, { authorization: `Bearer ${token}` });
+    const r2 = await request(
+      'POST',
+      '/v1/calls',
+      { codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } },
+      { authorization: `Bearer ${token}` },
+    );
     const sid = twilioCallSid(r2.json['callId'] as string);
     const path = `/2010-04-01/Accounts/AC00000000000000000000000000000000/Calls/${sid}.json`;
     const form = { 'content-type': 'application/x-www-form-urlencoded' };

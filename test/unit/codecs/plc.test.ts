@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { LossConcealer } from '../../codecs/src/index.js';
-import { energy } from '../helpers/audio.js';
+import { LossConcealer } from '../../../codecs/src/index.js';
+import { energy } from '../../helpers/audio.js';
 
 describe('G.711 loss concealment (pitch repetition, G.711 Appendix I style)', () => {
   const rate = 8000;
   const frame = 160;
   const f0 = 125; // Hz: period of 64 samples
   const voiced = (n: number, offset: number) =>
-    Int16Array.from({ length: n }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * f0 * (i + offset)) / rate) + 3000 * Math.sin((4 * Math.PI * f0 * (i + offset)) / rate)));
+    Int16Array.from({ length: n }, (_, i) =>
+      Math.round(8000 * Math.sin((2 * Math.PI * f0 * (i + offset)) / rate) + 3000 * Math.sin((4 * Math.PI * f0 * (i + offset)) / rate)),
+    );
 
   it('continues a voiced signal with its own pitch period through one lost frame', () => {
     const plc = new LossConcealer(frame, rate);

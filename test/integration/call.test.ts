@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { g711DecodeInto, seqDiff, tsDiff } from '../../codecs/src/index.js';
-import { RtpCaller, sleep, type Transport } from '../../bench/src/peers/RtpCaller.js';
-import { TestAgent } from '../../bench/src/peers/TestAgent.js';
+import { RtpCaller, sleep, type Transport } from '../../testkit/RtpCaller.js';
+import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
 import { counter, gridTime, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
@@ -34,7 +34,13 @@ function silent(payload: Uint8Array): boolean {
 
 describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transport) => {
   it('carries speech to the agent, the agent reply back as 50 packet/s RTP, marks at playout, clear within a tick', async () => {
-    const caller = await RtpCaller.place({ gateway: url, transport, from: '+1 415 555 0123', to: '+14155550100', route: { agent: { url: agent.url }, bargeIn: { enabled: false } } });
+    const caller = await RtpCaller.place({
+      gateway: url,
+      transport,
+      from: '+1 415 555 0123',
+      to: '+14155550100',
+      route: { agent: { url: agent.url }, bargeIn: { enabled: false } },
+    });
     const s = await agent.session(caller.callId);
     expect(s.start).toMatchObject({
       type: 'start',
@@ -110,7 +116,9 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     expect(replyMark.msg['cleared']).toBe(false);
     const replyMs = (1000 * reply.length) / 24000;
     const playoutEnd = gridTime(rx, firstAudio) + replyMs;
-    console.log(`[${transport}] mark echoed ${(replyMark.atMs - playoutEnd).toFixed(1)} ms after the reply's playout end (${(replyMark.atMs - replyMarkSentAt).toFixed(0)} ms after the agent sent it)`);
+    console.log(
+      `[${transport}] mark echoed ${(replyMark.atMs - playoutEnd).toFixed(1)} ms after the reply's playout end (${(replyMark.atMs - replyMarkSentAt).toFixed(0)} ms after the agent sent it)`,
+    );
     expect(replyMark.atMs).toBeGreaterThanOrEqual(playoutEnd);
     expect(replyMark.atMs).toBeLessThanOrEqual(playoutEnd + 60);
 
@@ -128,19 +136,30 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
 describe('20 calls at once', () => {
   it('keeps every stream intact in both directions', async () => {
     const dropsBefore = await counter(gw, 'gateway_drops_total');
-    const clips = [fixture('caller-en-us-8k.wav'), fixture('caller-en-f-8k.wav'), fixture('caller-en-gb-8k.wav')].map((f) => f.samples.subarray(0, 8000 * 5));
+    const clips = [fixture('caller-en-us-8k.wav'), fixture('caller-en-f-8k.wav'), fixture('caller-en-gb-8k.wav')].map((f) =>
+      f.samples.subarray(0, 8000 * 5),
+    );
     const calls = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => RtpCaller.place({ gateway: url, transport: i % 2 ? 'ws' : 'udp', route: { agent: { url: agent.url }, bargeIn: { enabled: false } } })),
+      Array.from({ length: 20 }, (_, i) =>
+        RtpCaller.place({
+          gateway: url,
+          transport: i % 2 ? 'ws' : 'udp',
+          route: { agent: { url: agent.url }, bargeIn: { enabled: false } },
+        }),
+      ),
     );
     const sessions = await Promise.all(calls.map((c) => agent.session(c.callId)));
     await Promise.all(
       calls.map(async (c, i) => {
         const s = sessions[i]!;
         const phase = Math.random() * 20; // each call its own packet phase
-        await Promise.all([c.stream(clips[i % 3]!, { phaseMs: phase }), (async () => {
-          await sleep(500);
-          s.sendAudio(reply.subarray(0, 48000));
-        })()]);
+        await Promise.all([
+          c.stream(clips[i % 3]!, { phaseMs: phase }),
+          (async () => {
+            await sleep(500);
+            s.sendAudio(reply.subarray(0, 48000));
+          })(),
+        ]);
       }),
     );
     await sleep(300);

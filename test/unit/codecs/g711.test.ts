@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { g711DecodeInto, g711EncodeInto, type G711Law } from '../../codecs/src/index.js';
+import { g711DecodeInto, g711EncodeInto, type G711Law } from '../../../codecs/src/index.js';
 
 /*
  * Reference computed directly from the standard's segment rules (ITU-T G.711 Tables 1 and 2),
@@ -91,7 +91,8 @@ for (const law of ['ulaw', 'alaw'] as const) {
       const back = new Uint8Array(256);
       g711EncodeInto(law, lin, back);
       for (let c = 0; c < 256; c++) {
-        if (law === 'ulaw' && c === 0x7f) expect(back[c]).toBe(0xff); // −0 and +0 both decode to 0
+        if (law === 'ulaw' && c === 0x7f)
+          expect(back[c]).toBe(0xff); // −0 and +0 both decode to 0
         else expect(back[c], `code ${c}`).toBe(c);
       }
     });
@@ -105,7 +106,10 @@ for (const law of ['ulaw', 'alaw'] as const) {
           g711DecodeInto(law, code, y);
           const mag = Math.abs(x);
           // interval width at this magnitude: 2^(segment+1) steps on the 14/13-bit scale
-          const step = law === 'ulaw' ? 8 * Math.max(1, 2 ** Math.floor(Math.log2((mag >> 2) + 33) - 5)) : 16 * Math.max(1, 2 ** Math.floor(Math.log2(Math.max(mag >> 4, 16)) - 4));
+          const step =
+            law === 'ulaw'
+              ? 8 * Math.max(1, 2 ** Math.floor(Math.log2((mag >> 2) + 33) - 5))
+              : 16 * Math.max(1, 2 ** Math.floor(Math.log2(Math.max(mag >> 4, 16)) - 4));
           expect(Math.abs(y[0]! - x)).toBeLessThanOrEqual(step + 8);
         }),
         { numRuns: 5000 },
