@@ -28,7 +28,9 @@ export type GatewayErrorCode =
   | 'AGENT_CLOSED'
   | 'AGENT_BACKPRESSURE'
   | 'CONTROL_INVALID'
-  | 'EDGE_BACKPRESSURE';
+  | 'EDGE_BACKPRESSURE'
+  | 'DSP_WORKER_RESTARTED'
+  | 'INTERNAL';
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

@@ -1,5 +1,5 @@
 import type uWS from 'uWebSockets.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, type GatewayErrorCode } from './errors.js';
 
 const STATUS: Record<number, string> = {
   200: '200 OK',
@@ -49,7 +49,7 @@ export function sendText(r: Reply, status: number, body: string, contentType = '
 /** Answers an error: GatewayError with its status and stable code, anything else as 500. */
 export function sendError(r: Reply, err: unknown): void {
   if (err instanceof GatewayError) sendJson(r, err.status, { error: { code: err.code, message: err.message } });
-  else sendJson(r, 500, { error: { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) } });
+  else sendJson(r, 500, { error: { code: 'INTERNAL' satisfies GatewayErrorCode, message: err instanceof Error ? err.message : String(err) } });
 }
 
 /** Reads the request body (copying uWS's borrowed chunks), refusing more than `limit` bytes. */

@@ -84,6 +84,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dspWorkerRestarts = new client.Counter({
+    name: 'gateway_dsp_worker_restarts_total',
+    help: 'DSP worker threads that died and were replaced (their calls re-attached; see drops DSP_WORKER_RESTARTED)',
+    registers: [this.registry],
+  });
+
   /** where worker memory comes from (the DSP pool, once started) */
   workerStats: () => Promise<{ heapUsed: number; external: number; wasm: number }[]> = () => Promise.resolve([]);
   readonly workerMemory = new client.Gauge({

@@ -330,7 +330,7 @@ describe('Twilio specifics', () => {
       body: 'Status=completed',
     });
     expect(res.status).toBe(200);
-    expect(gw.calls.has(c.callId)).toBe(false);
+    expect(gw.calls.get(c.callId)).toBeUndefined();
     await sleep(50);
     expect(agent.texts().at(-1)?.['event']).toBe('stop');
     await c.hangup();

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { g711DecodeInto, g711EncodeFloatInto, loadDenoiserModule, loadResamplerModule, writeRtp } from '../../../codecs/src/index.js';
+import { createRtpPacket, g711DecodeInto, g711EncodeFloatInto, loadDenoiserModule, loadResamplerModule } from '../../../codecs/src/index.js';
 import type { Agent, GatewayEvent } from '../../../gateway/src/agent/Agent.js';
 import { Call } from '../../../gateway/src/call/Call.js';
 import { parseRoute } from '../../../gateway/src/config.js';
+import type { Edge } from '../../../gateway/src/edge/Edge.js';
 import { setLogLevel } from '../../../gateway/src/log.js';
 import { DspPool } from '../../../gateway/src/media/DspPool.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
@@ -59,18 +60,6 @@ function runTrial(
 ): Outcome {
   let now = 0;
   const agentPcm = load(t.agent);
-  const call = new Call(
-    { metrics, dspPool: pool, speex, resampleQuality: 3, playoutMaxSeconds: 60, now: () => now },
-    {
-      id: 'eval',
-      from: '',
-      to: '',
-      route: parseRoute({ agent: { url: 'builtin:echo' }, sampleRate: 8000, bargeIn: bargeInOverrides }),
-      codec: 'PCMU',
-      payloadType: 0,
-      dtmfPayloadType: 101,
-    },
-  );
   const bargeIns: number[] = [];
   const agent: Agent = {
     start: () => {},
@@ -89,11 +78,16 @@ function runTrial(
   const decoded = new Int16Array(FRAME);
   let lastAgentPacketMs = 0;
   let agentSpeechMs = 0;
-  call.attachEdge({
-    kind: 'udp',
-    send: (pkt) => {
-      g711DecodeInto('ulaw', pkt.subarray(12), decoded);
-      const k = now / 20; // the packet sent at time 20k ms is played over [20k, 20k + 20) ms
+  // A simulated RTP edge on the call's clock: what the playout sends is what the phone plays.
+  const edge: Edge = {
+    kind: 'sim',
+    playback: 'clocked',
+    leadMs: 0,
+    attach: () => {},
+    send: (f) => {
+      if (f.kind !== 'audio') return true;
+      g711DecodeInto('ulaw', f.payload, decoded);
+      const k = now / 20; // the frame sent at time 20k ms is played over [20k, 20k + 20) ms
       played.set(decoded, k * FRAME);
       let e = 0;
       for (const v of decoded) e += v * v;
@@ -103,14 +97,31 @@ function runTrial(
       }
       return true;
     },
+    mark: () => {},
+    clear: () => {},
     close: () => {},
-  });
+  };
+  const call = new Call(
+    { metrics, dspPool: pool, speex, resampleQuality: 3, playoutMaxSeconds: 60, now: () => now },
+    {
+      id: 'eval',
+      from: '',
+      to: '',
+      route: parseRoute({ agent: { url: 'builtin:echo' }, sampleRate: 8000, bargeIn: bargeInOverrides }),
+      codec: 'PCMU',
+      payloadType: 0,
+      dtmfPayloadType: 101,
+    },
+    edge,
+  );
   call.attachAgent(agent);
   call.audio(new Uint8Array(Int16Array.from(agentPcm).buffer));
   const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, r);
   const mic = new Float32Array(FRAME);
   const codes = new Uint8Array(FRAME);
-  const pkt = new Uint8Array(12 + FRAME);
+  const rx = createRtpPacket();
+  rx.ssrc = 1;
+  rx.payload = codes;
   const echoGain = dbToGain(-t.erlDb);
   const d = Math.round((t.echoDelayMs * RATE) / 1000);
   const ev0 = Math.round(t.eventAt * RATE);
@@ -125,10 +136,12 @@ function runTrial(
       mic[i] = v;
     }
     g711EncodeFloatInto('ulaw', mic, codes);
-    writeRtp(pkt, 0, { marker: k === 0, payloadType: 0, sequenceNumber: k & 0xffff, timestamp: k * FRAME, ssrc: 1 }, codes);
-    call.onRtp(pkt, now);
+    rx.marker = k === 0;
+    rx.sequenceNumber = k & 0xffff;
+    rx.timestamp = k * FRAME;
+    call.inbound.media(rx, now);
   }
-  const { erlDb, erleDb, delayMs } = call.echoPath;
+  const { erlDb, erleDb, delayMs } = call.inbound.echoPath;
   call.close('api_delete');
   return { trial: t, bargeIns, lastAgentPacketMs, agentSpeechMs, erlDb, erleDb, delayMs };
 }

@@ -17,6 +17,8 @@ import {
   readWav,
 } from '../../../codecs/src/index.js';
 import { InboundDsp } from '../../../gateway/src/media/InboundDsp.js';
+import type { Edge } from '../../../gateway/src/edge/Edge.js';
+import { RtpFraming } from '../../../gateway/src/edge/RtpFraming.js';
 import { Playout } from '../../../gateway/src/media/Playout.js';
 
 /**
@@ -208,18 +210,25 @@ async function main(): Promise<void> {
     );
     dsp.close();
   }
-  const playout = new Playout(
-    simd,
-    { codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, ssrc: 1, agentRate: 24000, maxSeconds: 60, quality: 3 },
-    {
-      send: () => {},
-      mark: () => {},
-      overflow: () => {},
-      underrun: () => {},
-      started: () => {},
-      reference: () => {},
-    },
-  );
+  // The outbound chain up to the RTP packet, with the RTP edges' own framing.
+  const rtp = new RtpFraming({ codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, packetsPerSecond: 150 });
+  const edge: Edge = {
+    kind: 'bench',
+    playback: 'clocked',
+    leadMs: 0,
+    attach: () => {},
+    send: (f) => rtp.packetize(f).length > 0,
+    mark: () => {},
+    clear: () => {},
+    close: () => {},
+  };
+  const playout = new Playout(simd, { codec: 'PCMU', agentRate: 24000, maxSeconds: 60, quality: 3 }, edge, {
+    mark: () => {},
+    overflow: () => {},
+    underrun: () => {},
+    started: () => {},
+    reference: () => {},
+  });
   const agentChunk = new Uint8Array(960 * 50);
   rows.push(
     bench('outbound chain per packet', 'agent 24k → 8k → PCMU → RTP (tick)', (i) => {

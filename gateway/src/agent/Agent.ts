@@ -1,3 +1,5 @@
+import type { GatewayErrorCode } from '../errors.js';
+
 /**
  * The agent as the call sees it, independent of wire dialect and transport. A dialect turns
  * these calls into its own messages; the built-in echo agent implements them in-process.
@@ -31,7 +33,7 @@ export interface AgentCommands {
   /** The agent went away (socket closed, unreachable, timed out). */
   gone(code: string, reason: string): void;
   /** A message that could not be understood; counted and answered, never fatal. */
-  invalid(code: string, message: string): void;
+  invalid(code: GatewayErrorCode, message: string): void;
 }
 
 export interface Agent {

@@ -1,4 +1,5 @@
-import type { EdgeTransport } from './EdgeTransport.js';
+import type { Edge, EdgeSink, OutboundFrame } from './Edge.js';
+import type { RtpFraming } from './RtpFraming.js';
 
 /** Bytes queued to a slow edge socket before outbound packets are dropped (≈2 s of G.711). */
 const EDGE_SEND_LIMIT = 64 * 1024;
@@ -17,28 +18,52 @@ export interface EdgeSocket {
  * RTP inside WebSocket binary messages (one packet per message), for edges that cannot do UDP.
  * The first text message started the call; the gateway ends it with {"event":"stop","reason"}.
  */
-export class WsEdge implements EdgeTransport {
+export class WsEdge implements Edge {
   readonly kind = 'ws';
+  readonly playback = 'clocked';
+  readonly leadMs = 0;
   readonly #ws: EdgeSocket;
+  readonly #rtp: RtpFraming;
+  #sink: EdgeSink | null = null;
   #open = true;
 
-  constructor(ws: EdgeSocket) {
+  constructor(ws: EdgeSocket, rtp: RtpFraming) {
     this.#ws = ws;
+    this.#rtp = rtp;
+  }
+
+  attach(sink: EdgeSink): void {
+    this.#sink = sink;
+  }
+
+  /** One binary message: an RTP packet (borrowed: parsed before this returns). */
+  receive(message: Uint8Array, arrivalMs: number): void {
+    if (this.#sink !== null) this.#rtp.receive(message, arrivalMs, this.#sink);
   }
 
   /** The socket closed from the edge's side. */
   socketClosed(): void {
     this.#open = false;
+    this.#sink?.ended('edge_closed');
   }
 
-  send(pkt: Uint8Array): boolean {
-    if (!this.#open || this.#ws.bufferedAmount() > EDGE_SEND_LIMIT) return false;
-    return this.#ws.sendBinary(pkt);
+  send(frame: OutboundFrame): boolean {
+    if (!this.#open) return false;
+    if (this.#ws.bufferedAmount() > EDGE_SEND_LIMIT) {
+      // A far end that stopped reading: its audio is late already, so it is dropped, not queued.
+      this.#sink?.drop('EDGE_BACKPRESSURE');
+      return false;
+    }
+    return this.#ws.sendBinary(this.#rtp.packetize(frame));
   }
+
+  mark(): void {}
+  clear(): void {}
 
   close(reason: string): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#sink = null;
     this.#ws.end(1000, reason.slice(0, 120), JSON.stringify({ event: 'stop', reason }));
   }
 }

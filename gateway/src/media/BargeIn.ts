@@ -15,7 +15,7 @@ import { rmsDbfs } from '../../../codecs/src/index.js';
  *     reference in the echo window minus erlPriorDb.
  * Barge-in is decided when minSpeechMs of caller speech that also stands noiseMarginDb above the
  * caller's own background level (gaps of one frame tolerated) accumulate while the agent is
- * audible; speech onset is reported earlier, after onsetMs.
+ * audible. (speech_started is the call's voice-activity detector's, after onsetMs.)
  */
 export interface BargeInOptions {
   enabled: boolean;
@@ -25,7 +25,7 @@ export interface BargeInOptions {
   vadThreshold: number;
   /** ms of caller speech before barge-in is decided */
   minSpeechMs: number;
-  /** ms of caller speech before speech_started is reported */
+  /** ms of caller speech (voice probability over the VAD's start threshold) before speech_started is reported */
   onsetMs: number;
   /** dB the caller must exceed the predicted echo by */
   echoMarginDb: number;
@@ -44,7 +44,7 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   autoClear: true,
   vadThreshold: 0.8,
   minSpeechMs: 120,
-  onsetMs: 40,
+  onsetMs: 30,
   echoMarginDb: 6,
   erlPriorDb: 18,
   minLevelDb: -55,
@@ -59,7 +59,7 @@ const SILENT_DB = -100;
 const FLOOR_FRAMES = 150;
 const FLOOR_PERCENTILE = 0.2;
 
-export type BargeInVerdict = 'speech' | 'onset' | 'barge_in' | null;
+export type BargeInVerdict = 'speech' | 'barge_in' | null;
 
 export class BargeInDetector {
   readonly o: BargeInOptions;
@@ -78,7 +78,6 @@ export class BargeInDetector {
   #gap = 0;
   #runStartMs = 0;
   #fired = false;
-  #onsetSent = false;
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
@@ -145,8 +144,8 @@ export class BargeInDetector {
 
   /**
    * One 10 ms piece of caller audio arriving at wall time `tMs`: its denoised level (dBFS), voice
-   * probability, whether the agent is audible, and its raw (echo-cancelled, not denoised) level. Returns 'barge_in' once per interruption,
-   * 'onset' once when speech begins, 'speech' for other speech frames.
+   * probability, whether the agent is audible, and its raw (echo-cancelled, not denoised) level.
+   * Returns 'barge_in' once per interruption, 'speech' for other speech frames, else null.
    */
   push(tMs: number, level: number, vad: number, agentAudible: boolean, rawLevel = level): BargeInVerdict {
     const predicted = this.predictedEcho(Math.floor(tMs / 10));
@@ -169,23 +168,17 @@ export class BargeInDetector {
       this.#run = 0;
       this.#gap = 0;
       this.#fired = false;
-      this.#onsetSent = false;
     }
     if (!speech) return null;
-    const ms = this.#run * 10;
     if (this.o.enabled && agentAudible && !this.#fired && this.#barge * 10 >= this.o.minSpeechMs) {
       this.#fired = true;
       return 'barge_in';
-    }
-    if (!this.#onsetSent && ms >= this.o.onsetMs) {
-      this.#onsetSent = true;
-      return 'onset';
     }
     return 'speech';
   }
 
   /** Wall time the current run of caller speech began, ms. */
-  get onsetMs(): number {
+  get runStartMs(): number {
     return this.#runStartMs;
   }
 }

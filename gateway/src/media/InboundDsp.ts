@@ -31,10 +31,16 @@ export interface InboundDspOptions {
 
 /**
  * Receives one 20 ms frame for the agent (borrowed: valid during the call only), the voice
- * probabilities of its 10 ms sub-frames (RNNoise; energy-based when denoise is off), and the
- * arrival time of the packet that completed it.
+ * probabilities of its 10 ms sub-frames (RNNoise; energy-based when denoise is off), the raw
+ * levels (dBFS, before denoise) of the input those sub-frames came from, and the arrival time of
+ * the packet that completed it.
  */
-export type FrameSink = (frame: Int16Array, vad: Float32Array, arrivalMs: number) => void;
+export type FrameSink = (frame: Int16Array, vad: Float32Array, rawLevels: Float32Array, arrivalMs: number) => void;
+
+/** Raw levels waiting for their frames: 64 × 10 ms covers any chain delay with room to spare. */
+const LEVEL_QUEUE = 64;
+/** The level of silence, dBFS (levels are floored here, as the barge-in detector's "silent"). */
+const SILENT_DB = -100;
 
 /**
  * Inbound chain of one call: edge PCM → 48 kHz → RNNoise (voice probability per 10 ms) →
@@ -62,12 +68,26 @@ export class InboundDsp {
   readonly #frame: Int16Array;
   readonly #vad = new Float32Array(2);
   #vadCount = 0;
+  /**
+   * Raw input levels per 10 ms, a FIFO consumed two per output frame. They are measured here,
+   * from the very samples the chain processes, so a push refused upstream (DSP_OVERLOAD) leaves no
+   * level behind to shift the pairing of later frames.
+   */
+  readonly #levels = new Float32Array(LEVEL_QUEUE);
+  #levelHead = 0;
+  #levelCount = 0;
+  /** input samples per 10 ms, and the part of a 10 ms piece carried from the previous push */
+  readonly #tenMs: number;
+  #partialSum = 0;
+  #partialN = 0;
+  readonly #rawLevels = new Float32Array(2);
   #closed = false;
   readonly #scratch: ArrayBuffer;
 
   constructor(mods: DspModules, opts: InboundDspOptions, sink: FrameSink) {
     this.#sink = sink;
     this.#outFrame = opts.outRate / 50;
+    this.#tenMs = opts.inRate / 100;
     const maxIn = (opts.inRate * 120) / 1000; // up to 120 ms per push (Opus' longest packet)
     let maxChunk: number;
     if (opts.denoise) {
@@ -109,6 +129,7 @@ export class InboundDsp {
     const n = Math.min(pcm.length, this.#in.length);
     const x = this.#in;
     for (let i = 0; i < n; i++) x[i] = pcm[i]!;
+    this.#measure(pcm, n);
     const input = x.subarray(0, n);
     if (this.#up === null) {
       this.#toAgentRate(input, -1, arrivalMs);
@@ -125,6 +146,39 @@ export class InboundDsp {
     this.#midLen -= off;
   }
 
+  /** Raw level of each complete 10 ms of input, queued for the frames that will carry it. */
+  #measure(pcm: Int16Array, n: number): void {
+    let sum = this.#partialSum;
+    let count = this.#partialN;
+    for (let i = 0; i < n; i++) {
+      const v = pcm[i]!;
+      sum += v * v;
+      if (++count === this.#tenMs) {
+        const db = sum > 0 ? 10 * Math.log10(sum / count / (32768 * 32768)) : SILENT_DB;
+        if (this.#levelCount === LEVEL_QUEUE) {
+          // the oldest is stale beyond any chain delay: forget it
+          this.#levelHead = (this.#levelHead + 1) % LEVEL_QUEUE;
+          this.#levelCount--;
+        }
+        this.#levels[(this.#levelHead + this.#levelCount) % LEVEL_QUEUE] = Math.max(SILENT_DB, db);
+        this.#levelCount++;
+        sum = 0;
+        count = 0;
+      }
+    }
+    this.#partialSum = sum;
+    this.#partialN = count;
+  }
+
+  /** The next raw level, or `fallback` when the input has not produced one yet. */
+  #nextLevel(fallback: number): number {
+    if (this.#levelCount === 0) return fallback;
+    const v = this.#levels[this.#levelHead]!;
+    this.#levelHead = (this.#levelHead + 1) % LEVEL_QUEUE;
+    this.#levelCount--;
+    return v;
+  }
+
   /** Resamples a chunk to the agent rate and emits every complete 20 ms frame. */
   #toAgentRate(chunk: Float32Array, vad: number, arrivalMs: number): void {
     const made = this.#down.process(chunk, this.#tmpOut);
@@ -138,7 +192,11 @@ export class InboundDsp {
       if (vad < 0) energyVad(this.#frame, this.#vad);
       else if (this.#vadCount < 2) this.#vad[1] = this.#vad[0]!;
       this.#vadCount = 0;
-      this.#sink(this.#frame, this.#vad, arrivalMs);
+      // Before the chain's delay has passed, a frame holds no input yet: its own level stands in.
+      const half = this.#outFrame >> 1;
+      this.#rawLevels[0] = this.#nextLevel(Math.max(SILENT_DB, rmsDbfs(this.#frame, 0, half)));
+      this.#rawLevels[1] = this.#nextLevel(Math.max(SILENT_DB, rmsDbfs(this.#frame, half, this.#outFrame)));
+      this.#sink(this.#frame, this.#vad, this.#rawLevels, arrivalMs);
     }
   }
 

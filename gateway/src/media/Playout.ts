@@ -1,13 +1,12 @@
-import { dtmfEvent, Resampler, writeRtpFixedHeader, writeTelephoneEvent, RTP_HEADER_SIZE } from '../../../codecs/src/index.js';
+import { dtmfEvent, Resampler } from '../../../codecs/src/index.js';
+import { createOutboundFrame, type Edge } from '../edge/Edge.js';
 import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
 import { PlayoutQueue } from './PlayoutQueue.js';
 import type { SpeexModule } from './InboundDsp.js';
 
 export interface PlayoutEvents {
-  /** Sends one RTP packet to the edge. `pkt` is reused after ~4 ticks: send synchronously or copy. */
-  send(pkt: Uint8Array): void;
-  /** A mark was reached (played) or dropped by a clear. */
+  /** A mark was reached (played, or confirmed by a buffered edge) or dropped by a clear. */
   mark(name: string, cleared: boolean): void;
   /** Agent audio refused: the queue is at its bound. */
   overflow(samples: number): void;
@@ -15,15 +14,12 @@ export interface PlayoutEvents {
   underrun(): void;
   /** First sample of an agent chunk went out; `waitedMs` since it arrived. */
   started(waitedMs: number): void;
-  /** The edge-rate audio of each tick (the echo reference for barge-in). Borrowed. */
-  reference(nowMs: number, frame: Int16Array): void;
+  /** The edge-rate audio of each frame and when the caller hears it (the echo reference for barge-in). Borrowed. */
+  reference(playsAtMs: number, frame: Int16Array): void;
 }
 
 export interface PlayoutOptions {
   codec: EdgeCodecName;
-  payloadType: number;
-  dtmfPayloadType: number;
-  ssrc: number;
   /** Hz of the agent's PCM16 */
   agentRate: number;
   maxSeconds: number;
@@ -35,48 +31,51 @@ const DTMF_TONE_MS = 100;
 const DTMF_GAP_MS = 60;
 /** §2.5.1.4: the final (E-bit) packet is sent three times for robustness. */
 const DTMF_END_REPEATS = 3;
-/** ring of packet buffers: a dgram send may still hold the previous one */
-const PACKET_RING = 4;
 
 /**
  * Outbound media of one call: the agent's audio queue played on the shared 20 ms clock —
- * resampled to the edge rate, encoded, packetised with continuous sequence numbers and
- * timestamps under one SSRC (RFC 3550 §5.1). When the queue is dry the edge still gets a
- * packet every 20 ms (silence), so its clock and jitter buffer stay fed. Outbound DTMF
- * (RFC 4733) takes the place of audio while it plays.
+ * resampled to the edge rate, encoded, and handed to the edge one frame per tick (the edge frames
+ * it: RTP, a JSON media event…). A clocked edge gets a frame every 20 ms even when the queue is
+ * dry (silence), so its clock and jitter buffer stay fed; a buffered edge is kept `leadMs` ahead
+ * and gets no silence. Outbound DTMF (RFC 4733) takes the place of audio while it plays.
  */
 export class Playout implements Tickable {
   readonly queue: PlayoutQueue;
   readonly #ev: PlayoutEvents;
   readonly #o: PlayoutOptions;
+  readonly #edge: Edge;
+  readonly #buffered: boolean;
   readonly #resampler: Resampler;
   readonly #encoder: FrameEncoder;
   readonly #agentFrame: Int16Array;
   readonly #f32In: Float32Array;
   readonly #f32Out: Float32Array;
   readonly #edgeFrame: Int16Array;
-  readonly #frameTicks: number;
-  readonly #packets: Uint8Array[];
-  #ring = 0;
-  #seq: number;
-  #ts: number;
-  #first = true;
-  /** end of the last agent sample on the caller's timeline (send time + its offset + resampler delay), ms */
+  readonly #payload: Uint8Array;
+  readonly #frame = createOutboundFrame();
+  /** ms of audio sent to a buffered edge that it has not played yet (0 for clocked edges between ticks) */
+  #aheadMs = 0;
+  /** end of the last agent sample on the caller's timeline (play time + resampler delay), ms */
   #audioEndsAt = 0;
   /** marks reached, waiting for their audio to finish playing: [name, fireAtMs] */
   readonly #reached: [string, number][] = [];
+  /** marks handed to a buffered edge, waiting for its confirmation */
+  readonly #unconfirmed: string[] = [];
   #playing = false;
   /** samples of agent audio played since the last clear (for barge-in's playedMs) */
   playedSinceClear = 0;
   readonly #dtmf: string[] = [];
-  #dtmfState: { event: number; startTs: number; elapsedMs: number; endSent: number; gapMs: number } | null = null;
+  #dtmfState: { event: number; elapsedMs: number; endSent: number; gapMs: number } | null = null;
   #oddByte = -1;
   #closed = false;
-  packetsSent = 0;
+  /** frames the edge took */
+  framesSent = 0;
 
-  constructor(speex: SpeexModule, opts: PlayoutOptions, events: PlayoutEvents) {
+  constructor(speex: SpeexModule, opts: PlayoutOptions, edge: Edge, events: PlayoutEvents) {
     this.#o = opts;
     this.#ev = events;
+    this.#edge = edge;
+    this.#buffered = edge.playback === 'buffered';
     const info = CODEC_INFO[opts.codec];
     this.queue = new PlayoutQueue(opts.maxSeconds * opts.agentRate);
     this.#resampler = new Resampler(speex, { inRate: opts.agentRate, outRate: info.pcmRate, quality: opts.quality });
@@ -85,12 +84,7 @@ export class Playout implements Tickable {
     this.#f32In = new Float32Array(this.#agentFrame.length);
     this.#f32Out = new Float32Array(this.#resampler.maxOutput(this.#agentFrame.length) + 8);
     this.#edgeFrame = new Int16Array(info.frameSamples);
-    this.#frameTicks = info.frameTicks;
-    this.#packets = Array.from({ length: PACKET_RING }, () => new Uint8Array(RTP_HEADER_SIZE + info.maxPayload));
-    // RFC 3550 §5.1: random initial sequence number and timestamp. Half the 16-bit space for the
-    // sequence keeps SRTP index guessing away from rollover (pion sequencer.go does the same).
-    this.#seq = Math.floor(Math.random() * 0x8000);
-    this.#ts = Math.floor(Math.random() * 0xffffffff) >>> 0;
+    this.#payload = new Uint8Array(info.maxPayload);
   }
 
   /** Algorithmic delay of the outbound chain (resampler), ms. */
@@ -135,27 +129,37 @@ export class Playout implements Tickable {
     if (!this.queue.pushAudio(pcm, nowMs)) this.#ev.overflow(samples);
   }
 
-  /** Queues a mark; with nothing queued and nothing playing, it is reached at once. */
+  /** Queues a mark; with nothing queued it is reached at once (when the audio already sent has played). */
   mark(name: string, nowMs: number): void {
     if (this.#closed) return;
-    if (this.queue.empty) {
-      this.#reached.push([name, this.#audioEndsAt]);
-      this.#fireDue(nowMs);
-    } else this.queue.pushMark(name);
+    if (!this.queue.empty) this.queue.pushMark(name);
+    else this.#reach(name, nowMs);
+  }
+
+  /** A buffered edge confirmed a mark: it reaches the agent now. Unknown names (cleared ones) are ignored. */
+  confirm(name: string): void {
+    const i = this.#unconfirmed.indexOf(name);
+    if (i < 0) return;
+    this.#unconfirmed.splice(i, 1);
+    this.#ev.mark(name, false);
   }
 
   /**
-   * Drops all queued audio; every pending mark (queued or reached but not yet fired) is reported
-   * as cleared. The next tick sends silence. Returns ms of audio dropped.
+   * Drops all queued audio (and what a buffered edge still holds); every pending mark (queued,
+   * reached but not yet fired, or awaiting the edge) is reported as cleared. The next tick sends
+   * silence. Returns ms of audio dropped.
    */
   clear(): number {
     const dropped = this.queuedMs;
     for (const [name] of this.#reached.splice(0)) this.#ev.mark(name, true);
+    for (const name of this.#unconfirmed.splice(0)) this.#ev.mark(name, true);
     for (const name of this.queue.clear()) this.#ev.mark(name, true);
+    if (this.#buffered) this.#edge.clear();
     this.playedSinceClear = 0;
     this.#oddByte = -1;
     this.#playing = false;
-    // The filter still holds a few ms of the dropped audio; without this it leaks into the next packet.
+    this.#aheadMs = 0;
+    // The filter still holds a few ms of the dropped audio; without this it leaks into the next frame.
     this.#resampler.reset();
     return dropped;
   }
@@ -174,24 +178,27 @@ export class Playout implements Tickable {
 
   tick(nowMs: number, slots: number): void {
     if (this.#closed) return;
-    if (slots > 1) this.#ts = (this.#ts + (slots - 1) * this.#frameTicks) >>> 0;
-    if (this.#dtmfState !== null || this.#dtmf.length > 0) this.#dtmfTick();
-    else this.#audioTick(nowMs);
-    this.#ts = (this.#ts + this.#frameTicks) >>> 0;
+    this.#aheadMs = Math.max(0, this.#aheadMs - FRAME_MS * slots);
+    this.#frame.slots = slots;
+    // A clocked edge takes one frame a tick; a buffered one is topped up to its lead.
+    do {
+      if (this.#dtmfState !== null || this.#dtmf.length > 0) this.#dtmfFrame();
+      else this.#audioFrame(nowMs);
+      this.#frame.slots = 1;
+    } while (this.#buffered && this.#aheadMs <= this.#edge.leadMs && !this.queue.empty && this.#dtmfState === null && this.#dtmf.length === 0);
     this.#fireDue(nowMs);
   }
 
-  #audioTick(nowMs: number): void {
+  #audioFrame(nowMs: number): void {
+    const playsAt = nowMs + this.#aheadMs;
     const r = this.queue.pull(this.#agentFrame);
     if (r.filled > 0) {
       if (r.firstReceivedAt >= 0) this.#ev.started(nowMs - r.firstReceivedAt);
       this.playedSinceClear += r.filled;
-      this.#audioEndsAt = nowMs + (1000 * r.filled) / this.#o.agentRate + this.#resampler.delayMs;
+      this.#audioEndsAt = playsAt + (1000 * r.filled) / this.#o.agentRate + this.#resampler.delayMs;
       if (r.filled < this.#agentFrame.length && this.queue.peekMark() === null) this.#ev.underrun();
       this.#playing = true;
     } else this.#playing = false;
-    // Marks now at the head: their audio is all in this or an earlier frame.
-    for (let m = this.queue.shiftMark(); m !== null; m = this.queue.shiftMark()) this.#reached.push([m, this.#audioEndsAt]);
     // Always run the resampler (zeros when idle) so its filter state is continuous.
     const a = this.#agentFrame;
     for (let i = 0; i < a.length; i++) this.#f32In[i] = a[i]!;
@@ -201,56 +208,59 @@ export class Playout implements Tickable {
       const v = i < made ? Math.round(this.#f32Out[i]!) : 0;
       e[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
     }
-    const pkt = this.#nextPacket();
-    const n = this.#encoder.encode(e, pkt.subarray(RTP_HEADER_SIZE));
-    writeRtpFixedHeader(pkt, 0, this.#first, this.#o.payloadType, this.#seq, this.#ts, this.#o.ssrc);
-    this.#emit(pkt, RTP_HEADER_SIZE + n);
-    this.#ev.reference(nowMs, e);
+    const f = this.#frame;
+    f.kind = 'audio';
+    f.idle = r.filled === 0;
+    f.payload = this.#payload.subarray(0, this.#encoder.encode(e, this.#payload));
+    this.#emit(!(f.idle && this.#buffered));
+    // Marks now at the head: their audio is all in this or an earlier frame.
+    for (let m = this.queue.shiftMark(); m !== null; m = this.queue.shiftMark()) this.#reach(m, nowMs);
+    this.#ev.reference(playsAt, e);
   }
 
-  /** RFC 4733 §2.5.1: one event per digit, same timestamp, growing duration, E bit ×3 at the end. */
-  #dtmfTick(): void {
-    let st = this.#dtmfState;
-    if (st === null) {
-      const d = this.#dtmf.shift()!;
-      st = this.#dtmfState = { event: dtmfEvent(d)!, startTs: this.#ts, elapsedMs: 0, endSent: 0, gapMs: 0 };
+  /** A mark whose audio has all been handed to the edge. */
+  #reach(name: string, nowMs: number): void {
+    if (this.#buffered) {
+      this.#unconfirmed.push(name);
+      this.#edge.mark(name);
+      return;
     }
+    this.#reached.push([name, this.#audioEndsAt]);
+    this.#fireDue(nowMs);
+  }
+
+  /** RFC 4733 §2.5.1: one event per digit, growing duration, E bit ×3 at the end, then a pause. */
+  #dtmfFrame(): void {
+    let st = this.#dtmfState;
+    const f = this.#frame;
+    if (st === null) st = this.#dtmfState = { event: dtmfEvent(this.#dtmf.shift()!)!, elapsedMs: 0, endSent: 0, gapMs: 0 };
     if (st.endSent >= DTMF_END_REPEATS) {
-      // Inter-digit pause: plain audio (silence or queued agent audio is held back).
+      // Inter-digit pause: silence (queued agent audio is held back until the digits are done).
       st.gapMs += FRAME_MS;
       if (st.gapMs >= DTMF_GAP_MS) this.#dtmfState = null;
-      this.#silenceTick();
+      this.#edgeFrame.fill(0);
+      f.kind = 'audio';
+      f.idle = true;
+      f.payload = this.#payload.subarray(0, this.#encoder.encode(this.#edgeFrame, this.#payload));
+      this.#emit(!this.#buffered);
       return;
     }
     st.elapsedMs = Math.min(st.elapsedMs + FRAME_MS, DTMF_TONE_MS);
     const end = st.elapsedMs >= DTMF_TONE_MS;
     if (end) st.endSent++;
-    const pkt = this.#nextPacket();
-    writeRtpFixedHeader(pkt, 0, st.elapsedMs === FRAME_MS && st.endSent <= 1, this.#o.dtmfPayloadType, this.#seq, st.startTs, this.#o.ssrc);
-    writeTelephoneEvent(pkt, RTP_HEADER_SIZE, { event: st.event, end, volume: 10, duration: (st.elapsedMs * this.#frameTicks) / FRAME_MS });
-    this.#emit(pkt, RTP_HEADER_SIZE + 4);
+    f.kind = 'tone';
+    f.idle = false;
+    f.event = st.event;
+    f.elapsedMs = st.elapsedMs;
+    f.first = st.elapsedMs === FRAME_MS && st.endSent <= 1;
+    f.end = end;
+    this.#emit(true);
   }
 
-  #silenceTick(): void {
-    this.#agentFrame.fill(0);
-    const e = this.#edgeFrame.fill(0);
-    const pkt = this.#nextPacket();
-    const n = this.#encoder.encode(e, pkt.subarray(RTP_HEADER_SIZE));
-    writeRtpFixedHeader(pkt, 0, false, this.#o.payloadType, this.#seq, this.#ts, this.#o.ssrc);
-    this.#emit(pkt, RTP_HEADER_SIZE + n);
-  }
-
-  #nextPacket(): Uint8Array {
-    const p = this.#packets[this.#ring]!;
-    this.#ring = (this.#ring + 1) % PACKET_RING;
-    return p;
-  }
-
-  #emit(pkt: Uint8Array, len: number): void {
-    this.#first = false;
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.packetsSent++;
-    this.#ev.send(pkt.subarray(0, len));
+  /** Hands the frame to the edge (when `send`) and counts the 20 ms it covers. */
+  #emit(send: boolean): void {
+    if (send && this.#edge.send(this.#frame)) this.framesSent++;
+    if (send || !this.#buffered) this.#aheadMs += FRAME_MS;
   }
 
   #fireDue(nowMs: number): void {

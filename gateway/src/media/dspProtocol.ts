@@ -14,7 +14,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { op: 'ready' }
-  | { op: 'frame'; id: number; vad0: number; vad1: number; arrivalMs: number }
+  /** a frame is in the output slot; its voice probabilities and raw input levels (dBFS) per 10 ms */
+  | { op: 'frame'; id: number; vad0: number; vad1: number; level0: number; level1: number; arrivalMs: number }
   /** the main thread fell a whole ring behind: the worker dropped a frame */
   | { op: 'overrun'; id: number }
   /** the chain is gone: its ring may be reused */

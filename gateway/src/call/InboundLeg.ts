@@ -1,0 +1,261 @@
+import { dtmfDigit, EchoCanceller, tsDiff, type RtpPacket } from '../../../codecs/src/index.js';
+import type { EdgeSink } from '../edge/Edge.js';
+import type { GatewayErrorCode } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
+import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
+import type { FrameSink } from '../media/InboundDsp.js';
+import { Reorderer } from '../media/Reorderer.js';
+
+export interface InboundOptions {
+  codec: EdgeCodecName;
+  payloadType: number;
+  dtmfPayloadType: number;
+  /** Hz of the agent's PCM16 */
+  agentRate: number;
+  denoise: boolean;
+  /** speex quality */
+  quality: number;
+}
+
+export interface InboundDeps {
+  pool: DspPool;
+  metrics: Metrics;
+  /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
+  now: () => number;
+}
+
+export interface InboundEvents {
+  /** One 20 ms frame at the agent rate, with voice probabilities and raw levels per 10 ms (borrowed). */
+  frame: FrameSink;
+  /** A caller digit (RFC 4733 end packet, or out of band from the edge). */
+  dtmf(digit: string, durationMs: number): void;
+  /** The echo canceller's measure of the echo path: loss (dB) and delay to the agent frames (ms). */
+  echoPath(lossDb: number, delayMs: number): void;
+  /** Input refused, by stable code. */
+  drop(code: GatewayErrorCode): void;
+  /** The far end confirmed playout of a mark (buffered edges). */
+  played(name: string): void;
+  /** The edge is gone. */
+  ended(reason: 'edge_stop' | 'edge_closed'): void;
+  /** The DSP chain's worker died and was replaced, or the chain cannot run at all. */
+  dsp: Omit<ChainEvents, 'overrun'>;
+}
+
+/** RFC 3389 comfort noise: accepted and ignored (we conceal or pass silence instead). */
+const PT_COMFORT_NOISE = 13;
+/** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
+const MAX_CONCEALED = 10;
+
+/**
+ * The caller's side of a call, from the edge to the agent: payload types checked, sources
+ * followed, RFC 3550 jitter measured, packets reordered (losses concealed), decoded, the agent's
+ * echo cancelled (G.711 edges), then the DSP chain (denoise, resample, voice probability) on a
+ * worker. Implements the sink the edge delivers to.
+ */
+export class InboundLeg implements EdgeSink {
+  readonly codec: EdgeCodecInfo;
+  readonly #o: InboundOptions;
+  readonly #ev: InboundEvents;
+  readonly #m: Metrics;
+  readonly #now: () => number;
+  readonly #decoder: FrameDecoder;
+  readonly #reorder: Reorderer;
+  readonly #dsp: InboundChain;
+  /** line echo canceller for narrowband edges (G.711); null for Opus (48 kHz: 6× the cost) */
+  readonly #aec: EchoCanceller | null;
+  /** shared sample clock of the canceller: index of the first audio packet's first sample, its RTP timestamp */
+  #aecBase = NaN;
+  #aecTs0 = 0;
+  readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
+  #ssrc = -1;
+  #lastDtmfTs = -1;
+  /** RFC 3550 A.8 interarrival jitter, timestamp units */
+  #jitter = 0;
+  #lastTransit = NaN;
+  #lastPacketAt: number;
+  #closed = false;
+  /** bytesIn: payload bytes */
+  readonly stats = { packetsIn: 0, bytesIn: 0, lost: 0, late: 0, duplicate: 0, concealed: 0, dtmfIn: 0 };
+
+  constructor(deps: InboundDeps, opts: InboundOptions, events: InboundEvents) {
+    this.#o = opts;
+    this.#ev = events;
+    this.#m = deps.metrics;
+    this.#now = deps.now;
+    this.codec = CODEC_INFO[opts.codec];
+    this.#lastPacketAt = deps.now();
+    this.#decoder = createDecoder(opts.codec);
+    this.#aec = this.codec.pcmRate <= 16000 ? new EchoCanceller({ rate: this.codec.pcmRate }) : null;
+    this.#reorder = new Reorderer({
+      packet: (pt, ts, payload, arrival) => {
+        this.#onOrderedPacket(pt, ts, payload, arrival);
+      },
+      lost: (n) => {
+        this.#onLost(n);
+      },
+    });
+    this.#dsp = deps.pool.open({ inRate: this.codec.pcmRate, outRate: opts.agentRate, denoise: opts.denoise, quality: opts.quality }, events.frame, {
+      overrun: () => {
+        events.drop('DSP_OVERLOAD');
+      },
+      restarted: () => {
+        events.dsp.restarted();
+      },
+      failed: (message) => {
+        events.dsp.failed(message);
+      },
+    });
+  }
+
+  /** Algorithmic delay of the chain from edge to agent, ms. */
+  get delayMs(): number {
+    return this.#dsp.delayMs;
+  }
+
+  /** RFC 3550 interarrival jitter, ms. */
+  get jitterMs(): number {
+    return (1000 * this.#jitter) / this.codec.clockRate;
+  }
+
+  /** What the echo canceller has measured of the echo path (NaN until it has locked on). */
+  get echoPath(): { erlDb: number; erleDb: number; delayMs: number } {
+    const a = this.#aec;
+    return a === null || !a.locked ? { erlDb: NaN, erleDb: NaN, delayMs: NaN } : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
+  }
+
+  /** ms since the last valid packet from the edge. */
+  idleMs(nowMs: number): number {
+    return nowMs - this.#lastPacketAt;
+  }
+
+  /** What the playout played at `playsAtMs` (edge rate): the canceller's reference. */
+  reference(playsAtMs: number, frame: Int16Array): void {
+    this.#aec?.playRef(frame, Math.round((playsAtMs * this.codec.pcmRate) / 1000));
+  }
+
+  /** Clock tick: gaps waiting too long for a late packet are given up as lost. */
+  tick(nowMs: number): void {
+    this.#reorder.flushStale(nowMs);
+  }
+
+  // EdgeSink
+
+  media(p: RtpPacket, arrivalMs: number): void {
+    if (this.#closed) return;
+    if (p.payloadType !== this.#o.payloadType && p.payloadType !== this.#o.dtmfPayloadType) {
+      if (p.payloadType !== PT_COMFORT_NOISE) this.#ev.drop('RTP_UNKNOWN_PAYLOAD_TYPE');
+      return;
+    }
+    if (p.ssrc !== this.#ssrc) {
+      if (this.#ssrc >= 0) {
+        // A new source (transfer, re-INVITE, edge restart): start its sequence afresh.
+        this.#ev.drop('RTP_SSRC_CHANGED');
+        this.#reorder.reset();
+        this.#lastTransit = NaN;
+        this.#aecBase = NaN;
+      }
+      this.#ssrc = p.ssrc;
+    }
+    this.stats.packetsIn++;
+    this.stats.bytesIn += p.payload.length;
+    this.#m.packets.inc({ direction: 'in' });
+    this.#lastPacketAt = arrivalMs;
+    if (p.payloadType === this.#o.payloadType) this.#updateJitter(p.timestamp, arrivalMs);
+    const verdict = this.#reorder.push(p.sequenceNumber, p.payloadType, p.timestamp, p.payload, arrivalMs, p.marker);
+    if (verdict === 'late') {
+      this.stats.late++;
+      this.#ev.drop('RTP_LATE');
+    } else if (verdict === 'duplicate') {
+      this.stats.duplicate++;
+      this.#ev.drop('RTP_DUPLICATE');
+    }
+  }
+
+  dtmf(digit: string, durationMs: number): void {
+    if (this.#closed) return;
+    this.stats.dtmfIn++;
+    this.#ev.dtmf(digit, durationMs);
+  }
+
+  played(name: string): void {
+    this.#ev.played(name);
+  }
+
+  drop(code: GatewayErrorCode): void {
+    this.#ev.drop(code);
+  }
+
+  ended(reason: 'edge_stop' | 'edge_closed'): void {
+    this.#ev.ended(reason);
+  }
+
+  /** RFC 3550 §6.4.1 / A.8: J += (|D| − J) / 16, D from transit-time differences. */
+  #updateJitter(ts: number, arrivalMs: number): void {
+    const transit = (arrivalMs * this.codec.clockRate) / 1000 - ts;
+    if (!Number.isNaN(this.#lastTransit)) {
+      let d = transit - this.#lastTransit;
+      // timestamps wrap at 2^32
+      if (d > 2 ** 31) d -= 2 ** 32;
+      else if (d < -(2 ** 31)) d += 2 ** 32;
+      this.#jitter += (Math.abs(d) - this.#jitter) / 16;
+    }
+    this.#lastTransit = transit;
+  }
+
+  #onOrderedPacket(pt: number, ts: number, payload: Uint8Array, arrivalMs: number): void {
+    if (pt === this.#o.dtmfPayloadType) return this.#onTelephoneEvent(ts, payload);
+    let n: number;
+    try {
+      n = this.#decoder.decode(payload, this.#pcm);
+    } catch {
+      this.#ev.drop('CODEC_BAD_FRAME');
+      return;
+    }
+    if (n === 0) return;
+    const pcm = this.#pcm.subarray(0, n);
+    const aec = this.#aec;
+    if (aec !== null) {
+      // Sample clock from RTP timestamps (jitter-free), anchored at the first packet's arrival.
+      if (Number.isNaN(this.#aecBase)) {
+        this.#aecBase = Math.round(((arrivalMs - 20) * this.codec.pcmRate) / 1000);
+        this.#aecTs0 = ts;
+      }
+      aec.process(pcm, this.#aecBase + tsDiff(this.#aecTs0, ts), pcm);
+      if (aec.locked) this.#ev.echoPath(aec.lossDb, (1000 * aec.delay) / this.codec.pcmRate + this.#dsp.delayMs);
+    }
+    if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
+  }
+
+  #onLost(count: number): void {
+    this.stats.lost += count;
+    const frames = Math.min(count, MAX_CONCEALED);
+    const now = this.#now();
+    for (let i = 0; i < frames; i++) {
+      const n = this.#decoder.conceal(this.#pcm);
+      this.stats.concealed++;
+      this.#m.concealed.inc();
+      if (!this.#dsp.push(this.#pcm.subarray(0, n), now)) this.#ev.drop('DSP_OVERLOAD');
+    }
+  }
+
+  /** RFC 4733 §2.5.1.3–4: report a digit once, on its first end packet (ends are repeated). */
+  #onTelephoneEvent(ts: number, payload: Uint8Array): void {
+    if (payload.length < 4) return this.#ev.drop('DTMF_TRUNCATED');
+    const end = (payload[1]! & 0x80) !== 0;
+    if (!end || ts === this.#lastDtmfTs) return;
+    this.#lastDtmfTs = ts;
+    const digit = dtmfDigit(payload[0]!);
+    if (digit === null) return;
+    const duration = (payload[2]! << 8) | payload[3]!;
+    this.dtmf(digit, Math.round((1000 * duration) / this.codec.clockRate));
+  }
+
+  /** Frees the decoder and the DSP chain. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#dsp.close();
+    this.#decoder.close();
+  }
+}

@@ -1,0 +1,101 @@
+import {
+  createRtpPacket,
+  RTP_HEADER_SIZE,
+  tryParseRtp,
+  writeRtpFixedHeader,
+  writeTelephoneEvent,
+  type RtpPacket,
+} from '../../../codecs/src/index.js';
+import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
+import { FRAME_MS } from '../media/PlayoutClock.js';
+import { TokenBucket } from '../rateLimit.js';
+import type { EdgeSink, OutboundFrame } from './Edge.js';
+
+export interface RtpFramingOptions {
+  codec: EdgeCodecName;
+  payloadType: number;
+  dtmfPayloadType: number;
+  /** packets/s the far end may send before packets are dropped (50 nominal; bursts of 1 s pass) */
+  packetsPerSecond: number;
+}
+
+/** Packet buffers in rotation: a dgram or WebSocket send may still hold the previous one. */
+const PACKET_RING = 4;
+
+/**
+ * RTP framing of one call's media, both ways (RFC 3550), shared by the RTP edges whatever carries
+ * the packets (UDP, WebSocket messages, SIP-negotiated ports).
+ *
+ * In: a per-call rate limit (a flood costs the flooder: beyond the rate, packets are dropped
+ * before any parsing), then a zero-copy parse into one reused packet object.
+ *
+ * Out: one SSRC, continuous sequence numbers and timestamps (§5.1: random initial values), the
+ * marker bit on the stream's first packet; RFC 4733 telephone-events in the same sequence space,
+ * the event's packets all carrying its start timestamp (§2.5.1.3).
+ */
+export class RtpFraming {
+  readonly #o: RtpFramingOptions;
+  readonly #bucket: TokenBucket;
+  readonly #in: RtpPacket = createRtpPacket();
+  readonly #packets: Uint8Array[];
+  readonly #frameTicks: number;
+  readonly #ssrc = (Math.random() * 0xffffffff) >>> 0;
+  #ring = 0;
+  #seq: number;
+  #ts: number;
+  #toneStartTs = 0;
+  #first = true;
+
+  constructor(opts: RtpFramingOptions) {
+    this.#o = opts;
+    this.#bucket = new TokenBucket(opts.packetsPerSecond, Math.max(50, opts.packetsPerSecond / 2));
+    const info = CODEC_INFO[opts.codec];
+    this.#frameTicks = info.frameTicks;
+    this.#packets = Array.from({ length: PACKET_RING }, () => new Uint8Array(RTP_HEADER_SIZE + info.maxPayload));
+    // Half the 16-bit space for the sequence keeps SRTP index guessing away from rollover (pion
+    // sequencer.go does the same).
+    this.#seq = Math.floor(Math.random() * 0x8000);
+    this.#ts = Math.floor(Math.random() * 0xffffffff) >>> 0;
+  }
+
+  /** SSRC of the outbound stream. */
+  get ssrc(): number {
+    return this.#ssrc;
+  }
+
+  /** One datagram or message from the far end: parsed and handed on, or dropped and counted. `buf` may be borrowed. */
+  receive(buf: Uint8Array, arrivalMs: number, sink: EdgeSink): void {
+    if (!this.#bucket.take(arrivalMs)) return sink.drop('RTP_RATE_LIMITED');
+    const err = tryParseRtp(buf, this.#in);
+    if (err !== null) return sink.drop(err);
+    sink.media(this.#in, arrivalMs);
+  }
+
+  /** The packet for one outbound frame: a view into a buffer reused after PACKET_RING packets. */
+  packetize(f: OutboundFrame): Uint8Array {
+    if (f.slots > 1) this.#ts = (this.#ts + (f.slots - 1) * this.#frameTicks) >>> 0;
+    const pkt = this.#packets[this.#ring]!;
+    this.#ring = (this.#ring + 1) % PACKET_RING;
+    let len: number;
+    if (f.kind === 'tone') {
+      if (f.first) this.#toneStartTs = this.#ts;
+      writeRtpFixedHeader(pkt, 0, f.first, this.#o.dtmfPayloadType, this.#seq, this.#toneStartTs, this.#ssrc);
+      len =
+        RTP_HEADER_SIZE +
+        writeTelephoneEvent(pkt, RTP_HEADER_SIZE, {
+          event: f.event,
+          end: f.end,
+          volume: 10,
+          duration: (f.elapsedMs * this.#frameTicks) / FRAME_MS,
+        });
+    } else {
+      writeRtpFixedHeader(pkt, 0, this.#first, this.#o.payloadType, this.#seq, this.#ts, this.#ssrc);
+      pkt.set(f.payload, RTP_HEADER_SIZE);
+      len = RTP_HEADER_SIZE + f.payload.length;
+    }
+    this.#first = false;
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#ts = (this.#ts + this.#frameTicks) >>> 0;
+    return pkt.subarray(0, len);
+  }
+}

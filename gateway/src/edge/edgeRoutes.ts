@@ -1,0 +1,104 @@
+import type uWS from 'uWebSockets.js';
+import type { Guard } from '../api/Guard.js';
+import { parseCallRequest } from '../call/callRequest.js';
+import { GatewayError } from '../errors.js';
+import { readJson, reply, sendJson, type Reply } from '../http.js';
+import { CODEC_INFO } from '../media/edgeCodecs.js';
+import { RtpFraming } from './RtpFraming.js';
+import { UdpEdge, type UdpRemote } from './UdpEdge.js';
+import type { EdgeSocket } from './WsEdge.js';
+import { EDGE_MAX_MESSAGE, WsEdgeConnection, type EdgeHost } from './WsEdgeConnection.js';
+
+export interface RtpEdgeHost extends EdgeHost {
+  guard: Guard;
+  rtpBindHost: string;
+  rtpPublicHost: string;
+}
+
+const API_MAX_BODY = 64 * 1024;
+
+/**
+ * The RTP edges' entry points on the uWS app: `POST /v1/calls` opens a call with its own UDP
+ * port; `/v1/edge` carries RTP inside WebSocket messages.
+ */
+export function rtpEdgeRoutes(app: uWS.TemplatedApp, host: RtpEdgeHost): void {
+  app.post('/v1/calls', (res, req) => {
+    // uWS delivers the body only to a handler that asked for it before returning
+    const r = reply(res);
+    const body = readJson(r, API_MAX_BODY);
+    body.catch(() => {}); // awaited (and its error answered) once authorised
+    host.guard.authorized(r, req, () => void createUdpCall(r, body, host));
+  });
+  app.ws<{ conn: WsEdgeConnection | null; open: boolean }>('/v1/edge', {
+    maxPayloadLength: EDGE_MAX_MESSAGE,
+    idleTimeout: 60,
+    maxBackpressure: 256 * 1024,
+    upgrade: (res, req, context) => {
+      const key = req.getHeader('sec-websocket-key');
+      const proto = req.getHeader('sec-websocket-protocol');
+      const ext = req.getHeader('sec-websocket-extensions');
+      host.guard.authorized(reply(res), req, () => res.upgrade({ conn: null, open: false }, key, proto, ext, context));
+    },
+    open: (ws) => {
+      const d = ws.getUserData();
+      d.open = true;
+      const sock: EdgeSocket = {
+        sendBinary: (bytes) => d.open && ws.send(bytes, true) !== 2,
+        sendText: (text) => {
+          if (d.open) ws.send(text, false);
+        },
+        bufferedAmount: () => ws.getBufferedAmount(),
+        end: (code, reason, text) => {
+          if (!d.open) return;
+          ws.cork(() => {
+            if (text !== undefined) ws.send(text, false);
+            ws.end(code, reason);
+          });
+        },
+      };
+      d.conn = new WsEdgeConnection(sock, host);
+    },
+    message: (ws, message, isBinary) => ws.getUserData().conn?.message(new Uint8Array(message), isBinary),
+    // uWS ends a socket whose message exceeds maxPayloadLength with 1006 and this text.
+    close: (ws, code, message) => {
+      const d = ws.getUserData();
+      d.open = false;
+      d.conn?.closed(code === 1006 && Buffer.from(message).toString().includes('too big'));
+    },
+  });
+}
+
+async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpEdgeHost): Promise<void> {
+  try {
+    const body = await bodyPromise;
+    host.registry.admit();
+    const req = parseCallRequest(body, host.routing);
+    const remote = parseRemote((body as Record<string, unknown>)['remote']);
+    const rtp = new RtpFraming({ codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: req.dtmfPayloadType, packetsPerSecond: host.rtpPacketsPerSecond });
+    const edge = await UdpEdge.open(host.rtpBindHost, rtp, remote);
+    if (r.aborted) {
+      edge.close();
+      return;
+    }
+    const call = host.registry.create(req, edge);
+    sendJson(r, 201, {
+      callId: call.id,
+      rtp: { host: host.rtpPublicHost, port: edge.port },
+      payloadType: req.payloadType,
+      clockRate: CODEC_INFO[req.codec].clockRate,
+      ptime: 20,
+      dtmfPayloadType: req.dtmfPayloadType,
+    });
+  } catch (err) {
+    host.guard.refuse(r, err);
+  }
+}
+
+function parseRemote(v: unknown): UdpRemote | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new GatewayError('BAD_REQUEST', 'remote: must be "host:port"');
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) throw new GatewayError('BAD_REQUEST', `remote: must be "host:port", got ${JSON.stringify(v)}`);
+  return { address: m[1]!, port };
+}
