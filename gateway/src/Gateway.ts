@@ -7,7 +7,7 @@ import { Guard } from './api/Guard.js';
 import { apiRoutes } from './api/routes.js';
 import type { Call } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
-import type { Settings } from './config.js';
+import type { Settings } from './settings.js';
 import { rtpEdgeRoutes } from './edge/edgeRoutes.js';
 import { startWsEdgeServer, type WsEdgeServer } from './edge/wsEdgeServer.js';
 import { log } from './log.js';
@@ -25,7 +25,7 @@ export class Gateway {
   readonly metrics = new Metrics();
   readonly calls: CallRegistry;
   readonly #guard: Guard;
-  readonly #clock: PlayoutClock;
+  readonly #clock: PlayoutClock<Call>;
   readonly #agents: AgentSupervisor;
   #pool: DspPool | null = null;
   #listen: uWS.us_listen_socket | null = null;
@@ -38,13 +38,12 @@ export class Gateway {
   constructor(settings: Settings) {
     this.settings = settings;
     this.#guard = new Guard(settings.authSecret, this.metrics);
-    this.#clock = new PlayoutClock(
+    this.#clock = new PlayoutClock<Call>(
       (ms) => {
         this.metrics.tickLateness.observe(Math.max(0, ms) / 1000);
       },
-      (t, err) => {
+      (call, err) => {
         // A failing call must not stop the clock for the others.
-        const call = t as Call;
         log('error', 'call_failed', { callId: call.id, error: String(err) });
         call.close('error');
       },
@@ -70,7 +69,13 @@ export class Gateway {
     });
     this.#pool = pool;
     this.metrics.workerStats = () => pool.stats();
-    this.calls.callDeps = { metrics: this.metrics, dspPool: pool, speex, resampleQuality: s.resampleQuality, playoutMaxSeconds: s.playoutMaxSeconds };
+    this.calls.callDeps = {
+      metrics: this.metrics,
+      dspPool: pool,
+      speex,
+      resampleQuality: s.resampleQuality,
+      playoutMaxSeconds: s.playoutMaxSeconds,
+    };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
     rtpEdgeRoutes(app, { ...edges, guard: this.#guard, rtpBindHost: s.rtpBindHost, rtpPublicHost: s.rtpPublicHost });
@@ -80,7 +85,7 @@ export class Gateway {
       app.listen(s.host, s.port, (token) => {
         if (!token) return reject(new Error(`cannot listen on ${s.host}:${s.port}`));
         this.#listen = token;
-        resolve(uWS.us_socket_local_port(token as unknown as uWS.us_socket));
+        resolve(uWS.us_socket_local_port(token));
       });
     });
     if (s.edgeWsServer === 'ws') {

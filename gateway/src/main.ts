@@ -1,4 +1,4 @@
-import { loadSettings } from './config.js';
+import { loadSettings } from './settings.js';
 import { Gateway } from './Gateway.js';
 import { log } from './log.js';
 

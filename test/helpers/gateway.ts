@@ -1,4 +1,5 @@
-import { DEFAULT_LIMITS, RoutingTable, type Settings } from '../../gateway/src/config.js';
+import { RoutingTable } from '../../gateway/src/routing.js';
+import { DEFAULT_LIMITS, type Settings } from '../../gateway/src/settings.js';
 import { Gateway } from '../../gateway/src/Gateway.js';
 import { setLogLevel } from '../../gateway/src/log.js';
 import { Resampler, g711DecodeInto, g711EncodeInto } from '../../codecs/src/index.js';

@@ -4,7 +4,7 @@ import { CodecError, createRtpPacket, parseRtp, rtpSize, tryParseRtp, writeRtp }
 import type { AgentCommands } from '../../gateway/src/agent/Agent.js';
 import type { AgentSocket } from '../../gateway/src/agent/AgentSocket.js';
 import { DIALECT_FACTORIES } from '../../gateway/src/agent/dialects/index.js';
-import { DIALECTS, parseRoute } from '../../gateway/src/config.js';
+import { DIALECTS, parseRoute } from '../../gateway/src/route.js';
 import { GatewayError } from '../../gateway/src/errors.js';
 
 /**
@@ -111,7 +111,7 @@ describe.each(DIALECTS)('%s agent control messages under fuzzing', (dialect) => 
   it('turns any message into commands or an `invalid` answer, never a throw', () => {
     const route = parseRoute({ agent: { url: 'ws://agent', dialect } });
     const session = DIALECT_FACTORIES[dialect](route);
-    const sock: AgentSocket = { sendText: () => {}, sendBinary: () => true, close: () => {} };
+    const sock: AgentSocket = { sendText: () => {}, sendBinary: () => {}, bufferedAmount: () => 0, close: () => {} };
     session.start(sock, {
       callId: '6f1c2a4e-0000-4000-8000-000000000000',
       from: '+14155550123',

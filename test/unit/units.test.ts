@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Auth, signDial, verifyDial } from '../../gateway/src/auth.js';
-import { loadSettings, parseRoute, RoutingTable } from '../../gateway/src/config.js';
+import { parseRoute } from '../../gateway/src/route.js';
+import { RoutingTable } from '../../gateway/src/routing.js';
+import { loadSettings } from '../../gateway/src/settings.js';
 import { TokenBucket } from '../../gateway/src/rateLimit.js';
 import { toE164 } from '../../gateway/src/e164.js';
 import { GatewayError } from '../../gateway/src/errors.js';

@@ -1,10 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createRtpPacket, g711DecodeInto, g711EncodeFloatInto, loadDenoiserModule, loadResamplerModule } from '../../../codecs/src/index.js';
+import {
+  createRtpPacket,
+  g711DecodeInto,
+  g711EncodeFloatInto,
+  loadDenoiserModule,
+  loadResamplerModule,
+} from '../../../codecs/src/index.js';
 import type { Agent, GatewayEvent } from '../../../gateway/src/agent/Agent.js';
 import { Call } from '../../../gateway/src/call/Call.js';
-import { parseRoute } from '../../../gateway/src/config.js';
+import { parseRoute } from '../../../gateway/src/route.js';
 import type { Edge } from '../../../gateway/src/edge/Edge.js';
 import { setLogLevel } from '../../../gateway/src/log.js';
 import { DspPool } from '../../../gateway/src/media/DspPool.js';

@@ -1,5 +1,5 @@
 import type { Agent, AgentCommands, CallInfo, GatewayEvent } from './Agent.js';
-import { dialAgent, type AgentSocket, type SocketHandlers } from './AgentSocket.js';
+import { AGENT_SEND_LIMIT, dialAgent, type AgentSocket, type SocketHandlers } from './AgentSocket.js';
 import type { DialectSession } from './dialects/Dialect.js';
 
 /** Caller audio kept while the agent is still connecting: up to 1 s, then the oldest goes. */
@@ -61,10 +61,6 @@ export class AgentLink implements Agent, SocketHandlers {
     this.open();
   }
 
-  get connected(): boolean {
-    return this.#open;
-  }
-
   start(info: CallInfo): void {
     this.#info = info;
     if (this.#open) this.#o.dialect.start(this.#sock!, info);
@@ -80,7 +76,11 @@ export class AgentLink implements Agent, SocketHandlers {
       this.#pending.push(frame.slice());
       return;
     }
-    if (!this.#o.dialect.audio(this.#sock!, frame)) this.#o.drop('AGENT_BACKPRESSURE');
+    const sock = this.#sock!;
+    // Whatever the dialect's framing (binary PCM, JSON with base64), an agent that is not reading
+    // leaves bytes unsent on its socket: beyond the limit its caller audio is dropped and counted.
+    if (sock.bufferedAmount() > AGENT_SEND_LIMIT) this.#o.drop('AGENT_BACKPRESSURE');
+    else this.#o.dialect.audio(sock, frame);
   }
 
   event(ev: GatewayEvent): void {

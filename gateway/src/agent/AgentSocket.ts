@@ -4,8 +4,9 @@ import type uWS from 'uWebSockets.js';
 /** A message-oriented connection to an agent: the gateway's dial-out (ws) or the agent's dial-in (uWS). */
 export interface AgentSocket {
   sendText(text: string): void;
-  /** Sends a binary message; false when it was dropped for backpressure. */
-  sendBinary(bytes: Uint8Array): boolean;
+  sendBinary(bytes: Uint8Array): void;
+  /** Bytes queued on the socket and not yet sent (what a slow agent leaves unread). */
+  bufferedAmount(): number;
   close(code: number, reason: string): void;
 }
 
@@ -49,10 +50,9 @@ export function dialAgent(
       if (ws.readyState === WebSocket.OPEN) ws.send(text);
     },
     sendBinary: (bytes) => {
-      if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > AGENT_SEND_LIMIT) return false;
-      ws.send(bytes, { binary: true });
-      return true;
+      if (ws.readyState === WebSocket.OPEN) ws.send(bytes, { binary: true });
     },
+    bufferedAmount: () => ws.bufferedAmount,
     close: (code, reason) => {
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
       else if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
@@ -67,9 +67,9 @@ export function uwsAgentSocket<T>(ws: uWS.WebSocket<T>, isOpen: () => boolean): 
       if (isOpen()) ws.send(text, false);
     },
     sendBinary: (bytes) => {
-      if (!isOpen() || ws.getBufferedAmount() > AGENT_SEND_LIMIT) return false;
-      return ws.send(bytes, true) !== 2;
+      if (isOpen()) ws.send(bytes, true);
     },
+    bufferedAmount: () => ws.getBufferedAmount(),
     close: (code, reason) => {
       if (isOpen()) ws.end(code, reason.slice(0, 120));
     },

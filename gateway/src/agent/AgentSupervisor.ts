@@ -1,5 +1,6 @@
 import type { Call } from '../call/Call.js';
-import type { AgentTarget, Settings } from '../config.js';
+import type { AgentTarget } from '../route.js';
+import type { Settings } from '../settings.js';
 import { SIGNATURE_HEADER, signDial } from '../auth.js';
 import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';

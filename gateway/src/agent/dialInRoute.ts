@@ -20,12 +20,13 @@ export function dialInRoute(app: uWS.TemplatedApp, agents: AgentSupervisor, guar
     idleTimeout: 60,
     maxBackpressure: 2 * 1024 * 1024,
     upgrade: (res, req, context) => {
-      const callId = req.getParameter(0) ?? '';
+      const callId = req.getParameter(0);
       const key = req.getHeader('sec-websocket-key');
       const proto = req.getHeader('sec-websocket-protocol');
       const ext = req.getHeader('sec-websocket-extensions');
       guard.authorized(reply(res), req, (r) => {
-        if (!agents.awaitsDialIn(callId)) sendError(r, new GatewayError('NOT_FOUND', 'no call awaiting a dial-in agent with this id', { status: 404 }));
+        if (!agents.awaitsDialIn(callId))
+          sendError(r, new GatewayError('NOT_FOUND', 'no call awaiting a dial-in agent with this id', { status: 404 }));
         else res.upgrade<AgentSocketData>({ callId, link: null, open: false }, key, proto, ext, context);
       });
     },

@@ -29,7 +29,7 @@ export class Guard {
    */
   authorized(r: Reply, req: uWS.HttpRequest, then: (r: Reply) => void): void {
     if (this.#auth === null) return then(r);
-    this.verify(req.getHeader('authorization'), req.getQuery() ?? '').then(
+    this.verify(req.getHeader('authorization'), req.getQuery()).then(
       () => {
         if (!r.aborted) r.res.cork(() => then(r));
       },

@@ -36,7 +36,7 @@ export function apiRoutes(app: uWS.TemplatedApp, registry: CallRegistry, guard: 
     });
   });
   app.get('/v1/calls/:id', (res, req) => {
-    const id = req.getParameter(0) ?? '';
+    const id = req.getParameter(0);
     guard.authorized(reply(res), req, (r) => {
       const call = registry.get(id);
       if (call === undefined) sendError(r, new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
@@ -44,7 +44,7 @@ export function apiRoutes(app: uWS.TemplatedApp, registry: CallRegistry, guard: 
     });
   });
   app.del('/v1/calls/:id', (res, req) => {
-    const id = req.getParameter(0) ?? '';
+    const id = req.getParameter(0);
     guard.authorized(reply(res), req, (r) => {
       const call = registry.get(id);
       if (call === undefined) return sendError(r, new GatewayError('NOT_FOUND', 'no such call', { status: 404 }));
@@ -55,7 +55,7 @@ export function apiRoutes(app: uWS.TemplatedApp, registry: CallRegistry, guard: 
   // Twilio-compatible hang-up (what Pipecat's serializer calls when its base URL points here).
   app.post('/2010-04-01/Accounts/:account/Calls/:sid', (res, req) => {
     const r = reply(res);
-    const callSid = (req.getParameter(1) ?? '').replace(/\.json$/, '');
+    const callSid = req.getParameter(1).replace(/\.json$/, '');
     const body = readBody(r, API_MAX_BODY);
     body.catch(() => {});
     // Twilio's REST API authenticates with Basic AccountSid:AuthToken: with a secret set, the AuthToken is a JWT.
@@ -73,7 +73,8 @@ async function twilioCallUpdate(r: Reply, callSid: string, raw: Promise<Buffer>,
     const call = id === null ? undefined : registry.get(id);
     if (call === undefined) throw new GatewayError('NOT_FOUND', `no live call with CallSid ${callSid}`, { status: 404 });
     const status = body.get('Status');
-    if (status !== 'completed' && status !== 'canceled') throw new GatewayError('BAD_REQUEST', 'Status: only "completed" (or "canceled") is supported');
+    if (status !== 'completed' && status !== 'canceled')
+      throw new GatewayError('BAD_REQUEST', 'Status: only "completed" (or "canceled") is supported');
     call.close('agent_hangup');
     sendJson(r, 200, { sid: callSid, status: 'completed' });
   } catch (err) {

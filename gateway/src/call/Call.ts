@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Agent, AgentCommands } from '../agent/Agent.js';
-import type { Route } from '../config.js';
+import type { Route } from '../route.js';
 import type { Edge } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import { log } from '../log.js';
@@ -137,24 +137,29 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         },
       },
     );
-    this.playout = new Playout(deps.speex, { codec: setup.codec, agentRate: route.sampleRate, maxSeconds: deps.playoutMaxSeconds, quality: deps.resampleQuality }, edge, {
-      mark: (name, cleared) => {
-        this.#agent?.event({ type: 'mark', name, cleared });
+    this.playout = new Playout(
+      deps.speex,
+      { codec: setup.codec, agentRate: route.sampleRate, maxSeconds: deps.playoutMaxSeconds, quality: deps.resampleQuality },
+      edge,
+      {
+        mark: (name, cleared) => {
+          this.#agent?.event({ type: 'mark', name, cleared });
+        },
+        overflow: () => {
+          this.#drop('PLAYOUT_OVERFLOW');
+        },
+        underrun: () => {
+          this.#m.underruns.inc();
+        },
+        started: (waited) => {
+          this.#m.outboundLatency.observe(waited / 1000);
+        },
+        reference: (playsAtMs, frame) => {
+          this.monitor.reference(playsAtMs, frame);
+          this.inbound.reference(playsAtMs, frame);
+        },
       },
-      overflow: () => {
-        this.#drop('PLAYOUT_OVERFLOW');
-      },
-      underrun: () => {
-        this.#m.underruns.inc();
-      },
-      started: (waited) => {
-        this.#m.outboundLatency.observe(waited / 1000);
-      },
-      reference: (playsAtMs, frame) => {
-        this.monitor.reference(playsAtMs, frame);
-        this.inbound.reference(playsAtMs, frame);
-      },
-    });
+    );
     edge.attach(this.inbound);
   }
 
@@ -286,7 +291,14 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
       transport: this.edge.kind,
       agent: { url: this.route.agent.url, dialect: this.route.agent.dialect, sampleRate: this.route.sampleRate },
       startedAt: new Date(this.createdAt).toISOString(),
-      packets: { in: s.packetsIn, out: this.stats.packetsOut, lost: s.lost, late: s.late, duplicate: s.duplicate, dropped: this.stats.dropped },
+      packets: {
+        in: s.packetsIn,
+        out: this.stats.packetsOut,
+        lost: s.lost,
+        late: s.late,
+        duplicate: s.duplicate,
+        dropped: this.stats.dropped,
+      },
       lossRate: s.packetsIn + s.lost > 0 ? s.lost / (s.packetsIn + s.lost) : 0,
       jitterMs: Math.round(100 * this.inbound.jitterMs) / 100,
       framesToAgent: this.stats.framesToAgent,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AgentSupervisor } from '../agent/AgentSupervisor.js';
-import type { Settings } from '../config.js';
+import type { Settings } from '../settings.js';
 import type { Edge } from '../edge/Edge.js';
 import { GatewayError } from '../errors.js';
 import { log } from '../log.js';
@@ -20,13 +20,13 @@ export class CallRegistry {
   readonly #calls = new Map<string, Call>();
   readonly #s: Settings;
   readonly #m: Metrics;
-  readonly #clock: PlayoutClock;
+  readonly #clock: PlayoutClock<Call>;
   readonly #agents: AgentSupervisor;
   readonly #callRate: TokenBucket;
   #callDeps: CallDeps | null = null;
   #draining = false;
 
-  constructor(settings: Settings, metrics: Metrics, clock: PlayoutClock, agents: AgentSupervisor) {
+  constructor(settings: Settings, metrics: Metrics, clock: PlayoutClock<Call>, agents: AgentSupervisor) {
     this.#s = settings;
     this.#m = metrics;
     this.#clock = clock;
@@ -67,9 +67,13 @@ export class CallRegistry {
     if (!this.#callRate.take(performance.now()))
       throw new GatewayError('RATE_LIMITED', `more than ${this.#s.callsPerSecond} new calls per second (CALL_RATE_LIMIT)`, { status: 429 });
     if (this.#calls.size >= this.#s.maxCalls)
-      throw new GatewayError('AT_CAPACITY', `gateway is at its maximum of ${this.#s.maxCalls} calls (MAX_CALLS): try again later or another instance`, {
-        status: 503,
-      });
+      throw new GatewayError(
+        'AT_CAPACITY',
+        `gateway is at its maximum of ${this.#s.maxCalls} calls (MAX_CALLS): try again later or another instance`,
+        {
+          status: 503,
+        },
+      );
   }
 
   /** A new call on `edge` (admitted already): registered, its agent connecting, its playout on the clock. */
@@ -77,7 +81,15 @@ export class CallRegistry {
     if (this.#callDeps === null) throw new GatewayError('INTERNAL', 'gateway not started');
     const call = new Call(
       this.#callDeps,
-      { id: randomUUID(), from: req.from, to: req.to, route: req.route, codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: req.dtmfPayloadType },
+      {
+        id: randomUUID(),
+        from: req.from,
+        to: req.to,
+        route: req.route,
+        codec: req.codec,
+        payloadType: req.payloadType,
+        dtmfPayloadType: req.dtmfPayloadType,
+      },
       edge,
     );
     this.#calls.set(call.id, call);

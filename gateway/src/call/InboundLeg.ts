@@ -95,17 +95,21 @@ export class InboundLeg implements EdgeSink {
         this.#onLost(n);
       },
     });
-    this.#dsp = deps.pool.open({ inRate: this.codec.pcmRate, outRate: opts.agentRate, denoise: opts.denoise, quality: opts.quality }, events.frame, {
-      overrun: () => {
-        events.drop('DSP_OVERLOAD');
+    this.#dsp = deps.pool.open(
+      { inRate: this.codec.pcmRate, outRate: opts.agentRate, denoise: opts.denoise, quality: opts.quality },
+      events.frame,
+      {
+        overrun: () => {
+          events.drop('DSP_OVERLOAD');
+        },
+        restarted: () => {
+          events.dsp.restarted();
+        },
+        failed: (message) => {
+          events.dsp.failed(message);
+        },
       },
-      restarted: () => {
-        events.dsp.restarted();
-      },
-      failed: (message) => {
-        events.dsp.failed(message);
-      },
-    });
+    );
   }
 
   /** Algorithmic delay of the chain from edge to agent, ms. */
@@ -121,7 +125,9 @@ export class InboundLeg implements EdgeSink {
   /** What the echo canceller has measured of the echo path (NaN until it has locked on). */
   get echoPath(): { erlDb: number; erleDb: number; delayMs: number } {
     const a = this.#aec;
-    return a === null || !a.locked ? { erlDb: NaN, erleDb: NaN, delayMs: NaN } : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
+    return a === null || !a.locked
+      ? { erlDb: NaN, erleDb: NaN, delayMs: NaN }
+      : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
   }
 
   /** ms since the last valid packet from the edge. */

@@ -1,4 +1,5 @@
-import { parseRoute, type RoutingTable, type Route } from '../config.js';
+import { parseRoute, type Route } from '../route.js';
+import type { RoutingTable } from '../routing.js';
 import { toE164 } from '../e164.js';
 import { GatewayError } from '../errors.js';
 import { CODEC_INFO, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from '../media/edgeCodecs.js';
@@ -21,7 +22,8 @@ export function parseCallRequest(body: unknown, routing: RoutingTable): CallRequ
   if (typeof body !== 'object' || body === null) throw new GatewayError('BAD_REQUEST', 'body must be a JSON object');
   const b = body as Record<string, unknown>;
   const codec = parseCodecName(b['codec']);
-  if (codec === null) throw new GatewayError('CODEC_UNSUPPORTED', `codec: must be one of PCMU, PCMA, opus (got ${JSON.stringify(b['codec'])})`);
+  if (codec === null)
+    throw new GatewayError('CODEC_UNSUPPORTED', `codec: must be one of PCMU, PCMA, opus (got ${JSON.stringify(b['codec'])})`);
   const pt = b['payloadType'] ?? CODEC_INFO[codec].payloadType;
   if (typeof pt !== 'number' || !Number.isInteger(pt) || pt < 0 || pt > 127 || pt === DTMF_PAYLOAD_TYPE) {
     throw new GatewayError('BAD_REQUEST', `payloadType: must be an integer 0..127 other than ${DTMF_PAYLOAD_TYPE} (telephone-event)`);

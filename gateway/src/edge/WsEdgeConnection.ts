@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseCallRequest } from '../call/callRequest.js';
 import type { CallRegistry } from '../call/CallRegistry.js';
-import type { RoutingTable } from '../config.js';
+import type { RoutingTable } from '../routing.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { CODEC_INFO } from '../media/edgeCodecs.js';
@@ -63,7 +63,12 @@ export class WsEdgeConnection {
       const req = parseCallRequest(msg, this.#host.routing);
       const edge = new WsEdge(
         this.#sock,
-        new RtpFraming({ codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: req.dtmfPayloadType, packetsPerSecond: this.#host.rtpPacketsPerSecond }),
+        new RtpFraming({
+          codec: req.codec,
+          payloadType: req.payloadType,
+          dtmfPayloadType: req.dtmfPayloadType,
+          packetsPerSecond: this.#host.rtpPacketsPerSecond,
+        }),
       );
       this.#edge = edge;
       const call = registry.create(req, edge);

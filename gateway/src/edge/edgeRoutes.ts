@@ -74,7 +74,12 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
     host.registry.admit();
     const req = parseCallRequest(body, host.routing);
     const remote = parseRemote((body as Record<string, unknown>)['remote']);
-    const rtp = new RtpFraming({ codec: req.codec, payloadType: req.payloadType, dtmfPayloadType: req.dtmfPayloadType, packetsPerSecond: host.rtpPacketsPerSecond });
+    const rtp = new RtpFraming({
+      codec: req.codec,
+      payloadType: req.payloadType,
+      dtmfPayloadType: req.dtmfPayloadType,
+      packetsPerSecond: host.rtpPacketsPerSecond,
+    });
     const edge = await UdpEdge.open(host.rtpBindHost, rtp, remote);
     if (r.aborted) {
       edge.close();

@@ -147,7 +147,7 @@ export class BargeInDetector {
    * probability, whether the agent is audible, and its raw (echo-cancelled, not denoised) level.
    * Returns 'barge_in' once per interruption, 'speech' for other speech frames, else null.
    */
-  push(tMs: number, level: number, vad: number, agentAudible: boolean, rawLevel = level): BargeInVerdict {
+  push(tMs: number, level: number, vad: number, agentAudible: boolean, rawLevel: number): BargeInVerdict {
     const predicted = this.predictedEcho(Math.floor(tMs / 10));
     const echoRisk = predicted + this.o.erlPriorDb > this.o.minLevelDb;
     const speech = vad >= this.o.vadThreshold && level >= this.o.minLevelDb && (!echoRisk || level >= predicted + this.o.echoMarginDb);

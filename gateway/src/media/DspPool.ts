@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DspRing, type FromWorker, type ToWorker } from './dspProtocol.js';
+import { startDspThread } from './dspThread.js';
 import { InboundDsp, type DspModules, type FrameSink, type InboundDspOptions } from './InboundDsp.js';
 
 /** The inbound chain of one call, wherever it runs. */
@@ -96,23 +97,9 @@ export class DspPool {
     return this.#slots.map((s) => s.worker);
   }
 
-  /** Starts a worker and resolves once its WASM modules are loaded. */
+  /** Starts a worker thread and takes charge of it: its frames, its death. */
   async #spawn(index: number): Promise<WorkerSlot> {
-    const worker = spawnDspWorker();
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        worker.off('message', onReady);
-        reject(err);
-      };
-      const onReady = (m: FromWorker) => {
-        if (m.op !== 'ready') return;
-        worker.off('error', onError);
-        worker.off('message', onReady);
-        resolve();
-      };
-      worker.on('error', onError);
-      worker.on('message', onReady);
-    });
+    const worker = await startDspThread();
     const slot: WorkerSlot = { worker, chains: new Set(), index };
     let lastError = 'exited';
     worker.on('message', (m: FromWorker) => {
@@ -296,13 +283,4 @@ export class DspPool {
     this.#slots.length = 0;
     this.#chains.clear();
   }
-}
-
-/**
- * A DSP worker: built code runs dspWorker.js beside this file; from the TypeScript sources (tests,
- * tsx) a small bootstrap registers tsx in the new thread before loading dspWorker.ts.
- */
-function spawnDspWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./dspWorker.js', import.meta.url));
-  return new Worker(new URL('./tsWorker.mjs', import.meta.url), { workerData: { tsEntry: new URL('./dspWorker.ts', import.meta.url).href } });
 }

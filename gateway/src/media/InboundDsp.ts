@@ -4,6 +4,7 @@ import {
   DENOISER_RATE,
   Denoiser,
   floatToInt16,
+  int16ToFloat,
   rmsDbfs,
   Resampler,
   type loadDenoiserModule,
@@ -127,10 +128,9 @@ export class InboundDsp {
   push(pcm: Int16Array, arrivalMs: number): void {
     if (this.#closed) return;
     const n = Math.min(pcm.length, this.#in.length);
-    const x = this.#in;
-    for (let i = 0; i < n; i++) x[i] = pcm[i]!;
+    int16ToFloat(pcm.subarray(0, n), this.#in);
     this.#measure(pcm, n);
-    const input = x.subarray(0, n);
+    const input = this.#in.subarray(0, n);
     if (this.#up === null) {
       this.#toAgentRate(input, -1, arrivalMs);
       return;

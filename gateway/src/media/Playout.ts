@@ -1,4 +1,4 @@
-import { dtmfEvent, Resampler } from '../../../codecs/src/index.js';
+import { dtmfEvent, int16ToFloat, Resampler } from '../../../codecs/src/index.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
 import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
@@ -185,7 +185,13 @@ export class Playout implements Tickable {
       if (this.#dtmfState !== null || this.#dtmf.length > 0) this.#dtmfFrame();
       else this.#audioFrame(nowMs);
       this.#frame.slots = 1;
-    } while (this.#buffered && this.#aheadMs <= this.#edge.leadMs && !this.queue.empty && this.#dtmfState === null && this.#dtmf.length === 0);
+    } while (
+      this.#buffered &&
+      this.#aheadMs <= this.#edge.leadMs &&
+      !this.queue.empty &&
+      this.#dtmfState === null &&
+      this.#dtmf.length === 0
+    );
     this.#fireDue(nowMs);
   }
 
@@ -200,8 +206,7 @@ export class Playout implements Tickable {
       this.#playing = true;
     } else this.#playing = false;
     // Always run the resampler (zeros when idle) so its filter state is continuous.
-    const a = this.#agentFrame;
-    for (let i = 0; i < a.length; i++) this.#f32In[i] = a[i]!;
+    int16ToFloat(this.#agentFrame, this.#f32In);
     const made = this.#resampler.process(this.#f32In, this.#f32Out);
     const e = this.#edgeFrame;
     for (let i = 0; i < e.length; i++) {

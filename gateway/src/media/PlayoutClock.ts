@@ -19,19 +19,18 @@ const MAX_CATCH_UP = 3;
  * absolute timeline (start + k·20 ms), so timer lateness never accumulates. After a short stall
  * the missed ticks run back to back; after a long one, slots are skipped.
  */
-export class PlayoutClock {
-  readonly #subs = new Set<Tickable>();
+export class PlayoutClock<T extends Tickable = Tickable> {
+  readonly #subs = new Set<T>();
   #timer: NodeJS.Timeout | null = null;
   #next = 0;
   readonly #onLateness: (ms: number) => void;
-  readonly #onError: (t: Tickable, err: unknown) => void;
-  ticks = 0;
+  readonly #onError: (t: T, err: unknown) => void;
 
   /**
    * @param onLateness told how late each tick fired, ms
    * @param onError told when a subscriber throws; the clock keeps running for the others
    */
-  constructor(onLateness: (ms: number) => void = () => {}, onError: (t: Tickable, err: unknown) => void = () => {}) {
+  constructor(onLateness: (ms: number) => void = () => {}, onError: (t: T, err: unknown) => void = () => {}) {
     this.#onLateness = onLateness;
     this.#onError = onError;
   }
@@ -40,7 +39,7 @@ export class PlayoutClock {
     return this.#subs.size;
   }
 
-  add(t: Tickable): void {
+  add(t: T): void {
     this.#subs.add(t);
     if (this.#timer === null) {
       this.#next = performance.now() + FRAME_MS;
@@ -48,7 +47,7 @@ export class PlayoutClock {
     }
   }
 
-  delete(t: Tickable): void {
+  delete(t: T): void {
     this.#subs.delete(t);
     if (this.#subs.size === 0 && this.#timer !== null) {
       clearTimeout(this.#timer);
@@ -78,7 +77,6 @@ export class PlayoutClock {
     }
     let runs = 0;
     while (this.#next <= now && runs <= MAX_CATCH_UP) {
-      this.ticks++;
       for (const s of this.#subs) {
         try {
           s.tick(this.#next, runs === 0 ? slots : 1);

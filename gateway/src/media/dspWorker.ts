@@ -24,7 +24,8 @@ port.on('message', (msg: ToWorker) => {
         const id = msg.id;
         const ring = new DspRing(msg.inSlot, msg.outSlot, msg.ring);
         const dsp = new InboundDsp(mods, msg.opts, (frame, vad, levels, arrivalMs) => {
-          if (ring.produce(frame)) post({ op: 'frame', id, vad0: vad[0]!, vad1: vad[1]!, level0: levels[0]!, level1: levels[1]!, arrivalMs });
+          if (ring.produce(frame))
+            post({ op: 'frame', id, vad0: vad[0]!, vad1: vad[1]!, level0: levels[0]!, level1: levels[1]!, arrivalMs });
           else post({ op: 'overrun', id });
         });
         chains.set(id, { dsp, ring });

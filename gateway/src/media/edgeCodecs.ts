@@ -2,7 +2,6 @@ import {
   CodecError,
   g711DecodeInto,
   g711EncodeInto,
-  g711Silence,
   LossConcealer,
   OPUS_FRAME,
   OpusDecoder,
@@ -117,9 +116,4 @@ export function createDecoder(name: EdgeCodecName): FrameDecoder {
 
 export function createEncoder(name: EdgeCodecName): FrameEncoder {
   return name === 'opus' ? new OpusFrameEncoder() : new G711Encoder(name === 'PCMU' ? 'ulaw' : 'alaw');
-}
-
-/** G.711 code for silence, for filling (unused for Opus, which encodes silence itself). */
-export function silenceByte(name: EdgeCodecName): number {
-  return g711Silence(name === 'PCMA' ? 'alaw' : 'ulaw');
 }

@@ -1,4 +1,4 @@
-import type { Route } from '../../config.js';
+import type { Route } from '../../route.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
 
@@ -11,8 +11,8 @@ export interface DialectSession {
   /** WebSocket subprotocol to offer when dialling out, if the dialect names one */
   readonly subprotocol?: string;
   start(sock: AgentSocket, info: CallInfo): void;
-  /** One 20 ms caller frame at the route's rate (borrowed); false if the socket dropped it. */
-  audio(sock: AgentSocket, frame: Int16Array): boolean;
+  /** One 20 ms caller frame at the route's rate (borrowed). Backpressure is the engine's (AgentLink). */
+  audio(sock: AgentSocket, frame: Int16Array): void;
   event(sock: AgentSocket, ev: GatewayEvent): void;
   stop(sock: AgentSocket, reason: string): void;
   /** Decodes one agent message into commands. `data` is borrowed. */

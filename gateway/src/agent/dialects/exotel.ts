@@ -1,4 +1,4 @@
-import type { Route } from '../../config.js';
+import type { Route } from '../../route.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
 import { callHex, parseObject, sid, streamCommand, type DialectSession } from './Dialect.js';
@@ -45,13 +45,12 @@ export class ExotelDialect implements DialectSession {
     );
   }
 
-  audio(sock: AgentSocket, frame: Int16Array): boolean {
+  audio(sock: AgentSocket, frame: Int16Array): void {
     const timestamp = this.#chunk * 20;
     this.#chunk++;
     sock.sendText(
       `{"event":"media","sequence_number":"${++this.#seq}","stream_sid":"${this.streamSid}","media":{"chunk":"${this.#chunk}","timestamp":"${timestamp}","payload":"${this.#codec.encode(frame)}"}}`,
     );
-    return true;
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {

@@ -1,4 +1,4 @@
-import type { Dialect, Route } from '../../config.js';
+import type { Dialect, Route } from '../../route.js';
 import type { DialectFactory } from './Dialect.js';
 import { ExotelDialect } from './exotel.js';
 import { JambonzDialect } from './jambonz.js';

@@ -1,5 +1,5 @@
 import { readWav } from '../../../../codecs/src/index.js';
-import type { Route } from '../../config.js';
+import type { Route } from '../../route.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
 import { obj, parseObject, type DialectSession } from './Dialect.js';
@@ -40,8 +40,8 @@ export class JambonzDialect implements DialectSession {
     );
   }
 
-  audio(sock: AgentSocket, frame: Int16Array): boolean {
-    return sock.sendBinary(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+  audio(sock: AgentSocket, frame: Int16Array): void {
+    sock.sendBinary(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {

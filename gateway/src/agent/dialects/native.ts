@@ -20,9 +20,9 @@ export class NativeDialect implements DialectSession {
     );
   }
 
-  audio(sock: AgentSocket, frame: Int16Array): boolean {
+  audio(sock: AgentSocket, frame: Int16Array): void {
     // Int16Array memory is little-endian on every platform this gateway supports (x64, arm64).
-    return sock.sendBinary(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+    sock.sendBinary(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Route } from '../../config.js';
+import type { Route } from '../../route.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
 import { obj, parseObject, type DialectSession } from './Dialect.js';
@@ -57,7 +57,7 @@ export class PlivoDialect implements DialectSession {
     );
   }
 
-  audio(sock: AgentSocket, frame: Int16Array): boolean {
+  audio(sock: AgentSocket, frame: Int16Array): void {
     // Plivo: timestamp = ms since stream start; Vobiz: epoch ms on its clock (both strings).
     const offset = this.#chunk * 20;
     this.#chunk++;
@@ -65,7 +65,6 @@ export class PlivoDialect implements DialectSession {
     sock.sendText(
       `{"event":"media","sequenceNumber":${++this.#seq},"streamId":"${this.streamId}","media":{"track":"inbound","timestamp":"${timestamp}","chunk":${this.#chunk},"payload":"${this.#codec.encode(frame)}"}}`,
     );
-    return true;
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {

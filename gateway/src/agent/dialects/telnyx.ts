@@ -42,13 +42,12 @@ export class TelnyxDialect implements DialectSession {
     );
   }
 
-  audio(sock: AgentSocket, frame: Int16Array): boolean {
+  audio(sock: AgentSocket, frame: Int16Array): void {
     const timestamp = this.#chunk * 20;
     this.#chunk++;
     sock.sendText(
       `{"event":"media","sequence_number":"${++this.#seq}","media":{"track":"inbound","chunk":"${this.#chunk}","timestamp":"${timestamp}","payload":"${this.#codec.encode(frame)}"},"stream_id":"${this.streamId}"}`,
     );
-    return true;
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {

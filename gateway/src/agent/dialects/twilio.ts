@@ -47,14 +47,13 @@ export class TwilioDialect implements DialectSession {
     );
   }
 
-  audio(sock: AgentSocket, frame: Int16Array): boolean {
+  audio(sock: AgentSocket, frame: Int16Array): void {
     // timestamp: ms of audio before this chunk (8 bytes per ms of µ-law), so gaps are visible.
     const timestamp = this.#chunk * 20;
     this.#chunk++;
     sock.sendText(
       `{"event":"media","sequenceNumber":"${++this.#seq}","media":{"track":"inbound","chunk":"${this.#chunk}","timestamp":"${timestamp}","payload":"${this.#codec.encode(frame)}"},"streamSid":"${this.streamSid}"}`,
     );
-    return true;
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {

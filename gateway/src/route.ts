@@ -1,0 +1,144 @@
+import { GatewayError } from './errors.js';
+import { DEFAULT_BARGE_IN, type BargeInOptions } from './media/BargeIn.js';
+
+/** Agent rates the native protocol offers (PCM16 mono). */
+export const AGENT_RATES = [8000, 16000, 24000, 48000] as const;
+export type AgentRate = (typeof AGENT_RATES)[number];
+export const DIALECTS = ['native', 'twilio', 'telnyx', 'plivo', 'vobiz', 'exotel', 'vonage', 'jambonz'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+/**
+ * PCM rates each dialect can carry, default first: what the emulated CPaaS offers (Twilio and
+ * Telnyx: µ-law 8 kHz only; Plivo/Vobiz: µ-law 8 kHz or L16 16 kHz; Exotel and Vonage: L16
+ * 8/16/24 kHz; jambonz: L16 up to 48 kHz).
+ */
+export const DIALECT_RATES: Record<Dialect, readonly AgentRate[]> = {
+  native: [24000, 8000, 16000, 48000],
+  twilio: [8000],
+  telnyx: [8000],
+  plivo: [8000, 16000],
+  vobiz: [8000, 16000],
+  exotel: [8000, 16000, 24000],
+  vonage: [16000, 8000, 24000],
+  jambonz: [8000, 16000, 24000, 48000],
+};
+
+export interface AgentTarget {
+  /** ws(s)://… (dial-out), 'builtin:echo', or 'dial-in' (the agent attaches to /v1/calls/{id}/agent) */
+  url: string;
+  dialect: Dialect;
+  headers: Readonly<Record<string, string>>;
+  /** times to dial again (200 ms, then 400 ms, … apart) when unreachable or closed mid-call, before the fallback */
+  retries: number;
+}
+
+export interface Route {
+  agent: AgentTarget;
+  /** dialled when the agent (and its retries) fail; then the call hangs up with the reason */
+  fallback: AgentTarget | null;
+  /** Hz of the PCM16 exchanged with the agent */
+  sampleRate: AgentRate;
+  denoise: boolean;
+  params: Readonly<Record<string, unknown>>;
+  /** barge-in detection; autoClear defaults on for the native dialect only (others cannot say "cleared") */
+  bargeIn: Readonly<BargeInOptions>;
+}
+
+export const ECHO_ROUTE: Route = Object.freeze({
+  agent: Object.freeze({ url: 'builtin:echo', dialect: 'native', headers: Object.freeze({}), retries: 0 }),
+  fallback: null,
+  sampleRate: 24000,
+  denoise: true,
+  params: Object.freeze({}),
+  bargeIn: Object.freeze({ ...DEFAULT_BARGE_IN }),
+});
+
+/** Throws CONFIG_INVALID naming the field. */
+export function fail(field: string, why: string): never {
+  throw new GatewayError('CONFIG_INVALID', `${field}: ${why}`);
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseAgentTarget(agent: unknown, field: string): AgentTarget {
+  if (!isObject(agent)) fail(field, 'must be an object with a url');
+  const url = agent['url'];
+  if (typeof url !== 'string') fail(`${field}.url`, 'must be a string');
+  if (url !== 'builtin:echo' && url !== 'dial-in') {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      fail(`${field}.url`, `not a URL: ${JSON.stringify(url)}`);
+    }
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+      fail(`${field}.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
+  }
+  const dialect = agent['dialect'] ?? 'native';
+  if (!(DIALECTS as readonly unknown[]).includes(dialect)) fail(`${field}.dialect`, `must be one of ${DIALECTS.join(', ')}`);
+  const headers = agent['headers'] ?? {};
+  if (!isObject(headers) || !Object.values(headers).every((h) => typeof h === 'string'))
+    fail(`${field}.headers`, 'must map names to strings');
+  const retries = agent['retries'] ?? 0;
+  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 5)
+    fail(`${field}.retries`, 'must be an integer 0..5');
+  return Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }), retries });
+}
+
+/** Validates a Route (inline in a request, or from the routing config). Errors name the field. */
+export function parseRoute(v: unknown, field = 'route'): Route {
+  if (!isObject(v)) fail(field, 'must be an object');
+  const agent = parseAgentTarget(v['agent'], `${field}.agent`);
+  const rates = DIALECT_RATES[agent.dialect];
+  const sampleRate = v['sampleRate'] ?? rates[0];
+  if (!(rates as readonly unknown[]).includes(sampleRate))
+    fail(`${field}.sampleRate`, `must be one of ${rates.join(', ')} for the ${agent.dialect} dialect`);
+  const fallback = v['fallback'] === undefined ? null : parseAgentTarget(v['fallback'], `${field}.fallback`);
+  if (fallback !== null && !(DIALECT_RATES[fallback.dialect] as readonly unknown[]).includes(sampleRate)) {
+    fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${JSON.stringify(sampleRate)} Hz`);
+  }
+  const denoise = v['denoise'] ?? true;
+  if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
+  const params = v['params'] ?? {};
+  if (!isObject(params)) fail(`${field}.params`, 'must be an object');
+  const bargeIn = parseBargeIn(v['bargeIn'], `${field}.bargeIn`, agent.dialect === 'native');
+  return Object.freeze({
+    agent,
+    fallback,
+    sampleRate: sampleRate as AgentRate,
+    denoise,
+    params: Object.freeze({ ...params }),
+    bargeIn,
+  });
+}
+
+const BARGE_IN_RANGES: Record<keyof BargeInOptions, [number, number] | 'boolean'> = {
+  enabled: 'boolean',
+  autoClear: 'boolean',
+  vadThreshold: [0, 1],
+  minSpeechMs: [10, 2000],
+  onsetMs: [10, 2000],
+  echoMarginDb: [0, 30],
+  erlPriorDb: [0, 60],
+  minLevelDb: [-90, 0],
+  echoWindowMs: [50, 1000],
+  noiseMarginDb: [0, 40],
+};
+
+function parseBargeIn(v: unknown, field: string, native: boolean): Readonly<BargeInOptions> {
+  const out: BargeInOptions = { ...DEFAULT_BARGE_IN, autoClear: native };
+  if (v === undefined) return Object.freeze(out);
+  if (!isObject(v)) fail(field, 'must be an object');
+  for (const [k, x] of Object.entries(v)) {
+    const range = (BARGE_IN_RANGES as Partial<Record<string, (typeof BARGE_IN_RANGES)[keyof BargeInOptions]>>)[k];
+    if (range === undefined) fail(`${field}.${k}`, `unknown option (known: ${Object.keys(BARGE_IN_RANGES).join(', ')})`);
+    if (range === 'boolean') {
+      if (typeof x !== 'boolean') fail(`${field}.${k}`, 'must be a boolean');
+    } else if (typeof x !== 'number' || !(x >= range[0] && x <= range[1]))
+      fail(`${field}.${k}`, `must be a number in ${range[0]}..${range[1]}`);
+    (out as unknown as Record<string, unknown>)[k] = x;
+  }
+  return Object.freeze(out);
+}

@@ -1,0 +1,96 @@
+import os from 'node:os';
+import { fail, isObject } from './route.js';
+import { readConfigFile, RoutingTable } from './routing.js';
+
+/** Process settings from the environment, parsed once. */
+export interface Settings {
+  port: number;
+  /** address the HTTP/WS server binds */
+  host: string;
+  /** address RTP sockets bind */
+  rtpBindHost: string;
+  /** address advertised to edges in `rtp.host` */
+  rtpPublicHost: string;
+  /** speex quality of the resamplers (0..10) */
+  resampleQuality: number;
+  /** ms a dial-in agent has to attach */
+  agentAttachTimeoutMs: number;
+  /** ms to wait for live calls on SIGTERM */
+  drainTimeoutMs: number;
+  /** seconds of agent audio a call may queue */
+  playoutMaxSeconds: number;
+  /** inbound DSP worker threads (0 = on the main thread) */
+  dspWorkers: number;
+  routing: RoutingTable;
+  /** HS256 secret for JWTs on /v1/calls, /v1/edge and agent dial-in, and for dial-out signatures; null = open */
+  authSecret: string | null;
+  /** PEM files for TLS (uWS SSLApp); both or neither */
+  tls: { certFile: string; keyFile: string } | null;
+  /** calls at once; more are answered 503 AT_CAPACITY */
+  maxCalls: number;
+  /** new calls per second, sustained (bursts of twice that); more are answered 429 RATE_LIMITED */
+  callsPerSecond: number;
+  /** RTP packets per second per call beyond which packets are dropped (RTP_RATE_LIMITED); 50 is nominal */
+  rtpPacketsPerSecond: number;
+  /** ms without a packet after which an edge is gone and its call ends */
+  mediaTimeoutMs: number;
+  /** ms a dial-out agent has to accept the WebSocket */
+  agentConnectTimeoutMs: number;
+  /** 'ws': also serve /v1/edge with the `ws` library on its own port (for the bench's side-by-side) */
+  edgeWsServer: 'uws' | 'ws';
+}
+
+/** Defaults of the limits above, for embedders and tests that build Settings by hand. */
+export const DEFAULT_LIMITS = {
+  authSecret: null,
+  tls: null,
+  maxCalls: 1000,
+  callsPerSecond: 100,
+  rtpPacketsPerSecond: 150,
+  mediaTimeoutMs: 30_000,
+  agentConnectTimeoutMs: 5000,
+  edgeWsServer: 'uws',
+} as const satisfies Partial<Settings>;
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail(name, `must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const cfgPath = env['GATEWAY_CONFIG'];
+  const cfg = cfgPath ? readConfigFile(cfgPath) : {};
+  const rtpBindHost = env['RTP_BIND_HOST'] ?? '0.0.0.0';
+  const auth = cfg['auth'];
+  if (auth !== undefined && !(isObject(auth) && typeof auth['secret'] === 'string' && auth['secret'].length >= 16))
+    fail('config.auth.secret', 'must be a string of at least 16 characters');
+  const secret = env['GATEWAY_AUTH_SECRET'] || (auth?.['secret'] as string | undefined) || null;
+  if (secret !== null && secret.length < 16) fail('GATEWAY_AUTH_SECRET', 'must be at least 16 characters');
+  const cert = env['TLS_CERT_FILE'];
+  const key = env['TLS_KEY_FILE'];
+  if (Boolean(cert) !== Boolean(key)) fail(cert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+  return {
+    port: intEnv(env, 'PORT', 8080, 0, 65535),
+    host: env['HOST'] ?? '0.0.0.0',
+    rtpBindHost,
+    rtpPublicHost: env['RTP_PUBLIC_HOST'] ?? (rtpBindHost === '0.0.0.0' ? '127.0.0.1' : rtpBindHost),
+    resampleQuality: intEnv(env, 'RESAMPLE_QUALITY', 3, 0, 10),
+    agentAttachTimeoutMs: intEnv(env, 'AGENT_ATTACH_TIMEOUT_MS', 10_000, 100, 600_000),
+    drainTimeoutMs: intEnv(env, 'DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    playoutMaxSeconds: intEnv(env, 'PLAYOUT_MAX_SECONDS', 120, 60, 3600),
+    // Default: one worker per core; the main thread keeps sockets, playout and control.
+    dspWorkers: intEnv(env, 'DSP_WORKERS', os.availableParallelism(), 0, 64),
+    routing: new RoutingTable(cfg),
+    authSecret: secret,
+    tls: cert && key ? { certFile: cert, keyFile: key } : null,
+    maxCalls: intEnv(env, 'MAX_CALLS', DEFAULT_LIMITS.maxCalls, 1, 100_000),
+    callsPerSecond: intEnv(env, 'CALL_RATE_LIMIT', DEFAULT_LIMITS.callsPerSecond, 1, 100_000),
+    rtpPacketsPerSecond: intEnv(env, 'RTP_RATE_LIMIT', DEFAULT_LIMITS.rtpPacketsPerSecond, 50, 10_000),
+    mediaTimeoutMs: intEnv(env, 'MEDIA_TIMEOUT_MS', DEFAULT_LIMITS.mediaTimeoutMs, 1000, 3_600_000),
+    agentConnectTimeoutMs: intEnv(env, 'AGENT_CONNECT_TIMEOUT_MS', DEFAULT_LIMITS.agentConnectTimeoutMs, 100, 60_000),
+    edgeWsServer: env['EDGE_WS_SERVER'] === 'ws' ? 'ws' : 'uws',
+  };
+}
