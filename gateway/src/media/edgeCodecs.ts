@@ -9,8 +9,13 @@ import {
   type G711Law,
 } from '../../../codecs/src/index.js';
 
-/** Codecs an edge may use, with their RTP parameters (RFC 3551 static types; RFC 7587 for Opus). */
-export const EDGE_CODECS = ['PCMU', 'PCMA', 'opus'] as const;
+/**
+ * Codecs an edge may use, with their RTP parameters (RFC 3551 static types; RFC 7587 for Opus).
+ * `slin8` and `slin16` are 16-bit signed linear PCM, little-endian (Asterisk's name): the media of
+ * streams that carry raw audio (AudioSocket, L16 media streams); they have no RTP payload type of
+ * their own (the edge gives its packets the dynamic one here).
+ */
+export const EDGE_CODECS = ['PCMU', 'PCMA', 'opus', 'slin8', 'slin16'] as const;
 export type EdgeCodecName = (typeof EDGE_CODECS)[number];
 
 export interface EdgeCodecInfo {
@@ -33,6 +38,8 @@ export const CODEC_INFO: Record<EdgeCodecName, EdgeCodecInfo> = {
   PCMU: { name: 'PCMU', payloadType: 0, clockRate: 8000, pcmRate: 8000, frameSamples: 160, frameTicks: 160, maxPayload: 160 },
   PCMA: { name: 'PCMA', payloadType: 8, clockRate: 8000, pcmRate: 8000, frameSamples: 160, frameTicks: 160, maxPayload: 160 },
   opus: { name: 'opus', payloadType: 111, clockRate: 48000, pcmRate: 48000, frameSamples: OPUS_FRAME, frameTicks: 960, maxPayload: 1276 },
+  slin8: { name: 'slin8', payloadType: 118, clockRate: 8000, pcmRate: 8000, frameSamples: 160, frameTicks: 160, maxPayload: 320 },
+  slin16: { name: 'slin16', payloadType: 119, clockRate: 16000, pcmRate: 16000, frameSamples: 320, frameTicks: 320, maxPayload: 640 },
 };
 
 /** RFC 4733 telephone-event payload type the gateway offers (dynamic; 101 by convention). */
@@ -110,10 +117,59 @@ class OpusFrameEncoder implements FrameEncoder {
   }
 }
 
+/** Linear PCM, little-endian: a copy each way, with the G.711 concealer for lost 20 ms frames. */
+class SlinDecoder implements FrameDecoder {
+  readonly #frame: number;
+  readonly #plc: LossConcealer;
+  constructor(rate: number) {
+    this.#frame = rate / 50;
+    this.#plc = new LossConcealer(this.#frame, rate);
+  }
+  decode(payload: Uint8Array, out: Int16Array): number {
+    const n = Math.min(payload.length >> 1, out.length);
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    for (let i = 0; i < n; i++) out[i] = dv.getInt16(2 * i, true);
+    if (n === this.#frame) this.#plc.good(out.subarray(0, n));
+    return n;
+  }
+  conceal(out: Int16Array): number {
+    this.#plc.conceal(out);
+    return this.#frame;
+  }
+  close(): void {}
+}
+
+class SlinEncoder implements FrameEncoder {
+  encode(pcm: Int16Array, dst: Uint8Array): number {
+    const n = Math.min(pcm.length, dst.length >> 1);
+    const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+    for (let i = 0; i < n; i++) dv.setInt16(2 * i, pcm[i]!, true);
+    return 2 * n;
+  }
+  close(): void {}
+}
+
 export function createDecoder(name: EdgeCodecName): FrameDecoder {
-  return name === 'opus' ? new OpusFrameDecoder() : new G711Decoder(name === 'PCMU' ? 'ulaw' : 'alaw');
+  switch (name) {
+    case 'opus':
+      return new OpusFrameDecoder();
+    case 'slin8':
+      return new SlinDecoder(8000);
+    case 'slin16':
+      return new SlinDecoder(16000);
+    default:
+      return new G711Decoder(name === 'PCMU' ? 'ulaw' : 'alaw');
+  }
 }
 
 export function createEncoder(name: EdgeCodecName): FrameEncoder {
-  return name === 'opus' ? new OpusFrameEncoder() : new G711Encoder(name === 'PCMU' ? 'ulaw' : 'alaw');
+  switch (name) {
+    case 'opus':
+      return new OpusFrameEncoder();
+    case 'slin8':
+    case 'slin16':
+      return new SlinEncoder();
+    default:
+      return new G711Encoder(name === 'PCMU' ? 'ulaw' : 'alaw');
+  }
 }
