@@ -9,6 +9,7 @@ import type { Call } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
 import type { Settings } from './settings.js';
 import { rtpEdgeRoutes } from './edge/edgeRoutes.js';
+import { SipService } from './edge/sip/SipService.js';
 import { startWsEdgeServer, type WsEdgeServer } from './edge/wsEdgeServer.js';
 import { log } from './log.js';
 import { DspPool } from './media/DspPool.js';
@@ -30,6 +31,8 @@ export class Gateway {
   #pool: DspPool | null = null;
   #listen: uWS.us_listen_socket | null = null;
   #wsEdge: WsEdgeServer | null = null;
+  /** the SIP endpoint (trunks), when SIP is on */
+  sip: SipService | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
   /** port of the `ws` edge server when EDGE_WS_SERVER=ws (bench comparison), else 0 */
   wsEdgePort = 0;
@@ -78,7 +81,7 @@ export class Gateway {
     };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
-    rtpEdgeRoutes(app, { ...edges, guard: this.#guard, rtpBindHost: s.rtpBindHost, rtpPublicHost: s.rtpPublicHost });
+    rtpEdgeRoutes(app, { ...edges, guard: this.#guard, rtpBindHost: s.rtpBindHost, rtpPublicHost: s.rtpPublicHost, sip: () => this.sip });
     dialInRoute(app, this.#agents, this.#guard, this.metrics);
     apiRoutes(app, this.calls, this.#guard, this.metrics);
     this.port = await new Promise<number>((resolve, reject) => {
@@ -92,10 +95,16 @@ export class Gateway {
       this.#wsEdge = await startWsEdgeServer(s.host, 0, this.#guard, edges);
       this.wsEdgePort = this.#wsEdge.port;
     }
+    if (s.sip !== null) this.sip = await SipService.start({ ...edges, rtpBindHost: s.rtpBindHost, sip: s.sip, tls: s.tls });
     this.#housekeeping = setInterval(() => {
       this.calls.housekeep();
     }, 1000);
-    log('info', 'gateway_started', { port: this.port, dspWorkers: pool.workers, wsEdgePort: this.wsEdgePort });
+    log('info', 'gateway_started', {
+      port: this.port,
+      dspWorkers: pool.workers,
+      wsEdgePort: this.wsEdgePort,
+      sip: this.sip?.addresses ?? null,
+    });
     return this.port;
   }
 
@@ -117,6 +126,8 @@ export class Gateway {
     }
     await this.#wsEdge?.close();
     this.#wsEdge = null;
+    await this.sip?.close();
+    this.sip = null;
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
     this.#housekeeping = null;
     this.#clock.stop();

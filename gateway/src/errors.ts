@@ -30,6 +30,9 @@ export type GatewayErrorCode =
   | 'CONTROL_INVALID'
   | 'EDGE_BACKPRESSURE'
   | 'DSP_WORKER_RESTARTED'
+  | 'RTCP_INVALID'
+  | 'TRANSFER_FAILED'
+  | 'SIP_CALL_FAILED'
   | 'INTERNAL';
 
 export class GatewayError extends Error {

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     [
       '',
       `voice gateway listening on http://127.0.0.1:${port}  (health: /healthz, metrics: /metrics)`,
+      ...(gw.sip ? [`SIP trunks: ${gw.sip.addresses.map((a) => `${a.protocol} ${a.host}:${a.port}`).join(', ')}`] : []),
       ...(gw.wsEdgePort ? [`edge WebSocket also served by ws (comparison): ws://127.0.0.1:${gw.wsEdgePort}/v1/edge`] : []),
       echo
         ? 'default route: built-in echo agent (plays your denoised voice back after you stop talking)'

@@ -32,8 +32,14 @@ export interface AgentTarget {
   retries: number;
 }
 
+/** Codecs a SIP call may negotiate, the default order of preference (RFC 3264 answer). */
+export const DEFAULT_CODECS = ['PCMU', 'PCMA', 'opus'] as const;
+export type NegotiableCodec = (typeof DEFAULT_CODECS)[number];
+
 export interface Route {
   agent: AgentTarget;
+  /** SIP: the codecs to answer with, in order of preference */
+  codecs: readonly NegotiableCodec[];
   /** dialled when the agent (and its retries) fail; then the call hangs up with the reason */
   fallback: AgentTarget | null;
   /** Hz of the PCM16 exchanged with the agent */
@@ -45,6 +51,7 @@ export interface Route {
 }
 
 export const ECHO_ROUTE: Route = Object.freeze({
+  codecs: DEFAULT_CODECS,
   agent: Object.freeze({ url: 'builtin:echo', dialect: 'native', headers: Object.freeze({}), retries: 0 }),
   fallback: null,
   sampleRate: 24000,
@@ -104,7 +111,11 @@ export function parseRoute(v: unknown, field = 'route'): Route {
   const params = v['params'] ?? {};
   if (!isObject(params)) fail(`${field}.params`, 'must be an object');
   const bargeIn = parseBargeIn(v['bargeIn'], `${field}.bargeIn`, agent.dialect === 'native');
+  const codecs = v['codecs'] ?? DEFAULT_CODECS;
+  if (!Array.isArray(codecs) || codecs.length === 0 || !codecs.every((c) => (DEFAULT_CODECS as readonly unknown[]).includes(c)))
+    fail(`${field}.codecs`, `must list codecs in order of preference, from ${DEFAULT_CODECS.join(', ')}`);
   return Object.freeze({
+    codecs: Object.freeze([...(codecs as NegotiableCodec[])]),
     agent,
     fallback,
     sampleRate: sampleRate as AgentRate,

@@ -11,6 +11,8 @@ export class RoutingTable {
   readonly #exact = new Map<string, Route>();
   readonly #prefixes: [string, Route][] = [];
   readonly #default: Route;
+  /** a default was configured, or nothing was (then every call gets the built-in echo agent) */
+  readonly #catchAll: boolean;
 
   constructor(raw: unknown) {
     if (!isObject(raw)) fail('config', 'must be a JSON object');
@@ -37,6 +39,7 @@ export class RoutingTable {
     }
     this.#prefixes.sort((a, b) => b[0].length - a[0].length);
     this.#default = raw['default'] === undefined ? ECHO_ROUTE : parseRoute(raw['default'], 'config.default');
+    this.#catchAll = raw['default'] !== undefined || (this.#exact.size === 0 && this.#prefixes.length === 0);
   }
 
   /** The route for a called number (already E.164), or the default. */
@@ -46,6 +49,15 @@ export class RoutingTable {
     if (exact) return exact;
     for (const [p, r] of this.#prefixes) if (to.startsWith(p)) return r;
     return this.#default;
+  }
+
+  /**
+   * The route for a called number, or null when no number or prefix matches and no default is
+   * configured (a SIP INVITE is then answered 404).
+   */
+  find(to: string): Route | null {
+    const r = this.lookup(to);
+    return r !== this.#default || this.#catchAll ? r : null;
   }
 
   static fromFile(path: string): RoutingTable {

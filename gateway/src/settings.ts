@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { fail, isObject } from './route.js';
+import { parseTrunks, type SipTrunk } from './edge/sip/trunks.js';
 import { readConfigFile, RoutingTable } from './routing.js';
 
 /** Process settings from the environment, parsed once. */
@@ -38,6 +39,20 @@ export interface Settings {
   agentConnectTimeoutMs: number;
   /** 'ws': also serve /v1/edge with the `ws` library on its own port (for the bench's side-by-side) */
   edgeWsServer: 'uws' | 'ws';
+  /** SIP trunks (UDP and TCP on `port`, TLS on `tlsPort`); null: no SIP */
+  sip: SipSettings | null;
+}
+
+export interface SipSettings {
+  host: string;
+  /** 0: an ephemeral port (tests) */
+  port: number;
+  /** TLS listener (needs the TLS files), or null */
+  tlsPort: number | null;
+  /** address we advertise in Via, Contact and SDP (behind NAT: the public one) */
+  publicHost: string;
+  /** who may send calls */
+  trunks: SipTrunk[];
 }
 
 /** Defaults of the limits above, for embedders and tests that build Settings by hand. */
@@ -50,6 +65,7 @@ export const DEFAULT_LIMITS = {
   mediaTimeoutMs: 30_000,
   agentConnectTimeoutMs: 5000,
   edgeWsServer: 'uws',
+  sip: null,
 } as const satisfies Partial<Settings>;
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
@@ -92,5 +108,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     mediaTimeoutMs: intEnv(env, 'MEDIA_TIMEOUT_MS', DEFAULT_LIMITS.mediaTimeoutMs, 1000, 3_600_000),
     agentConnectTimeoutMs: intEnv(env, 'AGENT_CONNECT_TIMEOUT_MS', DEFAULT_LIMITS.agentConnectTimeoutMs, 100, 60_000),
     edgeWsServer: env['EDGE_WS_SERVER'] === 'ws' ? 'ws' : 'uws',
+    sip: sipSettings(env, cfg, cert && key ? { certFile: cert, keyFile: key } : null),
+  };
+}
+
+/** SIP_PORT (default 5060; "off" disables SIP), SIP_HOST, SIP_TLS_PORT, SIP_PUBLIC_HOST; trunks from the config's `sip`. */
+function sipSettings(env: NodeJS.ProcessEnv, cfg: Record<string, unknown>, tls: Settings['tls']): SipSettings | null {
+  if (env['SIP_PORT'] === 'off') return null;
+  const tlsPort = env['SIP_TLS_PORT'] === undefined || env['SIP_TLS_PORT'] === '' ? null : intEnv(env, 'SIP_TLS_PORT', 5061, 0, 65535);
+  if (tlsPort !== null && tls === null) fail('SIP_TLS_PORT', 'SIP over TLS needs TLS_CERT_FILE and TLS_KEY_FILE');
+  const host = env['SIP_HOST'] ?? env['HOST'] ?? '0.0.0.0';
+  return {
+    host,
+    port: intEnv(env, 'SIP_PORT', 5060, 0, 65535),
+    tlsPort,
+    publicHost: env['SIP_PUBLIC_HOST'] ?? env['RTP_PUBLIC_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
+    trunks: parseTrunks(cfg['sip']),
   };
 }

@@ -13,6 +13,7 @@ const noCommands: AgentCommands = {
   dtmf: () => {},
   gone: () => {},
   invalid: () => {},
+  transfer: () => {},
 };
 
 /**

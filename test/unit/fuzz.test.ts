@@ -137,6 +137,9 @@ describe.each(DIALECTS)('%s agent control messages under fuzzing', (dialect) => 
       dtmf: () => {
         commands++;
       },
+      transfer: () => {
+        commands++;
+      },
       gone: () => {
         commands++;
       },

@@ -30,6 +30,8 @@ export interface AgentCommands {
   clear(): void;
   hangup(reason: string): void;
   dtmf(digits: string): void;
+  /** Connect the caller elsewhere (a SIP URI); the call ends once the far end has taken it. */
+  transfer(target: string): void;
   /** The agent went away (socket closed, unreachable, timed out). */
   gone(code: string, reason: string): void;
   /** A message that could not be understood; counted and answered, never fatal. */
@@ -37,6 +39,8 @@ export interface AgentCommands {
 }
 
 export interface Agent {
+  /** Resolves once the agent can hear the caller (its socket is open); absent: at once (in-process agents). */
+  readonly ready?: Promise<void>;
   /** Sends call metadata; the first thing the agent hears. */
   start(info: CallInfo): void;
   /** One 20 ms frame of the caller's (denoised) audio; borrowed. */

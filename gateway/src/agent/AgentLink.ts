@@ -30,6 +30,10 @@ export class AgentLink implements Agent, SocketHandlers {
   readonly #pending: Int16Array[] = [];
   #closed = false;
   #dialTimer: NodeJS.Timeout | null = null;
+  #markReady: () => void = () => {};
+  readonly ready = new Promise<void>((resolve) => {
+    this.#markReady = resolve;
+  });
 
   constructor(cmds: AgentCommands, opts: AgentLinkOptions) {
     this.#cmds = cmds;
@@ -104,6 +108,7 @@ export class AgentLink implements Agent, SocketHandlers {
   open(): void {
     if (this.#closed) return;
     this.#open = true;
+    this.#markReady();
     if (this.#info !== null) this.#o.dialect.start(this.#sock!, this.#info);
     for (const f of this.#pending.splice(0)) this.#o.dialect.audio(this.#sock!, f);
   }

@@ -6,48 +6,13 @@ import type { Edge } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { DspPool } from '../media/DspPool.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
-import type { SpeexModule } from '../media/InboundDsp.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
 import { BargeInMonitor } from './BargeInMonitor.js';
+import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
+import { callSnapshot } from './callSnapshot.js';
 import { InboundLeg } from './InboundLeg.js';
-
-/** Why a call ended (stable strings: they appear in logs, stop messages and the API). */
-export type CloseReason =
-  | 'edge_stop'
-  | 'edge_closed'
-  | 'api_delete'
-  | 'agent_hangup'
-  | 'agent_closed'
-  | 'agent_unreachable'
-  | 'agent_timeout'
-  | 'shutdown'
-  | 'media_timeout'
-  | 'error';
-
-export interface CallDeps {
-  metrics: Metrics;
-  /** where the inbound chain runs (inline or a worker thread) */
-  dspPool: DspPool;
-  /** this thread's resampler module, for outbound playout */
-  speex: SpeexModule;
-  resampleQuality: number;
-  playoutMaxSeconds: number;
-  /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
-  now?: () => number;
-}
-
-export interface CallSetup {
-  id: string;
-  from: string;
-  to: string;
-  route: Route;
-  codec: EdgeCodecName;
-  payloadType: number;
-  dtmfPayloadType: number;
-}
 
 /**
  * One call. It owns its parts and wires them; each does one job:
@@ -71,6 +36,10 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   readonly #m: Metrics;
   readonly #now: () => number;
   #agent: Agent | null = null;
+  #readyDone: (ready: boolean) => void = () => {};
+  readonly #ready = new Promise<boolean>((resolve) => {
+    this.#readyDone = resolve;
+  });
   readonly stats = { packetsOut: 0, dropped: 0, framesToAgent: 0, dspRestarts: 0 };
   /** Asked when the agent fails (unreachable, closed, timed out): true if another agent is on its way. */
   onAgentGone: (code: string, reason: string) => boolean = () => false;
@@ -180,9 +149,21 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.attachAgent(agent);
   }
 
+  /**
+   * Resolves true once an agent of this call can hear the caller (after retries or the fallback,
+   * if it comes to that), false if the call ends first. A SIP call is answered only then.
+   */
+  whenAgentReady(): Promise<boolean> {
+    return this.#ready;
+  }
+
   /** Sets the agent and sends it the start message. */
   attachAgent(agent: Agent): void {
     this.#agent = agent;
+    const ready = agent.ready ?? Promise.resolve();
+    void ready.then(() => {
+      if (this.#agent === agent) this.#readyDone(true);
+    });
     agent.start({ callId: this.id, from: this.from, to: this.to, params: this.route.params, sampleRate: this.route.sampleRate });
   }
 
@@ -221,6 +202,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     if (this.state !== 'active') return;
     this.inbound.tick(nowMs);
     this.monitor.tick(this.inbound.idleMs(nowMs));
+    if (this.edge.paused === true) return;
     const before = this.playout.framesSent;
     this.playout.tick(nowMs, slots);
     const sent = this.playout.framesSent - before;
@@ -254,6 +236,23 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.playout.sendDtmf(digits);
   }
 
+  transfer(target: string): void {
+    const edge = this.edge;
+    if (edge.transfer === undefined) return this.invalid('CONTROL_INVALID', `a ${edge.kind} edge cannot transfer calls`);
+    log('info', 'transfer', { callId: this.id, target });
+    edge.transfer(target).then(
+      (status) => {
+        log('info', 'transfer_result', { callId: this.id, target, status });
+        // A blind transfer that succeeded leaves us out of the call (RFC 5589 §6).
+        if (status >= 200 && status < 300) this.close('transferred');
+        else this.#agent?.event({ type: 'error', code: 'TRANSFER_FAILED', message: `transfer to ${target} failed: ${status}` });
+      },
+      (err: unknown) => {
+        this.#agent?.event({ type: 'error', code: 'TRANSFER_FAILED', message: `transfer to ${target} failed: ${String(err)}` });
+      },
+    );
+  }
+
   gone(code: string, reason: string): void {
     if (this.state !== 'active') return;
     log('warn', 'agent_gone', { callId: this.id, code, reason });
@@ -271,6 +270,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
+    this.#readyDone(false);
     this.#agent?.close(reason);
     this.edge.close(reason);
     this.inbound.close();
@@ -281,32 +281,6 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
 
   /** Live stats for the API. */
   snapshot(): Record<string, unknown> {
-    const s = this.inbound.stats;
-    return {
-      callId: this.id,
-      state: this.state,
-      from: this.from,
-      to: this.to,
-      codec: this.codec,
-      transport: this.edge.kind,
-      agent: { url: this.route.agent.url, dialect: this.route.agent.dialect, sampleRate: this.route.sampleRate },
-      startedAt: new Date(this.createdAt).toISOString(),
-      packets: {
-        in: s.packetsIn,
-        out: this.stats.packetsOut,
-        lost: s.lost,
-        late: s.late,
-        duplicate: s.duplicate,
-        dropped: this.stats.dropped,
-      },
-      lossRate: s.packetsIn + s.lost > 0 ? s.lost / (s.packetsIn + s.lost) : 0,
-      jitterMs: Math.round(100 * this.inbound.jitterMs) / 100,
-      framesToAgent: this.stats.framesToAgent,
-      concealedFrames: s.concealed,
-      dspRestarts: this.stats.dspRestarts,
-      playout: { queuedMs: Math.round(this.playout.queuedMs), playing: this.playout.playing, packetsSent: this.playout.framesSent },
-      speaking: this.monitor.speaking,
-      delayMs: { inbound: Math.round(this.inbound.delayMs * 100) / 100, outbound: Math.round(this.playout.delayMs * 100) / 100 },
-    };
+    return callSnapshot(this);
   }
 }

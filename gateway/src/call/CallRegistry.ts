@@ -8,7 +8,8 @@ import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PlayoutClock } from '../media/PlayoutClock.js';
 import { TokenBucket } from '../rateLimit.js';
-import { Call, type CallDeps } from './Call.js';
+import { Call } from './Call.js';
+import type { CallDeps } from './callTypes.js';
 import type { CallRequest } from './callRequest.js';
 
 /**
@@ -77,12 +78,12 @@ export class CallRegistry {
   }
 
   /** A new call on `edge` (admitted already): registered, its agent connecting, its playout on the clock. */
-  create(req: CallRequest, edge: Edge): Call {
+  create(req: CallRequest, edge: Edge, id: string = randomUUID()): Call {
     if (this.#callDeps === null) throw new GatewayError('INTERNAL', 'gateway not started');
     const call = new Call(
       this.#callDeps,
       {
-        id: randomUUID(),
+        id,
         from: req.from,
         to: req.to,
         route: req.route,

@@ -23,6 +23,8 @@ export interface Edge {
   readonly playback: 'clocked' | 'buffered';
   /** ms of audio the playout may send ahead of real time (buffered edges; 0 for clocked ones) */
   readonly leadMs: number;
+  /** The far end holds the call (SIP hold): the playout waits, nothing is lost, the call goes on. */
+  readonly paused?: boolean;
   /** Binds the call this edge serves; media flows from then on. */
   attach(sink: EdgeSink): void;
   /** One outbound 20 ms frame; the object is reused, read it during the call only. False when dropped. */
@@ -31,6 +33,11 @@ export interface Edge {
   mark(name: string): void;
   /** Buffered edges: drop whatever audio the far end still holds. */
   clear(): void;
+  /**
+   * Asks the far end to connect the caller to `target` instead (SIP REFER); resolves with the
+   * transfer's final status code. Edges that cannot transfer leave it out.
+   */
+  transfer?(target: string): Promise<number>;
   /** Tells the far end the call ended (where the framing can say so) and releases it. Idempotent. */
   close(reason: string): void;
 }

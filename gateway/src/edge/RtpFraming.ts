@@ -1,5 +1,6 @@
 import {
   createRtpPacket,
+  isRtcp,
   RTP_HEADER_SIZE,
   tryParseRtp,
   writeRtpFixedHeader,
@@ -10,6 +11,7 @@ import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
 import { FRAME_MS } from '../media/PlayoutClock.js';
 import { TokenBucket } from '../rateLimit.js';
 import type { EdgeSink, OutboundFrame } from './Edge.js';
+import { RtcpSession } from './RtcpSession.js';
 
 export interface RtpFramingOptions {
   codec: EdgeCodecName;
@@ -17,6 +19,8 @@ export interface RtpFramingOptions {
   dtmfPayloadType: number;
   /** packets/s the far end may send before packets are dropped (50 nominal; bursts of 1 s pass) */
   packetsPerSecond: number;
+  /** told of each valid RTCP packet received (a counter) */
+  onRtcp?: () => void;
 }
 
 /** Packet buffers in rotation: a dgram or WebSocket send may still hold the previous one. */
@@ -27,7 +31,8 @@ const PACKET_RING = 4;
  * the packets (UDP, WebSocket messages, SIP-negotiated ports).
  *
  * In: a per-call rate limit (a flood costs the flooder: beyond the rate, packets are dropped
- * before any parsing), then a zero-copy parse into one reused packet object.
+ * before any parsing); RTCP told apart from RTP on the same port (RFC 5761 §4) and handed to the
+ * session's RtcpSession; then a zero-copy parse into one reused packet object.
  *
  * Out: one SSRC, continuous sequence numbers and timestamps (§5.1: random initial values), the
  * marker bit on the stream's first packet; RFC 4733 telephone-events in the same sequence space,
@@ -45,6 +50,11 @@ export class RtpFraming {
   #ts: number;
   #toneStartTs = 0;
   #first = true;
+  /** RTP packets and payload octets sent (RFC 3550 §6.4.1 sender info) */
+  #packetsSent = 0;
+  #octetsSent = 0;
+  /** the call's RTCP: reports received, sender reports to send */
+  readonly rtcp: RtcpSession;
 
   constructor(opts: RtpFramingOptions) {
     this.#o = opts;
@@ -56,6 +66,7 @@ export class RtpFraming {
     // sequencer.go does the same).
     this.#seq = Math.floor(Math.random() * 0x8000);
     this.#ts = Math.floor(Math.random() * 0xffffffff) >>> 0;
+    this.rtcp = new RtcpSession(this.#ssrc, info.clockRate);
   }
 
   /** SSRC of the outbound stream. */
@@ -66,9 +77,16 @@ export class RtpFraming {
   /** One datagram or message from the far end: parsed and handed on, or dropped and counted. `buf` may be borrowed. */
   receive(buf: Uint8Array, arrivalMs: number, sink: EdgeSink): void {
     if (!this.#bucket.take(arrivalMs)) return sink.drop('RTP_RATE_LIMITED');
-    const err = tryParseRtp(buf, this.#in);
+    if (isRtcp(buf)) {
+      if (!this.rtcp.receive(buf, arrivalMs, Date.now())) return sink.drop('RTCP_INVALID');
+      this.#o.onRtcp?.();
+      return;
+    }
+    const p = this.#in;
+    const err = tryParseRtp(buf, p);
     if (err !== null) return sink.drop(err);
-    sink.media(this.#in, arrivalMs);
+    this.rtcp.onRtp(p.ssrc, p.sequenceNumber, p.timestamp, arrivalMs);
+    sink.media(p, arrivalMs);
   }
 
   /** The packet for one outbound frame: a view into a buffer reused after PACKET_RING packets. */
@@ -93,9 +111,16 @@ export class RtpFraming {
       pkt.set(f.payload, RTP_HEADER_SIZE);
       len = RTP_HEADER_SIZE + f.payload.length;
     }
+    this.#packetsSent++;
+    this.#octetsSent += len - RTP_HEADER_SIZE;
     this.#first = false;
     this.#seq = (this.#seq + 1) & 0xffff;
     this.#ts = (this.#ts + this.#frameTicks) >>> 0;
     return pkt.subarray(0, len);
+  }
+
+  /** The sender report due now (RFC 3550 §6.4.1), or null between reports. A reused view. */
+  senderReport(nowMs: number): Uint8Array | null {
+    return this.rtcp.due(nowMs, Date.now(), this.#ts, this.#packetsSent >>> 0, this.#octetsSent >>> 0);
   }
 }

@@ -8,58 +8,101 @@ export interface UdpRemote {
   port: number;
 }
 
+export interface UdpEdgeOptions {
+  /** where RTP goes (from `remote` or the SDP); null: to the first packet's source (symmetric RTP) */
+  remote: UdpRemote | null;
+  /** with a remote: the far end is behind NAT, so its media may come from another address (re-latch, see below) */
+  behindNat?: boolean;
+  /** where our RTCP sender reports go (the RTP port with rtcp-mux, else the RTP port + 1); null: none */
+  rtcp?: UdpRemote | null;
+  /** what the edge reports as its kind ('udp', 'sip') */
+  kind?: string;
+}
+
 /**
- * RTP over UDP for one call: its own socket on an ephemeral port. Sends to `remote` when given,
- * otherwise to the source of the first packet (symmetric RTP, RFC 4961); once latched, packets
- * from any other source are refused (they would let a stranger inject audio into the call).
+ * RTP over UDP for one call: its own socket on an ephemeral port.
+ *
+ * Who may send (a stranger's packet must never inject audio into a call):
+ * - With a remote (the API's `remote`, an SDP's c=/m=), only packets from that address and port
+ *   are accepted; others are dropped as RTP_FOREIGN_SOURCE.
+ * - Without one, the first packet's source is latched (symmetric RTP, RFC 4961), then only it.
+ * - Behind NAT (a trunk so configured), the SDP's address is not where media comes from: the first
+ *   source is latched and answered (comedia), and re-latched only when the stream's own SSRC
+ *   arrives from a new source (a NAT rebinding keeps the SSRC; a stranger does not know it).
  */
 export class UdpEdge implements Edge {
-  readonly kind = 'udp';
+  readonly kind: string;
   readonly playback = 'clocked';
   readonly leadMs = 0;
   readonly #sock: dgram.Socket;
   readonly #rtp: RtpFraming;
-  readonly #remote: UdpRemote | null;
+  readonly #behindNat: boolean;
+  #remote: UdpRemote | null;
+  #rtcpTo: UdpRemote | null;
   #latched: UdpRemote | null = null;
   #sink: EdgeSink | null = null;
+  #held = false;
   #closed = false;
 
-  private constructor(sock: dgram.Socket, rtp: RtpFraming, remote: UdpRemote | null) {
+  /** Takes over a bound socket (see `bindRtpSocket`) for a call whose media is now known. */
+  constructor(sock: dgram.Socket, rtp: RtpFraming, o: UdpEdgeOptions) {
     this.#sock = sock;
     this.#rtp = rtp;
-    this.#remote = remote;
+    this.#remote = o.remote;
+    this.#behindNat = o.behindNat === true;
+    this.#rtcpTo = o.rtcp ?? null;
+    this.kind = o.kind ?? 'udp';
     sock.on('message', (buf, rinfo) => {
       const arrival = performance.now();
       const sink = this.#sink;
       if (sink === null) return;
-      const l = this.#latched;
-      if (l === null) this.#latched = { address: rinfo.address, port: rinfo.port };
-      else if (l.port !== rinfo.port || l.address !== rinfo.address) return sink.drop('RTP_FOREIGN_SOURCE');
+      if (!this.#accepts(rinfo.address, rinfo.port, buf)) return sink.drop('RTP_FOREIGN_SOURCE');
       this.#rtp.receive(buf, arrival, sink);
     });
     // A send error (ICMP port unreachable from a vanished edge) must not crash the process.
     sock.on('error', () => {});
   }
 
-  /** Binds a socket on an ephemeral port of `bindHost`. */
-  static open(bindHost: string, rtp: RtpFraming, remote: UdpRemote | null): Promise<UdpEdge> {
-    return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket({ type: bindHost.includes(':') ? 'udp6' : 'udp4' });
-      sock.once('error', reject);
-      sock.bind(0, bindHost, () => {
-        sock.off('error', reject);
-        resolve(new UdpEdge(sock, rtp, remote));
-      });
-    });
+  /** Binds a socket on an ephemeral port of `bindHost` and serves the call's RTP on it. */
+  static async open(bindHost: string, rtp: RtpFraming, opts: UdpEdgeOptions): Promise<UdpEdge> {
+    return new UdpEdge(await bindRtpSocket(bindHost), rtp, opts);
+  }
+
+  #accepts(address: string, port: number, buf: Buffer): boolean {
+    // Strict: the address the far end named, and nothing else.
+    if (this.#remote !== null && !this.#behindNat) return this.#remote.address === address && this.#remote.port === port;
+    const l = this.#latched;
+    if (l === null) {
+      this.#latched = { address, port };
+      return true;
+    }
+    if (l.address === address && l.port === port) return true;
+    if (!this.#behindNat || buf.length < 12) return false;
+    // RFC 3550 §5.1: bytes 8–11 are the SSRC (RTP and RTCP alike); the stream's own SSRC from a
+    // new source is a NAT rebinding, which a stranger cannot fake without knowing it.
+    if (this.#rtp.rtcp.remoteSsrc !== buf.readUInt32BE(8) >>> 0) return false;
+    this.#latched = { address, port };
+    return true;
   }
 
   get port(): number {
     return this.#sock.address().port;
   }
 
-  /** Where packets go: the configured remote, else the latched source. */
+  /** Where packets go: behind NAT the latched source (comedia), else the remote, else the latched source. */
   get peer(): UdpRemote | null {
-    return this.#remote ?? this.#latched;
+    return this.#behindNat ? (this.#latched ?? this.#remote) : (this.#remote ?? this.#latched);
+  }
+
+  /** A new remote (a re-INVITE moved the media): packets go there, and only its packets are taken. */
+  setRemote(remote: UdpRemote, rtcp: UdpRemote | null): void {
+    this.#remote = remote;
+    this.#rtcpTo = rtcp;
+  }
+
+  /** On hold (RFC 3264 §8.4, sendonly/inactive from the far end): nothing is sent; the call goes on. */
+  hold(held: boolean): void {
+    this.#held = held;
   }
 
   attach(sink: EdgeSink): void {
@@ -68,8 +111,13 @@ export class UdpEdge implements Edge {
 
   send(frame: OutboundFrame): boolean {
     const to = this.peer;
-    if (to === null || this.#closed) return false;
+    if (to === null || this.#closed || this.#held) return false;
     this.#sock.send(this.#rtp.packetize(frame), to.port, to.address);
+    const rtcp = this.#rtcpTo;
+    if (rtcp !== null) {
+      const sr = this.#rtp.senderReport(performance.now());
+      if (sr !== null) this.#sock.send(sr, rtcp.port, rtcp.address);
+    }
     return true;
   }
 
@@ -83,4 +131,19 @@ export class UdpEdge implements Edge {
     this.#sink = null;
     this.#sock.close();
   }
+}
+
+/**
+ * A UDP socket on an ephemeral port of `bindHost`, for a call's RTP: bound before the media is
+ * negotiated, since the SDP must name its port.
+ */
+export function bindRtpSocket(bindHost: string): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket({ type: bindHost.includes(':') ? 'udp6' : 'udp4' });
+    sock.once('error', reject);
+    sock.bind(0, bindHost, () => {
+      sock.off('error', reject);
+      resolve(sock);
+    });
+  });
 }

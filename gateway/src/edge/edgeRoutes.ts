@@ -2,6 +2,8 @@ import type uWS from 'uWebSockets.js';
 import type { Guard } from '../api/Guard.js';
 import { parseCallRequest } from '../call/callRequest.js';
 import { GatewayError } from '../errors.js';
+import { isObject } from '../route.js';
+import type { SipService } from './sip/SipService.js';
 import { readJson, reply, sendJson, type Reply } from '../http.js';
 import { CODEC_INFO } from '../media/edgeCodecs.js';
 import { RtpFraming } from './RtpFraming.js';
@@ -11,6 +13,8 @@ import { EDGE_MAX_MESSAGE, WsEdgeConnection, type EdgeHost } from './WsEdgeConne
 
 export interface RtpEdgeHost extends EdgeHost {
   guard: Guard;
+  /** the SIP endpoint, once started (dial-outs with "sip") */
+  sip: () => SipService | null;
   rtpBindHost: string;
   rtpPublicHost: string;
 }
@@ -72,6 +76,10 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
   try {
     const body = await bodyPromise;
     host.registry.admit();
+    if (isObject(body) && body['sip'] !== undefined) {
+      await dialSip(r, body, host);
+      return;
+    }
     const req = parseCallRequest(body, host.routing);
     const remote = parseRemote((body as Record<string, unknown>)['remote']);
     const rtp = new RtpFraming({
@@ -80,7 +88,7 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
       dtmfPayloadType: req.dtmfPayloadType,
       packetsPerSecond: host.rtpPacketsPerSecond,
     });
-    const edge = await UdpEdge.open(host.rtpBindHost, rtp, remote);
+    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote });
     if (r.aborted) {
       edge.close();
       return;
@@ -97,6 +105,19 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
   } catch (err) {
     host.guard.refuse(r, err);
   }
+}
+
+/** A call placed to a SIP URI: answered 201 once the callee answers (the request waits), or refused with why. */
+async function dialSip(r: Reply, body: Record<string, unknown>, host: RtpEdgeHost): Promise<void> {
+  const sip = host.sip();
+  if (sip === null) throw new GatewayError('BAD_REQUEST', 'sip: SIP is off on this gateway (SIP_PORT=off)');
+  const abort = new AbortController();
+  r.res.onAborted(() => {
+    r.aborted = true;
+    abort.abort();
+  });
+  const call = await sip.dial(body, abort.signal);
+  sendJson(r, 201, { callId: call.id, codec: call.codec, sip: { callId: call.route.params['sipCallId'] } });
 }
 
 function parseRemote(v: unknown): UdpRemote | null {

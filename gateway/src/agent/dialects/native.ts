@@ -51,6 +51,10 @@ export class NativeDialect implements DialectSession {
       case 'hangup':
         cmds.hangup(typeof m['reason'] === 'string' ? m['reason'] : 'agent hangup');
         return;
+      case 'transfer':
+        if (typeof m['to'] !== 'string' || !/^sips?:/.test(m['to'])) cmds.invalid('CONTROL_INVALID', 'transfer needs "to": a sip: URI');
+        else cmds.transfer(m['to']);
+        return;
       case 'dtmf':
         if (typeof m['digits'] !== 'string' || !/^[0-9*#A-Da-d]{1,64}$/.test(m['digits']))
           cmds.invalid('CONTROL_INVALID', 'dtmf needs "digits" of 0-9 * # A-D');

@@ -1,0 +1,32 @@
+import type { Call } from './Call.js';
+
+/** A call's live stats, as the API shows them (GET /v1/calls/{id}). */
+export function callSnapshot(call: Call): Record<string, unknown> {
+  const s = call.inbound.stats;
+  return {
+    callId: call.id,
+    state: call.state,
+    from: call.from,
+    to: call.to,
+    codec: call.codec,
+    transport: call.edge.kind,
+    agent: { url: call.route.agent.url, dialect: call.route.agent.dialect, sampleRate: call.route.sampleRate },
+    startedAt: new Date(call.createdAt).toISOString(),
+    packets: {
+      in: s.packetsIn,
+      out: call.stats.packetsOut,
+      lost: s.lost,
+      late: s.late,
+      duplicate: s.duplicate,
+      dropped: call.stats.dropped,
+    },
+    lossRate: s.packetsIn + s.lost > 0 ? s.lost / (s.packetsIn + s.lost) : 0,
+    jitterMs: Math.round(100 * call.inbound.jitterMs) / 100,
+    framesToAgent: call.stats.framesToAgent,
+    concealedFrames: s.concealed,
+    dspRestarts: call.stats.dspRestarts,
+    playout: { queuedMs: Math.round(call.playout.queuedMs), playing: call.playout.playing, packetsSent: call.playout.framesSent },
+    speaking: call.monitor.speaking,
+    delayMs: { inbound: Math.round(call.inbound.delayMs * 100) / 100, outbound: Math.round(call.playout.delayMs * 100) / 100 },
+  };
+}
