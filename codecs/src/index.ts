@@ -1,6 +1,7 @@
 /** Public surface of the codecs library. It depends on nothing in gateway/. */
 export * from './errors.js';
 export * from './rtp.js';
+export * from './rtcp.js';
 export * from './seq.js';
 export * from './telephoneEvent.js';
 export * from './g711.js';

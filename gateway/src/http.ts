@@ -49,7 +49,8 @@ export function sendText(r: Reply, status: number, body: string, contentType = '
 /** Answers an error: GatewayError with its status and stable code, anything else as 500. */
 export function sendError(r: Reply, err: unknown): void {
   if (err instanceof GatewayError) sendJson(r, err.status, { error: { code: err.code, message: err.message } });
-  else sendJson(r, 500, { error: { code: 'INTERNAL' satisfies GatewayErrorCode, message: err instanceof Error ? err.message : String(err) } });
+  else
+    sendJson(r, 500, { error: { code: 'INTERNAL' satisfies GatewayErrorCode, message: err instanceof Error ? err.message : String(err) } });
 }
 
 /** Reads the request body (copying uWS's borrowed chunks), refusing more than `limit` bytes. */

@@ -1,0 +1,4 @@
+/** Per-call quality: RFC 3550 reception statistics, RTCP round trip, E-model scores. */
+export * from './ReceiverStats.js';
+export * from './roundTrip.js';
+export * from './eModel.js';

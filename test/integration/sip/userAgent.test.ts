@@ -1,0 +1,241 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SipError } from '../../../gateway/src/sip/errors.js';
+import { cseqOf, parseVia, tagOf } from '../../../gateway/src/sip/message.js';
+import type { SipMessage, SipResponse } from '../../../gateway/src/sip/message.js';
+import { answerOffer, createOffer } from '../../../gateway/src/sip/sdp.js';
+import type { SipProtocol } from '../../../gateway/src/sip/transport.js';
+import { UserAgent } from '../../../gateway/src/sip/UserAgent.js';
+import type { UserAgentOptions } from '../../../gateway/src/sip/UserAgent.js';
+import { onPath, RawPeer } from './peers.js';
+
+/** The user agent on loopback against hand-written messages and against itself (no external peer). */
+
+const OFFER = createOffer({ address: '127.0.0.1', port: 41000, sessionId: 1 });
+const owned: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const o of owned.splice(0)) await o.close();
+});
+
+async function agent(opts: Partial<UserAgentOptions> = {}, protocol: SipProtocol = 'udp'): Promise<UserAgent> {
+  const ua = await UserAgent.create({ listen: [{ protocol, host: '127.0.0.1', port: 0 }], timers: { t1: 50 }, ...opts });
+  owned.push(ua);
+  return ua;
+}
+
+async function peer(): Promise<RawPeer> {
+  const p = await RawPeer.open();
+  owned.push(p);
+  return p;
+}
+
+function request(
+  method: string,
+  p: RawPeer,
+  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string } = {},
+): string {
+  const body = opts.body ?? '';
+  return [
+    `${method} sip:+14155550100@127.0.0.1 SIP/2.0`,
+    `Via: ${opts.via ?? `SIP/2.0/UDP 127.0.0.1:${p.port};branch=z9hG4bK${Math.random().toString(36).slice(2)};rport`}`,
+    'Max-Forwards: 70',
+    `From: <sip:caller@127.0.0.1>;tag=peer1`,
+    `To: <sip:+14155550100@127.0.0.1>${opts.toTag === undefined ? '' : `;tag=${opts.toTag}`}`,
+    `Call-ID: ${opts.callId ?? Math.random().toString(36).slice(2)}`,
+    `CSeq: ${opts.cseq ?? 1} ${method}`,
+    `Contact: <sip:caller@127.0.0.1:${p.port}>`,
+    ...(body === '' ? [] : ['Content-Type: application/sdp']),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+const isStatus =
+  (status: number, method?: string) =>
+  (m: SipMessage): m is SipResponse =>
+    m.type === 'response' && m.status === status && (method === undefined || cseqOf(m).method === method);
+
+describe('UserAgent on loopback', () => {
+  it('answers 501, 405 with Allow, 481, OPTIONS 503, and survives garbage (counted)', async () => {
+    const drops: string[] = [];
+    const ua = await agent({ onOptions: () => 503, onDrop: (r) => drops.push(r) });
+    const port = ua.addresses[0]!.port;
+    const p = await peer();
+    p.send('this is not SIP\r\n\r\n', port);
+    p.send(request('FOO', p), port);
+    p.send(request('SUBSCRIBE', p), port);
+    p.send(request('BYE', p, { toTag: 'nosuch' }), port);
+    // sent-by says 10.9.9.9:5999: the answer must still come back here (RFC 3581 rport).
+    p.send(request('OPTIONS', p, { via: 'SIP/2.0/UDP 10.9.9.9:5999;branch=z9hG4bKopt;rport' }), port);
+    await p.next(isStatus(501, 'FOO'));
+    const allow = await p.next(isStatus(405, 'SUBSCRIBE'));
+    expect(allow.headers.getAll('allow')).toContain('INVITE');
+    await p.next(isStatus(481, 'BYE'));
+    const opt = await p.next(isStatus(503, 'OPTIONS'));
+    const via = parseVia(opt.headers.get('via')!);
+    expect(via.params.get('received')).toBe('127.0.0.1');
+    expect(via.params.get('rport')).toBe(String(p.port));
+    expect(drops).toEqual(['SIP_MALFORMED']);
+  });
+
+  it('retransmits the 200 until the ACK (T1 doubling), then confirms the dialog', async () => {
+    let answered: Promise<unknown> | undefined;
+    const ua = await agent({
+      onInvite: (call) => {
+        answered = call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp);
+      },
+    });
+    const p = await peer();
+    p.send(request('INVITE', p, { callId: 'rtx-1', body: OFFER }), ua.addresses[0]!.port);
+    await p.next(isStatus(100));
+    const ok = await p.next(isStatus(200, 'INVITE'));
+    // 0, 50, 150, 350 ms: at least three copies by 400 ms.
+    await new Promise((r) => setTimeout(r, 400));
+    const copies = p.received.filter(isStatus(200, 'INVITE')).length;
+    expect(copies).toBeGreaterThanOrEqual(3);
+    const toTag = tagOf(ok, 'to')!;
+    p.send(request('ACK', p, { callId: 'rtx-1', toTag }), ua.addresses[0]!.port);
+    const dialog = (await answered) as { state: string };
+    expect(dialog.state).toBe('confirmed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.received.filter(isStatus(200, 'INVITE')).length).toBeLessThanOrEqual(copies + 1);
+    expect(ua.dialogCount).toBe(1);
+  });
+
+  it('gives up on a 200 that is never ACKed after 64·T1 and sends BYE (RFC 3261 §13.3.1.4)', async () => {
+    let outcome: unknown;
+    const ua = await agent({
+      timers: { t1: 20 },
+      onInvite: async (call) => {
+        outcome = await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp).catch((e: unknown) => e);
+      },
+    });
+    const p = await peer();
+    p.send(request('INVITE', p, { callId: 'noack', body: OFFER }), ua.addresses[0]!.port);
+    const bye = await p.next((m) => m.type === 'request' && m.method === 'BYE', 8000);
+    expect(bye.headers.get('call-id')).toBe('noack');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(outcome).toBeInstanceOf(SipError);
+    expect((outcome as SipError).code).toBe('SIP_TIMEOUT');
+    expect(ua.dialogCount).toBe(0);
+  });
+
+  for (const protocol of ['udp', 'tcp'] as const) {
+    it(`calls itself over ${protocol}: 407 SHA-256 digest retry, REFER + NOTIFY, BYE from the callee`, async () => {
+      const events: string[] = [];
+      const callee = await agent(
+        {
+          digest: { realm: 'gw.test', secret: 's', algorithms: ['SHA-256'] },
+          onInvite: async (call) => {
+            const v = call.authenticate((u) => (u === 'alice' ? 'pw' : undefined), true);
+            events.push(`auth ${v.result}`);
+            if (v.result !== 'ok') return call.challenge({ proxy: true });
+            call.ringing();
+            const d = await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 42000 })!.sdp);
+            d.onRefer = (target) => {
+              events.push(`refer ${target}`);
+              return 200;
+            };
+            setTimeout(() => void d.bye(), 200);
+            return undefined;
+          },
+        },
+        protocol,
+      );
+      const caller = await agent({}, protocol);
+      const target = `sip:+14155550100@127.0.0.1:${callee.addresses[0]!.port}${protocol === 'tcp' ? ';transport=tcp' : ''}`;
+      const dialog = await caller.invite(target, OFFER, {
+        from: 'sip:alice@127.0.0.1',
+        auth: { username: 'alice', password: 'pw' },
+        headers: { 'X-Call-Reason': 'test' },
+      });
+      const ended = new Promise<void>((resolve) => (dialog.onBye = resolve));
+      expect(await dialog.refer('sip:+14155550199@127.0.0.1')).toBe(200);
+      await ended;
+      expect(events).toEqual(['auth missing', 'auth ok', 'refer sip:+14155550199@127.0.0.1']);
+      expect(caller.dialogCount).toBe(0);
+      expect(callee.dialogCount).toBe(0);
+    });
+  }
+
+  it('cancels a pending INVITE when the signal aborts; rejects wrong credentials with SIP_REJECTED', async () => {
+    let cancels = 0;
+    const callee = await agent({
+      digest: { realm: 'gw.test', secret: 's' },
+      onInvite: (call) => {
+        if (call.to.uri.includes('auth')) {
+          if (call.authenticate(() => 'right').result !== 'ok') call.challenge();
+          return;
+        }
+        call.onCancel = () => cancels++;
+        call.ringing();
+      },
+    });
+    const caller = await agent();
+    const base = `127.0.0.1:${callee.addresses[0]!.port}`;
+    const ac = new AbortController();
+    const pending = caller.invite(`sip:+1@${base}`, OFFER, {
+      from: 'sip:a@127.0.0.1',
+      signal: ac.signal,
+      onProgress: (r) => r.status === 180 && ac.abort(),
+    });
+    await expect(pending).rejects.toMatchObject({ code: 'SIP_CANCELLED' });
+    expect(cancels).toBe(1);
+    const wrong = caller.invite(`sip:auth@${base}`, OFFER, { from: 'sip:a@127.0.0.1', auth: { username: 'a', password: 'wrong' } });
+    await expect(wrong).rejects.toMatchObject({ code: 'SIP_REJECTED', status: 401 });
+  });
+
+  it('close() is idempotent and rejects what is pending with SIP_CLOSED', async () => {
+    const caller = await agent();
+    const p = await peer();
+    // Nobody answers at the raw peer: the INVITE stays pending.
+    const pending = caller.invite(`sip:x@127.0.0.1:${p.port}`, OFFER, { from: 'sip:a@127.0.0.1' }).catch((e: unknown) => e);
+    await p.next((m) => m.type === 'request' && m.method === 'INVITE');
+    await caller.close();
+    await caller.close();
+    expect(await pending).toMatchObject({ code: 'SIP_CLOSED' });
+    await expect(caller.invite('sip:x@127.0.0.1', OFFER, { from: 'sip:a@127.0.0.1' })).rejects.toMatchObject({ code: 'SIP_CLOSED' });
+  });
+
+  it.skipIf(onPath('openssl') === undefined)('calls itself over TLS (self-signed certificate, verification off)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
+    owned.push({ close: () => rmSync(dir, { recursive: true, force: true }) });
+    const [certPath, keyPath] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', keyPath, '-out', certPath],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const callee = await UserAgent.create({
+      listen: [{ protocol: 'tls', host: '127.0.0.1', port: 0, tls: { certPath, keyPath } }],
+      onInvite: async (call) => {
+        const d = await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 42000 })!.sdp);
+        d.onBye = () => undefined;
+      },
+    });
+    owned.push(callee);
+    const caller = await UserAgent.create({
+      listen: [{ protocol: 'tls', host: '127.0.0.1', port: 0, tls: { certPath, keyPath } }],
+      tlsVerify: false,
+    });
+    owned.push(caller);
+    const dialog = await caller.invite(`sip:+1@127.0.0.1:${callee.addresses[0]!.port};transport=tls`, OFFER, { from: 'sip:a@127.0.0.1' });
+    expect(dialog.remoteTarget).toContain('transport=tls');
+    await dialog.bye();
+    await until(() => callee.dialogCount === 0);
+  });
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
