@@ -84,6 +84,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rtcpPackets = new client.Counter({
+    name: 'gateway_rtcp_packets_total',
+    help: 'RTCP compound packets received on RTP edges (RFC 5761: told apart from RTP on the same port)',
+    registers: [this.registry],
+  });
   readonly dspWorkerRestarts = new client.Counter({
     name: 'gateway_dsp_worker_restarts_total',
     help: 'DSP worker threads that died and were replaced (their calls re-attached; see drops DSP_WORKER_RESTARTED)',

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTelephoneEvent, seqDiff } from '../../codecs/src/index.js';
+import dgram from 'node:dgram';
+import { createRtcpReportBlock, parseTelephoneEvent, rtcpReportSize, seqDiff, writeRtcpReport, writeRtp } from '../../codecs/src/index.js';
 import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { AgentSession, TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
@@ -140,6 +141,68 @@ describe('loss, reordering and bad input', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/gateway_drops_total\{reason="RTP_BAD_VERSION"\} \d+/);
     await c.hangup();
+  });
+
+  it('takes RTCP on the RTP port for RTCP (RFC 5761), not for a bad payload type', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    const s = await agent.session(c.callId);
+    const unknownBefore = await counter(gw, 'gateway_drops_total', { reason: 'RTP_UNKNOWN_PAYLOAD_TYPE' });
+    const rtcpBefore = await counter(gw, 'gateway_rtcp_packets_total');
+    const streaming = c.stream(speech.subarray(0, 8000));
+    // A receiver report on our stream, as an rtcp-mux peer sends it (compound: RR + SDES CNAME).
+    const cname = new TextEncoder().encode('phone@example');
+    const rr = new Uint8Array(rtcpReportSize(false, 1, cname.length));
+    const block = { ...createRtcpReportBlock(), ssrc: 1234, extendedHighestSeq: 10 };
+    writeRtcpReport(rr, 0, { ssrc: 0x5eed, sender: null, reports: [block], cname });
+    for (let i = 0; i < 3; i++) {
+      await sleep(200);
+      c.sendBytes(rr);
+    }
+    await streaming;
+    await s.until(() => s.frames.length >= 48, 2000, 'frames');
+    expect((await counter(gw, 'gateway_rtcp_packets_total')) - rtcpBefore).toBe(3);
+    expect((await counter(gw, 'gateway_drops_total', { reason: 'RTP_UNKNOWN_PAYLOAD_TYPE' })) - unknownBefore).toBe(0);
+    await c.hangup();
+  });
+
+  it('with a remote named, accepts media only from it: a stranger sending first cannot claim the call', async () => {
+    const phone = dgram.createSocket('udp4');
+    const stranger = dgram.createSocket('udp4');
+    await Promise.all([phone, stranger].map((sock) => new Promise<void>((r) => sock.bind(0, '127.0.0.1', r))));
+    const res = await fetch(`${url}/v1/calls`, {
+      method: 'POST',
+      body: JSON.stringify({ codec: 'PCMU', remote: `127.0.0.1:${phone.address().port}`, route: route() }),
+    });
+    const { callId, rtp } = (await res.json()) as { callId: string; rtp: { port: number } };
+    const s = await agent.session(callId);
+    const foreignBefore = await counter(gw, 'gateway_drops_total', { reason: 'RTP_FOREIGN_SOURCE' });
+    const received: number[] = [];
+    phone.on('message', () => received.push(1));
+    const packet = (seq: number, ssrc: number, level: number) => {
+      const buf = new Uint8Array(12 + 160);
+      writeRtp(
+        buf,
+        0,
+        { marker: seq === 0, payloadType: 0, sequenceNumber: seq, timestamp: 160 * seq, ssrc },
+        new Uint8Array(160).fill(level),
+      );
+      return buf;
+    };
+    // The stranger's packets come first (0x00: loud µ-law), then the phone's (0xff: silence).
+    for (let k = 0; k < 5; k++) stranger.send(packet(k, 666, 0x00), rtp.port, '127.0.0.1');
+    await sleep(100);
+    for (let k = 0; k < 25; k++) {
+      phone.send(packet(k, 42, 0xff), rtp.port, '127.0.0.1');
+      await sleep(20);
+    }
+    await s.until(() => s.frames.length >= 20, 2000, "the phone's frames");
+    expect((await counter(gw, 'gateway_drops_total', { reason: 'RTP_FOREIGN_SOURCE' })) - foreignBefore).toBe(5);
+    // Only the phone's (silent) audio reached the agent, and the gateway answers the phone.
+    expect(s.frames.every((f) => f.pcm.every((v) => Math.abs(v) < 200))).toBe(true);
+    expect(received.length).toBeGreaterThan(0);
+    await fetch(`${url}/v1/calls/${callId}`, { method: 'DELETE' });
+    phone.close();
+    stranger.close();
   });
 
   it('answers broken or unexpected control JSON on /v1/edge with an error, not a crash', async () => {

@@ -68,6 +68,9 @@ export class WsEdgeConnection {
           payloadType: req.payloadType,
           dtmfPayloadType: req.dtmfPayloadType,
           packetsPerSecond: this.#host.rtpPacketsPerSecond,
+          onRtcp: () => {
+            this.#host.metrics.rtcpPackets.inc();
+          },
         }),
       );
       this.#edge = edge;

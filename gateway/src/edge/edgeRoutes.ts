@@ -87,6 +87,9 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
       payloadType: req.payloadType,
       dtmfPayloadType: req.dtmfPayloadType,
       packetsPerSecond: host.rtpPacketsPerSecond,
+      onRtcp: () => {
+        host.metrics.rtcpPackets.inc();
+      },
     });
     const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote });
     if (r.aborted) {
