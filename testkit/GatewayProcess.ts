@@ -7,11 +7,14 @@ export class GatewayProcess {
   readonly url: string;
   /** the `ws`-library edge server, when started with EDGE_WS_SERVER=ws */
   readonly wsEdgeUrl: string | null;
+  /** host:port of its SIP endpoint (UDP and TCP), when SIP is on */
+  readonly sip: string | null;
   readonly #child: ChildProcess;
 
-  private constructor(url: string, wsEdgeUrl: string | null, child: ChildProcess) {
+  private constructor(url: string, wsEdgeUrl: string | null, sip: string | null, child: ChildProcess) {
     this.url = url;
     this.wsEdgeUrl = wsEdgeUrl;
+    this.sip = sip;
     this.#child = child;
   }
 
@@ -27,7 +30,7 @@ export class GatewayProcess {
       env: { ...process.env, PORT: '0', SIP_PORT: '0', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [url, wsEdgeUrl] = await new Promise<[string, string | null]>((resolve, reject) => {
+    const [url, wsEdgeUrl, sip] = await new Promise<[string, string | null, string | null]>((resolve, reject) => {
       let out = '';
       const onData = (d: Buffer) => {
         out += d.toString();
@@ -36,13 +39,17 @@ export class GatewayProcess {
         if (m && out.includes('place a test call')) {
           child.stdout.off('data', onData);
           child.stdout.resume();
-          resolve([m[1]!, /\((?:comparison)\): (ws:\/\/\S+)/.exec(out)?.[1] ?? null]);
+          resolve([
+            m[1]!,
+            /\((?:comparison)\): (ws:\/\/\S+)/.exec(out)?.[1] ?? null,
+            /SIP trunks: udp ([\d.]+:\d+)/.exec(out)?.[1] ?? null,
+          ]);
         }
       };
       child.stdout.on('data', onData);
       child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)));
     });
-    return new GatewayProcess(url, wsEdgeUrl, child);
+    return new GatewayProcess(url, wsEdgeUrl, sip, child);
   }
 
   get pid(): number {

@@ -1,6 +1,8 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { createOffer, parseAnswer } from '../gateway/src/sip/sdp.js';
+import { UserAgent } from '../gateway/src/sip/UserAgent.js';
 import {
   createRtpPacket,
   g711DecodeInto,
@@ -13,6 +15,7 @@ import {
   writeRtp,
   writeTelephoneEvent,
   dtmfEvent,
+  isRtcp,
 } from '../codecs/src/index.js';
 
 /**
@@ -20,7 +23,7 @@ import {
  * the gateway over UDP (POST /v1/calls) or over WebSocket (/v1/edge), sends audio as real-time
  * paced RTP, and records what comes back with arrival times.
  */
-export type Transport = 'udp' | 'ws';
+export type Transport = 'udp' | 'ws' | 'sip';
 export type CallerCodec = 'PCMU' | 'PCMA' | 'opus';
 
 export interface CallOptions {
@@ -32,6 +35,8 @@ export interface CallOptions {
   route?: unknown;
   /** ws:// URL of the edge WebSocket when it is not `${gateway}/v1/edge` (the bench's `ws` server) */
   edgeUrl?: string;
+  /** 'sip': the gateway's SIP address, host:port (the call is routed by `to` through its routing table) */
+  sip?: string;
 }
 
 export interface ReceivedPacket {
@@ -93,7 +98,49 @@ export class RtpCaller {
     if (o.from !== undefined) body['from'] = o.from;
     if (o.to !== undefined) body['to'] = o.to;
     if (o.route !== undefined) body['route'] = o.route;
+    if (o.transport === 'sip') return RtpCaller.#sip(o.gateway, codec, o.sip ?? '', o.to ?? '+14155550100');
     return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl);
+  }
+
+  /**
+   * A phone calling the gateway over SIP: its own user agent (the gateway's SIP stack, as a UAC),
+   * an SDP offer for `codec`, then RTP as over UDP to the answer's address. The call id is found
+   * through the API by the dialog's Call-ID (start.params.sipCallId).
+   */
+  static async #sip(gateway: string, codec: CallerCodec, sipHostPort: string, to: string): Promise<RtpCaller> {
+    const ua = await UserAgent.create({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }] });
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const offer = createOffer({ address: '127.0.0.1', port: sock.address().port, codecs: [codec] });
+    const dialog = await ua.invite(`sip:${to}@${sipHostPort}`, offer, { from: 'sip:+14155550123@127.0.0.1' });
+    const m = parseAnswer(dialog.remoteSdp, [codec]);
+    if (m === null) throw new Error('the gateway answered with no usable SDP');
+    let callId = '';
+    for (let i = 0; i < 100 && callId === ''; i++) {
+      const list = (await (await fetch(`${gateway}/v1/calls`)).json()) as { calls: { callId: string; params?: Record<string, unknown> }[] };
+      callId = list.calls.find((c) => c.params?.['sipCallId'] === dialog.callId)?.callId ?? '';
+      if (callId === '') await sleep(20);
+    }
+    let caller: RtpCaller | null = null;
+    const pending: ReceivedPacket[] = [];
+    sock.on('message', (msg) => {
+      const p = parsePacket(msg, performance.now());
+      if (p) (caller ? caller.received : pending).push(p);
+    });
+    caller = new RtpCaller(
+      gateway,
+      codec,
+      callId,
+      m.payloadType,
+      (pkt) => sock.send(pkt, m.remotePort, m.remoteAddress),
+      async () => {
+        await dialog.bye().catch(() => undefined);
+        await ua.close();
+        sock.close();
+      },
+    );
+    caller.received.push(...pending);
+    return caller;
   }
 
   static async #udp(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
@@ -295,7 +342,8 @@ export class RtpCaller {
 const scratch = createRtpPacket();
 
 function parsePacket(buf: Uint8Array, arrivalMs: number): ReceivedPacket | null {
-  if (tryParseRtp(buf, scratch) !== null) return null;
+  // RTCP shares the port with rtcp-mux (RFC 5761): sender reports are not media.
+  if (isRtcp(buf) || tryParseRtp(buf, scratch) !== null) return null;
   return {
     seq: scratch.sequenceNumber,
     ts: scratch.timestamp,

@@ -6,7 +6,7 @@ import { readWav } from '../../../codecs/src/index.js';
  * and noises synthesised from a seeded generator so every run is the same set.
  */
 export const RATE = 8000;
-const DIR = new URL('../../../../test/fixtures/audio/bargein/', import.meta.url).pathname;
+const DIR = new URL('../../../test/fixtures/audio/bargein/', import.meta.url).pathname;
 
 export function load(name: string): Float32Array {
   return Float32Array.from(readWav(DIR + name).samples);

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
@@ -16,7 +17,8 @@ import { writeHtmlReport } from './report.js';
 const HELP = `usage: npm run bench -- [options]
   --calls 1,25,50,100   load levels (concurrent calls)
   --seconds 10          duration of each level
-  --transport udp|ws    RTP over UDP or over WebSocket
+  --transport udp       how calls arrive: udp (RTP over UDP), ws (RTP over WebSocket), sip (a SIP
+                        INVITE, then RTP); several, comma-separated, run side by side at each level
   --gateway URL         measure a running gateway instead of starting one
   --workers N           DSP worker threads of the started gateway (default: one per core)
   --quality Q           speex resampler quality of the started gateway (default 3)
@@ -89,7 +91,7 @@ function histogram(values: number[]): Stats {
 }
 
 function fixture(name: string): PcmAudio {
-  return readWav(new URL(`../../../../test/fixtures/audio/${name}`, import.meta.url).pathname);
+  return readWav(new URL(`../../../test/fixtures/audio/${name}`, import.meta.url).pathname);
 }
 
 /** Loops `clip` to `samples` long. */
@@ -132,6 +134,7 @@ async function runLevel(
   transport: Transport,
   cpuMs: () => number,
   edgeUrl?: string,
+  sip?: string,
 ): Promise<LevelResult> {
   const clips = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => looped(fixture(f).samples, 8000 * seconds));
   const reply = fixture('agent-reply-24k.wav').samples;
@@ -151,7 +154,13 @@ async function runLevel(
   const calls: RtpCaller[] = [];
   for (let i = 0; i < n; i++)
     calls.push(
-      await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url } }, ...(edgeUrl !== undefined ? { edgeUrl } : {}) }),
+      await RtpCaller.place({
+        gateway,
+        transport,
+        route: { agent: { url: agent.url } },
+        ...(edgeUrl !== undefined ? { edgeUrl } : {}),
+        ...(sip !== undefined ? { sip } : {}),
+      }),
     );
   const sessions: AgentSession[] = await Promise.all(calls.map((c) => agent.session(c.callId)));
   const info = (await (await fetch(`${gateway}/v1/calls/${calls[0]!.callId}`)).json()) as {
@@ -243,12 +252,12 @@ async function runLevel(
 function table(results: LevelResult[]): string {
   const f = (x: number) => x.toFixed(2);
   const rows = [
-    '| calls | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | inside gateway p99 ≤ ms | outbound p50 / p99 / max (floor) ms | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops | underruns |',
+    '| calls (edge) | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | inside gateway p99 ≤ ms | outbound p50 / p99 / max (floor) ms | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops | underruns |',
     '|---:|---|---|---|---:|---|---|---|---:|---:|---:|',
   ];
   for (const r of results) {
     rows.push(
-      `| ${r.calls} | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.gatewayInboundP99Ms)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} | ${r.underruns} |`,
+      `| ${r.calls} (${r.transport}) | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.gatewayInboundP99Ms)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} | ${r.underruns} |`,
     );
   }
   return rows.join('\n');
@@ -290,25 +299,33 @@ async function main(): Promise<void> {
   }
   const levels = values.calls.split(',').map(Number);
   const seconds = Number(values.seconds);
-  const transport = values.transport as Transport;
+  const transports = values.transport.split(',') as Transport[];
+  const transport = transports[0]!;
   if (seconds < 5) throw new Error('--seconds must be at least 5 (1 s lead-in, reply, clear)');
-  const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality, EDGE_WS_SERVER: 'ws' };
+  const agent = await TestAgent.listen();
+  // SIP calls are routed by the gateway's routing table: every number to this bench's agent.
+  const config = join(mkdtempSync(join(os.tmpdir(), 'bench-')), 'routing.json');
+  writeFileSync(config, JSON.stringify({ default: { agent: { url: agent.url } } }));
+  const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality, EDGE_WS_SERVER: 'ws', GATEWAY_CONFIG: config };
   if (values.workers !== undefined) env['DSP_WORKERS'] = values.workers;
   const proc = values.gateway === undefined ? await GatewayProcess.start(env, { built: true }) : null;
   const gateway = values.gateway ?? proc!.url;
+  const sip = proc?.sip ?? undefined;
+  if (transports.includes('sip') && sip === undefined) throw new Error('--transport sip needs a gateway started by the bench, with SIP on');
   const cpuMs = proc ? () => proc.cpuMs() : () => NaN;
-  const agent = await TestAgent.listen();
   const results: LevelResult[] = [];
   const comparison: { calls: number; uws: LevelResult; ws: LevelResult }[] = [];
   try {
     // Warm-up call: JIT, lazy module loads and WASM tier-up happen here, not in level 1.
-    await runLevel(gateway, agent, 2, 5, transport, cpuMs);
+    await runLevel(gateway, agent, 2, 5, transport, cpuMs, undefined, sip);
     agent.sessions.length = 0;
     for (const n of levels) {
-      const r = await runLevel(gateway, agent, n, seconds, transport, cpuMs);
-      results.push(r);
-      console.log(table([r]).split('\n').at(-1));
-      agent.sessions.length = 0;
+      for (const t of transports) {
+        const r = await runLevel(gateway, agent, n, seconds, t, cpuMs, undefined, sip);
+        results.push(r);
+        console.log(table([r]).split('\n').at(-1));
+        agent.sessions.length = 0;
+      }
     }
     if (values.sweep) {
       // The most calls with inbound p99 ≤ 25 ms and no frame missing: grow past the measured
@@ -347,7 +364,9 @@ async function main(): Promise<void> {
     await proc?.stop();
   }
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, ${os.cpus().length} cores, Node ${process.version}`;
-  console.log(`\n${machine}; ${transport}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}\n`);
+  console.log(
+    `\n${machine}; ${transports.join(', ')}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}\n`,
+  );
   console.log(table(results));
   if (comparison.length > 0)
     console.log(`\nRTP over WebSocket, edge server uWS vs ws (same process, same pipeline):\n\n${compareTable(comparison)}`);

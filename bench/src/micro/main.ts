@@ -76,7 +76,7 @@ function bench(group: string, name: string, op: (i: number) => void): Row {
 }
 
 async function main(): Promise<void> {
-  const speech8k = readWav(new URL('../../../../test/fixtures/audio/caller-en-us-8k.wav', import.meta.url).pathname).samples;
+  const speech8k = readWav(new URL('../../../test/fixtures/audio/caller-en-us-8k.wav', import.meta.url).pathname).samples;
   const frames8k = Math.floor(speech8k.length / 160);
   const frame8 = (i: number) => speech8k.subarray((i % frames8k) * 160, (i % frames8k) * 160 + 160);
   const rows: Row[] = [];
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     ),
   );
   den.close();
-  const jitsiDir = new URL('../../../../node_modules/@jitsi/rnnoise-wasm/dist/', import.meta.url).pathname;
+  const jitsiDir = new URL('../../../node_modules/@jitsi/rnnoise-wasm/dist/', import.meta.url).pathname;
   const jitsi = (await import(`${jitsiDir}rnnoise.js`)) as {
     default: (o: object) => Promise<{
       HEAPF32: Float32Array;
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(lines.join('\n'));
-  const dir = new URL('../../../../bench/results/', import.meta.url).pathname;
+  const dir = new URL('../../results/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}micro.json`, JSON.stringify({ machine, date: new Date().toISOString(), n: N, rows }, null, 2));
 }

@@ -3,7 +3,7 @@ import { Denoiser, loadDenoiserModule, loadResamplerModule, Resampler } from '..
 /**
  * Creates and frees the per-call WASM objects (RNNoise + 3 resamplers) many times and prints the
  * WASM linear memory and process RSS: a leak or allocator fragmentation shows as growth.
- * `node dist/bench/src/soak/leakProbe.js [rounds]`.
+ * `node --import tsx bench/src/soak/leakProbe.ts [rounds]`.
  */
 const rounds = Number(process.argv[2] ?? 3000);
 const speex = await loadResamplerModule();

@@ -45,8 +45,8 @@ async function main(): Promise<void> {
   const n = Number(values.calls);
   const durationMs = Number(values.minutes) * 60_000;
   const bound = Number(values['bound-mib']);
-  const speech = readWav(new URL('../../../../test/fixtures/audio/caller-en-us-8k.wav', import.meta.url).pathname).samples;
-  const reply = readWav(new URL('../../../../test/fixtures/audio/agent-reply-24k.wav', import.meta.url).pathname).samples;
+  const speech = readWav(new URL('../../../test/fixtures/audio/caller-en-us-8k.wav', import.meta.url).pathname).samples;
+  const reply = readWav(new URL('../../../test/fixtures/audio/agent-reply-24k.wav', import.meta.url).pathname).samples;
 
   const [lifeMin, lifeMax] = values.life.split('-').map((x) => Number(x) * 1000) as [number, number];
   const gw = await GatewayProcess.start(values.workers !== undefined ? { DSP_WORKERS: values.workers } : {}, { built: true });

@@ -10,6 +10,7 @@ export function callSnapshot(call: Call): Record<string, unknown> {
     to: call.to,
     codec: call.codec,
     transport: call.edge.kind,
+    params: call.route.params,
     agent: { url: call.route.agent.url, dialect: call.route.agent.dialect, sampleRate: call.route.sampleRate },
     startedAt: new Date(call.createdAt).toISOString(),
     packets: {
