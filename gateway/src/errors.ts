@@ -33,6 +33,8 @@ export type GatewayErrorCode =
   | 'RTCP_INVALID'
   | 'TRANSFER_FAILED'
   | 'SIP_CALL_FAILED'
+  | 'AGENT_URL_FORBIDDEN'
+  | 'AGENT_FLOOD'
   | 'INTERNAL';
 
 export class GatewayError extends Error {

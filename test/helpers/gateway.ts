@@ -20,6 +20,8 @@ export async function startGateway(overrides: Partial<Settings> = {}): Promise<{
     dspWorkers: 0,
     routing: new RoutingTable({}),
     ...DEFAULT_LIMITS,
+    // Test agents and peers listen on loopback, which dial-outs may not reach unless allowed.
+    dialAllow: ['127.0.0.0/8', '::1'],
     ...overrides,
   });
   const port = await gw.start();

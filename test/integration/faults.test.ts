@@ -146,6 +146,41 @@ describe('bad input, with a healthy call alongside', () => {
     await expectHealthyIntact();
   });
 
+  it('an agent flooding 10,000 marks is cut off and counted (AGENT_FLOOD); the other calls keep their 20 ms clock', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    const before = await drops('AGENT_FLOOD');
+    const from = healthy.received.length;
+    const closed = new Promise<number>((r) => s.ws.once('close', (code) => r(code)));
+    for (let i = 0; i < 10_000; i++) s.ws.send(`{"type":"mark","name":"m${i}"}`);
+    expect(await closed).toBe(1008);
+    await sleep(500);
+    const flooded = (await drops('AGENT_FLOOD')) - before;
+    // The healthy call's outbound packets kept coming on the 20 ms grid while the flood was handled.
+    const rx = healthy.received.slice(from);
+    let maxGap = 0;
+    for (let i = 1; i < rx.length; i++) maxGap = Math.max(maxGap, rx[i]!.arrivalMs - rx[i - 1]!.arrivalMs);
+    console.log(`mark flood: ${flooded} messages dropped, socket closed 1008; healthy call's largest outbound gap ${maxGap.toFixed(1)} ms`);
+    expect(flooded).toBeGreaterThan(1000);
+    expect(rx.length).toBeGreaterThan(20);
+    expect(maxGap).toBeLessThan(200);
+    await c.end();
+    await expectHealthyIntact();
+  });
+
+  it('an agent URL pointing inside (cloud metadata) is not dialled: AGENT_URL_FORBIDDEN, the call ends with a reason', async () => {
+    const before = await drops('AGENT_URL_FORBIDDEN');
+    const c = await RtpCaller.place({
+      gateway: url,
+      transport: 'ws',
+      route: route({ agent: { url: 'ws://169.254.169.254/latest/meta-data' } }),
+    });
+    await until(() => c.stopReason !== null, 3000, 'the call to end');
+    expect(c.stopReason).toBe('agent_unreachable');
+    expect((await drops('AGENT_URL_FORBIDDEN')) - before).toBe(1);
+    await expectHealthyIntact();
+  });
+
   it('an oversized frame on the edge WebSocket closes that socket only, counted as FRAME_TOO_LARGE', async () => {
     const before = await drops('FRAME_TOO_LARGE');
     const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });

@@ -1,14 +1,27 @@
 import type { Agent, AgentCommands, CallInfo, GatewayEvent } from './Agent.js';
 import { AGENT_SEND_LIMIT, dialAgent, type AgentSocket, type SocketHandlers } from './AgentSocket.js';
+import { performance } from 'node:perf_hooks';
+import { TokenBucket } from '../rateLimit.js';
+import type { DialGuard } from './dialGuard.js';
 import type { DialectSession } from './dialects/Dialect.js';
 
 /** Caller audio kept while the agent is still connecting: up to 1 s, then the oldest goes. */
 const PRECONNECT_FRAMES = 50;
+/**
+ * Messages an agent may send: 300/s sustained, 1500 at once (a long reply streamed in 20 ms
+ * chunks as fast as TTS makes it fits). Beyond, messages are dropped (AGENT_FLOOD) before any
+ * parsing, so one agent cannot stall the event loop that every call's 20 ms clock shares; an
+ * agent that keeps going past another burst's worth is cut off (1008).
+ */
+const AGENT_MESSAGE_RATE = 300;
+const AGENT_MESSAGE_BURST = 1500;
 
 export interface AgentLinkOptions {
   dialect: DialectSession;
   /** told of each caller frame dropped, by reason */
-  drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED' | 'FRAME_TOO_LARGE'): void;
+  drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED' | 'FRAME_TOO_LARGE' | 'AGENT_FLOOD' | 'AGENT_URL_FORBIDDEN'): void;
+  /** where dial-outs may go (absent: anywhere, for embedders and benches) */
+  guard?: DialGuard;
   maxPayload: number;
   /** ms the agent has to accept the WebSocket */
   connectTimeoutMs: number;
@@ -31,6 +44,8 @@ export class AgentLink implements Agent, SocketHandlers {
   #closed = false;
   #dialTimer: NodeJS.Timeout | null = null;
   #markReady: () => void = () => {};
+  readonly #budget = new TokenBucket(AGENT_MESSAGE_RATE, AGENT_MESSAGE_BURST);
+  #flooded = 0;
   readonly ready = new Promise<void>((resolve) => {
     this.#markReady = resolve;
   });
@@ -55,8 +70,19 @@ export class AgentLink implements Agent, SocketHandlers {
       }, delayMs);
       return;
     }
-    if (!this.#closed)
-      this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.connectTimeoutMs, this.#o.dialect.subprotocol);
+    if (this.#closed) return;
+    const guard = this.#o.guard;
+    try {
+      guard?.checkUrl(url);
+    } catch (err) {
+      // Reported from a timer, as a failed connection would be: the call is still being set up.
+      this.#dialTimer = setTimeout(() => {
+        this.#dialTimer = null;
+        this.error(err as Error);
+      }, 0);
+      return;
+    }
+    this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.connectTimeoutMs, this.#o.dialect.subprotocol, guard?.lookup);
   }
 
   /** Dial-in: the agent's socket, already open. */
@@ -114,7 +140,17 @@ export class AgentLink implements Agent, SocketHandlers {
   }
 
   message(data: Uint8Array, isBinary: boolean): void {
-    if (!this.#closed && this.#sock !== null) this.#o.dialect.message(this.#sock, data, isBinary, this.#cmds);
+    const sock = this.#sock;
+    if (this.#closed || sock === null) return;
+    if (!this.#budget.take(performance.now())) {
+      this.#o.drop('AGENT_FLOOD');
+      if (++this.#flooded === AGENT_MESSAGE_BURST) {
+        sock.close(1008, 'message flood');
+        this.closed(1008, 'message flood');
+      }
+      return;
+    }
+    this.#o.dialect.message(sock, data, isBinary, this.#cmds);
   }
 
   closed(code: number, reason: string): void {
@@ -125,7 +161,9 @@ export class AgentLink implements Agent, SocketHandlers {
   error(err: Error): void {
     const wasOpen = this.#open;
     // ws refuses a message over maxPayload with this code and closes 1009 (RFC 6455 §7.4.1)
-    if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#o.drop('FRAME_TOO_LARGE');
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#o.drop('FRAME_TOO_LARGE');
+    if (code === 'AGENT_URL_FORBIDDEN') this.#o.drop('AGENT_URL_FORBIDDEN');
     this.#open = false;
     if (!this.#closed) this.#cmds.gone(wasOpen ? 'AGENT_CLOSED' : 'AGENT_UNREACHABLE', err.message);
   }

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import WebSocket from 'ws';
 import type uWS from 'uWebSockets.js';
 
@@ -29,12 +30,15 @@ export function dialAgent(
   maxPayload: number,
   connectTimeoutMs: number,
   subprotocol?: string,
+  lookup?: LookupFunction,
 ): AgentSocket {
   const ws = new WebSocket(url, subprotocol !== undefined ? [subprotocol] : [], {
     headers: { ...headers },
     maxPayload,
     perMessageDeflate: false,
     handshakeTimeout: connectTimeoutMs,
+    // The dial guard resolves names itself, so what is connected to is what was checked.
+    ...(lookup !== undefined ? { lookup } : {}),
   });
   ws.binaryType = 'nodebuffer';
   ws.on('open', () => h.open());

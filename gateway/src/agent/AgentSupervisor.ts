@@ -6,6 +6,7 @@ import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Agent } from './Agent.js';
 import { AgentLink } from './AgentLink.js';
+import { DialGuard } from './dialGuard.js';
 import { DIALECT_FACTORIES } from './dialects/index.js';
 import { EchoAgent } from './EchoAgent.js';
 
@@ -28,10 +29,12 @@ export class AgentSupervisor {
   readonly #s: Settings;
   readonly #m: Metrics;
   readonly #dialIns = new Map<string, DialIn>();
+  readonly #guard: DialGuard;
 
   constructor(settings: Settings, metrics: Metrics) {
     this.#s = settings;
     this.#m = metrics;
+    this.#guard = new DialGuard(settings.dialAllow);
   }
 
   /** Creates the call's first agent and takes charge of its failures. */
@@ -71,6 +74,7 @@ export class AgentSupervisor {
         this.#m.drops.inc({ reason });
       },
       maxPayload: AGENT_MAX_MESSAGE,
+      guard: this.#guard,
       connectTimeoutMs: this.#s.agentConnectTimeoutMs,
       held,
     });

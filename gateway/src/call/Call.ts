@@ -220,7 +220,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   }
 
   mark(name: string): void {
-    this.playout.mark(name, this.#now());
+    if (!this.playout.mark(name, this.#now())) this.#drop('AGENT_FLOOD');
   }
 
   clear(): void {

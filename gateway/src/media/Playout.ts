@@ -26,6 +26,12 @@ export interface PlayoutOptions {
   quality: number;
 }
 
+/**
+ * Marks a call may have outstanding (queued, or reached and not yet reported). Each is echoed to
+ * the agent once; a flood of them would be echoed in one tick and stall every call's clock.
+ */
+export const MAX_PENDING_MARKS = 256;
+
 /** RFC 4733 §2.5: event duration and the pause after it, ms. */
 const DTMF_TONE_MS = 100;
 const DTMF_GAP_MS = 60;
@@ -70,6 +76,8 @@ export class Playout implements Tickable {
   #closed = false;
   /** frames the edge took */
   framesSent = 0;
+  /** marks taken and not yet reported to the agent */
+  #pendingMarks = 0;
 
   constructor(speex: SpeexModule, opts: PlayoutOptions, edge: Edge, events: PlayoutEvents) {
     this.#o = opts;
@@ -129,11 +137,23 @@ export class Playout implements Tickable {
     if (!this.queue.pushAudio(pcm, nowMs)) this.#ev.overflow(samples);
   }
 
-  /** Queues a mark; with nothing queued it is reached at once (when the audio already sent has played). */
-  mark(name: string, nowMs: number): void {
-    if (this.#closed) return;
+  /**
+   * Queues a mark; with nothing queued it is reached at once (when the audio already sent has
+   * played). False when MAX_PENDING_MARKS are outstanding: the mark is refused.
+   */
+  mark(name: string, nowMs: number): boolean {
+    if (this.#closed) return true;
+    if (this.#pendingMarks >= MAX_PENDING_MARKS) return false;
+    this.#pendingMarks++;
     if (!this.queue.empty) this.queue.pushMark(name);
     else this.#reach(name, nowMs);
+    return true;
+  }
+
+  /** Reports a mark to the agent (played, or dropped by a clear). */
+  #report(name: string, cleared: boolean): void {
+    this.#pendingMarks--;
+    this.#ev.mark(name, cleared);
   }
 
   /** A buffered edge confirmed a mark: it reaches the agent now. Unknown names (cleared ones) are ignored. */
@@ -141,7 +161,7 @@ export class Playout implements Tickable {
     const i = this.#unconfirmed.indexOf(name);
     if (i < 0) return;
     this.#unconfirmed.splice(i, 1);
-    this.#ev.mark(name, false);
+    this.#report(name, false);
   }
 
   /**
@@ -151,9 +171,9 @@ export class Playout implements Tickable {
    */
   clear(): number {
     const dropped = this.queuedMs;
-    for (const [name] of this.#reached.splice(0)) this.#ev.mark(name, true);
-    for (const name of this.#unconfirmed.splice(0)) this.#ev.mark(name, true);
-    for (const name of this.queue.clear()) this.#ev.mark(name, true);
+    for (const [name] of this.#reached.splice(0)) this.#report(name, true);
+    for (const name of this.#unconfirmed.splice(0)) this.#report(name, true);
+    for (const name of this.queue.clear()) this.#report(name, true);
     if (this.#buffered) this.#edge.clear();
     this.playedSinceClear = 0;
     this.#oddByte = -1;
@@ -269,7 +289,7 @@ export class Playout implements Tickable {
   }
 
   #fireDue(nowMs: number): void {
-    while (this.#reached.length > 0 && this.#reached[0]![1] <= nowMs) this.#ev.mark(this.#reached.shift()![0], false);
+    while (this.#reached.length > 0 && this.#reached[0]![1] <= nowMs) this.#report(this.#reached.shift()![0], false);
   }
 
   /** True while agent audio is going out (for barge-in and the echo agent). */
