@@ -2,6 +2,7 @@ import os from 'node:os';
 import { fail, isObject } from './route.js';
 import { parseTrunks, type SipTrunk } from './edge/sip/trunks.js';
 import { readConfigFile, RoutingTable } from './routing.js';
+import { instanceTag } from './call/callId.js';
 
 /** Process settings from the environment, parsed once. */
 export interface Settings {
@@ -39,8 +40,23 @@ export interface Settings {
   agentConnectTimeoutMs: number;
   /** 'ws': also serve /v1/edge with the `ws` library on its own port (for the bench's side-by-side) */
   edgeWsServer: 'uws' | 'ws';
+  /**
+   * Inside addresses (CIDRs, addresses, host names) that agent and webhook dial-outs may reach;
+   * loopback, link-local, private and metadata addresses are refused otherwise
+   */
+  dialAllow: readonly string[];
   /** SIP trunks (UDP and TCP on `port`, TLS on `tlsPort`); null: no SIP */
   sip: SipSettings | null;
+  /** this instance's name, which its call ids carry (GATEWAY_INSTANCE; default hostname:PORT) */
+  instance: string;
+  /** the other instances, where API requests for their calls are forwarded (GATEWAY_PEERS) */
+  peers: readonly Peer[];
+}
+
+/** Another gateway instance: its name (as in its GATEWAY_INSTANCE) and its HTTP API base URL. */
+export interface Peer {
+  name: string;
+  url: string;
 }
 
 export interface SipSettings {
@@ -66,6 +82,9 @@ export const DEFAULT_LIMITS = {
   agentConnectTimeoutMs: 5000,
   edgeWsServer: 'uws',
   sip: null,
+  dialAllow: [],
+  instance: 'gateway',
+  peers: [],
 } as const satisfies Partial<Settings>;
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
@@ -108,8 +127,31 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     mediaTimeoutMs: intEnv(env, 'MEDIA_TIMEOUT_MS', DEFAULT_LIMITS.mediaTimeoutMs, 1000, 3_600_000),
     agentConnectTimeoutMs: intEnv(env, 'AGENT_CONNECT_TIMEOUT_MS', DEFAULT_LIMITS.agentConnectTimeoutMs, 100, 60_000),
     edgeWsServer: env['EDGE_WS_SERVER'] === 'ws' ? 'ws' : 'uws',
+    dialAllow: dialAllow(env, cfg),
     sip: sipSettings(env, cfg, cert && key ? { certFile: cert, keyFile: key } : null),
+    instance: env['GATEWAY_INSTANCE'] || `${os.hostname()}:${env['PORT'] || 8080}`,
+    peers: parsePeers(env['GATEWAY_PEERS'] ?? ''),
   };
+}
+
+/** GATEWAY_PEERS: `name=http://host:port,…` (this instance may be listed too: it is skipped when forwarding). */
+export function parsePeers(raw: string): Peer[] {
+  const peers: Peer[] = [];
+  const tags = new Map<string, string>();
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, Math.max(eq, 0)).trim();
+    const url = entry.slice(eq + 1).trim();
+    if (eq <= 0 || name === '' || !/^https?:\/\/[^/]+/.test(url) || !URL.canParse(url))
+      fail('GATEWAY_PEERS', `each entry must be name=http(s)://host:port, got ${JSON.stringify(entry)}`);
+    const other = tags.get(instanceTag(name));
+    if (other !== undefined)
+      fail('GATEWAY_PEERS', `${JSON.stringify(name)} is listed twice or its tag collides with ${JSON.stringify(other)}`);
+    tags.set(instanceTag(name), name);
+    peers.push({ name, url: url.replace(/\/+$/, '') });
+  }
+  return peers;
 }
 
 /** SIP_PORT (default 5060; "off" disables SIP), SIP_HOST, SIP_TLS_PORT, SIP_PUBLIC_HOST; trunks from the config's `sip`. */
@@ -125,4 +167,17 @@ function sipSettings(env: NodeJS.ProcessEnv, cfg: Record<string, unknown>, tls: 
     publicHost: env['SIP_PUBLIC_HOST'] ?? env['RTP_PUBLIC_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
     trunks: parseTrunks(cfg['sip']),
   };
+}
+
+/** DIAL_ALLOW (comma-separated) and the config's `dial.allow`: where dial-outs may reach although inside. */
+function dialAllow(env: NodeJS.ProcessEnv, cfg: Record<string, unknown>): string[] {
+  const fromEnv = (env['DIAL_ALLOW'] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const dial = cfg['dial'];
+  if (dial === undefined) return fromEnv;
+  if (!isObject(dial) || !Array.isArray(dial['allow']) || !dial['allow'].every((a) => typeof a === 'string'))
+    fail('config.dial.allow', 'must be an array of CIDRs, addresses or host names');
+  return [...fromEnv, ...dial['allow']];
 }

@@ -77,7 +77,7 @@ export class DialGuard {
       if (err !== null) return callback(err, '', 0);
       const ok = this.#allowedHosts.has(hostname.toLowerCase()) ? addresses : addresses.filter((a) => this.allowsAddress(a.address));
       const first = ok[0];
-      if (first === undefined) return callback(forbidden(hostname) as NodeJS.ErrnoException, '', 0);
+      if (first === undefined) return callback(forbidden(hostname), '', 0);
       if (options.all === true) (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, ok);
       else callback(null, first.address, first.family);
     });

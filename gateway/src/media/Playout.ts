@@ -1,4 +1,5 @@
-import { dtmfEvent, int16ToFloat, Resampler } from '../../../codecs/src/index.js';
+import { int16ToFloat, Resampler } from '../../../codecs/src/index.js';
+import { DtmfSchedule } from './DtmfSchedule.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
 import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
@@ -32,12 +33,6 @@ export interface PlayoutOptions {
  */
 export const MAX_PENDING_MARKS = 256;
 
-/** RFC 4733 §2.5: event duration and the pause after it, ms. */
-const DTMF_TONE_MS = 100;
-const DTMF_GAP_MS = 60;
-/** §2.5.1.4: the final (E-bit) packet is sent three times for robustness. */
-const DTMF_END_REPEATS = 3;
-
 /**
  * Outbound media of one call: the agent's audio queue played on the shared 20 ms clock —
  * resampled to the edge rate, encoded, and handed to the edge one frame per tick (the edge frames
@@ -70,8 +65,7 @@ export class Playout implements Tickable {
   #playing = false;
   /** samples of agent audio played since the last clear (for barge-in's playedMs) */
   playedSinceClear = 0;
-  readonly #dtmf: string[] = [];
-  #dtmfState: { event: number; elapsedMs: number; endSent: number; gapMs: number } | null = null;
+  readonly #dtmf = new DtmfSchedule();
   #oddByte = -1;
   #closed = false;
   /** frames the edge took */
@@ -186,14 +180,7 @@ export class Playout implements Tickable {
 
   /** Queues RFC 4733 events for each DTMF character (others are ignored); returns digits queued. */
   sendDtmf(digits: string): number {
-    let n = 0;
-    for (const d of digits) {
-      if (dtmfEvent(d) !== null) {
-        this.#dtmf.push(d);
-        n++;
-      }
-    }
-    return n;
+    return this.#dtmf.add(digits);
   }
 
   tick(nowMs: number, slots: number): void {
@@ -202,16 +189,10 @@ export class Playout implements Tickable {
     this.#frame.slots = slots;
     // A clocked edge takes one frame a tick; a buffered one is topped up to its lead.
     do {
-      if (this.#dtmfState !== null || this.#dtmf.length > 0) this.#dtmfFrame();
+      if (this.#dtmf.active) this.#dtmfFrame();
       else this.#audioFrame(nowMs);
       this.#frame.slots = 1;
-    } while (
-      this.#buffered &&
-      this.#aheadMs <= this.#edge.leadMs &&
-      !this.queue.empty &&
-      this.#dtmfState === null &&
-      this.#dtmf.length === 0
-    );
+    } while (this.#buffered && this.#aheadMs <= this.#edge.leadMs && !this.queue.empty && !this.#dtmf.active);
     this.#fireDue(nowMs);
   }
 
@@ -254,15 +235,11 @@ export class Playout implements Tickable {
     this.#fireDue(nowMs);
   }
 
-  /** RFC 4733 §2.5.1: one event per digit, growing duration, E bit ×3 at the end, then a pause. */
+  /** A DTMF slot: a telephone-event in place of audio, or the pause between digits (queued agent audio waits). */
   #dtmfFrame(): void {
-    let st = this.#dtmfState;
+    const d = this.#dtmf.next();
     const f = this.#frame;
-    if (st === null) st = this.#dtmfState = { event: dtmfEvent(this.#dtmf.shift()!)!, elapsedMs: 0, endSent: 0, gapMs: 0 };
-    if (st.endSent >= DTMF_END_REPEATS) {
-      // Inter-digit pause: silence (queued agent audio is held back until the digits are done).
-      st.gapMs += FRAME_MS;
-      if (st.gapMs >= DTMF_GAP_MS) this.#dtmfState = null;
+    if (!d.tone) {
       this.#edgeFrame.fill(0);
       f.kind = 'audio';
       f.idle = true;
@@ -270,15 +247,12 @@ export class Playout implements Tickable {
       this.#emit(!this.#buffered);
       return;
     }
-    st.elapsedMs = Math.min(st.elapsedMs + FRAME_MS, DTMF_TONE_MS);
-    const end = st.elapsedMs >= DTMF_TONE_MS;
-    if (end) st.endSent++;
     f.kind = 'tone';
     f.idle = false;
-    f.event = st.event;
-    f.elapsedMs = st.elapsedMs;
-    f.first = st.elapsedMs === FRAME_MS && st.endSent <= 1;
-    f.end = end;
+    f.event = d.event;
+    f.elapsedMs = d.elapsedMs;
+    f.first = d.first;
+    f.end = d.end;
     this.#emit(true);
   }
 
