@@ -164,7 +164,8 @@ describe('20 calls at once', () => {
         ]);
       }),
     );
-    await sleep(300);
+    // Every packet sent becomes a frame: wait for them (a loaded machine delivers late, not less).
+    for (const s of sessions) await s.until(() => s.frames.length >= 248, 10_000, 'every frame at the agent');
     for (let i = 0; i < calls.length; i++) {
       const c = calls[i]!;
       const s = sessions[i]!;

@@ -175,7 +175,7 @@ describe('bad input, with a healthy call alongside', () => {
       transport: 'ws',
       route: route({ agent: { url: 'ws://169.254.169.254/latest/meta-data' } }),
     });
-    await until(() => c.stopReason !== null, 3000, 'the call to end');
+    await until(() => c.stopReason !== null, 10_000, 'the call to end');
     expect(c.stopReason).toBe('agent_unreachable');
     expect((await drops('AGENT_URL_FORBIDDEN')) - before).toBe(1);
     await expectHealthyIntact();
