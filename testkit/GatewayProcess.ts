@@ -27,7 +27,16 @@ export class GatewayProcess {
     const args = entry.map((a) => (a.startsWith('..') ? fileURLToPath(new URL(a, import.meta.url)) : a));
     const nodeArgs = (process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
-      env: { ...process.env, PORT: '0', SIP_PORT: '0', DIAL_ALLOW: '127.0.0.0/8', HOST: '127.0.0.1', RTP_BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+      env: {
+        ...process.env,
+        PORT: '0',
+        SIP_PORT: '0',
+        DIAL_ALLOW: '127.0.0.0/8',
+        HOST: '127.0.0.1',
+        RTP_BIND_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const [url, wsEdgeUrl, sip] = await new Promise<[string, string | null, string | null]>((resolve, reject) => {

@@ -11,6 +11,9 @@ import type { Settings } from './settings.js';
 import { rtpEdgeRoutes } from './edge/edgeRoutes.js';
 import { SipService } from './edge/sip/SipService.js';
 import { startWsEdgeServer, type WsEdgeServer } from './edge/wsEdgeServer.js';
+import { startAudioSocketServer, type AudioSocketServer } from './edge/streams/audioSocketServer.js';
+import { platformRoutes } from './edge/streams/platformRoutes.js';
+import { loadPlatformSettings } from './edge/streams/platformSettings.js';
 import { log } from './log.js';
 import { DspPool } from './media/DspPool.js';
 import { PlayoutClock } from './media/PlayoutClock.js';
@@ -34,13 +37,15 @@ export class Gateway {
   /** the SIP endpoint (trunks), when SIP is on */
   sip: SipService | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
+  /** the AudioSocket server (AUDIOSOCKET_PORT), when on */
+  audioSocket: AudioSocketServer | null = null;
   /** port of the `ws` edge server when EDGE_WS_SERVER=ws (bench comparison), else 0 */
   wsEdgePort = 0;
   port = 0;
 
   constructor(settings: Settings) {
     this.settings = settings;
-    this.#guard = new Guard(settings.authSecret, this.metrics);
+    this.#guard = new Guard(settings.authSecret, this.metrics, settings.maxTokenLifetimeS);
     this.#clock = new PlayoutClock<Call>(
       (ms) => {
         this.metrics.tickLateness.observe(Math.max(0, ms) / 1000);
@@ -83,7 +88,9 @@ export class Gateway {
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
     rtpEdgeRoutes(app, { ...edges, guard: this.#guard, rtpBindHost: s.rtpBindHost, rtpPublicHost: s.rtpPublicHost, sip: () => this.sip });
     dialInRoute(app, this.#agents, this.#guard, this.metrics);
-    apiRoutes(app, this.calls, this.#guard, this.metrics);
+    const platforms = { ...edges, guard: this.#guard, settings: loadPlatformSettings(process.env), tls: s.tls !== null };
+    platformRoutes(app, platforms);
+    apiRoutes(app, this.calls, this.#guard, this.metrics, s);
     this.port = await new Promise<number>((resolve, reject) => {
       app.listen(s.host, s.port, (token) => {
         if (!token) return reject(new Error(`cannot listen on ${s.host}:${s.port}`));
@@ -96,6 +103,7 @@ export class Gateway {
       this.wsEdgePort = this.#wsEdge.port;
     }
     if (s.sip !== null) this.sip = await SipService.start({ ...edges, rtpBindHost: s.rtpBindHost, sip: s.sip, tls: s.tls });
+    this.audioSocket = await startAudioSocketServer(platforms);
     this.#housekeeping = setInterval(() => {
       this.calls.housekeep();
     }, 1000);
@@ -128,6 +136,8 @@ export class Gateway {
     this.#wsEdge = null;
     await this.sip?.close();
     this.sip = null;
+    await this.audioSocket?.close();
+    this.audioSocket = null;
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
     this.#housekeeping = null;
     this.#clock.stop();

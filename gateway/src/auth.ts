@@ -10,19 +10,26 @@ import { GatewayError } from './errors.js';
  */
 export class Auth {
   readonly #key: Uint8Array;
+  readonly #maxLifetimeS: number | null;
 
-  constructor(secret: string) {
+  /**
+   * @param maxLifetimeS when set, tokens must carry `exp`, at most this many seconds after their
+   *   `iat` (or after now, without one): a leaked token then stops working by itself
+   */
+  constructor(secret: string, maxLifetimeS: number | null = null) {
     this.#key = new TextEncoder().encode(secret);
+    this.#maxLifetimeS = maxLifetimeS;
   }
 
   /**
-   * The token of a request: `Authorization: Bearer`, or Basic with the token as password (how
-   * Twilio REST clients send AccountSid:AuthToken), then the `token` query parameter.
+   * The token of a request: `Authorization: Bearer`, then the `token` query parameter; with
+   * `basic`, also Basic with the token as password (how Twilio REST clients send
+   * AccountSid:AuthToken: only the Twilio-compatible hang-up takes it).
    */
-  static tokenOf(authorization: string, query: string): string | null {
+  static tokenOf(authorization: string, query: string, basic = false): string | null {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (m) return m[1]!;
-    const b = /^Basic\s+(\S+)$/i.exec(authorization);
+    const b = basic ? /^Basic\s+(\S+)$/i.exec(authorization) : null;
     if (b) {
       const pass = Buffer.from(b[1]!, 'base64').toString('utf8').split(':').slice(1).join(':');
       if (pass !== '') return pass;
@@ -34,11 +41,18 @@ export class Auth {
   /** Resolves when `token` is a valid JWT for this gateway; rejects with UNAUTHORIZED (401). */
   async verify(token: string | null): Promise<void> {
     if (token === null) throw new GatewayError('UNAUTHORIZED', 'a JWT is required (Authorization: Bearer, or ?token=)', { status: 401 });
+    let payload: { exp?: number; iat?: number };
     try {
-      await jwtVerify(token, this.#key, { algorithms: ['HS256'], clockTolerance: 5 });
+      ({ payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], clockTolerance: 5 }));
     } catch (err) {
       throw new GatewayError('UNAUTHORIZED', `invalid token: ${(err as Error).message}`, { status: 401 });
     }
+    const max = this.#maxLifetimeS;
+    if (max === null) return;
+    if (payload.exp === undefined) throw new GatewayError('UNAUTHORIZED', 'invalid token: it must expire (exp)', { status: 401 });
+    const from = payload.iat ?? Math.floor(Date.now() / 1000);
+    if (payload.exp - from > max)
+      throw new GatewayError('UNAUTHORIZED', `invalid token: it lives longer than AUTH_MAX_TOKEN_LIFETIME_S (${max} s)`, { status: 401 });
   }
 }
 

@@ -35,6 +35,7 @@ export type GatewayErrorCode =
   | 'SIP_CALL_FAILED'
   | 'AGENT_URL_FORBIDDEN'
   | 'AGENT_FLOOD'
+  | 'PEER_UNREACHABLE'
   | 'INTERNAL';
 
 export class GatewayError extends Error {

@@ -26,6 +26,8 @@ export interface Settings {
   routing: RoutingTable;
   /** HS256 secret for JWTs on /v1/calls, /v1/edge and agent dial-in, and for dial-out signatures; null = open */
   authSecret: string | null;
+  /** when set, JWTs must carry `exp`, at most this many seconds after `iat` (AUTH_MAX_TOKEN_LIFETIME_S) */
+  maxTokenLifetimeS: number | null;
   /** PEM files for TLS (uWS SSLApp); both or neither */
   tls: { certFile: string; keyFile: string } | null;
   /** calls at once; more are answered 503 AT_CAPACITY */
@@ -69,11 +71,16 @@ export interface SipSettings {
   publicHost: string;
   /** who may send calls */
   trunks: SipTrunk[];
+  /** key of the stateless digest nonces: the same on every instance of a cluster (SIP_DIGEST_SECRET, else GATEWAY_AUTH_SECRET) */
+  digestSecret: string | null;
+  /** digest algorithms offered, in order (SIP_DIGEST_ALGORITHMS; default SHA-256 then MD5, RFC 8760 §2.4; `MD5` alone for old PBXs) */
+  digestAlgorithms: ('SHA-256' | 'MD5')[];
 }
 
 /** Defaults of the limits above, for embedders and tests that build Settings by hand. */
 export const DEFAULT_LIMITS = {
   authSecret: null,
+  maxTokenLifetimeS: null,
   tls: null,
   maxCalls: 1000,
   callsPerSecond: 100,
@@ -120,6 +127,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dspWorkers: intEnv(env, 'DSP_WORKERS', os.availableParallelism(), 0, 64),
     routing: new RoutingTable(cfg),
     authSecret: secret,
+    maxTokenLifetimeS: env['AUTH_MAX_TOKEN_LIFETIME_S'] ? intEnv(env, 'AUTH_MAX_TOKEN_LIFETIME_S', 3600, 1, 31_536_000) : null,
     tls: cert && key ? { certFile: cert, keyFile: key } : null,
     maxCalls: intEnv(env, 'MAX_CALLS', DEFAULT_LIMITS.maxCalls, 1, 100_000),
     callsPerSecond: intEnv(env, 'CALL_RATE_LIMIT', DEFAULT_LIMITS.callsPerSecond, 1, 100_000),
@@ -166,6 +174,8 @@ function sipSettings(env: NodeJS.ProcessEnv, cfg: Record<string, unknown>, tls: 
     tlsPort,
     publicHost: env['SIP_PUBLIC_HOST'] ?? env['RTP_PUBLIC_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
     trunks: parseTrunks(cfg['sip']),
+    digestSecret: env['SIP_DIGEST_SECRET'] || env['GATEWAY_AUTH_SECRET'] || null,
+    digestAlgorithms: digestAlgorithms(env['SIP_DIGEST_ALGORITHMS']),
   };
 }
 
@@ -180,4 +190,12 @@ function dialAllow(env: NodeJS.ProcessEnv, cfg: Record<string, unknown>): string
   if (!isObject(dial) || !Array.isArray(dial['allow']) || !dial['allow'].every((a) => typeof a === 'string'))
     fail('config.dial.allow', 'must be an array of CIDRs, addresses or host names');
   return [...fromEnv, ...dial['allow']];
+}
+
+function digestAlgorithms(v: string | undefined): ('SHA-256' | 'MD5')[] {
+  if (v === undefined || v === '') return ['SHA-256', 'MD5'];
+  const list = v.split(',').map((a) => a.trim().toUpperCase());
+  if (!list.every((a): a is 'SHA-256' | 'MD5' => a === 'SHA-256' || a === 'MD5'))
+    fail('SIP_DIGEST_ALGORITHMS', 'must list SHA-256 and/or MD5');
+  return list;
 }

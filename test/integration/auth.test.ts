@@ -175,6 +175,8 @@ describe('authentication (JWT, HS256) over TLS', () => {
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     expect((await request('POST', path, 'Status=completed', form)).status).toBe(401);
     const basic = Buffer.from(`AC00000000000000000000000000000000:${token}`).toString('base64');
+    // The Basic password is a token on this route only: elsewhere it is refused.
+    expect((await request('GET', '/v1/calls', undefined, { authorization: `Basic ${basic}` })).status).toBe(401);
     expect((await request('POST', path, 'Status=completed', { ...form, authorization: `Basic ${basic}` })).status).toBe(200);
     expect(gw.calls.get(r2.json['callId'] as string)).toBeUndefined();
   });

@@ -268,7 +268,8 @@ describe.each(Object.keys(ADAPTERS))('dialect %s', (dialect) => {
       c.received.findIndex((p) => audible(p.payload)),
     );
     expect(m1.at).toBeGreaterThanOrEqual(firstAudible + 1000);
-    expect(m1.at).toBeLessThanOrEqual(firstAudible + 1000 + 60);
+    // generous: two shared cores, other files' real-time calls in parallel (a late tick or two)
+    expect(m1.at).toBeLessThanOrEqual(firstAudible + 1000 + 100);
     expect(m1.e!.cleared ?? false).toBe(false);
 
     // m2 was dropped by the clear: each dialect says so (or not) its own way.

@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { Auth, signDial, verifyDial } from '../../gateway/src/auth.js';
 import { parseRoute } from '../../gateway/src/route.js';
@@ -208,11 +209,26 @@ describe('TokenBucket', () => {
 });
 
 describe('auth helpers', () => {
-  it('finds the token in Bearer, Basic (as the password) or ?token=', () => {
+  it('finds the token in Bearer or ?token=, and in Basic (as the password) only where asked', () => {
     expect(Auth.tokenOf('Bearer abc.def.ghi', '')).toBe('abc.def.ghi');
-    expect(Auth.tokenOf(`Basic ${Buffer.from('AC123:abc.def.ghi').toString('base64')}`, '')).toBe('abc.def.ghi');
+    const basic = `Basic ${Buffer.from('AC123:abc.def.ghi').toString('base64')}`;
+    expect(Auth.tokenOf(basic, '')).toBeNull();
+    expect(Auth.tokenOf(basic, '', true)).toBe('abc.def.ghi');
     expect(Auth.tokenOf('', 'x=1&token=tok')).toBe('tok');
     expect(Auth.tokenOf('', 'x=1')).toBeNull();
+  });
+
+  it('with a maximum lifetime, refuses tokens that never expire or live longer', async () => {
+    const key = new TextEncoder().encode('k'.repeat(32));
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: Record<string, number>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const open = new Auth('k'.repeat(32));
+    const capped = new Auth('k'.repeat(32), 3600);
+    const forever = await sign({ iat: now });
+    await expect(open.verify(forever)).resolves.toBeUndefined();
+    await expect(capped.verify(forever)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(capped.verify(await sign({ iat: now, exp: now + 86_400 }))).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(capped.verify(await sign({ iat: now, exp: now + 600 }))).resolves.toBeUndefined();
   });
 
   it('signs dials so that only the same secret, call, URL and a recent time verify', () => {

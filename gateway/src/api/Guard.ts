@@ -12,14 +12,14 @@ export class Guard {
   readonly #auth: Auth | null;
   readonly #m: Metrics;
 
-  constructor(secret: string | null, metrics: Metrics) {
-    this.#auth = secret === null ? null : new Auth(secret);
+  constructor(secret: string | null, metrics: Metrics, maxTokenLifetimeS: number | null = null) {
+    this.#auth = secret === null ? null : new Auth(secret, maxTokenLifetimeS);
     this.#m = metrics;
   }
 
-  /** Resolves when a request with these credentials may proceed; rejects with UNAUTHORIZED. */
-  verify(authorization: string, query: string): Promise<void> {
-    return this.#auth === null ? Promise.resolve() : this.#auth.verify(Auth.tokenOf(authorization, query));
+  /** Resolves when a request with these credentials may proceed; rejects with UNAUTHORIZED. `basic`: the token may come as a Basic password. */
+  verify(authorization: string, query: string, basic = false): Promise<void> {
+    return this.#auth === null ? Promise.resolve() : this.#auth.verify(Auth.tokenOf(authorization, query, basic));
   }
 
   /**
@@ -27,9 +27,9 @@ export class Guard {
    * verified (the token is read now: uWS request objects die when the handler returns). A refusal
    * answers 401 and is counted.
    */
-  authorized(r: Reply, req: uWS.HttpRequest, then: (r: Reply) => void): void {
+  authorized(r: Reply, req: uWS.HttpRequest, then: (r: Reply) => void, opts: { basic?: boolean } = {}): void {
     if (this.#auth === null) return then(r);
-    this.verify(req.getHeader('authorization'), req.getQuery()).then(
+    this.verify(req.getHeader('authorization'), req.getQuery(), opts.basic === true).then(
       () => {
         if (!r.aborted) r.res.cork(() => then(r));
       },

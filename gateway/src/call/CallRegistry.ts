@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AgentSupervisor } from '../agent/AgentSupervisor.js';
 import type { Settings } from '../settings.js';
@@ -9,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { PlayoutClock } from '../media/PlayoutClock.js';
 import { TokenBucket } from '../rateLimit.js';
 import { Call } from './Call.js';
+import { instanceTag, newCallId } from './callId.js';
 import type { CallDeps } from './callTypes.js';
 import type { CallRequest } from './callRequest.js';
 
@@ -26,6 +26,8 @@ export class CallRegistry {
   readonly #callRate: TokenBucket;
   #callDeps: CallDeps | null = null;
   #draining = false;
+  /** the tag of this instance that every call id carries (see callId.ts) */
+  readonly #idTag: string;
 
   constructor(settings: Settings, metrics: Metrics, clock: PlayoutClock<Call>, agents: AgentSupervisor) {
     this.#s = settings;
@@ -33,6 +35,7 @@ export class CallRegistry {
     this.#clock = clock;
     this.#agents = agents;
     this.#callRate = new TokenBucket(settings.callsPerSecond, 2 * settings.callsPerSecond);
+    this.#idTag = instanceTag(settings.instance);
   }
 
   /** What calls are built with; set once the DSP modules are loaded. */
@@ -78,7 +81,7 @@ export class CallRegistry {
   }
 
   /** A new call on `edge` (admitted already): registered, its agent connecting, its playout on the clock. */
-  create(req: CallRequest, edge: Edge, id: string = randomUUID()): Call {
+  create(req: CallRequest, edge: Edge, id: string = newCallId(this.#s.instance, this.#idTag)): Call {
     if (this.#callDeps === null) throw new GatewayError('INTERNAL', 'gateway not started');
     const call = new Call(
       this.#callDeps,

@@ -34,6 +34,12 @@ export interface Edge {
   /** Buffered edges: drop whatever audio the far end still holds. */
   clear(): void;
   /**
+   * Buffered edges whose far end confirms playout: the most audio sent since the last clear that
+   * it can have played by `nowMs` (its confirmations bound it), ms. Barge-in's `playedMs` takes
+   * the smaller of this and the playout's own estimate (sent minus the lead).
+   */
+  playedMs?(nowMs: number): number;
+  /**
    * Asks the far end to connect the caller to `target` instead (SIP REFER); resolves with the
    * transfer's final status code. Edges that cannot transfer leave it out.
    */

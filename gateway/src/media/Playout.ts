@@ -99,9 +99,14 @@ export class Playout implements Tickable {
     return (1000 * this.queue.queued) / this.#o.agentRate;
   }
 
-  /** ms of agent audio the caller has heard since the last clear: played, minus what is still on its way out. */
+  /**
+   * ms of agent audio the caller has heard since the last clear: played, minus what is still on
+   * its way out; no more than a buffered edge's confirmations allow (a platform that stalled).
+   */
   heardMs(nowMs: number): number {
-    return Math.max(0, Math.round((1000 * this.playedSinceClear) / this.#o.agentRate - Math.max(0, this.#audioEndsAt - nowMs)));
+    const sent = Math.max(0, (1000 * this.playedSinceClear) / this.#o.agentRate - Math.max(0, this.#audioEndsAt - nowMs));
+    const confirmed = this.#edge.playedMs?.(nowMs) ?? Infinity;
+    return Math.round(Math.min(sent, confirmed));
   }
 
   /**

@@ -92,5 +92,9 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
   if (toTag !== undefined && to !== undefined && status > 100 && parseNameAddr(to).params.get('tag') === undefined) {
     headers.set('to', `${to};tag=${toTag}`);
   }
+  // §12.1.1: a response that may establish a dialog carries the request's Record-Route, in order
+  // (so the caller's in-dialog requests go back through the proxies that asked, e.g. Kamailio).
+  const recordRoute = req.headers.getAll('record-route');
+  if (req.method === 'INVITE' && status > 100 && status < 300 && recordRoute.length > 0) headers.set('record-route', recordRoute);
   return { type: 'response', status, reason: reason ?? REASONS[status] ?? 'Unknown', headers, body: Buffer.alloc(0) };
 }

@@ -1,6 +1,7 @@
 import type { Route } from '../../route.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
+import { parseJsonText, type Parsed } from '../../platforms/wire.js';
 
 /**
  * A wire dialect, per call: an envelope translator between the call's semantic interface
@@ -58,24 +59,18 @@ export function callHex(callId: string): string {
 }
 
 /**
- * The agent→CPaaS commands of the Twilio family (Twilio, Telnyx, Exotel): `media` with a base64
- * payload, `mark` with a name, `clear`. Reports anything else as CONTROL_INVALID.
+ * Decodes one text message with a platform's command parser (`platforms/*`, the same shapes the
+ * stream edges use in the other direction); a failure is reported as `invalid` and yields null.
  */
-export function streamCommand(m: Record<string, unknown>, decode: (b64: string) => Uint8Array, cmds: AgentCommands): void {
-  switch (m['event']) {
-    case 'media': {
-      const payload = obj(m['media'])['payload'];
-      if (typeof payload !== 'string') return cmds.invalid('CONTROL_INVALID', 'media.payload must be a base64 string');
-      return cmds.audio(decode(payload));
-    }
-    case 'mark': {
-      const name = obj(m['mark'])['name'];
-      if (typeof name !== 'string') return cmds.invalid('CONTROL_INVALID', 'mark.name must be a string');
-      return cmds.mark(name);
-    }
-    case 'clear':
-      return cmds.clear();
-    default:
-      return cmds.invalid('CONTROL_INVALID', `unknown event ${JSON.stringify(m['event'])}`);
-  }
+export function parseCommand<T>(data: Uint8Array, parse: (json: unknown) => Parsed<T>, cmds: AgentCommands): T | null {
+  const j = parseJsonText(utf8.decode(data));
+  const p = j.ok ? parse(j.msg) : j;
+  if (p.ok) return p.msg;
+  cmds.invalid(p.code, p.reason);
+  return null;
+}
+
+/** Route params as string values (the platforms' custom parameters are strings). */
+export function stringParams(params: Readonly<Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }

@@ -1,12 +1,22 @@
 import type { Route } from '../../route.js';
+import {
+  buildExotelConnected,
+  buildExotelDtmf,
+  buildExotelMarkEcho,
+  buildExotelMedia,
+  buildExotelStart,
+  buildExotelStop,
+  parseExotelCommand,
+} from '../../platforms/exotel.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { callHex, parseObject, sid, streamCommand, type DialectSession } from './Dialect.js';
+import { callHex, parseCommand, sid, stringParams, type DialectSession } from './Dialect.js';
 import { PayloadCodec } from './payload.js';
 
 /**
  * Exotel Voicebot (AgentStream): raw slin, 16-bit LE mono PCM in base64, 8 kHz by default
- * (16/24 kHz when the route asks, as Exotel's `?sample-rate=` does).
+ * (16/24 kHz when the route asks, as Exotel's `?sample-rate=` does); messages built and parsed by
+ * `platforms/exotel.ts`, as the Exotel stream edge uses them the other way.
  * https://developer.exotel.com/docs/agentstream/websocket-protocol
  *
  * Deviation: Exotel sends ~100 ms chunks; the gateway sends 20 ms chunks, because batching would
@@ -26,65 +36,75 @@ export class ExotelDialect implements DialectSession {
 
   start(sock: AgentSocket, info: CallInfo): void {
     this.#callSid = sid('CA', callHex(info.callId));
-    sock.sendText(JSON.stringify({ event: 'connected' }));
+    sock.sendText(JSON.stringify(buildExotelConnected()));
     sock.sendText(
-      JSON.stringify({
-        event: 'start',
-        sequence_number: String(++this.#seq),
-        stream_sid: this.streamSid,
-        start: {
-          stream_sid: this.streamSid,
-          call_sid: this.#callSid,
-          account_sid: EXOTEL_ACCOUNT_SID,
+      JSON.stringify(
+        buildExotelStart({
+          sequenceNumber: String(++this.#seq),
+          streamSid: this.streamSid,
+          callSid: this.#callSid,
+          accountSid: EXOTEL_ACCOUNT_SID,
           from: info.from,
           to: info.to,
-          custom_parameters: info.params,
-          media_format: { encoding: 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: '16' },
-        },
-      }),
+          customParameters: stringParams(info.params),
+          sampleRate: String(this.#rate),
+        }),
+      ),
     );
   }
 
   audio(sock: AgentSocket, frame: Int16Array): void {
-    const timestamp = this.#chunk * 20;
-    this.#chunk++;
+    const timestamp = String(this.#chunk * 20);
+    const chunk = String(++this.#chunk);
+    const payload = this.#codec.encode(frame);
     sock.sendText(
-      `{"event":"media","sequence_number":"${++this.#seq}","stream_sid":"${this.streamSid}","media":{"chunk":"${this.#chunk}","timestamp":"${timestamp}","payload":"${this.#codec.encode(frame)}"}}`,
+      JSON.stringify(buildExotelMedia({ sequenceNumber: String(++this.#seq), streamSid: this.streamSid, chunk, timestamp, payload })),
     );
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
-      sock.sendText(
-        JSON.stringify({ event: 'mark', sequence_number: String(++this.#seq), stream_sid: this.streamSid, mark: { name: ev.name } }),
-      );
+      sock.sendText(JSON.stringify(buildExotelMarkEcho({ sequenceNumber: String(++this.#seq), streamSid: this.streamSid, name: ev.name })));
     } else if (ev.type === 'dtmf') {
       sock.sendText(
-        JSON.stringify({
-          event: 'dtmf',
-          sequence_number: String(++this.#seq),
-          stream_sid: this.streamSid,
-          dtmf: { digit: ev.digit, duration: String(ev.durationMs) },
-        }),
+        JSON.stringify(
+          buildExotelDtmf({
+            sequenceNumber: String(++this.#seq),
+            streamSid: this.streamSid,
+            digit: ev.digit,
+            duration: String(ev.durationMs),
+          }),
+        ),
       );
     }
   }
 
   stop(sock: AgentSocket, reason: string): void {
     sock.sendText(
-      JSON.stringify({
-        event: 'stop',
-        sequence_number: String(++this.#seq),
-        stream_sid: this.streamSid,
-        stop: { call_sid: this.#callSid, account_sid: EXOTEL_ACCOUNT_SID, reason },
-      }),
+      JSON.stringify(
+        buildExotelStop({
+          sequenceNumber: String(++this.#seq),
+          streamSid: this.streamSid,
+          callSid: this.#callSid,
+          accountSid: EXOTEL_ACCOUNT_SID,
+          reason,
+        }),
+      ),
     );
   }
 
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.invalid('CONTROL_INVALID', 'Exotel streams carry JSON text frames only');
-    const m = parseObject(data, cmds);
-    if (m !== null) streamCommand(m, (b64) => this.#codec.decode(b64), cmds);
+    const c = parseCommand(data, parseExotelCommand, cmds);
+    if (c === null) return;
+    switch (c.event) {
+      case 'media':
+        return cmds.audio(this.#codec.decode(c.media.payload));
+      case 'mark':
+        return cmds.mark(c.mark.name);
+      case 'clear':
+        return cmds.clear();
+    }
   }
 }
 

@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Route } from '../../route.js';
+import {
+  buildPlivoClearedAudio,
+  buildPlivoDtmf,
+  buildPlivoMedia,
+  buildPlivoPlayedStream,
+  buildPlivoStart,
+  parsePlivoCommand,
+} from '../../platforms/plivo.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { obj, parseObject, type DialectSession } from './Dialect.js';
+import { parseCommand, type DialectSession } from './Dialect.js';
 import { PayloadCodec } from './payload.js';
 
 /**
- * Plivo Audio Stream, bidirectional, and its clone Vobiz.
+ * Plivo Audio Stream, bidirectional, and its clone Vobiz; messages built and parsed by
+ * `platforms/plivo.ts`, as the Plivo/Vobiz stream edge uses them the other way.
  * https://plivo.com/docs/voice/audio-streaming/audio-streaming (Stream Event Protocol)
  * https://docs.plivo.com/docs/voice/xml/audiostream, …/play-audio-event, …/clear-audio-stream, …/checkpoint-event
  * Vobiz: "Stream Events Overview", https://www.vobiz.ai/docs
@@ -42,39 +51,44 @@ export class PlivoDialect implements DialectSession {
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(';');
     sock.sendText(
-      JSON.stringify({
-        event: 'start',
-        sequenceNumber: ++this.#seq,
-        start: {
+      JSON.stringify(
+        buildPlivoStart({
+          sequenceNumber: ++this.#seq,
           callId: info.callId,
           streamId: this.streamId,
           accountId: this.#vobiz ? 1000 : 'MA' + info.callId.replace(/-/g, '').slice(0, 18).toUpperCase(),
           tracks: ['inbound'],
-          mediaFormat: { encoding: this.#contentType, sampleRate: this.#rate },
-        },
-        extra_headers: this.#vobiz ? JSON.stringify(info.params) : extra,
-      }),
+          encoding: this.#contentType,
+          sampleRate: this.#rate,
+          extraHeaders: this.#vobiz ? JSON.stringify(info.params) : extra,
+        }),
+      ),
     );
   }
 
   audio(sock: AgentSocket, frame: Int16Array): void {
     // Plivo: timestamp = ms since stream start; Vobiz: epoch ms on its clock (both strings).
     const offset = this.#chunk * 20;
-    this.#chunk++;
-    const timestamp = this.#vobiz ? this.#t0 + offset : offset;
+    const chunk = ++this.#chunk;
+    const timestamp = String(this.#vobiz ? this.#t0 + offset : offset);
+    const payload = this.#codec.encode(frame);
     sock.sendText(
-      `{"event":"media","sequenceNumber":${++this.#seq},"streamId":"${this.streamId}","media":{"track":"inbound","timestamp":"${timestamp}","chunk":${this.#chunk},"payload":"${this.#codec.encode(frame)}"}}`,
+      JSON.stringify(
+        buildPlivoMedia({ sequenceNumber: ++this.#seq, streamId: this.streamId, track: 'inbound', timestamp, chunk, payload }),
+      ),
     );
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
       if (ev.cleared) return; // dropped checkpoints are not acknowledged
-      const msg: Record<string, unknown> = { event: 'playedStream', sequenceNumber: ++this.#seq, name: ev.name };
-      if (!this.#vobiz) msg['streamId'] = this.streamId; // Vobiz's playedStream has no streamId
+      // Vobiz's playedStream is just {event, name} (its docs' example)
+      const msg = this.#vobiz
+        ? buildPlivoPlayedStream({ name: ev.name })
+        : buildPlivoPlayedStream({ sequenceNumber: ++this.#seq, streamId: this.streamId, name: ev.name });
       sock.sendText(JSON.stringify(msg));
     } else if (ev.type === 'dtmf') {
-      sock.sendText(JSON.stringify({ event: 'dtmf', sequenceNumber: ++this.#seq, streamId: this.streamId, dtmf: { digit: ev.digit } }));
+      sock.sendText(JSON.stringify(buildPlivoDtmf({ sequenceNumber: ++this.#seq, streamId: this.streamId, digit: ev.digit })));
     }
   }
 
@@ -84,34 +98,25 @@ export class PlivoDialect implements DialectSession {
 
   message(sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.invalid('CONTROL_INVALID', 'audio streams carry JSON text frames only');
-    const m = parseObject(data, cmds);
-    if (m === null) return;
-    switch (m['event']) {
+    const c = parseCommand(data, parsePlivoCommand, cmds);
+    if (c === null) return;
+    switch (c.event) {
       case 'playAudio': {
-        const media = obj(m['media']);
-        const payload = media['payload'];
-        if (typeof payload !== 'string') return cmds.invalid('CONTROL_INVALID', 'playAudio media.payload must be base64');
-        const type = typeof media['contentType'] === 'string' ? media['contentType'] : this.#contentType;
-        const rate = Number(media['sampleRate'] ?? this.#rate);
-        if (rate !== this.#rate) return cmds.invalid('CODEC_UNSUPPORTED', `playAudio at ${rate} Hz on a ${this.#rate} Hz stream`);
-        if (type.startsWith('audio/x-mulaw')) return cmds.audio(MULAW.decode(payload));
-        if (type.startsWith('audio/x-l16')) return cmds.audio(L16.decode(payload));
-        return cmds.invalid('CODEC_UNSUPPORTED', `playAudio contentType ${type}`);
+        const { contentType, sampleRate, payload } = c.media;
+        if (sampleRate !== this.#rate)
+          return cmds.invalid('CODEC_UNSUPPORTED', `playAudio at ${sampleRate} Hz on a ${this.#rate} Hz stream`);
+        return cmds.audio((contentType === 'audio/x-mulaw' ? MULAW : L16).decode(payload));
       }
       case 'checkpoint':
-        if (typeof m['name'] !== 'string') return cmds.invalid('CONTROL_INVALID', 'checkpoint needs a string name');
-        return cmds.mark(m['name']);
+        return cmds.mark(c.name);
       case 'clearAudio':
         cmds.clear();
-        sock.sendText(JSON.stringify({ event: 'clearedAudio', sequenceNumber: ++this.#seq, streamId: this.streamId }));
+        sock.sendText(JSON.stringify(buildPlivoClearedAudio({ sequenceNumber: ++this.#seq, streamId: this.streamId })));
         return;
       case 'sendDTMF':
-        if (typeof m['dtmf'] !== 'string') return cmds.invalid('CONTROL_INVALID', 'sendDTMF needs a "dtmf" string');
-        return cmds.dtmf(m['dtmf']);
+        return cmds.dtmf(c.dtmf);
       case 'stop':
         return cmds.hangup('stream stopped by the agent');
-      default:
-        return cmds.invalid('CONTROL_INVALID', `unknown event ${JSON.stringify(m['event'])}`);
     }
   }
 }

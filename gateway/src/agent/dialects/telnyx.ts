@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import {
+  buildTelnyxConnected,
+  buildTelnyxDtmf,
+  buildTelnyxMarkEcho,
+  buildTelnyxMedia,
+  buildTelnyxStart,
+  buildTelnyxStop,
+  parseTelnyxCommand,
+} from '../../platforms/telnyx.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { parseObject, streamCommand, type DialectSession } from './Dialect.js';
+import { parseCommand, stringParams, type DialectSession } from './Dialect.js';
 import { PayloadCodec } from './payload.js';
 
 /**
- * Telnyx media streaming, bidirectional RTP mode, PCMU 8 kHz.
+ * Telnyx media streaming, bidirectional RTP mode, PCMU 8 kHz; messages built and parsed by
+ * `platforms/telnyx.ts`, as the Telnyx stream edge uses them the other way.
  * https://developers.telnyx.com/docs/voice/programmable-voice/media-streaming
  * https://developers.telnyx.com/api-reference/websockets/stream-call-media-over-websocket
  *
@@ -21,67 +31,80 @@ export class TelnyxDialect implements DialectSession {
 
   start(sock: AgentSocket, info: CallInfo): void {
     this.#ccid = `v2:${info.callId}`;
-    sock.sendText(JSON.stringify({ event: 'connected', version: '1.0.0' }));
+    sock.sendText(JSON.stringify(buildTelnyxConnected()));
     sock.sendText(
-      JSON.stringify({
-        event: 'start',
-        sequence_number: String(++this.#seq),
-        start: {
-          user_id: info.callId,
-          call_control_id: this.#ccid,
-          call_session_id: info.callId,
-          from: info.from,
-          to: info.to,
-          tags: [],
-          client_state: '',
-          custom_parameters: info.params,
-          media_format: { encoding: 'PCMU', sample_rate: 8000, channels: 1 },
-        },
-        stream_id: this.streamId,
-      }),
+      JSON.stringify(
+        buildTelnyxStart({
+          sequenceNumber: String(++this.#seq),
+          start: {
+            user_id: info.callId,
+            call_control_id: this.#ccid,
+            call_session_id: info.callId,
+            from: info.from,
+            to: info.to,
+            tags: [],
+            client_state: '',
+            custom_parameters: stringParams(info.params),
+            media_format: { encoding: 'PCMU', sample_rate: 8000, channels: 1 },
+          },
+          streamId: this.streamId,
+        }),
+      ),
     );
   }
 
   audio(sock: AgentSocket, frame: Int16Array): void {
-    const timestamp = this.#chunk * 20;
-    this.#chunk++;
+    const timestamp = String(this.#chunk * 20);
+    const chunk = String(++this.#chunk);
+    const payload = this.#codec.encode(frame);
     sock.sendText(
-      `{"event":"media","sequence_number":"${++this.#seq}","media":{"track":"inbound","chunk":"${this.#chunk}","timestamp":"${timestamp}","payload":"${this.#codec.encode(frame)}"},"stream_id":"${this.streamId}"}`,
+      JSON.stringify(
+        buildTelnyxMedia({ sequenceNumber: String(++this.#seq), track: 'inbound', chunk, timestamp, payload, streamId: this.streamId }),
+      ),
     );
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
-      sock.sendText(
-        JSON.stringify({ event: 'mark', stream_id: this.streamId, sequence_number: String(++this.#seq), mark: { name: ev.name } }),
-      );
+      sock.sendText(JSON.stringify(buildTelnyxMarkEcho({ streamId: this.streamId, sequenceNumber: String(++this.#seq), name: ev.name })));
     } else if (ev.type === 'dtmf') {
       sock.sendText(
-        JSON.stringify({
-          event: 'dtmf',
-          stream_id: this.streamId,
-          occurred_at: new Date().toISOString(),
-          sequence_number: String(++this.#seq),
-          dtmf: { digit: ev.digit },
-        }),
+        JSON.stringify(
+          buildTelnyxDtmf({
+            streamId: this.streamId,
+            occurredAt: new Date().toISOString(),
+            sequenceNumber: String(++this.#seq),
+            digit: ev.digit,
+          }),
+        ),
       );
     }
   }
 
   stop(sock: AgentSocket): void {
     sock.sendText(
-      JSON.stringify({
-        event: 'stop',
-        sequence_number: String(++this.#seq),
-        stop: { user_id: this.#ccid.slice(3), call_control_id: this.#ccid },
-        stream_id: this.streamId,
-      }),
+      JSON.stringify(
+        buildTelnyxStop({
+          sequenceNumber: String(++this.#seq),
+          userId: this.#ccid.slice(3),
+          callControlId: this.#ccid,
+          streamId: this.streamId,
+        }),
+      ),
     );
   }
 
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.invalid('CONTROL_INVALID', 'Telnyx streams carry JSON text frames only');
-    const m = parseObject(data, cmds);
-    if (m !== null) streamCommand(m, (b64) => this.#codec.decode(b64), cmds);
+    const c = parseCommand(data, parseTelnyxCommand, cmds);
+    if (c === null) return;
+    switch (c.event) {
+      case 'media':
+        return cmds.audio(this.#codec.decode(c.media.payload));
+      case 'mark':
+        return cmds.mark(c.mark.name);
+      case 'clear':
+        return cmds.clear();
+    }
   }
 }

@@ -1,10 +1,20 @@
+import {
+  buildTwilioConnected,
+  buildTwilioDtmf,
+  buildTwilioMarkEcho,
+  buildTwilioMedia,
+  buildTwilioStart,
+  buildTwilioStop,
+  parseTwilioCommand,
+} from '../../platforms/twilio.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { callHex, parseObject, sid, streamCommand, type DialectSession } from './Dialect.js';
+import { callHex, parseCommand, sid, stringParams, type DialectSession } from './Dialect.js';
 import { PayloadCodec } from './payload.js';
 
 /**
- * Twilio Media Streams, bidirectional (<Connect><Stream>), the gateway playing Twilio.
+ * Twilio Media Streams, bidirectional (<Connect><Stream>), the gateway playing Twilio. Messages are
+ * built and parsed by `platforms/twilio.ts`, the shapes the Twilio stream edge reads and writes.
  * https://www.twilio.com/docs/voice/media-streams/websocket-messages
  *
  * Sends: connected; start (AC/CA/MZ SIDs, tracks, exact mediaFormat, customParameters from the
@@ -26,69 +36,70 @@ export class TwilioDialect implements DialectSession {
 
   start(sock: AgentSocket, info: CallInfo): void {
     this.#callSid = twilioCallSid(info.callId);
-    sock.sendText(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
-    const customParameters: Record<string, unknown> = { ...info.params };
+    sock.sendText(JSON.stringify(buildTwilioConnected()));
+    const customParameters = stringParams(info.params);
     if (info.from) customParameters['from'] = info.from;
     if (info.to) customParameters['to'] = info.to;
     sock.sendText(
-      JSON.stringify({
-        event: 'start',
-        sequenceNumber: String(++this.#seq),
-        start: {
+      JSON.stringify(
+        buildTwilioStart({
+          sequenceNumber: String(++this.#seq),
           accountSid: TWILIO_ACCOUNT_SID,
           streamSid: this.streamSid,
           callSid: this.#callSid,
           tracks: ['inbound'],
           customParameters,
-          mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-        },
-        streamSid: this.streamSid,
-      }),
+        }),
+      ),
     );
   }
 
   audio(sock: AgentSocket, frame: Int16Array): void {
     // timestamp: ms of audio before this chunk (8 bytes per ms of µ-law), so gaps are visible.
-    const timestamp = this.#chunk * 20;
-    this.#chunk++;
+    const timestamp = String(this.#chunk * 20);
+    const chunk = String(++this.#chunk);
+    const payload = this.#codec.encode(frame);
     sock.sendText(
-      `{"event":"media","sequenceNumber":"${++this.#seq}","media":{"track":"inbound","chunk":"${this.#chunk}","timestamp":"${timestamp}","payload":"${this.#codec.encode(frame)}"},"streamSid":"${this.streamSid}"}`,
+      JSON.stringify(
+        buildTwilioMedia({ sequenceNumber: String(++this.#seq), track: 'inbound', chunk, timestamp, payload, streamSid: this.streamSid }),
+      ),
     );
   }
 
   event(sock: AgentSocket, ev: GatewayEvent): void {
     if (ev.type === 'mark') {
-      sock.sendText(
-        JSON.stringify({ event: 'mark', sequenceNumber: String(++this.#seq), streamSid: this.streamSid, mark: { name: ev.name } }),
-      );
+      sock.sendText(JSON.stringify(buildTwilioMarkEcho({ sequenceNumber: String(++this.#seq), streamSid: this.streamSid, name: ev.name })));
     } else if (ev.type === 'dtmf') {
-      sock.sendText(
-        JSON.stringify({
-          event: 'dtmf',
-          streamSid: this.streamSid,
-          sequenceNumber: String(++this.#seq),
-          dtmf: { track: 'inbound_track', digit: ev.digit },
-        }),
-      );
+      sock.sendText(JSON.stringify(buildTwilioDtmf({ streamSid: this.streamSid, sequenceNumber: String(++this.#seq), digit: ev.digit })));
     }
     // speech events and errors have no Twilio counterpart
   }
 
   stop(sock: AgentSocket): void {
     sock.sendText(
-      JSON.stringify({
-        event: 'stop',
-        sequenceNumber: String(++this.#seq),
-        streamSid: this.streamSid,
-        stop: { accountSid: TWILIO_ACCOUNT_SID, callSid: this.#callSid },
-      }),
+      JSON.stringify(
+        buildTwilioStop({
+          sequenceNumber: String(++this.#seq),
+          streamSid: this.streamSid,
+          accountSid: TWILIO_ACCOUNT_SID,
+          callSid: this.#callSid,
+        }),
+      ),
     );
   }
 
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.invalid('CONTROL_INVALID', 'Twilio streams carry JSON text frames only');
-    const m = parseObject(data, cmds);
-    if (m !== null) streamCommand(m, (b64) => this.#codec.decode(b64), cmds);
+    const c = parseCommand(data, parseTwilioCommand, cmds);
+    if (c === null) return;
+    switch (c.event) {
+      case 'media':
+        return cmds.audio(this.#codec.decode(c.media.payload));
+      case 'mark':
+        return cmds.mark(c.mark.name);
+      case 'clear':
+        return cmds.clear();
+    }
   }
 }
 

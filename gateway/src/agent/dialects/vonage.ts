@@ -1,11 +1,20 @@
 import type { Route } from '../../route.js';
+import {
+  buildVonageCleared,
+  buildVonageConnected,
+  buildVonageDtmf,
+  buildVonageNotifyEcho,
+  parseVonageCommand,
+  type VonageRate,
+} from '../../platforms/vonage.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { parseObject, type DialectSession } from './Dialect.js';
+import { parseCommand, type DialectSession } from './Dialect.js';
 
 /**
  * Vonage Voice API WebSocket: a text `websocket:connected` first, then binary 16-bit LE PCM,
- * 20 ms per message, at 8/16/24 kHz (16 kHz by default).
+ * 20 ms per message, at 8/16/24 kHz (16 kHz by default); text messages built and parsed by
+ * `platforms/vonage.ts`, as the Vonage stream edge uses them the other way.
  * https://developer.vonage.com/en/voice/voice-api/concepts/websockets
  *
  * Takes binary PCM of any size, `{"action":"clear"}` (acknowledged with `websocket:cleared`) and
@@ -13,26 +22,17 @@ import { parseObject, type DialectSession } from './Dialect.js';
  * has played; a clear drops pending notifies, as their audio never plays).
  */
 export class VonageDialect implements DialectSession {
-  readonly #rate: number;
+  readonly #rate: VonageRate;
   /** notify payloads by internal mark name */
-  readonly #notify = new Map<string, unknown>();
+  readonly #notify = new Map<string, Readonly<Record<string, unknown>>>();
   #n = 0;
 
   constructor(route: Route) {
-    this.#rate = route.sampleRate;
+    this.#rate = route.sampleRate as VonageRate; // DIALECT_RATES allows only 8, 16 and 24 kHz
   }
 
   start(sock: AgentSocket, info: CallInfo): void {
-    sock.sendText(
-      JSON.stringify({
-        event: 'websocket:connected',
-        'content-type': `audio/l16;rate=${this.#rate}`,
-        ...info.params,
-        from: info.from,
-        to: info.to,
-        uuid: info.callId,
-      }),
-    );
+    sock.sendText(JSON.stringify(buildVonageConnected(this.#rate, { ...info.params, from: info.from, to: info.to, uuid: info.callId })));
   }
 
   audio(sock: AgentSocket, frame: Int16Array): void {
@@ -43,9 +43,9 @@ export class VonageDialect implements DialectSession {
     if (ev.type === 'mark') {
       const payload = this.#notify.get(ev.name);
       this.#notify.delete(ev.name);
-      if (!ev.cleared) sock.sendText(JSON.stringify({ event: 'websocket:notify', payload }));
+      if (!ev.cleared && payload !== undefined) sock.sendText(JSON.stringify(buildVonageNotifyEcho(payload)));
     } else if (ev.type === 'dtmf') {
-      sock.sendText(JSON.stringify({ event: 'websocket:dtmf', digit: ev.digit, duration: ev.durationMs }));
+      sock.sendText(JSON.stringify(buildVonageDtmf(ev.digit, ev.durationMs)));
     }
   }
 
@@ -55,20 +55,18 @@ export class VonageDialect implements DialectSession {
 
   message(sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.audio(data);
-    const m = parseObject(data, cmds);
-    if (m === null) return;
-    switch (m['action']) {
+    const c = parseCommand(data, parseVonageCommand, cmds);
+    if (c === null) return;
+    switch (c.action) {
       case 'clear':
         cmds.clear();
-        sock.sendText(JSON.stringify({ event: 'websocket:cleared' }));
+        sock.sendText(JSON.stringify(buildVonageCleared()));
         return;
       case 'notify': {
         const name = `notify-${++this.#n}`;
-        this.#notify.set(name, m['payload'] ?? {});
+        this.#notify.set(name, c.payload);
         return cmds.mark(name);
       }
-      default:
-        return cmds.invalid('CONTROL_INVALID', `unknown action ${JSON.stringify(m['action'])}`);
     }
   }
 }

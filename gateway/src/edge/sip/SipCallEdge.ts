@@ -41,7 +41,10 @@ export class SipCallEdge implements Edge {
   /** The confirmed dialog (after the 200 for our INVITE, or once we answered). */
   bind(dialog: Dialog): void {
     this.#dialog = dialog;
-    dialog.onBye = () => this.#sink?.ended('edge_stop');
+    dialog.onBye = () => {
+      this.#dialog = null; // their BYE ended the dialog: closing must not send one back
+      this.#sink?.ended('edge_stop');
+    };
     dialog.onEnd = () => this.#sink?.ended('edge_closed');
     dialog.onDtmf = (digit, durationMs) => this.#sink?.dtmf(digit, durationMs);
     if (this.#closed) void dialog.bye().catch(() => undefined);

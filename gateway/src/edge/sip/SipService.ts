@@ -69,7 +69,9 @@ export class SipService {
     const ua = await UserAgent.create({
       listen,
       publicHost: s.publicHost,
-      digest: { realm: REALM, secret: randomSecret() },
+      // The nonce key is shared by every instance behind one balancer (the INVITE answering a 401 may
+      // reach another one), so it comes from the settings; one random per process otherwise.
+      digest: { realm: REALM, secret: s.digestSecret ?? randomSecret(), algorithms: s.digestAlgorithms },
       onInvite: (inc) => onInvite(inc),
       // OPTIONS is the load balancer's health probe: 503 while draining takes us out of rotation.
       onOptions: () => (host.registry.draining ? 503 : 200),
@@ -120,7 +122,14 @@ export class SipService {
     }
     const m = answer.media;
     const dtmfPayloadType = m.dtmfPayloadType ?? 101;
-    const rtp = new RtpFraming({ codec: m.codec, payloadType: m.payloadType, dtmfPayloadType, packetsPerSecond: h.rtpPacketsPerSecond });
+    const rtp = new RtpFraming({
+      codec: m.codec,
+      payloadType: m.payloadType,
+      dtmfPayloadType,
+      packetsPerSecond: h.rtpPacketsPerSecond,
+      // RTCP on the RTP port (rtcp-mux, RFC 5761) is counted like on the other RTP edges.
+      onRtcp: () => h.metrics.rtcpPackets.inc(),
+    });
     const udp = new UdpEdge(sock, rtp, {
       remote: { address: m.remoteAddress, port: m.remotePort },
       behindNat: trunk.behindNat,

@@ -14,6 +14,8 @@ export const STREAM_LEAD_MS = 40;
 
 /** Bytes queued to a platform socket that stopped reading before audio is dropped (≈4 s of µ-law JSON). */
 const SEND_LIMIT = 64 * 1024;
+/** ms of audio between the progress marks that tell how much the platform has played. */
+const PROGRESS_MS = 200;
 
 /**
  * A platform's outbound vocabulary, built with its `platforms/*` builders: the one thing that
@@ -40,6 +42,9 @@ export interface StreamWire {
  * (`EdgeSink.played`) only when the platform confirms; after a clear the old ids are forgotten, so
  * the echoes a platform sends for what it dropped (Twilio, Telnyx) confirm nothing. A platform
  * with no marks (FreeSWITCH) is confirmed by the clock: when everything sent before has played.
+ *
+ * Every 200 ms of audio a progress mark of our own goes out too: its echo says how far the
+ * platform has played, which bounds barge-in's `playedMs` when a platform stalls (`playedMs`).
  */
 export class StreamEdge implements Edge {
   readonly kind: string;
@@ -51,9 +56,16 @@ export class StreamEdge implements Edge {
   #sink: EdgeSink | null = null;
   #open = true;
   #remoteEnded = false;
-  /** our mark id → the agent's mark name, while the platform holds the audio before it */
-  readonly #marks = new Map<string, string>();
+  /** our mark id → the agent's mark name (null: a progress mark) and the ms sent before it */
+  readonly #marks = new Map<string, { name: string | null; atMs: number }>();
   #markSeq = 0;
+  /** ms of audio sent since the last clear; where the next progress mark goes */
+  #sentMs = 0;
+  #nextProgress = PROGRESS_MS;
+  /** the platform can confirm (it has marks); the furthest point it confirmed, and when */
+  #confirms = true;
+  #confirmedMs = 0;
+  #confirmedAt = performance.now();
   /** when the audio sent so far will have played (for marks confirmed by the clock) */
   #playsUntil = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -78,10 +90,14 @@ export class StreamEdge implements Edge {
 
   /** The platform confirmed our mark `id` (an echo of one a clear dropped is ignored). */
   echo(id: string): void {
-    const name = this.#marks.get(id);
-    if (name === undefined) return;
+    const m = this.#marks.get(id);
+    if (m === undefined) return;
     this.#marks.delete(id);
-    this.#sink?.played(name);
+    if (m.atMs >= this.#confirmedMs) {
+      this.#confirmedMs = m.atMs;
+      this.#confirmedAt = performance.now();
+    }
+    if (m.name !== null) this.#sink?.played(m.name);
   }
 
   /** The platform ended the stream (stop event, hang-up). */
@@ -115,16 +131,38 @@ export class StreamEdge implements Edge {
     const now = performance.now();
     this.#playsUntil = Math.max(this.#playsUntil, now) + 20 * frame.slots;
     const msg = this.#wire.media(frame.payload);
+    let sent = true;
     if (typeof msg === 'string') this.#sock.sendText(msg);
-    else return this.#sock.sendBinary(msg);
-    return true;
+    else sent = this.#sock.sendBinary(msg);
+    this.#sentMs += 20;
+    if (this.#confirms && this.#sentMs >= this.#nextProgress) {
+      this.#nextProgress = this.#sentMs + PROGRESS_MS;
+      this.#sendMark(null);
+    }
+    return sent;
   }
 
   mark(name: string): void {
-    if (!this.#open) return;
+    if (this.#open) this.#sendMark(name);
+  }
+
+  /**
+   * The most of the audio sent since the last clear the platform can have played: up to its
+   * latest confirmation plus the time since, never past a mark it has not confirmed yet.
+   */
+  playedMs(nowMs: number): number {
+    if (!this.#confirms) return Infinity;
+    let bound = Math.min(this.#sentMs, this.#confirmedMs + Math.max(0, nowMs - this.#confirmedAt));
+    for (const m of this.#marks.values()) bound = Math.min(bound, m.atMs);
+    return bound;
+  }
+
+  #sendMark(name: string | null): void {
     const id = `gw${++this.#markSeq}`;
     const msg = this.#wire.mark(id);
-    this.#marks.set(id, name);
+    if (msg === null) this.#confirms = false;
+    if (msg === null && name === null) return;
+    this.#marks.set(id, { name, atMs: this.#sentMs });
     if (msg !== null) return this.#sock.sendText(msg);
     const t = setTimeout(
       () => {
@@ -140,6 +178,10 @@ export class StreamEdge implements Edge {
     this.#marks.clear();
     this.#cancelTimers();
     this.#playsUntil = 0;
+    this.#sentMs = 0;
+    this.#nextProgress = PROGRESS_MS;
+    this.#confirmedMs = 0;
+    this.#confirmedAt = performance.now();
     const msg = this.#open ? this.#wire.clear() : null;
     if (msg !== null) this.#sock.sendText(msg);
   }

@@ -33,8 +33,7 @@ function exotelEvent(m: ExotelEvent, query: URLSearchParams): StreamEvent {
       return IGNORE;
     case 'start': {
       const rate = m.start.media_format.sample_rate;
-      if (rate !== '8000' && rate !== '16000')
-        return invalid(`media_format.sample_rate ${rate}: only 8000 or 16000`, 'CODEC_UNSUPPORTED');
+      if (rate !== '8000' && rate !== '16000') return invalid(`media_format.sample_rate ${rate}: only 8000 or 16000`, 'CODEC_UNSUPPORTED');
       const sid = m.stream_sid;
       return {
         kind: 'start',
