@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createOffer, parseAnswer } from '../gateway/src/sip/sdp.js';
 import { UserAgent } from '../gateway/src/sip/UserAgent.js';
+import { TwilioPeer } from './platforms/TwilioPeer.js';
 import {
   createRtpPacket,
   g711DecodeInto,
@@ -16,6 +17,7 @@ import {
   writeTelephoneEvent,
   dtmfEvent,
   isRtcp,
+  RTP_HEADER_SIZE,
 } from '../codecs/src/index.js';
 
 /**
@@ -23,7 +25,7 @@ import {
  * the gateway over UDP (POST /v1/calls) or over WebSocket (/v1/edge), sends audio as real-time
  * paced RTP, and records what comes back with arrival times.
  */
-export type Transport = 'udp' | 'ws' | 'sip';
+export type Transport = 'udp' | 'ws' | 'sip' | 'twilio';
 export type CallerCodec = 'PCMU' | 'PCMA' | 'opus';
 
 export interface CallOptions {
@@ -99,7 +101,52 @@ export class RtpCaller {
     if (o.to !== undefined) body['to'] = o.to;
     if (o.route !== undefined) body['route'] = o.route;
     if (o.transport === 'sip') return RtpCaller.#sip(o.gateway, codec, o.sip ?? '', o.to ?? '+14155550100');
+    if (o.transport === 'twilio') return RtpCaller.#twilio(o.gateway);
     return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl);
+  }
+
+  /**
+   * A phone behind Twilio: the platform's voice webhook and Media Stream (testkit/platforms,
+   * written from Twilio's docs), carrying the same 20 ms µ-law frames the RTP phone sends. What
+   * the gateway streams back is played by the platform's buffer; for the bench it is read back
+   * as packets (a `clear` counts as silence from the moment it arrives: the platform drops its
+   * buffer then). Routed by a fresh called number through the gateway's routing table.
+   */
+  static async #twilio(gateway: string): Promise<RtpCaller> {
+    const to = `+1415${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+    const peer = await TwilioPeer.call({ gateway, from: '+14155550123', to });
+    let callId = '';
+    for (let i = 0; i < 100 && callId === ''; i++) {
+      const list = (await (await fetch(`${gateway}/v1/calls`)).json()) as { calls: { callId: string; to: string }[] };
+      callId = list.calls.find((c) => c.to === to)?.callId ?? '';
+      if (callId === '') await sleep(20);
+    }
+    const caller: RtpCaller = new RtpCaller(
+      gateway,
+      'PCMU',
+      callId,
+      0,
+      // the 20 ms µ-law payload of the RTP packet the phone would send, as a Twilio media message
+      (pkt) => {
+        peer.media(pkt.subarray(RTP_HEADER_SIZE));
+      },
+      () => {
+        let k = 0;
+        for (const { msg, atMs } of peer.received) {
+          const event = msg['event'];
+          if (event !== 'media' && event !== 'clear') continue;
+          const payload =
+            event === 'media'
+              ? new Uint8Array(Buffer.from(String((msg['media'] as Record<string, unknown>)['payload']), 'base64'))
+              : new Uint8Array(160).fill(0xff);
+          caller.received.push({ seq: k & 0xffff, ts: 160 * k, pt: 0, ssrc: 0, marker: false, payload, arrivalMs: atMs });
+          k++;
+        }
+        peer.hangup();
+        return Promise.resolve();
+      },
+    );
+    return caller;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
-import { paced, Player, ulaw } from './Player.js';
+import { ulaw } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * Asterisk chan_websocket, as its docs describe it (https://docs.asterisk.org/Configuration/Channel-Drivers/WebSocket/),
@@ -10,22 +10,18 @@ import { paced, Player, ulaw } from './Player.js';
  * MEDIA_MARK_PROCESSED when it reaches the head of the queue (its audio has played);
  * FLUSH_MEDIA drops the queue; HANGUP hangs the channel up (the socket closes).
  */
-export class AsteriskWsPeer {
-  readonly player = new Player(8000);
+export class AsteriskWsPeer extends StreamPeer {
   readonly channelId = randomUUID();
   readonly received: { text: string | null; bytes: number; atMs: number }[] = [];
-  readonly echoes: { name: string; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
   hungUp = false;
   readonly #json: boolean;
-  #ws: WebSocket | null = null;
 
   constructor(json: boolean) {
+    super(8000);
     this.#json = json;
   }
 
-  static async call(o: { gateway: string; from: string; to: string; json?: boolean; token?: string }): Promise<AsteriskWsPeer> {
+  static override async call(o: { gateway: string; from: string; to: string; json?: boolean; token?: string }): Promise<AsteriskWsPeer> {
     const peer = new AsteriskWsPeer(o.json ?? true);
     const q = new URLSearchParams({ to: o.to, from: o.from, ...(o.token !== undefined && { token: o.token }) });
     await peer.connect(`${o.gateway.replace(/^http/, 'ws')}/v1/edges/asterisk?${q.toString()}`);
@@ -33,28 +29,7 @@ export class AsteriskWsPeer {
   }
 
   async connect(url: string): Promise<void> {
-    const ws = new WebSocket(url, 'media');
-    this.#ws = ws;
-    ws.on('message', (d: Buffer, isBinary) => {
-      this.#onMessage(d, isBinary);
-    });
-    ws.on('close', (code) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.player.stop();
-    });
-    this.player.onMark = (name) => {
-      this.echoes.push({ name, atMs: performance.now() });
-      this.send(
-        this.#json
-          ? JSON.stringify({ event: 'MEDIA_MARK_PROCESSED', channel_id: this.channelId, correlation_id: name })
-          : `MEDIA_MARK_PROCESSED ${name}`,
-      );
-    };
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    await this.open(url, 'media');
     const start = {
       connection_id: randomUUID(),
       channel: `WebSocket/gateway/0x${Date.now().toString(16)}`,
@@ -72,30 +47,25 @@ export class AsteriskWsPeer {
     );
   }
 
-  send(msg: string | Uint8Array): void {
-    if (this.#ws?.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(msg, { binary: typeof msg !== 'string' });
-  }
-
-  stream(pcm: Int16Array): Promise<void> {
-    return paced(
-      pcm,
-      8000,
-      (c) => this.send(ulaw.encode(c)),
-      () => !this.closed,
-    );
+  /** 20 ms of 8 kHz PCM as a 160-byte µ-law binary frame. */
+  protected frame(pcm: Int16Array): void {
+    this.send(ulaw.encode(pcm));
   }
 
   dtmf(digit: string): void {
     this.send(this.#json ? JSON.stringify({ event: 'DTMF_END', channel_id: this.channelId, digit }) : `DTMF_END digit:${digit}`);
   }
 
-  /** The channel hangs up: Asterisk closes the socket. */
-  hangup(): void {
-    this.#ws?.close();
+  /** A mark has reached the head of the queue: MEDIA_MARK_PROCESSED. */
+  protected confirm(name: string): void {
+    this.send(
+      this.#json
+        ? JSON.stringify({ event: 'MEDIA_MARK_PROCESSED', channel_id: this.channelId, correlation_id: name })
+        : `MEDIA_MARK_PROCESSED ${name}`,
+    );
   }
 
-  #onMessage(d: Buffer, isBinary: boolean): void {
+  protected onMessage(d: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.received.push({ text: null, bytes: d.length, atMs: performance.now() });
       return this.player.push(ulaw.decode(d));
@@ -113,7 +83,7 @@ export class AsteriskWsPeer {
         return;
       case 'HANGUP':
         this.hungUp = true;
-        this.#ws?.close();
+        this.ws?.close();
         return;
     }
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
-import { l16, Player } from './Player.js';
+import { l16 } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * Exotel's Voicebot applet, as its docs describe it (https://developer.exotel.com/docs/agentstream/stream-voicebot-applet,
@@ -10,21 +10,20 @@ import { l16, Player } from './Player.js';
  * `dtmf`, `stop`. The app's `media` is played from a buffer in real time, `mark` echoed once
  * played, `clear` empties the buffer (and, like Twilio, echoes the marks it dropped).
  */
-export class ExotelPeer {
-  readonly player = new Player(8000);
+export class ExotelPeer extends StreamPeer {
   readonly callSid = randomBytes(16).toString('hex');
   readonly streamSid = randomBytes(16).toString('hex');
   readonly received: { msg: Record<string, unknown>; atMs: number }[] = [];
-  readonly echoes: { name: string; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
   /** ms of audio per media message (Exotel sends ~100 ms) */
   chunkMs = 100;
-  #ws: WebSocket | null = null;
   #seq = 0;
   #chunk = 0;
 
-  static async call(o: { gateway: string; from: string; to: string }): Promise<ExotelPeer> {
+  constructor() {
+    super(8000);
+  }
+
+  static override async call(o: { gateway: string; from: string; to: string }): Promise<ExotelPeer> {
     const peer = new ExotelPeer();
     const q = new URLSearchParams({ CallSid: peer.callSid, CallFrom: o.from, CallTo: o.to, Direction: 'incoming' });
     const res = await fetch(`${o.gateway}/v1/edges/exotel/answer?${q.toString()}`);
@@ -35,21 +34,7 @@ export class ExotelPeer {
   }
 
   async connect(url: string, o: { from: string; to: string }): Promise<void> {
-    const ws = new WebSocket(url);
-    this.#ws = ws;
-    ws.on('message', (d: Buffer) => {
-      this.#onMessage(JSON.parse(d.toString()) as Record<string, unknown>);
-    });
-    ws.on('close', (code) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.player.stop();
-    });
-    this.player.onMark = (name) => this.#echo(name);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    await this.open(url);
     this.send({ event: 'connected' });
     this.send({
       event: 'start',
@@ -67,10 +52,6 @@ export class ExotelPeer {
     });
   }
 
-  send(msg: Record<string, unknown> | string): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
   media(bytes: Uint8Array): void {
     const chunk = ++this.#chunk;
     this.send({
@@ -82,7 +63,7 @@ export class ExotelPeer {
   }
 
   /** Streams 8 kHz PCM in `chunkMs` chunks, in real time. */
-  async stream(pcm: Int16Array): Promise<void> {
+  override async stream(pcm: Int16Array): Promise<void> {
     const per = (8000 * this.chunkMs) / 1000;
     const whole = pcm.subarray(0, pcm.length - (pcm.length % 160));
     let k = 0;
@@ -92,39 +73,36 @@ export class ExotelPeer {
     for (let i = 0; i < chunks.length && !this.closed; i++) {
       const wait = t0 + i * this.chunkMs - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      this.media(l16.encode(chunks[i]!));
+      this.frame(chunks[i]!);
     }
+  }
+
+  /** A chunk of 8 kHz PCM as one 16-bit LE media message. */
+  protected frame(pcm: Int16Array): void {
+    this.media(l16.encode(pcm));
   }
 
   dtmf(digit: string): void {
     this.send({ event: 'dtmf', sequence_number: String(++this.#seq), stream_sid: this.streamSid, dtmf: { digit, duration: '100' } });
   }
 
-  hangup(): void {
+  override hangup(): void {
     this.send({
       event: 'stop',
       sequence_number: String(++this.#seq),
       stream_sid: this.streamSid,
       stop: { call_sid: this.callSid, account_sid: 'exotel-account', reason: 'callended' },
     });
-    this.#ws?.close();
+    super.hangup();
   }
 
-  #echo(name: string): void {
-    this.echoes.push({ name, atMs: performance.now() });
+  protected confirm(name: string): void {
     this.send({ event: 'mark', sequence_number: String(++this.#seq), stream_sid: this.streamSid, mark: { name } });
   }
 
-  #onMessage(m: Record<string, unknown>): void {
+  protected onMessage(d: Buffer): void {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
     this.received.push({ msg: m, atMs: performance.now() });
-    switch (m['event']) {
-      case 'media':
-        return this.player.push(l16.decode(Buffer.from(String((m['media'] as Record<string, unknown>)['payload']), 'base64')));
-      case 'mark':
-        return this.player.mark(String((m['mark'] as Record<string, unknown>)['name']));
-      case 'clear':
-        for (const name of this.player.clear()) this.#echo(name);
-        return;
-    }
+    this.playTwilioStyle(m, (b) => l16.decode(b));
   }
 }

@@ -1,5 +1,5 @@
-import WebSocket from 'ws';
-import { l16, paced, Player } from './Player.js';
+import { l16 } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * FreeSWITCH with mod_audio_stream, as its README describes it (https://github.com/amigniter/mod_audio_stream):
@@ -8,58 +8,40 @@ import { l16, paced, Player } from './Player.js';
  * hands it audio to play (here: played from a buffer in real time). It has no marks, no flush
  * and no DTMF on the socket; hanging up closes the socket.
  */
-export class FreeswitchPeer {
-  readonly player: Player;
-  readonly echoes: { name: string; atMs: number }[] = [];
+export class FreeswitchPeer extends StreamPeer {
   readonly received: { msg: Record<string, unknown>; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
   readonly #rate: 8000 | 16000;
-  #ws: WebSocket | null = null;
 
   constructor(rate: 8000 | 16000) {
+    super(rate);
     this.#rate = rate;
-    this.player = new Player(rate);
   }
 
-  static async call(o: { gateway: string; from: string; to: string; rate?: 8000 | 16000 }): Promise<FreeswitchPeer> {
+  static override async call(o: { gateway: string; from: string; to: string; rate?: 8000 | 16000 }): Promise<FreeswitchPeer> {
     const peer = new FreeswitchPeer(o.rate ?? 8000);
-    const ws = new WebSocket(`${o.gateway.replace(/^http/, 'ws')}/v1/edges/freeswitch`);
-    peer.#ws = ws;
-    ws.on('message', (d: Buffer) => {
-      const m = JSON.parse(d.toString()) as Record<string, unknown>;
-      peer.received.push({ msg: m, atMs: performance.now() });
-      const data = m['data'] as Record<string, unknown> | undefined;
-      if (m['type'] === 'streamAudio' && data?.['audioDataType'] === 'raw' && data['sampleRate'] === peer.#rate)
-        peer.player.push(l16.decode(Buffer.from(String(data['audioData']), 'base64')));
-    });
-    ws.on('close', (code) => {
-      peer.closed = true;
-      peer.closeCode = code;
-      peer.player.stop();
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.send(JSON.stringify({ to: o.to, from: o.from, sampleRate: peer.#rate }));
+    await peer.open(`${o.gateway.replace(/^http/, 'ws')}/v1/edges/freeswitch`);
+    peer.send({ to: o.to, from: o.from, sampleRate: peer.#rate });
     return peer;
   }
 
-  stream(pcm: Int16Array): Promise<void> {
-    return paced(
-      pcm,
-      this.#rate,
-      (c) => this.#ws?.readyState === WebSocket.OPEN && this.#ws.send(l16.encode(c), { binary: true }),
-      () => !this.closed,
-    );
+  /** 20 ms of PCM as a binary L16 frame. */
+  protected frame(pcm: Int16Array): void {
+    this.send(l16.encode(pcm));
   }
 
   dtmf(): void {
     // mod_audio_stream carries no DTMF
   }
 
-  hangup(): void {
-    this.#ws?.close();
+  protected confirm(): void {
+    // mod_audio_stream has no marks: the gateway's clock confirms them
+  }
+
+  protected onMessage(d: Buffer): void {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
+    this.received.push({ msg: m, atMs: performance.now() });
+    const data = m['data'] as Record<string, unknown> | undefined;
+    if (m['type'] === 'streamAudio' && data?.['audioDataType'] === 'raw' && data['sampleRate'] === this.#rate)
+      this.player.push(l16.decode(Buffer.from(String(data['audioData']), 'base64')));
   }
 }

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
-import { paced, Player, ulaw } from './Player.js';
+import { ulaw } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * Plivo (or its clone Vobiz), as their docs describe them, calling the gateway: the answer URL
@@ -13,20 +13,16 @@ import { paced, Player, ulaw } from './Player.js';
  * Neither platform sends a stop: hanging up closes the socket. Vobiz differs as its "Stream Events
  * Overview" says: numbering from 0, `extra_headers` as a JSON object, `playedStream` without streamId.
  */
-export class PlivoPeer {
-  readonly player = new Player(8000);
+export class PlivoPeer extends StreamPeer {
   readonly callId = randomUUID();
   readonly streamId = randomUUID();
   readonly received: { msg: Record<string, unknown>; atMs: number }[] = [];
-  readonly echoes: { name: string; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
   readonly #vobiz: boolean;
-  #ws: WebSocket | null = null;
   #seq: number;
   #chunk = 0;
 
   constructor(vobiz: boolean) {
+    super(8000);
     this.#vobiz = vobiz;
     this.#seq = vobiz ? -1 : 0;
   }
@@ -55,7 +51,7 @@ export class PlivoPeer {
     return { status: res.status, body: await res.text() };
   }
 
-  static async call(o: { gateway: string; vobiz?: boolean; from: string; to: string; authToken?: string }): Promise<PlivoPeer> {
+  static override async call(o: { gateway: string; vobiz?: boolean; from: string; to: string; authToken?: string }): Promise<PlivoPeer> {
     const vobiz = o.vobiz ?? false;
     const peer = new PlivoPeer(vobiz);
     const a = await PlivoPeer.answer({ ...o, vobiz }, peer.callId);
@@ -75,26 +71,7 @@ export class PlivoPeer {
   }
 
   async connect(url: string, extraHeaders: Record<string, string>): Promise<void> {
-    const ws = new WebSocket(url);
-    this.#ws = ws;
-    ws.on('message', (d: Buffer) => {
-      this.#onMessage(JSON.parse(d.toString()) as Record<string, unknown>);
-    });
-    ws.on('close', (code) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.player.stop();
-    });
-    this.player.onMark = (name) => {
-      this.echoes.push({ name, atMs: performance.now() });
-      const msg: Record<string, unknown> = { event: 'playedStream', sequenceNumber: ++this.#seq, name };
-      if (!this.#vobiz) msg['streamId'] = this.streamId;
-      this.send(msg);
-    };
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    await this.open(url);
     const extra = this.#vobiz
       ? JSON.stringify(extraHeaders)
       : Object.entries(extraHeaders)
@@ -114,10 +91,6 @@ export class PlivoPeer {
     });
   }
 
-  send(msg: Record<string, unknown> | string): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
   media(bytes: Uint8Array): void {
     const chunk = ++this.#chunk;
     this.send({
@@ -128,25 +101,24 @@ export class PlivoPeer {
     });
   }
 
-  stream(pcm: Int16Array): Promise<void> {
-    return paced(
-      pcm,
-      8000,
-      (c) => this.media(ulaw.encode(c)),
-      () => !this.closed,
-    );
+  /** 20 ms of 8 kHz PCM as a µ-law media message. */
+  protected frame(pcm: Int16Array): void {
+    this.media(ulaw.encode(pcm));
   }
 
   dtmf(digit: string): void {
     this.send({ event: 'dtmf', sequenceNumber: ++this.#seq, streamId: this.streamId, dtmf: { digit } });
   }
 
-  /** The caller hangs up: the socket closes (neither platform sends a stop). */
-  hangup(): void {
-    this.#ws?.close();
+  /** A checkpoint has played: `playedStream` (Vobiz's without streamId). */
+  protected confirm(name: string): void {
+    const msg: Record<string, unknown> = { event: 'playedStream', sequenceNumber: ++this.#seq, name };
+    if (!this.#vobiz) msg['streamId'] = this.streamId;
+    this.send(msg);
   }
 
-  #onMessage(m: Record<string, unknown>): void {
+  protected onMessage(d: Buffer): void {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
     this.received.push({ msg: m, atMs: performance.now() });
     switch (m['event']) {
       case 'playAudio': {
@@ -162,7 +134,7 @@ export class PlivoPeer {
         this.send({ event: 'clearedAudio', sequenceNumber: ++this.#seq, streamId: this.streamId });
         return;
       case 'stop': // Vobiz: the app ends the stream
-        this.#ws?.close();
+        this.ws?.close();
         return;
     }
   }

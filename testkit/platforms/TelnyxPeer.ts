@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID, sign as edSign, type KeyObject } from 'node:crypto';
-import WebSocket from 'ws';
-import { paced, Player, ulaw } from './Player.js';
+import { ulaw } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * Telnyx, as its docs describe it, calling the gateway: the TeXML voice webhook (form POST, signed
@@ -11,21 +11,20 @@ import { paced, Player, ulaw } from './Player.js';
  * app sends is played from a buffer in real time; `mark` is echoed once played; `clear` empties
  * the buffer and echoes the marks it dropped.
  */
-export class TelnyxPeer {
+export class TelnyxPeer extends StreamPeer {
   /** the account's signing key; its public half is what the gateway is configured with */
   static readonly keys = generateKeyPairSync('ed25519');
   /** base64 of the raw 32-byte public key, as the Telnyx portal shows it */
   static readonly publicKey = TelnyxPeer.keys.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
-  readonly player = new Player(8000);
   readonly callControlId = `v3:${randomUUID()}`;
   readonly streamId = randomUUID();
   readonly received: { msg: Record<string, unknown>; atMs: number }[] = [];
-  readonly echoes: { name: string; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
-  #ws: WebSocket | null = null;
   #seq = 0;
   #chunk = 0;
+
+  constructor() {
+    super(8000);
+  }
 
   static async answer(o: { gateway: string; from: string; to: string; key?: KeyObject | null; timestamp?: number }) {
     const body = new URLSearchParams({
@@ -47,7 +46,7 @@ export class TelnyxPeer {
     return { status: res.status, body: await res.text() };
   }
 
-  static async call(o: { gateway: string; from: string; to: string }): Promise<TelnyxPeer> {
+  static override async call(o: { gateway: string; from: string; to: string }): Promise<TelnyxPeer> {
     const a = await TelnyxPeer.answer(o);
     if (a.status !== 200) throw new Error(`answer: ${a.status} ${a.body}`);
     const m = /<Stream url="([^"]+)" bidirectionalMode="rtp" bidirectionalCodec="PCMU"\/>/.exec(a.body);
@@ -58,21 +57,7 @@ export class TelnyxPeer {
   }
 
   async connect(url: string, o: { from: string; to: string }): Promise<void> {
-    const ws = new WebSocket(url);
-    this.#ws = ws;
-    ws.on('message', (d: Buffer) => {
-      this.#onMessage(JSON.parse(d.toString()) as Record<string, unknown>);
-    });
-    ws.on('close', (code) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.player.stop();
-    });
-    this.player.onMark = (name) => this.#echo(name);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    await this.open(url);
     this.send({ event: 'connected', version: '1.0.0' });
     this.send({
       event: 'start',
@@ -91,10 +76,6 @@ export class TelnyxPeer {
     });
   }
 
-  send(msg: Record<string, unknown> | string): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
   media(bytes: Uint8Array): void {
     const chunk = ++this.#chunk;
     this.send({
@@ -110,13 +91,9 @@ export class TelnyxPeer {
     });
   }
 
-  stream(pcm: Int16Array): Promise<void> {
-    return paced(
-      pcm,
-      8000,
-      (c) => this.media(ulaw.encode(c)),
-      () => !this.closed,
-    );
+  /** 20 ms of 8 kHz PCM as a PCMU media message. */
+  protected frame(pcm: Int16Array): void {
+    this.media(ulaw.encode(pcm));
   }
 
   dtmf(digit: string): void {
@@ -129,31 +106,23 @@ export class TelnyxPeer {
     });
   }
 
-  hangup(): void {
+  override hangup(): void {
     this.send({
       event: 'stop',
       sequence_number: String(++this.#seq),
       stop: { call_control_id: this.callControlId },
       stream_id: this.streamId,
     });
-    this.#ws?.close();
+    super.hangup();
   }
 
-  #echo(name: string): void {
-    this.echoes.push({ name, atMs: performance.now() });
+  protected confirm(name: string): void {
     this.send({ event: 'mark', stream_id: this.streamId, sequence_number: String(++this.#seq), mark: { name } });
   }
 
-  #onMessage(m: Record<string, unknown>): void {
+  protected onMessage(d: Buffer): void {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
     this.received.push({ msg: m, atMs: performance.now() });
-    switch (m['event']) {
-      case 'media':
-        return this.player.push(ulaw.decode(Buffer.from(String((m['media'] as Record<string, unknown>)['payload']), 'base64')));
-      case 'mark':
-        return this.player.mark(String((m['mark'] as Record<string, unknown>)['name']));
-      case 'clear':
-        for (const name of this.player.clear()) this.#echo(name);
-        return;
-    }
+    this.playTwilioStyle(m, (b) => ulaw.decode(b));
   }
 }

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
-import { paced, Player, ulaw } from './Player.js';
+import { ulaw } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * Twilio, as its docs describe it, calling the gateway: the voice webhook (form POST signed with
@@ -11,19 +11,18 @@ import { paced, Player, ulaw } from './Player.js';
  * buffer at real-time pace; a `mark` is echoed when the audio before it has played, a `clear`
  * empties the buffer and echoes the marks it dropped.
  */
-export class TwilioPeer {
-  readonly player = new Player(8000);
+export class TwilioPeer extends StreamPeer {
   readonly accountSid = `AC${randomBytes(16).toString('hex')}`;
   readonly callSid = `CA${randomBytes(16).toString('hex')}`;
   readonly streamSid = `MZ${randomBytes(16).toString('hex')}`;
   /** every message the gateway sent, parsed, with its arrival time */
   readonly received: { msg: Record<string, unknown>; atMs: number }[] = [];
-  readonly echoes: { name: string; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
-  #ws: WebSocket | null = null;
   #seq = 0;
   #chunk = 0;
+
+  constructor() {
+    super(8000);
+  }
 
   /** POSTs the voice webhook; resolves with the HTTP status and the TwiML. */
   static async answer(
@@ -51,7 +50,7 @@ export class TwilioPeer {
   }
 
   /** Places a call: webhook, then the stream its TwiML names, then `connected` and `start`. */
-  static async call(o: { gateway: string; from: string; to: string; authToken?: string }): Promise<TwilioPeer> {
+  static override async call(o: { gateway: string; from: string; to: string; authToken?: string }): Promise<TwilioPeer> {
     const peer = new TwilioPeer();
     const a = await TwilioPeer.answer(o, peer.callSid, peer.accountSid);
     if (a.status !== 200) throw new Error(`answer webhook: ${a.status} ${a.body}`);
@@ -66,23 +65,7 @@ export class TwilioPeer {
 
   /** Opens the stream and sends `connected` and `start` with `customParameters`. */
   async connect(url: string, customParameters: Record<string, string>): Promise<void> {
-    const ws = new WebSocket(url);
-    this.#ws = ws;
-    ws.on('message', (d: Buffer) => {
-      this.#onMessage(JSON.parse(d.toString()) as Record<string, unknown>);
-    });
-    ws.on('close', (code) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.player.stop();
-    });
-    this.player.onMark = (name) => {
-      this.#echo(name);
-    };
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    await this.open(url);
     this.send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
     this.send({
       event: 'start',
@@ -97,10 +80,6 @@ export class TwilioPeer {
       },
       streamSid: this.streamSid,
     });
-  }
-
-  send(msg: Record<string, unknown> | string): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
   }
 
   /** One `media` message carrying µ-law `bytes`. */
@@ -119,14 +98,9 @@ export class TwilioPeer {
     });
   }
 
-  /** Streams 8 kHz PCM as 20 ms µ-law media messages in real time. */
-  stream(pcm: Int16Array): Promise<void> {
-    return paced(
-      pcm,
-      8000,
-      (c) => this.media(ulaw.encode(c)),
-      () => !this.closed,
-    );
+  /** 20 ms of 8 kHz PCM as a µ-law media message. */
+  protected frame(pcm: Int16Array): void {
+    this.media(ulaw.encode(pcm));
   }
 
   dtmf(digit: string): void {
@@ -134,33 +108,24 @@ export class TwilioPeer {
   }
 
   /** The caller hangs up: `stop`, then the socket closes. */
-  hangup(): void {
+  override hangup(): void {
     this.send({
       event: 'stop',
       sequenceNumber: String(++this.#seq),
       streamSid: this.streamSid,
       stop: { accountSid: this.accountSid, callSid: this.callSid },
     });
-    this.#ws?.close();
+    super.hangup();
   }
 
-  #echo(name: string): void {
-    this.echoes.push({ name, atMs: performance.now() });
+  protected confirm(name: string): void {
     this.send({ event: 'mark', sequenceNumber: String(++this.#seq), streamSid: this.streamSid, mark: { name } });
   }
 
-  #onMessage(m: Record<string, unknown>): void {
+  protected onMessage(d: Buffer): void {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
     this.received.push({ msg: m, atMs: performance.now() });
-    if (m['streamSid'] !== this.streamSid) return;
-    switch (m['event']) {
-      case 'media':
-        return this.player.push(ulaw.decode(Buffer.from(String((m['media'] as Record<string, unknown>)['payload']), 'base64')));
-      case 'mark':
-        return this.player.mark(String((m['mark'] as Record<string, unknown>)['name']));
-      case 'clear':
-        for (const name of this.player.clear()) this.#echo(name);
-        return;
-    }
+    if (m['streamSid'] === this.streamSid) this.playTwilioStyle(m, (b) => ulaw.decode(b));
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
-import { l16, paced, Player } from './Player.js';
+import { l16 } from './Player.js';
+import { StreamPeer } from './StreamPeer.js';
 
 /**
  * Vonage, as its docs describe it, calling the gateway: the answer_url GET (signed webhooks: an
@@ -13,16 +13,15 @@ import { l16, paced, Player } from './Player.js';
  * a buffer in real time; a `notify` is echoed as `websocket:notify` once the audio before it has
  * played; `clear` empties the buffer and is answered `websocket:cleared`. Hanging up closes the socket.
  */
-export class VonagePeer {
-  readonly player = new Player(16000);
+export class VonagePeer extends StreamPeer {
   readonly uuid = randomUUID();
   readonly received: { msg: Record<string, unknown> | null; bytes: number; atMs: number }[] = [];
-  readonly echoes: { name: string; atMs: number }[] = [];
-  closed = false;
-  closeCode = 0;
-  #ws: WebSocket | null = null;
   readonly #notify = new Map<string, unknown>();
   #n = 0;
+
+  constructor() {
+    super(16000);
+  }
 
   static async jwt(secret: string, body?: string): Promise<string> {
     const claims: Record<string, unknown> = { application_id: randomUUID() };
@@ -41,7 +40,7 @@ export class VonagePeer {
     return { status: res.status, body: await res.text() };
   }
 
-  static async call(o: { gateway: string; from: string; to: string; secret?: string }): Promise<VonagePeer> {
+  static override async call(o: { gateway: string; from: string; to: string; secret?: string }): Promise<VonagePeer> {
     const peer = new VonagePeer();
     const authorization = o.secret === undefined ? undefined : `Bearer ${await VonagePeer.jwt(o.secret)}`;
     const a = await VonagePeer.answer({ ...o, uuid: peer.uuid, ...(authorization !== undefined && { authorization }) });
@@ -57,53 +56,26 @@ export class VonagePeer {
   }
 
   async connect(uri: string, headers: Record<string, unknown>): Promise<void> {
-    const ws = new WebSocket(uri);
-    this.#ws = ws;
-    ws.on('message', (d: Buffer, isBinary) => {
-      this.#onMessage(d, isBinary);
-    });
-    ws.on('close', (code) => {
-      this.closed = true;
-      this.closeCode = code;
-      this.player.stop();
-    });
-    this.player.onMark = (name) => {
-      this.echoes.push({ name, atMs: performance.now() });
-      this.send({ event: 'websocket:notify', payload: this.#notify.get(name) });
-      this.#notify.delete(name);
-    };
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    await this.open(uri);
     this.send({ event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', ...headers });
   }
 
-  send(msg: Record<string, unknown> | Uint8Array | string): void {
-    if (this.#ws?.readyState !== WebSocket.OPEN) return;
-    if (msg instanceof Uint8Array) this.#ws.send(msg, { binary: true });
-    else this.#ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
-  /** Streams 16 kHz PCM as 640-byte binary messages in real time. */
-  stream(pcm: Int16Array): Promise<void> {
-    return paced(
-      pcm,
-      16000,
-      (c) => this.send(l16.encode(c)),
-      () => !this.closed,
-    );
+  /** 20 ms of 16 kHz PCM as a 640-byte binary message. */
+  protected frame(pcm: Int16Array): void {
+    this.send(l16.encode(pcm));
   }
 
   dtmf(digit: string): void {
     this.send({ event: 'websocket:dtmf', digit, duration: 260 });
   }
 
-  hangup(): void {
-    this.#ws?.close();
+  /** A notify's audio has played: `websocket:notify` with its payload. */
+  protected confirm(name: string): void {
+    this.send({ event: 'websocket:notify', payload: this.#notify.get(name) });
+    this.#notify.delete(name);
   }
 
-  #onMessage(d: Buffer, isBinary: boolean): void {
+  protected onMessage(d: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.received.push({ msg: null, bytes: d.length, atMs: performance.now() });
       return this.player.push(l16.decode(d));

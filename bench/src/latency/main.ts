@@ -18,7 +18,8 @@ const HELP = `usage: npm run bench -- [options]
   --calls 1,25,50,100   load levels (concurrent calls)
   --seconds 10          duration of each level
   --transport udp       how calls arrive: udp (RTP over UDP), ws (RTP over WebSocket), sip (a SIP
-                        INVITE, then RTP); several, comma-separated, run side by side at each level
+                        INVITE, then RTP), twilio (the Twilio Media Streams edge: webhook, then JSON
+                        media); several, comma-separated, run side by side at each level
   --gateway URL         measure a running gateway instead of starting one
   --workers N           DSP worker threads of the started gateway (default: one per core)
   --quality Q           speex resampler quality of the started gateway (default 3)

@@ -1,42 +1,27 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExotelPeer } from '../../../testkit/platforms/ExotelPeer.js';
 import { sleep, ulaw } from '../../../testkit/platforms/Player.js';
 import { TwilioPeer } from '../../../testkit/platforms/TwilioPeer.js';
 import { VonagePeer } from '../../../testkit/platforms/VonagePeer.js';
-import { TestAgent } from '../../../testkit/TestAgent.js';
-import type { Gateway } from '../../../gateway/src/Gateway.js';
-import { RoutingTable } from '../../../gateway/src/routing.js';
 import { fixture, xcorrPeak } from '../../helpers/audio.js';
-import { counter, resampleAll, startGateway, ulawRoundTrip, until } from '../../helpers/gateway.js';
-import { sessionTo } from './scenario.js';
+import { counter, resampleAll, ulawRoundTrip, until } from '../../helpers/gateway.js';
+import { gatewayWithAgent, sessionTo } from './scenario.js';
 
 const TOKEN = 'twilio-test-auth-token';
 process.env['TWILIO_AUTH_TOKEN'] = TOKEN;
 
-let gw: Gateway;
-let url: string;
-let agent: TestAgent;
+const env = gatewayWithAgent({ dspWorkers: 2 }); // the production default on 2 cores
 const from = '+14155550123';
 
-beforeAll(async () => {
-  agent = await TestAgent.listen();
-  const routing = new RoutingTable({ numbers: { '+1415555*': { agent: { url: agent.url }, bargeIn: { enabled: false } } } });
-  ({ gw, url } = await startGateway({ routing, dspWorkers: 2 })); // the production default on 2 cores
-});
-afterAll(async () => {
-  await gw.close();
-  await agent.close();
-});
-
-const drops = (reason: string) => counter(gw, 'gateway_drops_total', { reason });
-const rejected = (reason: string) => counter(gw, 'gateway_requests_rejected_total', { reason });
+const drops = (reason: string) => counter(env.gw, 'gateway_drops_total', { reason });
+const rejected = (reason: string) => counter(env.gw, 'gateway_requests_rejected_total', { reason });
 const speech = fixture('caller-en-us-8k.wav').samples;
 
 /** A raw socket to a stream endpoint (for what no platform would send). */
 async function raw(path: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}${path}`);
+  const ws = new WebSocket(`${env.url.replace('http', 'ws')}${path}`);
   const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
   await new Promise((r) => ws.once('open', r));
   return { ws, closed };
@@ -45,9 +30,9 @@ async function raw(path: string): Promise<{ ws: WebSocket; closed: Promise<numbe
 describe('bad input on the platform edges, with a healthy call alongside', () => {
   it('refuses or counts every kind of bad input, and the healthy call is untouched', async () => {
     // The healthy call: 9 s of speech in real time, a reply with a mark in the middle.
-    const healthy = await TwilioPeer.call({ gateway: url, from, to: '+14155550900', authToken: TOKEN });
-    const hs = await sessionTo(agent, '+14155550900');
-    const hcall = gw.calls.get(String(hs.start!['callId']))!;
+    const healthy = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550900', authToken: TOKEN });
+    const hs = await sessionTo(env.agent, '+14155550900');
+    const hcall = env.gw.calls.get(String(hs.start!['callId']))!;
     const input = speech.subarray(0, 8000 * 9);
     const healthyDone = healthy.stream(input);
     const t0 = performance.now();
@@ -56,16 +41,16 @@ describe('bad input on the platform edges, with a healthy call alongside', () =>
     const unknownBefore = await rejected('NOT_FOUND');
     for (const token of [undefined, 'deadbeef'.repeat(4)]) {
       const p = new TwilioPeer();
-      await p.connect(`${url.replace('http', 'ws')}/v1/edges/twilio/stream`, token === undefined ? {} : { gw: token });
+      await p.connect(`${env.url.replace('http', 'ws')}/v1/edges/twilio/stream`, token === undefined ? {} : { gw: token });
       await until(() => p.closed, 2000, 'unknown call refused');
       expect(p.closeCode).toBe(1008);
     }
-    const answered = await TwilioPeer.answer({ gateway: url, from, to: '+14155550901', authToken: TOKEN }, 'CA1', 'AC1');
+    const answered = await TwilioPeer.answer({ gateway: env.url, from, to: '+14155550901', authToken: TOKEN }, 'CA1', 'AC1');
     const token = /<Parameter name="gw" value="([0-9a-f]+)"\/>/.exec(answered.body)![1]!;
     const first = new TwilioPeer();
-    await first.connect(`${url.replace('http', 'ws')}/v1/edges/twilio/stream`, { gw: token });
+    await first.connect(`${env.url.replace('http', 'ws')}/v1/edges/twilio/stream`, { gw: token });
     const replay = new TwilioPeer();
-    await replay.connect(`${url.replace('http', 'ws')}/v1/edges/twilio/stream`, { gw: token });
+    await replay.connect(`${env.url.replace('http', 'ws')}/v1/edges/twilio/stream`, { gw: token });
     await until(() => replay.closed, 2000, 'replayed token refused');
     expect(await rejected('NOT_FOUND')).toBe(unknownBefore + 3);
     expect(first.closed).toBe(false);
@@ -90,8 +75,8 @@ describe('bad input on the platform edges, with a healthy call alongside', () =>
     expect(await early.closed).toBe(1008);
 
     // 3. Malformed JSON and base64, and media of no samples, inside a live call: dropped, counted, the call goes on.
-    const b = await TwilioPeer.call({ gateway: url, from, to: '+14155550902', authToken: TOKEN });
-    const bs = await sessionTo(agent, '+14155550902');
+    const b = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550902', authToken: TOKEN });
+    const bs = await sessionTo(env.agent, '+14155550902');
     const [ctl, badFrame] = [await drops('CONTROL_INVALID'), await drops('CODEC_BAD_FRAME')];
     b.send('{"event":"media", oops');
     b.send({
@@ -120,11 +105,11 @@ describe('bad input on the platform edges, with a healthy call alongside', () =>
     expect(await drops('CODEC_BAD_FRAME')).toBe(badFrame + 1);
 
     // 4. Wrong sizes on L16 streams: half a sample (Vonage binary, Exotel base64).
-    const v = await VonagePeer.call({ gateway: url, from, to: '+14155550903' });
-    await sessionTo(agent, '+14155550903');
+    const v = await VonagePeer.call({ gateway: env.url, from, to: '+14155550903' });
+    await sessionTo(env.agent, '+14155550903');
     v.send(Uint8Array.of(1, 2, 3));
-    const e = await ExotelPeer.call({ gateway: url, from, to: '+14155550904' });
-    await sessionTo(agent, '+14155550904');
+    const e = await ExotelPeer.call({ gateway: env.url, from, to: '+14155550904' });
+    await sessionTo(env.agent, '+14155550904');
     e.send({ event: 'media', sequence_number: '3', stream_sid: e.streamSid, media: { chunk: '1', timestamp: '0', payload: 'AAAA' } });
     await sleep(100);
     expect(await drops('CODEC_BAD_FRAME')).toBe(badFrame + 2);
@@ -162,12 +147,12 @@ describe('bad input on the platform edges, with a healthy call alongside', () =>
   }, 40_000);
 
   it('takes a 10 s burst (a platform catching up after a stall): every frame reaches the agent, paced, nothing dropped, the call goes on', async () => {
-    const healthy = await TwilioPeer.call({ gateway: url, from, to: '+14155550910', authToken: TOKEN });
-    const hs = await sessionTo(agent, '+14155550910');
+    const healthy = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550910', authToken: TOKEN });
+    const hs = await sessionTo(env.agent, '+14155550910');
     const healthyDone = healthy.stream(speech.subarray(0, 8000 * 6));
-    const hcall = gw.calls.get(String(hs.start!['callId']))!;
-    const p = await TwilioPeer.call({ gateway: url, from, to: '+14155550911', authToken: TOKEN });
-    const s = await sessionTo(agent, '+14155550911');
+    const hcall = env.gw.calls.get(String(hs.start!['callId']))!;
+    const p = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550911', authToken: TOKEN });
+    const s = await sessionTo(env.agent, '+14155550911');
     const overload = await drops('DSP_OVERLOAD');
     await sleep(500);
     const burst = new Int16Array(8000 * 10);

@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Player } from '../../../testkit/platforms/Player.js';
 import { sleep } from '../../../testkit/platforms/Player.js';
-import type { AgentSession, TestAgent } from '../../../testkit/TestAgent.js';
+import { TestAgent, type AgentSession } from '../../../testkit/TestAgent.js';
+import type { Gateway } from '../../../gateway/src/Gateway.js';
+import { RoutingTable } from '../../../gateway/src/routing.js';
 import { energy, fixture, xcorrPeak } from '../../helpers/audio.js';
-import { resampleAll, ulawRoundTrip } from '../../helpers/gateway.js';
+import { resampleAll, startGateway, ulawRoundTrip, until } from '../../helpers/gateway.js';
 
 /** What every platform peer in testkit/platforms offers a test. */
 export interface Peer {
@@ -15,6 +17,52 @@ export interface Peer {
   stream(pcm: Int16Array): Promise<void>;
   dtmf(digit: string): void;
   hangup(): void;
+}
+
+/** The gateway and the agent a test file's calls go to (set once its beforeAll has run). */
+export interface Harness {
+  gw: Gateway;
+  url: string;
+  agent: TestAgent;
+}
+
+/**
+ * Starts, before the file's tests, a test agent and a gateway routing every +1415555… number to
+ * it with barge-in off (with `defaultRoute`, calls with no number too); closes both after them.
+ */
+export function gatewayWithAgent(o: { defaultRoute?: boolean; dspWorkers?: number } = {}): Harness {
+  const h = {} as Harness;
+  beforeAll(async () => {
+    h.agent = await TestAgent.listen();
+    const route = { agent: { url: h.agent.url }, bargeIn: { enabled: false } };
+    const routing = new RoutingTable({ numbers: { '+1415555*': route }, ...(o.defaultRoute === true && { default: route }) });
+    ({ gw: h.gw, url: h.url } = await startGateway({ routing, ...(o.dspWorkers !== undefined && { dspWorkers: o.dspWorkers }) }));
+  });
+  afterAll(async () => {
+    await h.gw.close();
+    await h.agent.close();
+  });
+  return h;
+}
+
+/** The agent hangs up while the peer streams 2 s of silence; the peer's socket closes within 3 s. */
+export async function agentHangsUp(peer: Peer, s: AgentSession, what = 'stream closed'): Promise<void> {
+  void peer.stream(new Int16Array(peer.player.rate * 2));
+  await sleep(300);
+  s.send({ type: 'hangup' });
+  await until(() => peer.closed, 3000, what);
+}
+
+/** The caller hangs up: the agent's session closes within 3 s, stopped for `reason` (when given). */
+export async function callerHangsUp(peer: Peer, s: AgentSession, reason?: string): Promise<void> {
+  peer.hangup();
+  await s.until(() => s.closed, 3000, 'agent closed');
+  if (reason !== undefined) expect(s.eventsOf('stop').map((e) => e.msg['reason'])).toEqual([reason]);
+}
+
+/** No call from `from` created after `since` (ms since the epoch) is active. */
+export function expectNoCallSince(gw: Gateway, from: string, since: number): void {
+  expect([...gw.calls.all()].filter((c) => c.from === from && c.state === 'active' && c.createdAt > since)).toEqual([]);
 }
 
 export const LEAD_MS = 40;
@@ -106,8 +154,10 @@ export async function fullCall(
   const held = p.arrivals.map((a) => a.heldMs).sort((x, y) => x - y);
   const medianHeldMs = held[held.length >> 1]!;
   const maxHeldMs = held.at(-1)!;
-  expect(medianHeldMs).toBeLessThanOrEqual(LEAD_MS + 20 + 25);
-  expect(maxHeldMs).toBeLessThanOrEqual(LEAD_MS + 20 + 60);
+  // Quiet, it holds 60–64 ms; the bounds only tell pacing (≤ the lead ahead) from sending the
+  // 1 s reply at once (~1000 ms held), generously, so a loaded CI machine cannot fail them.
+  expect(medianHeldMs).toBeLessThanOrEqual(LEAD_MS + 20 + 90);
+  expect(maxHeldMs).toBeLessThanOrEqual(LEAD_MS + 20 + 240);
   const paceMs = replyArrivals.at(-1)!.atMs - replyArrivals[0]!.atMs;
   // 1 s of reply sent in one burst reached the peer over ~1 s (940 ms: 60 at the first tick), not at once
   expect(paceMs).toBeGreaterThanOrEqual(800);
@@ -133,7 +183,8 @@ export async function fullCall(
   const after = p.played.filter((f) => f.atMs > clearAt && energy(f.pcm) > 0);
   const clearStopMs = after.length === 0 ? 0 : after.at(-1)!.atMs + 20 - clearAt;
   // measured from the agent's send: the clear's own trip through a loaded machine is in it too
-  expect(clearStopMs).toBeLessThanOrEqual(20 + LEAD_MS + 40);
+  // (quiet: 0–20 ms, FreeSWITCH ~60); 1.5 s of queued audio would go on playing without the clear.
+  expect(clearStopMs).toBeLessThanOrEqual(20 + LEAD_MS + 190);
   await s.until(() => s.eventsOf('mark').some((e) => e.msg['name'] === 'm2'), 2000, 'm2');
   expect(s.eventsOf('mark').find((e) => e.msg['name'] === 'm2')!.msg['cleared']).toBe(true);
 

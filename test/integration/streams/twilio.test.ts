@@ -1,35 +1,20 @@
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TwilioPeer } from '../../../testkit/platforms/TwilioPeer.js';
 import { sleep } from '../../../testkit/platforms/Player.js';
-import { TestAgent } from '../../../testkit/TestAgent.js';
-import type { Gateway } from '../../../gateway/src/Gateway.js';
-import { RoutingTable } from '../../../gateway/src/routing.js';
-import { counter, startGateway, until } from '../../helpers/gateway.js';
-import { fullCall, report, sessionTo } from './scenario.js';
+import { counter, until } from '../../helpers/gateway.js';
+import { agentHangsUp, callerHangsUp, expectNoCallSince, fullCall, gatewayWithAgent, report, sessionTo } from './scenario.js';
 
 const TOKEN = 'twilio-test-auth-token';
 process.env['TWILIO_AUTH_TOKEN'] = TOKEN;
 
-let gw: Gateway;
-let url: string;
-let agent: TestAgent;
-
-beforeAll(async () => {
-  agent = await TestAgent.listen();
-  const routing = new RoutingTable({ numbers: { '+1415555*': { agent: { url: agent.url }, bargeIn: { enabled: false } } } });
-  ({ gw, url } = await startGateway({ routing }));
-});
-afterAll(async () => {
-  await gw.close();
-  await agent.close();
-});
+const env = gatewayWithAgent();
 
 describe('Twilio Media Streams into the gateway', () => {
   it('carries a full call: audio both ways at real-time pace, marks at playout, clear, DTMF, caller hang-up', async () => {
     const to = '+14155550101';
-    const peer = await TwilioPeer.call({ gateway: url, from: '+14155550123', to, authToken: TOKEN });
-    const s = await sessionTo(agent, to);
+    const peer = await TwilioPeer.call({ gateway: env.url, from: '+14155550123', to, authToken: TOKEN });
+    const s = await sessionTo(env.agent, to);
     expect(s.start).toMatchObject({ from: '+14155550123', to, audio: { sampleRate: 24000 } });
     const m = await fullCall(peer, s, 'ulaw');
     report('twilio', m);
@@ -41,28 +26,23 @@ describe('Twilio Media Streams into the gateway', () => {
       expect(Buffer.from(String((r.msg['media'] as Record<string, unknown>)['payload']), 'base64').length).toBe(160);
     }
     expect(peer.received.some((r) => r.msg['event'] === 'clear')).toBe(true);
-    peer.hangup();
-    await s.until(() => s.closed, 3000, 'agent closed');
-    expect(s.eventsOf('stop').map((e) => e.msg['reason'])).toEqual(['edge_stop']);
-    await until(() => gw.calls.size === 0, 2000, 'call gone');
+    await callerHangsUp(peer, s, 'edge_stop');
+    await until(() => env.gw.calls.size === 0, 2000, 'call gone');
   }, 30_000);
 
   it('ends the stream when the agent hangs up', async () => {
     const to = '+14155550102';
-    const peer = await TwilioPeer.call({ gateway: url, from: '+14155550123', to, authToken: TOKEN });
-    const s = await sessionTo(agent, to);
-    void peer.stream(new Int16Array(8000 * 2));
-    await sleep(300);
-    s.send({ type: 'hangup' });
-    await until(() => peer.closed, 3000, 'stream closed');
+    const peer = await TwilioPeer.call({ gateway: env.url, from: '+14155550123', to, authToken: TOKEN });
+    const s = await sessionTo(env.agent, to);
+    await agentHangsUp(peer, s);
     expect(peer.closeCode).toBe(1000);
   });
 
   it("bounds barge-in's playedMs by the platform's confirmations when it stalls", async () => {
     const to = '+14155550104';
-    const peer = await TwilioPeer.call({ gateway: url, from: '+14155550123', to, authToken: TOKEN });
-    const s = await sessionTo(agent, to);
-    const call = gw.calls.get(String(s.start!['callId']))!;
+    const peer = await TwilioPeer.call({ gateway: env.url, from: '+14155550123', to, authToken: TOKEN });
+    const s = await sessionTo(env.agent, to);
+    const call = env.gw.calls.get(String(s.start!['callId']))!;
     void peer.stream(new Int16Array(8000 * 4));
     await sleep(200);
     s.sendAudio(new Int16Array(24000 * 3).map((_, i) => Math.round(6000 * Math.sin(i / 7))));
@@ -81,12 +61,20 @@ describe('Twilio Media Streams into the gateway', () => {
 
   it('refuses a webhook with a bad or missing signature with 403 and creates nothing', async () => {
     const t403 = Date.now();
-    const before = await counter(gw, 'gateway_requests_rejected_total', { reason: 'UNAUTHORIZED' });
-    const bad = await TwilioPeer.answer({ gateway: url, from: '+14155550123', to: '+14155550103', signature: 'bm9wZQ==' }, 'CA1', 'AC1');
-    const missing = await TwilioPeer.answer({ gateway: url, from: '+14155550123', to: '+14155550103' }, 'CA1', 'AC1');
-    const wrongKey = await TwilioPeer.answer({ gateway: url, from: '+14155550123', to: '+14155550103', authToken: 'other' }, 'CA1', 'AC1');
+    const before = await counter(env.gw, 'gateway_requests_rejected_total', { reason: 'UNAUTHORIZED' });
+    const bad = await TwilioPeer.answer(
+      { gateway: env.url, from: '+14155550123', to: '+14155550103', signature: 'bm9wZQ==' },
+      'CA1',
+      'AC1',
+    );
+    const missing = await TwilioPeer.answer({ gateway: env.url, from: '+14155550123', to: '+14155550103' }, 'CA1', 'AC1');
+    const wrongKey = await TwilioPeer.answer(
+      { gateway: env.url, from: '+14155550123', to: '+14155550103', authToken: 'other' },
+      'CA1',
+      'AC1',
+    );
     expect([bad.status, missing.status, wrongKey.status]).toEqual([403, 403, 403]);
-    expect(await counter(gw, 'gateway_requests_rejected_total', { reason: 'UNAUTHORIZED' })).toBe(before + 3);
-    expect([...gw.calls.all()].filter((c) => c.from === '+14155550123' && c.state === 'active' && c.createdAt > t403)).toEqual([]);
+    expect(await counter(env.gw, 'gateway_requests_rejected_total', { reason: 'UNAUTHORIZED' })).toBe(before + 3);
+    expectNoCallSince(env.gw, '+14155550123', t403);
   });
 });

@@ -1,15 +1,11 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Call } from '../../call/Call.js';
-import type { CallRegistry } from '../../call/CallRegistry.js';
 import type { CallRequest } from '../../call/callRequest.js';
 import { toE164 } from '../../e164.js';
 import { GatewayError } from '../../errors.js';
 import { log } from '../../log.js';
-import type { Metrics } from '../../metrics.js';
 import type { Route } from '../../route.js';
-import type { RoutingTable } from '../../routing.js';
-import type { SipSettings, Settings } from '../../settings.js';
 import { answerOffer } from '../../sip/sdp.js';
 import { parseUri } from '../../sip/uri.js';
 import type { ListenOptions } from '../../sip/transport.js';
@@ -17,19 +13,9 @@ import { UserAgent, type IncomingCall } from '../../sip/UserAgent.js';
 import { RtpFraming } from '../RtpFraming.js';
 import { bindRtpSocket, UdpEdge } from '../UdpEdge.js';
 import { dialOut, parseSipDial } from './dialOut.js';
+import type { SipHost } from './SipHost.js';
 import { rtcpDestination, SipCallEdge } from './SipCallEdge.js';
 import { trunksFor, type SipTrunk } from './trunks.js';
-
-/** What the SIP service needs of the gateway. */
-export interface SipHost {
-  registry: CallRegistry;
-  routing: RoutingTable;
-  metrics: Metrics;
-  rtpBindHost: string;
-  rtpPacketsPerSecond: number;
-  sip: SipSettings;
-  tls: Settings['tls'];
-}
 
 /** RFC 3261 §20.33: how long a refused caller should wait before trying again, s. */
 const RETRY_AFTER_S = 5;

@@ -11,7 +11,7 @@ import type { UserAgent } from '../../sip/UserAgent.js';
 import { RtpFraming } from '../RtpFraming.js';
 import { bindRtpSocket, UdpEdge } from '../UdpEdge.js';
 import { rtcpDestination, SipCallEdge } from './SipCallEdge.js';
-import type { SipHost } from './SipService.js';
+import type { SipHost } from './SipHost.js';
 
 /** `POST /v1/calls` with `"sip"`: whom to call and as whom. */
 export interface SipDial {
