@@ -3,7 +3,14 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createOffer, parseAnswer } from '../gateway/src/sip/sdp.js';
 import { UserAgent } from '../gateway/src/sip/UserAgent.js';
+import { AsteriskWsPeer } from './platforms/AsteriskWsPeer.js';
+import { ExotelPeer } from './platforms/ExotelPeer.js';
+import { FreeswitchPeer } from './platforms/FreeswitchPeer.js';
+import { PlivoPeer } from './platforms/PlivoPeer.js';
+import type { StreamPeer } from './platforms/StreamPeer.js';
+import { TelnyxPeer } from './platforms/TelnyxPeer.js';
 import { TwilioPeer } from './platforms/TwilioPeer.js';
+import { VonagePeer } from './platforms/VonagePeer.js';
 import {
   createRtpPacket,
   g711DecodeInto,
@@ -17,7 +24,6 @@ import {
   writeTelephoneEvent,
   dtmfEvent,
   isRtcp,
-  RTP_HEADER_SIZE,
 } from '../codecs/src/index.js';
 
 /**
@@ -25,7 +31,18 @@ import {
  * the gateway over UDP (POST /v1/calls) or over WebSocket (/v1/edge), sends audio as real-time
  * paced RTP, and records what comes back with arrival times.
  */
-export type Transport = 'udp' | 'ws' | 'sip' | 'twilio';
+export type StreamPlatform = 'twilio' | 'telnyx' | 'exotel' | 'plivo' | 'vobiz' | 'vonage' | 'asterisk' | 'freeswitch';
+export type Transport = 'udp' | 'ws' | 'sip' | StreamPlatform;
+export const STREAM_PLATFORMS: readonly StreamPlatform[] = [
+  'twilio',
+  'telnyx',
+  'exotel',
+  'plivo',
+  'vobiz',
+  'vonage',
+  'asterisk',
+  'freeswitch',
+];
 export type CallerCodec = 'PCMU' | 'PCMA' | 'opus';
 
 export interface CallOptions {
@@ -76,6 +93,8 @@ export class RtpCaller {
   readonly #opusEnc: OpusEncoder | null;
   readonly #buf = new Uint8Array(1500);
   #closed = false;
+  /** stream platforms: frames go as PCM to the platform peer instead of RTP */
+  #pcmSink: ((pcm: Int16Array) => void) | null = null;
 
   private constructor(
     gateway: string,
@@ -101,51 +120,46 @@ export class RtpCaller {
     if (o.to !== undefined) body['to'] = o.to;
     if (o.route !== undefined) body['route'] = o.route;
     if (o.transport === 'sip') return RtpCaller.#sip(o.gateway, codec, o.sip ?? '', o.to ?? '+14155550100');
-    if (o.transport === 'twilio') return RtpCaller.#twilio(o.gateway);
+    if (o.transport !== 'udp' && o.transport !== 'ws') return RtpCaller.#stream(o.gateway, o.transport);
     return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl);
   }
 
   /**
-   * A phone behind Twilio: the platform's voice webhook and Media Stream (testkit/platforms,
-   * written from Twilio's docs), carrying the same 20 ms µ-law frames the RTP phone sends. What
-   * the gateway streams back is played by the platform's buffer; for the bench it is read back
-   * as packets (a `clear` counts as silence from the moment it arrives: the platform drops its
-   * buffer then). Routed by a fresh called number through the gateway's routing table.
+   * A phone behind a CPaaS platform or PBX that streams its calls (testkit/platforms: each
+   * written from the vendor's docs): the platform's webhook or handshake, then its media stream
+   * carrying the same 20 ms frames the RTP phone sends. What the gateway streams back is queued
+   * by the platform's player; the bench reads it back as packets as it arrived (a `clear` counts
+   * as silence from the moment it arrives: the platform drops its buffer then). Each call gets a
+   * fresh called number, routed through the gateway's routing table.
    */
-  static async #twilio(gateway: string): Promise<RtpCaller> {
+  static async #stream(gateway: string, platform: StreamPlatform): Promise<RtpCaller> {
     const to = `+1415${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
-    const peer = await TwilioPeer.call({ gateway, from: '+14155550123', to });
+    const o = { gateway, from: '+14155550123', to };
+    const peer: StreamPeer = await (platform === 'vobiz' ? PlivoPeer.call({ ...o, vobiz: true }) : STREAM_PEERS[platform].call(o));
+    peer.player.keepReceived = true;
     let callId = '';
     for (let i = 0; i < 100 && callId === ''; i++) {
       const list = (await (await fetch(`${gateway}/v1/calls`)).json()) as { calls: { callId: string; to: string }[] };
       callId = list.calls.find((c) => c.to === to)?.callId ?? '';
       if (callId === '') await sleep(20);
     }
+    const rate = peer.player.rate;
     const caller: RtpCaller = new RtpCaller(
       gateway,
       'PCMU',
       callId,
       0,
-      // the 20 ms µ-law payload of the RTP packet the phone would send, as a Twilio media message
-      (pkt) => {
-        peer.media(pkt.subarray(RTP_HEADER_SIZE));
-      },
+      () => {},
       () => {
-        let k = 0;
-        for (const { msg, atMs } of peer.received) {
-          const event = msg['event'];
-          if (event !== 'media' && event !== 'clear') continue;
-          const payload =
-            event === 'media'
-              ? new Uint8Array(Buffer.from(String((msg['media'] as Record<string, unknown>)['payload']), 'base64'))
-              : new Uint8Array(160).fill(0xff);
-          caller.received.push({ seq: k & 0xffff, ts: 160 * k, pt: 0, ssrc: 0, marker: false, payload, arrivalMs: atMs });
-          k++;
-        }
+        caller.received.push(...streamReceived(peer.player.received, peer.player.clears, rate));
         peer.hangup();
         return Promise.resolve();
       },
     );
+    // the phone's 8 kHz frames, at the platform's rate, in its own media messages
+    caller.#pcmSink = (pcm) => {
+      (peer as unknown as { frame(p: Int16Array): void }).frame(rate === 8000 ? pcm : upsample2(pcm));
+    };
     return caller;
   }
 
@@ -286,6 +300,12 @@ export class RtpCaller {
 
   /** Sends one 20 ms frame now. */
   sendFrame(pcm: Int16Array, frameIndex: number): number {
+    if (this.#pcmSink !== null) {
+      this.#pcmSink(pcm);
+      const at = performance.now();
+      this.sent.push({ seq: frameIndex & 0xffff, frame: frameIndex, sentMs: at });
+      return at;
+    }
     let payload: Uint8Array;
     if (this.#opusEnc) payload = this.#opusEnc.encode(pcm);
     else {
@@ -404,4 +424,44 @@ function parsePacket(buf: Uint8Array, arrivalMs: number): ReceivedPacket | null 
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+type PeerCall = (o: { gateway: string; from: string; to: string }) => Promise<StreamPeer>;
+const STREAM_PEERS: Record<Exclude<StreamPlatform, 'vobiz'>, { call: PeerCall }> = {
+  twilio: TwilioPeer,
+  telnyx: TelnyxPeer,
+  exotel: ExotelPeer,
+  plivo: PlivoPeer,
+  vonage: VonagePeer,
+  asterisk: AsteriskWsPeer,
+  freeswitch: FreeswitchPeer,
+};
+
+/** 8 → 16 kHz by linear interpolation (good enough for latency and audibility checks). */
+function upsample2(pcm: Int16Array): Int16Array {
+  const out = new Int16Array(pcm.length * 2);
+  for (let i = 0; i < pcm.length; i++) {
+    const a = pcm[i]!;
+    const b = pcm[i + 1] ?? a;
+    out[2 * i] = a;
+    out[2 * i + 1] = (a + b) >> 1;
+  }
+  return out;
+}
+
+/** What a platform received, as 20 ms µ-law packets at 8 kHz with their arrival times; each clear as a silent one. */
+function streamReceived(chunks: readonly { atMs: number; pcm: Int16Array }[], clears: readonly number[], rate: number): ReceivedPacket[] {
+  const step = rate / 8000;
+  const out: { arrivalMs: number; payload: Uint8Array }[] = [];
+  for (const { atMs, pcm } of chunks)
+    for (let o = 0; o + 20 * (rate / 1000) <= pcm.length; o += 20 * (rate / 1000)) {
+      const frame = new Int16Array(160);
+      for (let i = 0; i < 160; i++) frame[i] = pcm[o + i * step]!;
+      const payload = new Uint8Array(160);
+      g711EncodeInto('ulaw', frame, payload);
+      out.push({ arrivalMs: atMs, payload });
+    }
+  for (const atMs of clears) out.push({ arrivalMs: atMs, payload: new Uint8Array(160).fill(0xff) });
+  out.sort((a, b) => a.arrivalMs - b.arrivalMs);
+  return out.map((p, k) => ({ seq: k & 0xffff, ts: 160 * k, pt: 0, ssrc: 0, marker: false, payload: p.payload, arrivalMs: p.arrivalMs }));
 }

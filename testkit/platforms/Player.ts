@@ -24,6 +24,10 @@ export class Player {
   readonly played: { atMs: number; pcm: Int16Array }[] = [];
   /** each arrival of audio: when, how long, and the ms held right after (queued + the rest of the frame playing) */
   readonly arrivals: { atMs: number; ms: number; heldMs: number }[] = [];
+  /** with `keepReceived`: each chunk of audio as it arrived, and when each clear came (the bench reads them back) */
+  readonly received: { atMs: number; pcm: Int16Array }[] = [];
+  readonly clears: number[] = [];
+  keepReceived = false;
   /** times the queue ran dry and audio came again within 60 ms (a gap inside an utterance) */
   underruns = 0;
   /** called when a mark's audio has played */
@@ -51,6 +55,7 @@ export class Player {
       this.#tick(now);
     }
     this.arrivals.push({ atMs: now, ms: (1000 * pcm.length) / this.rate, heldMs: this.heldMs(now) });
+    if (this.keepReceived) this.received.push({ atMs: now, pcm: pcm.slice() });
   }
 
   /** Queues a mark; with nothing queued or playing it has played already. */
@@ -62,6 +67,7 @@ export class Player {
 
   /** Drops everything queued; returns the names of the marks dropped. */
   clear(): string[] {
+    if (this.keepReceived) this.clears.push(performance.now());
     const marks = this.#queue.flatMap((x) => (x instanceof Int16Array ? [] : [x.mark]));
     this.#queue.length = 0;
     this.#queuedSamples = 0;
