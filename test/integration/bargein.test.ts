@@ -42,8 +42,8 @@ const decode = (payload: Uint8Array): Int16Array => {
 const audible = (payload: Uint8Array): boolean => energy(decode(payload)) > 100;
 
 /**
- * Runs the caller's phone for `seconds`: every 20 ms it plays the next received packet (a 1-packet
- * jitter buffer) and sends back that playback's echo, `echoDb` quieter and `echoDelayMs` later,
+ * Runs the caller's phone for `seconds`: every 20 ms it plays the packet due in that slot (a 1-packet
+ * jitter buffer on its own clock) and sends back that playback's echo, `echoDb` quieter and `echoDelayMs` later,
  * plus `talk` starting at `talkAtMs` after the first audible agent packet. Returns when the talk
  * started (performance.now ms), NaN if it never did.
  */
@@ -53,9 +53,14 @@ async function phone(
 ): Promise<number> {
   const frames = o.seconds * 50;
   const played: Int16Array[] = [];
+  // Playout on the phone's own clock, anchored at the first packet (plus one slot of jitter
+  // buffer): packet `firstSeq + n` plays in slot `firstK + 1 + n`, and one that comes too late is
+  // not played. So the echo path stays `echoDelayMs` in media time even when a loaded machine
+  // delays this loop or the packets, as a real phone's would.
+  let firstSeq = -1;
+  let firstK = 0;
   const gain = 10 ** (-o.echoDb / 20);
   const delayFrames = Math.round(o.echoDelayMs / 20);
-  let next = 0; // next received packet to play
   let firstAudibleAt = NaN;
   let talkFrom = -1;
   let talkStartedAt = NaN;
@@ -64,7 +69,13 @@ async function phone(
     const wait = t0 + 20 * k - performance.now();
     if (wait > 1) await sleep(wait);
     const rx = c.received.filter((p) => p.pt === 0);
-    played.push(next < rx.length ? decode(rx[next++]!.payload) : new Int16Array(160));
+    if (firstSeq < 0 && rx.length > 0) {
+      firstSeq = rx[0]!.seq;
+      firstK = k;
+    }
+    const want = firstSeq < 0 ? -1 : (firstSeq + (k - firstK - 1)) & 0xffff;
+    const pkt = k > firstK && firstSeq >= 0 ? rx.find((p) => p.seq === want) : undefined;
+    played.push(pkt !== undefined ? decode(pkt.payload) : new Int16Array(160));
     if (Number.isNaN(firstAudibleAt) && energy(played[played.length - 1]!) > 100) firstAudibleAt = performance.now();
     const out = new Int16Array(160);
     const echo = played[played.length - 1 - delayFrames];
