@@ -145,7 +145,7 @@ export class Sipp {
 }
 
 /** Absolute path of `name` on PATH, or undefined. */
-function onPath(name: string): string | undefined {
+export function onPath(name: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
     const p = join(dir, name);
     if (dir !== '' && existsSync(p)) return p;

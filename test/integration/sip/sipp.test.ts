@@ -4,7 +4,7 @@ import { answerOffer, createOffer, parseAnswer } from '../../../gateway/src/sip/
 import type { NegotiatedMedia } from '../../../gateway/src/sip/sdp.js';
 import { UserAgent } from '../../../gateway/src/sip/UserAgent.js';
 import type { IncomingCall, UserAgentOptions } from '../../../gateway/src/sip/UserAgent.js';
-import { freeUdpPort, onPath, runSipp } from './peers.js';
+import { freeUdpPort, onPath, Sipp } from '../../../testkit/Sipp.js';
 
 /**
  * The user agent against a real peer: SIPp (Debian `sip-tester`) drives calls at it over UDP on
@@ -62,7 +62,7 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
         answered++;
       },
     });
-    const r = await runSipp(['-sn', 'uac', '-i', '127.0.0.1', '-p', String(await freeUdpPort()), '-d', '200', '-r', '5', target], {
+    const r = await Sipp.run(['-sn', 'uac', '-d', '200', '-r', '5', target], {
       calls: 3,
       timeoutS: 30,
     });
@@ -76,7 +76,7 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
   it('answers OPTIONS', async () => {
     let probes = 0;
     const { target } = await start({ onOptions: () => (probes++, 200) });
-    const r = await runSipp(['-sf', join(FIXTURES, 'options.xml'), '-i', '127.0.0.1', '-p', String(await freeUdpPort()), target], {
+    const r = await Sipp.run(['-sf', join(FIXTURES, 'options.xml'), target], {
       calls: 2,
       timeoutS: 20,
     });
@@ -92,7 +92,7 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
         call.ringing();
       },
     });
-    const r = await runSipp(['-sf', join(FIXTURES, 'cancel_uac.xml'), '-i', '127.0.0.1', '-p', String(await freeUdpPort()), target], {
+    const r = await Sipp.run(['-sf', join(FIXTURES, 'cancel_uac.xml'), target], {
       calls: 1,
       timeoutS: 20,
     });
@@ -112,22 +112,10 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
         return answer(call);
       },
     });
-    const r = await runSipp(
-      [
-        '-sf',
-        join(FIXTURES, 'digest_uac.xml'),
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(await freeUdpPort()),
-        '-au',
-        'trunk1',
-        '-ap',
-        's3cret',
-        target,
-      ],
-      { calls: 1, timeoutS: 20 },
-    );
+    const r = await Sipp.run(['-sf', join(FIXTURES, 'digest_uac.xml'), '-au', 'trunk1', '-ap', 's3cret', target], {
+      calls: 1,
+      timeoutS: 20,
+    });
     expect(r, r.stderr + r.errors).toMatchObject({ code: 0, successful: 1 });
     expect(verdicts).toEqual(['missing', 'ok']);
   });
@@ -150,13 +138,10 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
         dialog.onBye = () => byes++;
       },
     });
-    const r = await runSipp(
-      ['-sf', join(FIXTURES, 'reinvite_info_uac.xml'), '-i', '127.0.0.1', '-p', String(await freeUdpPort()), target],
-      {
-        calls: 1,
-        timeoutS: 20,
-      },
-    );
+    const r = await Sipp.run(['-sf', join(FIXTURES, 'reinvite_info_uac.xml'), target], {
+      calls: 1,
+      timeoutS: 20,
+    });
     expect(r, r.stderr + r.errors).toMatchObject({ code: 0, successful: 1 });
     expect(media).toHaveLength(1);
     expect(media[0]).toMatchObject({
@@ -173,7 +158,7 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
   it('places a call to `sipp -sn uas`, reads its answer, hangs up', async () => {
     const { ua: agent } = await start({});
     const sippPort = await freeUdpPort();
-    const sipp = runSipp(['-sn', 'uas', '-i', '127.0.0.1', '-p', String(sippPort)], { calls: 1, timeoutS: 30 });
+    const sipp = Sipp.run(['-sn', 'uas'], { calls: 1, timeoutS: 30, port: sippPort });
     const progress: number[] = [];
     // UDP retransmission (Timer A) covers SIPp still starting up.
     const dialog = await agent.invite(`sip:service@127.0.0.1:${sippPort}`, createOffer({ ...MEDIA, codecs: ['PCMA', 'PCMU'] }), {
