@@ -70,6 +70,21 @@ export function parseCommand<T>(data: Uint8Array, parse: (json: unknown) => Pars
   return null;
 }
 
+/** What the Twilio family of platforms (Twilio, Telnyx, Exotel) takes from the app: play, mark, clear. */
+export type StreamCommand = { event: 'media'; media: { payload: string } } | { event: 'mark'; mark: { name: string } } | { event: 'clear' };
+
+/** A Twilio-family command as the call's commands; `decode` turns the base64 payload into PCM16 LE. */
+export function streamCommand(c: StreamCommand, decode: (b64: string) => Uint8Array, cmds: AgentCommands): void {
+  switch (c.event) {
+    case 'media':
+      return cmds.audio(decode(c.media.payload));
+    case 'mark':
+      return cmds.mark(c.mark.name);
+    case 'clear':
+      return cmds.clear();
+  }
+}
+
 /** Route params as string values (the platforms' custom parameters are strings). */
 export function stringParams(params: Readonly<Record<string, unknown>>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));

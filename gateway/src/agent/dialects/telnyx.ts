@@ -10,7 +10,7 @@ import {
 } from '../../platforms/telnyx.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { parseCommand, stringParams, type DialectSession } from './Dialect.js';
+import { parseCommand, streamCommand, stringParams, type DialectSession } from './Dialect.js';
 import { PayloadCodec } from './payload.js';
 
 /**
@@ -97,14 +97,6 @@ export class TelnyxDialect implements DialectSession {
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.invalid('CONTROL_INVALID', 'Telnyx streams carry JSON text frames only');
     const c = parseCommand(data, parseTelnyxCommand, cmds);
-    if (c === null) return;
-    switch (c.event) {
-      case 'media':
-        return cmds.audio(this.#codec.decode(c.media.payload));
-      case 'mark':
-        return cmds.mark(c.mark.name);
-      case 'clear':
-        return cmds.clear();
-    }
+    if (c !== null) streamCommand(c, (b64) => this.#codec.decode(b64), cmds);
   }
 }

@@ -9,7 +9,7 @@ import {
 } from '../../platforms/twilio.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
-import { callHex, parseCommand, sid, stringParams, type DialectSession } from './Dialect.js';
+import { callHex, parseCommand, streamCommand, sid, stringParams, type DialectSession } from './Dialect.js';
 import { PayloadCodec } from './payload.js';
 
 /**
@@ -91,15 +91,7 @@ export class TwilioDialect implements DialectSession {
   message(_sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void {
     if (isBinary) return cmds.invalid('CONTROL_INVALID', 'Twilio streams carry JSON text frames only');
     const c = parseCommand(data, parseTwilioCommand, cmds);
-    if (c === null) return;
-    switch (c.event) {
-      case 'media':
-        return cmds.audio(this.#codec.decode(c.media.payload));
-      case 'mark':
-        return cmds.mark(c.mark.name);
-      case 'clear':
-        return cmds.clear();
-    }
+    if (c !== null) streamCommand(c, (b64) => this.#codec.decode(b64), cmds);
   }
 }
 
