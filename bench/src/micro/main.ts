@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     dsp.close();
   }
   // The outbound chain up to the RTP packet, with the RTP edges' own framing.
-  const rtp = new RtpFraming({ codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, packetsPerSecond: 150 });
+  const rtp = new RtpFraming({ codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101 }, { rtpPacketsPerSecond: 150 });
   const edge: Edge = {
     kind: 'bench',
     playback: 'clocked',

@@ -9,18 +9,24 @@ import {
 } from '../../../codecs/src/index.js';
 import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
 import { FRAME_MS } from '../media/PlayoutClock.js';
+import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../rateLimit.js';
 import type { EdgeSink, OutboundFrame } from './Edge.js';
 import { RtcpSession } from './RtcpSession.js';
 
-export interface RtpFramingOptions {
+/** The negotiated media of a call's RTP (from its request, or from SDP). */
+export interface RtpMedia {
   codec: EdgeCodecName;
   payloadType: number;
   dtmfPayloadType: number;
+}
+
+/** What every RTP edge shares from the gateway: its per-call packet limit and its counters. */
+export interface RtpLimits {
   /** packets/s the far end may send before packets are dropped (50 nominal; bursts of 1 s pass) */
-  packetsPerSecond: number;
-  /** told of each valid RTCP packet received (a counter) */
-  onRtcp?: () => void;
+  rtpPacketsPerSecond: number;
+  /** RTCP packets received are counted here (absent: not counted, as in micro-benchmarks) */
+  metrics?: Metrics;
 }
 
 /** Packet buffers in rotation: a dgram or WebSocket send may still hold the previous one. */
@@ -39,7 +45,8 @@ const PACKET_RING = 4;
  * the event's packets all carrying its start timestamp (§2.5.1.3).
  */
 export class RtpFraming {
-  readonly #o: RtpFramingOptions;
+  readonly #o: RtpMedia;
+  readonly #m: Metrics | null;
   readonly #bucket: TokenBucket;
   readonly #in: RtpPacket = createRtpPacket();
   readonly #packets: Uint8Array[];
@@ -56,9 +63,11 @@ export class RtpFraming {
   /** the call's RTCP: reports received, sender reports to send */
   readonly rtcp: RtcpSession;
 
-  constructor(opts: RtpFramingOptions) {
-    this.#o = opts;
-    this.#bucket = new TokenBucket(opts.packetsPerSecond, Math.max(50, opts.packetsPerSecond / 2));
+  constructor(opts: RtpMedia, limits: RtpLimits) {
+    this.#o = { codec: opts.codec, payloadType: opts.payloadType, dtmfPayloadType: opts.dtmfPayloadType };
+    this.#m = limits.metrics ?? null;
+    const rate = limits.rtpPacketsPerSecond;
+    this.#bucket = new TokenBucket(rate, Math.max(50, rate / 2));
     const info = CODEC_INFO[opts.codec];
     this.#frameTicks = info.frameTicks;
     this.#packets = Array.from({ length: PACKET_RING }, () => new Uint8Array(RTP_HEADER_SIZE + info.maxPayload));
@@ -79,7 +88,7 @@ export class RtpFraming {
     if (!this.#bucket.take(arrivalMs)) return sink.drop('RTP_RATE_LIMITED');
     if (isRtcp(buf)) {
       if (!this.rtcp.receive(buf, arrivalMs, Date.now())) return sink.drop('RTCP_INVALID');
-      this.#o.onRtcp?.();
+      this.#m?.rtcpPackets.inc();
       return;
     }
     const p = this.#in;

@@ -61,18 +61,7 @@ export class WsEdgeConnection {
     try {
       registry.admit();
       const req = parseCallRequest(msg, this.#host.routing);
-      const edge = new WsEdge(
-        this.#sock,
-        new RtpFraming({
-          codec: req.codec,
-          payloadType: req.payloadType,
-          dtmfPayloadType: req.dtmfPayloadType,
-          packetsPerSecond: this.#host.rtpPacketsPerSecond,
-          onRtcp: () => {
-            this.#host.metrics.rtcpPackets.inc();
-          },
-        }),
-      );
+      const edge = new WsEdge(this.#sock, new RtpFraming(req, this.#host));
       this.#edge = edge;
       const call = registry.create(req, edge);
       this.#callClose = (reason) => {

@@ -82,15 +82,7 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
     }
     const req = parseCallRequest(body, host.routing);
     const remote = parseRemote((body as Record<string, unknown>)['remote']);
-    const rtp = new RtpFraming({
-      codec: req.codec,
-      payloadType: req.payloadType,
-      dtmfPayloadType: req.dtmfPayloadType,
-      packetsPerSecond: host.rtpPacketsPerSecond,
-      onRtcp: () => {
-        host.metrics.rtcpPackets.inc();
-      },
-    });
+    const rtp = new RtpFraming(req, host);
     const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote });
     if (r.aborted) {
       edge.close();

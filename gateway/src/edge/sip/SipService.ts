@@ -108,14 +108,7 @@ export class SipService {
     }
     const m = answer.media;
     const dtmfPayloadType = m.dtmfPayloadType ?? 101;
-    const rtp = new RtpFraming({
-      codec: m.codec,
-      payloadType: m.payloadType,
-      dtmfPayloadType,
-      packetsPerSecond: h.rtpPacketsPerSecond,
-      // RTCP on the RTP port (rtcp-mux, RFC 5761) is counted like on the other RTP edges.
-      onRtcp: () => h.metrics.rtcpPackets.inc(),
-    });
+    const rtp = new RtpFraming({ codec: m.codec, payloadType: m.payloadType, dtmfPayloadType }, h);
     const udp = new UdpEdge(sock, rtp, {
       remote: { address: m.remoteAddress, port: m.remotePort },
       behindNat: trunk.behindNat,

@@ -91,14 +91,7 @@ export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: Abo
       throw new GatewayError('CODEC_UNSUPPORTED', 'the callee answered with no codec we offered');
     }
     const dtmfPayloadType = m.dtmfPayloadType ?? 101;
-    const rtp = new RtpFraming({
-      codec: m.codec,
-      payloadType: m.payloadType,
-      dtmfPayloadType,
-      packetsPerSecond: h.rtpPacketsPerSecond,
-      // RTCP on the RTP port (rtcp-mux, RFC 5761) is counted like on the other RTP edges.
-      onRtcp: () => h.metrics.rtcpPackets.inc(),
-    });
+    const rtp = new RtpFraming({ codec: m.codec, payloadType: m.payloadType, dtmfPayloadType }, h);
     const udp = new UdpEdge(sock, rtp, { remote: { address: m.remoteAddress, port: m.remotePort }, rtcp: rtcpDestination(m), kind: 'sip' });
     const edge = new SipCallEdge(udp);
     edge.negotiated(m);
