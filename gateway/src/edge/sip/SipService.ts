@@ -94,11 +94,7 @@ export class SipService {
       inc.reject(route === null ? 404 : 488);
       return;
     }
-    const probe = answerOffer(inc.offer, { address: h.sip.publicHost, port: 9, codecs: route.codecs });
-    if (probe === null) {
-      inc.reject(488);
-      return;
-    }
+    // The SDP answer names our RTP port, so the socket is bound first (and closed on a 488).
     const sock = await bindRtpSocket(h.rtpBindHost);
     const answer = answerOffer(inc.offer, { address: h.sip.publicHost, port: sock.address().port, codecs: route.codecs });
     if (answer === null) {

@@ -6,7 +6,7 @@ import { isObject, parseRoute, type Route } from '../../route.js';
 import type { RoutingTable } from '../../routing.js';
 import { SipError } from '../../sip/errors.js';
 import { createOffer, parseAnswer } from '../../sip/sdp.js';
-import { parseUri } from '../../sip/uri.js';
+import { parseUri, type SipUri } from '../../sip/uri.js';
 import type { UserAgent } from '../../sip/UserAgent.js';
 import { RtpFraming } from '../RtpFraming.js';
 import { bindRtpSocket, UdpEdge } from '../UdpEdge.js';
@@ -32,14 +32,9 @@ export function parseSipDial(body: Record<string, unknown>, routing: RoutingTabl
   const sip = body['sip'];
   if (!isObject(sip)) throw new GatewayError('BAD_REQUEST', 'sip: must be an object with a "uri"');
   const uri = sip['uri'];
-  if (typeof uri !== 'string' || !/^sips?:/.test(uri)) throw new GatewayError('BAD_REQUEST', 'sip.uri: must be a sip: or sips: URI');
-  try {
-    parseUri(uri);
-  } catch (err) {
-    throw new GatewayError('BAD_REQUEST', `sip.uri: ${(err as Error).message}`);
-  }
+  const target = sipUri(uri, 'sip.uri');
   const from = sip['from'] ?? `sip:gateway@${publicHost}`;
-  if (typeof from !== 'string' || !/^sips?:/.test(from)) throw new GatewayError('BAD_REQUEST', 'sip.from: must be a sip: URI');
+  const caller = sipUri(from, 'sip.from');
   let auth: SipDial['auth'] = null;
   if (sip['auth'] !== undefined) {
     const a = sip['auth'];
@@ -50,14 +45,32 @@ export function parseSipDial(body: Record<string, unknown>, routing: RoutingTabl
   const headers = sip['headers'] ?? {};
   if (!isObject(headers) || !Object.entries(headers).every(([k, v]) => /^x-[\w-]+$/i.test(k) && typeof v === 'string'))
     throw new GatewayError('BAD_REQUEST', 'sip.headers: must map X- header names to strings');
-  const toNumber = e164OrEmpty(parseUri(uri).user);
+  const toNumber = e164OrEmpty(target.user);
   let route: Route;
   try {
     route = body['route'] !== undefined ? parseRoute(body['route']) : routing.lookup(toNumber === '' ? undefined : toNumber);
   } catch (err) {
     throw new GatewayError('BAD_REQUEST', (err as Error).message);
   }
-  return { uri, from, auth, headers: headers as Record<string, string>, route, fromNumber: e164OrEmpty(parseUri(from).user), toNumber };
+  return {
+    uri: target.text,
+    from: caller.text,
+    auth,
+    headers: headers as Record<string, string>,
+    route,
+    fromNumber: e164OrEmpty(caller.user),
+    toNumber,
+  };
+}
+
+/** A sip:/sips: URI field, parsed once; errors name the field. */
+function sipUri(v: unknown, field: string): SipUri & { text: string } {
+  if (typeof v !== 'string' || !/^sips?:/.test(v)) throw new GatewayError('BAD_REQUEST', `${field}: must be a sip: or sips: URI`);
+  try {
+    return { ...parseUri(v), text: v };
+  } catch (err) {
+    throw new GatewayError('BAD_REQUEST', `${field}: ${(err as Error).message}`);
+  }
 }
 
 function e164OrEmpty(user: string | undefined): string {
