@@ -2,8 +2,10 @@
 .PHONY: install build run test test-unit test-integration lint format bench bench-micro fixtures clean
 
 # npm ci on a fresh clone or when the lockfile changes; @discordjs/opus compiles from source (.npmrc).
+# onnxruntime-node bundles its CPU runtime; its postinstall would fetch GPU files from outside the
+# npm registry, so it is told to skip (npm 11 does not run unapproved install scripts anyway).
 node_modules/.installed: package.json package-lock.json
-	npm ci
+	ONNXRUNTIME_NODE_INSTALL=skip npm ci
 	@touch $@
 
 install: node_modules/.installed
