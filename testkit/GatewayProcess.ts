@@ -22,11 +22,15 @@ export class GatewayProcess {
    * Starts `gateway/src/main.ts`. By default from the TypeScript sources (through tsx, as the tests
    * run them); `built` runs the compiled `dist/` that `make run` serves, which the benchmarks measure.
    */
-  static async start(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<GatewayProcess> {
+  static async start(env: Record<string, string>, opts: { built?: boolean; cpus?: string; root?: string } = {}): Promise<GatewayProcess> {
     const entry = opts.built === true ? ['../dist/gateway/src/main.js'] : ['--import', 'tsx', '../gateway/src/main.ts'];
-    const args = entry.map((a) => (a.startsWith('..') ? fileURLToPath(new URL(a, import.meta.url)) : a));
+    // `root`: another checkout's build (the bench's before/after figures); `cpus`: pinned (taskset).
+    const base = opts.root === undefined ? new URL('.', import.meta.url) : new URL(`file://${opts.root.replace(/\/?$/, '/')}testkit/`);
+    const args = entry.map((a) => (a.startsWith('..') ? fileURLToPath(new URL(a, base)) : a));
     const nodeArgs = (process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    const argv = [process.execPath, ...nodeArgs, ...args];
+    if (opts.cpus !== undefined) argv.unshift('taskset', '-c', opts.cpus);
+    const child = spawn(argv[0]!, argv.slice(1), {
       env: {
         ...process.env,
         PORT: '0',

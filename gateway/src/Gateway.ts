@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import os from 'node:os';
 import uWS from 'uWebSockets.js';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
 import { AgentSupervisor } from './agent/AgentSupervisor.js';
@@ -7,6 +8,7 @@ import { Guard } from './api/Guard.js';
 import { apiRoutes } from './api/routes.js';
 import type { Call } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
+import { Headroom, SAMPLE_MS } from './call/Headroom.js';
 import type { Settings } from './settings.js';
 import { rtpEdgeRoutes } from './edge/edgeRoutes.js';
 import { SipService } from './edge/sip/SipService.js';
@@ -37,6 +39,7 @@ export class Gateway {
   /** the SIP endpoint (trunks), when SIP is on */
   sip: SipService | null = null;
   #housekeeping: NodeJS.Timeout | null = null;
+  #loadSampling: NodeJS.Timeout | null = null;
   /** the AudioSocket server (AUDIOSOCKET_PORT), when on */
   audioSocket: AudioSocketServer | null = null;
   /** port of the `ws` edge server when EDGE_WS_SERVER=ws (bench comparison), else 0 */
@@ -69,14 +72,27 @@ export class Gateway {
   async start(): Promise<number> {
     const s = this.settings;
     const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
-    const pool = await DspPool.create({ speex, rnnoise }, s.dspWorkers, {
-      workerDied: (index, error, chains) => {
-        this.metrics.dspWorkerRestarts.inc();
-        log('error', 'dsp_worker_died', { worker: index, error, calls: chains });
+    const pool = await DspPool.create(
+      { speex, rnnoise },
+      s.dspWorkers,
+      {
+        workerDied: (index, error, chains) => {
+          this.metrics.dspWorkerRestarts.inc();
+          log('error', 'dsp_worker_died', { worker: index, error, calls: chains });
+        },
       },
-    });
+      s.dspDeadlineMs,
+    );
     this.#pool = pool;
     this.metrics.workerStats = () => pool.stats();
+    // Admission by measured headroom; availableParallelism() honours the CPU affinity (taskset).
+    const headroom = new Headroom(pool.workers > 0 ? pool : null, { maxLoad: s.admitMaxLoad, cores: os.availableParallelism() });
+    this.calls.headroom = headroom;
+    this.#loadSampling = setInterval(() => {
+      headroom.sample();
+      for (const [thread, v] of Object.entries(headroom.load)) this.metrics.load.set({ thread }, v);
+    }, SAMPLE_MS);
+    this.#loadSampling.unref();
     this.calls.callDeps = {
       metrics: this.metrics,
       dspPool: pool,
@@ -140,6 +156,8 @@ export class Gateway {
     this.audioSocket = null;
     if (this.#housekeeping !== null) clearInterval(this.#housekeeping);
     this.#housekeeping = null;
+    if (this.#loadSampling !== null) clearInterval(this.#loadSampling);
+    this.#loadSampling = null;
     this.#clock.stop();
     await this.#pool?.close();
     this.#pool = null;

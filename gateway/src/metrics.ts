@@ -95,6 +95,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dspShed = new client.Counter({
+    name: 'gateway_dsp_shed_frames_total',
+    help: 'Frames sent to agents with RNNoise bypassed (resampling only, same delay) because their DSP fell behind',
+    registers: [this.registry],
+  });
+  readonly load = new client.Gauge({
+    name: 'gateway_load_ratio',
+    help: 'Measured busy fraction over the last second (main event loop, least busy DSP worker, all threads over the cores), which admission compares with ADMIT_MAX_LOAD',
+    labelNames: ['thread'] as const,
+    registers: [this.registry],
+  });
+  readonly denoiseSwitches = new client.Counter({
+    name: 'gateway_denoise_switches_total',
+    help: 'denoise "auto" decisions taking effect (RNNoise turned on or off for a call), by the new state',
+    labelNames: ['enabled'] as const,
+    registers: [this.registry],
+  });
+
   /** where worker memory comes from (the DSP pool, once started) */
   workerStats: () => Promise<{ heapUsed: number; external: number; wasm: number }[]> = () => Promise.resolve([]);
   readonly workerMemory = new client.Gauge({

@@ -23,6 +23,8 @@ export interface Settings {
   playoutMaxSeconds: number;
   /** inbound DSP worker threads (0 = on the main thread) */
   dspWorkers: number;
+  /** ms inbound audio may wait for a DSP worker before it is dropped (DSP_OVERLOAD); a third of it makes the call bypass RNNoise */
+  dspDeadlineMs: number;
   routing: RoutingTable;
   /** HS256 secret for JWTs on /v1/calls, /v1/edge and agent dial-in, and for dial-out signatures; null = open */
   authSecret: string | null;
@@ -32,6 +34,8 @@ export interface Settings {
   tls: { certFile: string; keyFile: string } | null;
   /** calls at once; more are answered 503 AT_CAPACITY */
   maxCalls: number;
+  /** measured load (0..1, see call/Headroom.ts) at which new calls are answered 503 AT_CAPACITY and /readyz 503 (ADMIT_MAX_LOAD; 1: off) */
+  admitMaxLoad: number;
   /** new calls per second, sustained (bursts of twice that); more are answered 429 RATE_LIMITED */
   callsPerSecond: number;
   /** RTP packets per second per call beyond which packets are dropped (RTP_RATE_LIMITED); 50 is nominal */
@@ -83,6 +87,8 @@ export const DEFAULT_LIMITS = {
   maxTokenLifetimeS: null,
   tls: null,
   maxCalls: 1000,
+  admitMaxLoad: 0.85,
+  dspDeadlineMs: 60,
   callsPerSecond: 100,
   rtpPacketsPerSecond: 150,
   mediaTimeoutMs: 30_000,
@@ -99,6 +105,14 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number,
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) fail(name, `must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function fractionEnv(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) fail(name, `must be a number in 0..1, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -125,11 +139,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     playoutMaxSeconds: intEnv(env, 'PLAYOUT_MAX_SECONDS', 120, 60, 3600),
     // Default: one worker per core; the main thread keeps sockets, playout and control.
     dspWorkers: intEnv(env, 'DSP_WORKERS', os.availableParallelism(), 0, 64),
+    dspDeadlineMs: intEnv(env, 'DSP_DEADLINE_MS', DEFAULT_LIMITS.dspDeadlineMs, 20, 10_000),
     routing: new RoutingTable(cfg),
     authSecret: secret,
     maxTokenLifetimeS: env['AUTH_MAX_TOKEN_LIFETIME_S'] ? intEnv(env, 'AUTH_MAX_TOKEN_LIFETIME_S', 3600, 1, 31_536_000) : null,
     tls: cert && key ? { certFile: cert, keyFile: key } : null,
     maxCalls: intEnv(env, 'MAX_CALLS', DEFAULT_LIMITS.maxCalls, 1, 100_000),
+    admitMaxLoad: fractionEnv(env, 'ADMIT_MAX_LOAD', DEFAULT_LIMITS.admitMaxLoad),
     callsPerSecond: intEnv(env, 'CALL_RATE_LIMIT', DEFAULT_LIMITS.callsPerSecond, 1, 100_000),
     rtpPacketsPerSecond: intEnv(env, 'RTP_RATE_LIMIT', DEFAULT_LIMITS.rtpPacketsPerSecond, 50, 10_000),
     mediaTimeoutMs: intEnv(env, 'MEDIA_TIMEOUT_MS', DEFAULT_LIMITS.mediaTimeoutMs, 1000, 3_600_000),

@@ -20,6 +20,10 @@ export async function startGateway(overrides: Partial<Settings> = {}): Promise<{
     dspWorkers: 0,
     routing: new RoutingTable({}),
     ...DEFAULT_LIMITS,
+    // The tests share the gateway's event loop and a machine running other suites: admission by
+    // headroom is off, and audio may wait up to 1 s for the DSP, unless a test sets them.
+    admitMaxLoad: 1,
+    dspDeadlineMs: 1000,
     // Test agents and peers listen on loopback, which dial-outs may not reach unless allowed.
     dialAllow: ['127.0.0.0/8', '::1'],
     ...overrides,

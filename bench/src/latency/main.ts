@@ -8,6 +8,7 @@ import { RtpCaller, sleep, type Transport } from '../../../testkit/RtpCaller.js'
 import { TestAgent, type AgentSession } from '../../../testkit/TestAgent.js';
 import { bucketPercentile, GatewayProcess, scrape, scrapeBuckets } from '../../../testkit/GatewayProcess.js';
 import { writeHtmlReport } from './report.js';
+import { CpuHog, mixAtSnr, pinkNoise, pinSelf } from './load.js';
 
 /**
  * The latency benchmark: N concurrent real-time calls through a gateway, each with its own
@@ -28,6 +29,16 @@ const HELP = `usage: npm run bench -- [options]
                         server in the same gateway process (same pipeline), reported as ratios;
                         'none' skips (needs a gateway started by the bench)
   --out DIR             where results.json and report.html go (default bench/results)
+  --pin-gateway CPUS    run the started gateway on these cores only (taskset -c, e.g. 0)
+  --pin-load CPUS       run this process (the calls' load and the agent) on these cores (e.g. 1)
+  --hog N               a CPU hog of N busy threads runs during each level (after the calls are up)
+  --hog-cpus CPUS       the cores the hog is pinned to (default: the gateway's, else any)
+  --overload            during each level, try a new call every 500 ms (refused ones are counted;
+                        accepted ones stream too, but are not in the figures)
+  --denoise on|off|auto the route's denoise (default: the gateway's default)
+  --noisy PCT           this share of the calls carries pink noise at 5 dB SNR (the rest clean)
+  --gateway-dir DIR     start the build of another checkout (e.g. an older commit, for before/after)
+  --env K=V,K=V         extra environment of the started gateway (e.g. ADMIT_MAX_LOAD=0.9)
 Exits 1 if single-hop p99 exceeds 80 ms at any measured load.`;
 
 export interface Stats {
@@ -63,6 +74,21 @@ export interface LevelResult {
   drops: number;
   underruns: number;
   framesMissing: number;
+  /** new calls tried during the level (--overload): refused (503), accepted */
+  extraRefused: number;
+  extraAccepted: number;
+  /** frames sent with RNNoise bypassed because the DSP fell behind; audio dropped past its deadline */
+  shedFrames: number;
+  dspOverloadDrops: number;
+}
+
+/** How a level loads the gateway besides its calls. */
+export interface LevelLoad {
+  hog?: { threads: number; cpus?: string };
+  overload?: boolean;
+  denoise?: 'on' | 'off' | 'auto';
+  /** percent of calls with noise */
+  noisy?: number;
 }
 
 function histogram(values: number[]): Stats {
@@ -136,8 +162,12 @@ async function runLevel(
   cpuMs: () => number,
   edgeUrl?: string,
   sip?: string,
+  load: LevelLoad = {},
 ): Promise<LevelResult> {
   const clips = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => looped(fixture(f).samples, 8000 * seconds));
+  const noisyCalls = Math.round((n * (load.noisy ?? 0)) / 100);
+  const clipOf = (i: number) => (i < noisyCalls ? mixAtSnr(clips[i % 3]!, pinkNoise(8000 * seconds, 1000 + i), 5) : clips[i % 3]!);
+  const denoise = load.denoise === undefined ? {} : { denoise: load.denoise === 'auto' ? 'auto' : load.denoise === 'on' };
   const reply = fixture('agent-reply-24k.wav').samples;
   const replyMs = Math.min(seconds - 3, 5) * 1000;
   const replyPcm = looped(reply, (24 * replyMs) | 0);
@@ -145,9 +175,13 @@ async function runLevel(
   for (let i = 0; i < 480; i++) replyPcm[i] = Math.round(12000 * Math.sin((2 * Math.PI * 1000 * i) / 24000));
 
   const dropsBefore = await scrape(gateway, 'gateway_drops_total');
+  const overloadBefore = await scrape(gateway, 'gateway_drops_total', (l) => l.includes('DSP_OVERLOAD'));
+  const shedBefore = await scrape(gateway, 'gateway_dsp_shed_frames_total');
   const underrunsBefore = await scrape(gateway, 'gateway_playout_underruns_total');
   const lateness0 = await scrapeBuckets(gateway, 'gateway_playout_tick_lateness_seconds');
   const inside0 = await scrapeBuckets(gateway, 'gateway_inbound_processing_seconds');
+  // A level starts on a ready gateway (one that just shed RNNoise refuses calls for a few seconds).
+  for (let k = 0; k < 150 && (await fetch(`${gateway}/readyz`)).status !== 200; k++) await sleep(100);
   // Idle baseline of the gateway process (timers, metrics, idle workers), subtracted per call.
   const idle0 = cpuMs();
   await sleep(1000);
@@ -158,7 +192,7 @@ async function runLevel(
       await RtpCaller.place({
         gateway,
         transport,
-        route: { agent: { url: agent.url } },
+        route: { agent: { url: agent.url }, ...denoise },
         ...(edgeUrl !== undefined ? { edgeUrl } : {}),
         ...(sip !== undefined ? { sip } : {}),
       }),
@@ -168,6 +202,19 @@ async function runLevel(
     delayMs: { inbound: number; outbound: number };
   };
 
+  const hog = load.hog === undefined ? null : CpuHog.start(load.hog.threads, seconds + 1, load.hog.cpus);
+  const extra = { refused: 0, accepted: 0, calls: [] as Promise<void>[] };
+  const tryExtra = async () => {
+    try {
+      const c = await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url }, ...denoise } });
+      extra.accepted++;
+      const left = Math.max(0, seconds * 1000 - (performance.now() - t0) - 500);
+      extra.calls.push(c.stream(clips[0]!.subarray(0, Math.floor(8 * left))).then(() => c.end()));
+    } catch {
+      extra.refused++;
+    }
+  };
+  const extraTimer = load.overload === true ? setInterval(() => void tryExtra(), 500) : null;
   const cpu0 = cpuMs();
   const t0 = performance.now();
   const chunkSent: number[][] = calls.map(() => []);
@@ -183,11 +230,14 @@ async function runLevel(
         await sleep(300);
         clearAt[i] = s.send({ type: 'clear' });
       })();
-      await Promise.all([c.stream(clips[i % 3]!, { phaseMs: Math.random() * 20 }), agentSide]);
+      await Promise.all([c.stream(clipOf(i), { phaseMs: Math.random() * 20 }), agentSide]);
     }),
   );
   const elapsed = performance.now() - t0;
   const cpu = cpuMs() - cpu0;
+  if (extraTimer !== null) clearInterval(extraTimer);
+  await hog?.stop();
+  await Promise.all(extra.calls);
   await sleep(200);
   const lag = bucketPercentile(lateness0, await scrapeBuckets(gateway, 'gateway_playout_tick_lateness_seconds'), 99);
   // The gateway's own view of the inbound hop (packet received → frame written), bucket bound:
@@ -247,18 +297,22 @@ async function runLevel(
     drops: (await scrape(gateway, 'gateway_drops_total')) - dropsBefore,
     underruns: (await scrape(gateway, 'gateway_playout_underruns_total')) - underrunsBefore,
     framesMissing,
+    extraRefused: extra.refused,
+    extraAccepted: extra.accepted,
+    shedFrames: (await scrape(gateway, 'gateway_dsp_shed_frames_total')) - shedBefore,
+    dspOverloadDrops: (await scrape(gateway, 'gateway_drops_total', (l) => l.includes('DSP_OVERLOAD'))) - overloadBefore,
   };
 }
 
 function table(results: LevelResult[]): string {
   const f = (x: number) => x.toFixed(2);
   const rows = [
-    '| calls (edge) | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | inside gateway p99 ≤ ms | outbound p50 / p99 / max (floor) ms | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops | underruns |',
-    '|---:|---|---|---|---:|---|---|---|---:|---:|---:|',
+    '| calls (edge) | inbound added: packet→frame p50 / p90 / p99 / p99.9 / max (ms) | + audio delay (floor) ms | = inbound total p50 / p99 ms | inside gateway p99 ≤ ms | outbound p50 / p99 / max (floor) ms | clear→silence p50 / max (ms) | CPU % per call (gateway total) | tick lag p99 ≤ ms | drops (DSP_OVERLOAD) | underruns | frames missing | RNNoise shed frames | new calls refused / accepted |',
+    '|---:|---|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
     rows.push(
-      `| ${r.calls} (${r.transport}) | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.gatewayInboundP99Ms)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} | ${r.underruns} |`,
+      `| ${r.calls} (${r.transport}) | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.gatewayInboundP99Ms)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} (${r.dspOverloadDrops}) | ${r.underruns} | ${r.framesMissing} | ${r.shedFrames} | ${r.extraRefused} / ${r.extraAccepted} |`,
     );
   }
   return rows.join('\n');
@@ -291,6 +345,15 @@ async function main(): Promise<void> {
       sweep: { type: 'boolean', default: false },
       compare: { type: 'string', default: '1,50' },
       out: { type: 'string', default: 'bench/results' },
+      'pin-gateway': { type: 'string' },
+      'pin-load': { type: 'string' },
+      hog: { type: 'string' },
+      'hog-cpus': { type: 'string' },
+      overload: { type: 'boolean', default: false },
+      denoise: { type: 'string' },
+      noisy: { type: 'string' },
+      'gateway-dir': { type: 'string' },
+      env: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -309,7 +372,23 @@ async function main(): Promise<void> {
   writeFileSync(config, JSON.stringify({ default: { agent: { url: agent.url } } }));
   const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality, EDGE_WS_SERVER: 'ws', GATEWAY_CONFIG: config };
   if (values.workers !== undefined) env['DSP_WORKERS'] = values.workers;
-  const proc = values.gateway === undefined ? await GatewayProcess.start(env, { built: true }) : null;
+  for (const kv of (values.env ?? '').split(',').filter(Boolean)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  if (values['pin-load'] !== undefined) pinSelf(values['pin-load']);
+  const proc =
+    values.gateway === undefined
+      ? await GatewayProcess.start(env, {
+          built: true,
+          ...(values['pin-gateway'] !== undefined && { cpus: values['pin-gateway'] }),
+          ...(values['gateway-dir'] !== undefined && { root: values['gateway-dir'] }),
+        })
+      : null;
+  const hogCpus = values['hog-cpus'] ?? values['pin-gateway'];
+  const load: LevelLoad = {
+    ...(values.hog !== undefined && { hog: { threads: Number(values.hog), ...(hogCpus !== undefined && { cpus: hogCpus }) } }),
+    overload: values.overload,
+    ...(values.denoise !== undefined && { denoise: values.denoise as 'on' | 'off' | 'auto' }),
+    ...(values.noisy !== undefined && { noisy: Number(values.noisy) }),
+  };
   const gateway = values.gateway ?? proc!.url;
   const sip = proc?.sip ?? undefined;
   if (transports.includes('sip') && sip === undefined) throw new Error('--transport sip needs a gateway started by the bench, with SIP on');
@@ -322,7 +401,7 @@ async function main(): Promise<void> {
     agent.sessions.length = 0;
     for (const n of levels) {
       for (const t of transports) {
-        const r = await runLevel(gateway, agent, n, seconds, t, cpuMs, undefined, sip);
+        const r = await runLevel(gateway, agent, n, seconds, t, cpuMs, undefined, sip, load);
         results.push(r);
         console.log(table([r]).split('\n').at(-1));
         agent.sessions.length = 0;
@@ -336,7 +415,7 @@ async function main(): Promise<void> {
       let hi = Math.min(Infinity, ...results.filter((r) => !ok(r) && r.calls > lo).map((r) => r.calls));
       while (hi === Infinity || hi - lo > Math.max(2, Math.round(lo * 0.1))) {
         const n = hi === Infinity ? Math.round(Math.max(lo, 1) * 1.25) : Math.round((lo + hi) / 2);
-        const r = await runLevel(gateway, agent, n, seconds, transport, cpuMs);
+        const r = await runLevel(gateway, agent, n, seconds, transport, cpuMs, undefined, sip, load);
         agent.sessions.length = 0;
         console.log(`sweep ${n} calls: inbound p99 ${r.inbound.p99.toFixed(2)} ms, ${r.framesMissing} frames missing`);
         results.push(r);
@@ -366,7 +445,7 @@ async function main(): Promise<void> {
   }
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, ${os.cpus().length} cores, Node ${process.version}`;
   console.log(
-    `\n${machine}; ${transports.join(', ')}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}\n`,
+    `\n${machine}; ${transports.join(', ')}; ${seconds} s per level; workers ${values.workers ?? 'default'}; speex Q${values.quality}; gateway cores ${values['pin-gateway'] ?? 'any'}, load cores ${values['pin-load'] ?? 'any'}; ${JSON.stringify(load)}\n`,
   );
   console.log(table(results));
   if (comparison.length > 0)

@@ -20,6 +20,8 @@ export type GatewayEvent =
   | { type: 'mark'; name: string; cleared: boolean }
   | { type: 'dtmf'; digit: string; durationMs: number }
   | { type: 'barge_in'; atMs: number; playedMs: number; cleared: boolean }
+  /** denoise "auto" turned RNNoise on or off; snrDb: the call's estimated SNR */
+  | { type: 'denoise'; enabled: boolean; snrDb: number | null; atMs: number }
   | { type: 'error'; code: string; message: string };
 
 /** What the agent asks of the call (the call implements this). */

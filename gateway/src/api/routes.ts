@@ -27,8 +27,10 @@ export function apiRoutes(
   app.get('/healthz', (res) => {
     sendText(reply(res), 200, 'ok\n');
   });
+  // Ready = would take a call now: not draining, and capacity left (MAX_CALLS, measured DSP headroom).
   app.get('/readyz', (res) => {
-    sendText(reply(res), registry.draining ? 503 : 200, registry.draining ? 'draining\n' : 'ready\n');
+    const full = registry.draining ? 'draining' : registry.atCapacity();
+    sendText(reply(res), full === null ? 200 : 503, full === null ? 'ready\n' : `${full}\n`);
   });
   app.get('/metrics', (res) => {
     const r = reply(res);

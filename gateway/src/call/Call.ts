@@ -94,6 +94,10 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         ended: (reason) => {
           this.close(reason);
         },
+        denoise: (change) => {
+          this.#m.denoiseSwitches.inc({ enabled: String(change.enabled) });
+          this.#agent?.event({ type: 'denoise', ...change });
+        },
         dsp: {
           restarted: () => {
             this.stats.dspRestarts++;

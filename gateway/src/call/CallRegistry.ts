@@ -7,6 +7,7 @@ import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PlayoutClock } from '../media/PlayoutClock.js';
 import { TokenBucket } from '../rateLimit.js';
+import type { Headroom } from './Headroom.js';
 import { Call } from './Call.js';
 import { instanceTag, newCallId } from './callId.js';
 import type { CallDeps } from './callTypes.js';
@@ -25,6 +26,8 @@ export class CallRegistry {
   readonly #agents: AgentSupervisor;
   readonly #callRate: TokenBucket;
   #callDeps: CallDeps | null = null;
+  /** measured DSP headroom (set once the DSP pool runs) */
+  headroom: Headroom | null = null;
   #draining = false;
   /** the tag of this instance that every call id carries (see callId.ts) */
   readonly #idTag: string;
@@ -64,20 +67,21 @@ export class CallRegistry {
     this.#draining = true;
   }
 
+  /** Why a new call would be refused for capacity now (MAX_CALLS or measured headroom), or null. */
+  atCapacity(): string | null {
+    if (this.#calls.size >= this.#s.maxCalls) return `gateway is at its maximum of ${this.#s.maxCalls} calls (MAX_CALLS)`;
+    const spent = this.headroom?.spent() ?? null;
+    return spent === null ? null : `no DSP headroom: ${spent}`;
+  }
+
   /** May a new call start now? Draining and capacity answer 503, a setup flood 429. */
   admit(): void {
     if (this.#draining) throw new GatewayError('DRAINING', 'gateway is draining: no new calls', { status: 503 });
     // The rate first: a setup flood is refused for what it is, before any other check.
     if (!this.#callRate.take(performance.now()))
       throw new GatewayError('RATE_LIMITED', `more than ${this.#s.callsPerSecond} new calls per second (CALL_RATE_LIMIT)`, { status: 429 });
-    if (this.#calls.size >= this.#s.maxCalls)
-      throw new GatewayError(
-        'AT_CAPACITY',
-        `gateway is at its maximum of ${this.#s.maxCalls} calls (MAX_CALLS): try again later or another instance`,
-        {
-          status: 503,
-        },
-      );
+    const full = this.atCapacity();
+    if (full !== null) throw new GatewayError('AT_CAPACITY', `${full}: try again later or another instance`, { status: 503 });
   }
 
   /** A new call on `edge` (admitted already): registered, its agent connecting, its playout on the clock. */

@@ -4,8 +4,10 @@ import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
 import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
+import { FrameFlags } from '../media/dspProtocol.js';
 import type { FrameSink } from '../media/InboundDsp.js';
 import { Reorderer } from '../media/Reorderer.js';
+import { DenoiseReport, type DenoiseChange } from './DenoiseReport.js';
 
 export interface InboundOptions {
   codec: EdgeCodecName;
@@ -13,7 +15,7 @@ export interface InboundOptions {
   dtmfPayloadType: number;
   /** Hz of the agent's PCM16 */
   agentRate: number;
-  denoise: boolean;
+  denoise: boolean | 'auto';
   /** speex quality */
   quality: number;
 }
@@ -40,6 +42,8 @@ export interface InboundEvents {
   ended(reason: 'edge_stop' | 'edge_closed'): void;
   /** The DSP chain's worker died and was replaced, or the chain cannot run at all. */
   dsp: Omit<ChainEvents, 'overrun'>;
+  /** denoise "auto" switched RNNoise on or off (see DenoiseReport). */
+  denoise?(change: DenoiseChange): void;
 }
 
 /** RFC 3389 comfort noise: accepted and ignored (we conceal or pass silence instead). */
@@ -75,6 +79,8 @@ export class InboundLeg implements EdgeSink {
   #lastTransit = NaN;
   #lastPacketAt: number;
   #closed = false;
+  /** the route's denoise mode, what it does now, the call's SNR, RNNoise shed under overload */
+  readonly denoise: DenoiseReport;
   /** bytesIn: payload bytes */
   readonly stats = { packetsIn: 0, bytesIn: 0, lost: 0, late: 0, duplicate: 0, concealed: 0, dtmfIn: 0 };
 
@@ -95,9 +101,15 @@ export class InboundLeg implements EdgeSink {
         this.#onLost(n);
       },
     });
+    this.denoise = new DenoiseReport(opts.denoise);
     this.#dsp = deps.pool.open(
       { inRate: this.codec.pcmRate, outRate: opts.agentRate, denoise: opts.denoise, quality: opts.quality },
-      events.frame,
+      (frame, vad, levels, arrivalMs) => {
+        const change = this.denoise.frame(this.#dsp.info.flags, this.#dsp.info.snrDb);
+        if ((this.#dsp.info.flags & FrameFlags.shed) !== 0) this.#m.dspShed.inc();
+        if (change !== null) events.denoise?.(change);
+        events.frame(frame, vad, levels, arrivalMs);
+      },
       {
         overrun: () => {
           events.drop('DSP_OVERLOAD');

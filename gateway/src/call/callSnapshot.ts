@@ -26,6 +26,7 @@ export function callSnapshot(call: Call): Record<string, unknown> {
     framesToAgent: call.stats.framesToAgent,
     concealedFrames: s.concealed,
     dspRestarts: call.stats.dspRestarts,
+    denoise: call.inbound.denoise.snapshot(),
     playout: { queuedMs: Math.round(call.playout.queuedMs), playing: call.playout.playing, packetsSent: call.playout.framesSent },
     speaking: call.monitor.speaking,
     delayMs: { inbound: Math.round(call.inbound.delayMs * 100) / 100, outbound: Math.round(call.playout.delayMs * 100) / 100 },

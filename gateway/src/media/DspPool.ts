@@ -1,20 +1,23 @@
 import type { Worker } from 'node:worker_threads';
-import { DspRing, type FromWorker, type ToWorker } from './dspProtocol.js';
-import { startDspThread } from './dspThread.js';
+import { DSP_DEADLINE_MS, type DspRing, FrameFlags, FrameMeta, WorkerSignals, type FromWorker, type ToWorker } from './dspProtocol.js';
+import { RingPool } from './RingPool.js';
+import { startDspThread, workerStats, type WorkerStats } from './dspThread.js';
 import { InboundDsp, type DspModules, type FrameSink, type InboundDspOptions } from './InboundDsp.js';
 
 /** The inbound chain of one call, wherever it runs. */
 export interface InboundChain {
   /** Decoded edge PCM (≤ 100 ms); may be reused by the caller after return. False when dropped (DSP overloaded). */
   push(pcm: Int16Array, arrivalMs: number): boolean;
-  /** Algorithmic delay, ms. */
+  /** Algorithmic delay, ms (the same whether RNNoise runs or is bypassed). */
   readonly delayMs: number;
+  /** Of the frame being delivered (read it in the sink): FrameFlags, and the call's estimated SNR (dB, NaN before). */
+  readonly info: { flags: number; snrDb: number };
   close(): void;
 }
 
 /** What a chain's owner hears of it besides its frames. */
 export interface ChainEvents {
-  /** the worker dropped a frame because this thread fell a whole ring behind */
+  /** audio dropped unprocessed: it waited past its deadline, or this thread fell a whole ring behind */
   overrun(): void;
   /** the chain's worker died and the chain was re-opened on another: audio resumes after a gap */
   restarted(): void;
@@ -29,6 +32,7 @@ export interface PoolEvents {
 
 interface WorkerSlot {
   worker: Worker;
+  signals: WorkerSignals;
   /** chain ids running on this worker */
   chains: Set<number>;
   /** the thread this slot replaced when it died (for logs), else -1 */
@@ -43,6 +47,9 @@ interface ChainEntry {
   slot: WorkerSlot;
   /** the id the chain has now; a re-attached chain gets a new one, so messages from its dead worker are ignored */
   id: number;
+  info: { flags: number; snrDb: number };
+  /** drops of its ring already reported */
+  dropped: number;
 }
 
 const NO_EVENTS: ChainEvents = { overrun: () => {}, restarted: () => {}, failed: () => {} };
@@ -60,29 +67,33 @@ const NO_EVENTS: ChainEvents = { overrun: () => {}, restarted: () => {}, failed:
 export class DspPool {
   readonly #slots: WorkerSlot[] = [];
   readonly #chains = new Map<number, ChainEntry>();
-  /**
-   * Rings of closed calls, by shape, for the next calls: a worker allocates almost nothing, so it
-   * rarely collects garbage, and fresh SharedArrayBuffers per call would pile up (measured: ~40 KB
-   * per call ended, until the worker's next GC). Reused, they are bounded by the peak call count.
-   */
-  readonly #freeRings = new Map<string, DspRing[]>();
-  /** rings whose worker side is still closing, by chain id */
-  readonly #closing = new Map<number, DspRing>();
+  /** rings of closed calls, for the next ones (see RingPool) */
+  readonly #rings = new RingPool();
   readonly #mods: DspModules;
   readonly #events: PoolEvents;
+  readonly #deadlineMs: number;
   readonly #delayCache = new Map<string, number>();
   readonly #vad = new Float32Array(2);
   readonly #levels = new Float32Array(2);
   #nextId = 1;
   #closed = false;
+  /** performance.now() of the last frame delivered with RNNoise shed (−Infinity: never) */
+  lastShedAtMs = -Infinity;
 
-  private constructor(mods: DspModules, events: PoolEvents) {
+  private constructor(mods: DspModules, events: PoolEvents, deadlineMs: number) {
     this.#mods = mods;
     this.#events = events;
+    this.#deadlineMs = deadlineMs;
   }
 
-  static async create(mods: DspModules, workers: number, events: PoolEvents = { workerDied: () => {} }): Promise<DspPool> {
-    const pool = new DspPool(mods, events);
+  /** `deadlineMs`: input that waited this long for a worker is dropped (DSP_OVERLOAD), never processed late. */
+  static async create(
+    mods: DspModules,
+    workers: number,
+    events: PoolEvents = { workerDied: () => {} },
+    deadlineMs = DSP_DEADLINE_MS,
+  ): Promise<DspPool> {
+    const pool = new DspPool(mods, events, deadlineMs);
     const slots = await Promise.all(Array.from({ length: workers }, (_, i) => pool.#spawn(i)));
     pool.#slots.push(...slots);
     return pool;
@@ -97,13 +108,20 @@ export class DspPool {
     return this.#slots.map((s) => s.worker);
   }
 
+  /** Total processing time of each worker so far, µs (its busy fraction is the rate of change). */
+  busyUs(): number[] {
+    return this.#slots.map((s) => s.signals.busyUs);
+  }
+
   /** Starts a worker thread and takes charge of it: its frames, its death. */
   async #spawn(index: number): Promise<WorkerSlot> {
     const worker = await startDspThread();
-    const slot: WorkerSlot = { worker, chains: new Set(), index };
+    const signals = new WorkerSignals();
+    worker.postMessage({ op: 'signals', sab: signals.sab, deadlineMs: this.#deadlineMs } satisfies ToWorker);
+    const slot: WorkerSlot = { worker, signals, chains: new Set(), index };
     let lastError = 'exited';
     worker.on('message', (m: FromWorker) => {
-      this.#onMessage(m);
+      this.#onMessage(m, slot);
     });
     worker.on('error', (err: Error) => {
       lastError = err.message;
@@ -135,6 +153,7 @@ export class DspPool {
           c.id = this.#nextId++;
           c.slot = slot;
           c.ring.reset();
+          c.dropped = 0;
           this.#chains.set(c.id, c);
           slot.chains.add(c.id);
           this.#post(c, { op: 'open', id: c.id, opts: c.opts, ring: c.ring.sab, inSlot: c.ring.inSlot, outSlot: c.ring.outSlot });
@@ -159,9 +178,15 @@ export class DspPool {
    */
   open(opts: InboundDspOptions, sink: FrameSink, events: ChainEvents = NO_EVENTS): InboundChain {
     if (this.#slots.length === 0) {
-      const dsp = new InboundDsp(this.#mods, opts, sink);
+      const info = { flags: 0, snrDb: NaN };
+      const dsp: InboundDsp = new InboundDsp(this.#mods, opts, (frame, vad, levels, arrivalMs) => {
+        info.flags = dsp.flags;
+        info.snrDb = dsp.snrDb;
+        sink(frame, vad, levels, arrivalMs);
+      });
       return {
         delayMs: dsp.delayMs,
+        info,
         push: (pcm, arrivalMs) => {
           dsp.push(pcm, arrivalMs);
           return true;
@@ -175,91 +200,77 @@ export class DspPool {
     // 20 ms per slot both ways: edge-rate input (longer packets take several), agent-rate output
     const inSlot = opts.inRate / 50;
     const outSlot = opts.outRate / 50;
-    const ring = this.#freeRings.get(`${inSlot}/${outSlot}`)?.pop() ?? new DspRing(inSlot, outSlot);
-    const c: ChainEntry = { sink, ring, events, opts, slot, id: this.#nextId++ };
+    const ring = this.#rings.take(inSlot, outSlot);
+    const c: ChainEntry = { sink, ring, events, opts, slot, id: this.#nextId++, info: { flags: 0, snrDb: NaN }, dropped: 0 };
     this.#chains.set(c.id, c);
     slot.chains.add(c.id);
     this.#post(c, { op: 'open', id: c.id, opts, ring: ring.sab, inSlot: ring.inSlot, outSlot: ring.outSlot });
     let closed = false;
     return {
       delayMs: this.#delayOf(opts),
+      info: c.info,
       push: (pcm, arrivalMs) => {
         if (closed) return true;
-        for (let off = 0; off < pcm.length; off += inSlot) {
-          const n = Math.min(inSlot, pcm.length - off);
-          if (!ring.write(pcm, off, n)) return false;
-          this.#post(c, { op: 'push', id: c.id, n, arrivalMs });
-        }
-        return true;
+        let ok = true;
+        for (let off = 0; off < pcm.length && ok; off += inSlot) ok = ring.write(pcm, off, Math.min(inSlot, pcm.length - off), arrivalMs);
+        // A doorbell only for a worker that sleeps: a busy one finds the input on its own.
+        if (c.slot.signals.claimWake()) this.#post(c, { op: 'wake' });
+        return ok;
       },
       close: () => {
         if (closed) return;
         closed = true;
         c.slot.chains.delete(c.id);
         this.#chains.delete(c.id);
-        this.#closing.set(c.id, ring);
+        this.#rings.closing(c.id, ring);
         this.#post(c, { op: 'close', id: c.id });
       },
     };
   }
 
   /** Per worker: V8 heap used, external (ArrayBuffer) memory and WASM memory, bytes; open chains. */
-  async stats(): Promise<{ heapUsed: number; external: number; wasm: number; chains: number }[]> {
-    return Promise.all(
-      this.#slots.map(
-        (s) =>
-          new Promise<{ heapUsed: number; external: number; wasm: number; chains: number }>((resolve) => {
-            // a worker that cannot answer within a second must not hang /metrics
-            const timer = setTimeout(() => {
-              s.worker.off('message', on);
-              resolve({ heapUsed: NaN, external: NaN, wasm: NaN, chains: NaN });
-            }, 1000);
-            const on = (m: FromWorker) => {
-              if (m.op !== 'stats') return;
-              clearTimeout(timer);
-              s.worker.off('message', on);
-              resolve(m);
-            };
-            s.worker.on('message', on);
-            s.worker.postMessage({ op: 'stats' } satisfies ToWorker);
-          }),
-      ),
-    );
+  async stats(): Promise<WorkerStats[]> {
+    return Promise.all(this.#slots.map((s) => workerStats(s.worker)));
   }
 
-  #onMessage(m: FromWorker): void {
+  #onMessage(m: FromWorker, slot: WorkerSlot): void {
     switch (m.op) {
-      case 'closed': {
-        const ring = this.#closing.get(m.id);
-        this.#closing.delete(m.id);
-        if (ring === undefined) return;
-        ring.reset();
-        const key = `${ring.inSlot}/${ring.outSlot}`;
-        const free = this.#freeRings.get(key) ?? [];
-        free.push(ring);
-        this.#freeRings.set(key, free);
-        return;
-      }
-      case 'overrun':
-        this.#chains.get(m.id)?.events.overrun();
+      case 'closed':
+        this.#rings.closed(m.id);
         return;
       case 'error':
         this.#chains.get(m.id)?.events.failed(m.message);
         return;
-      case 'frame': {
-        const c = this.#chains.get(m.id);
-        if (c === undefined) return;
-        this.#vad[0] = m.vad0;
-        this.#vad[1] = m.vad1;
-        this.#levels[0] = m.level0;
-        this.#levels[1] = m.level1;
-        c.sink(c.ring.frame(), this.#vad, this.#levels, m.arrivalMs);
-        c.ring.releaseFrame();
+      case 'frames':
+        // later frames need a new message: say so before looking
+        slot.signals.notified();
+        for (const id of slot.chains) {
+          const c = this.#chains.get(id);
+          if (c !== undefined) this.#deliver(c);
+        }
         return;
-      }
       default:
         return;
     }
+  }
+
+  /** Hands a chain's waiting frames to its sink, and reports its drops. */
+  #deliver(c: ChainEntry): void {
+    const ring = c.ring;
+    for (let n = ring.frames(); n > 0; n--) {
+      const meta = ring.meta();
+      this.#vad[0] = meta[FrameMeta.vad0]!;
+      this.#vad[1] = meta[FrameMeta.vad1]!;
+      this.#levels[0] = meta[FrameMeta.level0]!;
+      this.#levels[1] = meta[FrameMeta.level1]!;
+      c.info.flags = meta[FrameMeta.flags]!;
+      c.info.snrDb = meta[FrameMeta.snrDb]!;
+      if ((c.info.flags & FrameFlags.shed) !== 0) this.lastShedAtMs = performance.now();
+      c.sink(ring.frame(), this.#vad, this.#levels, meta[FrameMeta.arrivalMs]!);
+      ring.releaseFrame();
+    }
+    const dropped = ring.dropped;
+    for (; c.dropped < dropped; c.dropped++) c.events.overrun();
   }
 
   /** The chain's delay, computed once per configuration on this thread. */

@@ -2,7 +2,6 @@ import {
   DENOISER_DELAY_MS,
   DENOISER_FRAME,
   DENOISER_RATE,
-  Denoiser,
   floatToInt16,
   int16ToFloat,
   rmsDbfs,
@@ -10,6 +9,9 @@ import {
   type loadDenoiserModule,
   type loadResamplerModule,
 } from '../../../codecs/src/index.js';
+import { DenoiseStage } from './DenoiseStage.js';
+import { FrameFlags } from './dspProtocol.js';
+import { NoiseEstimator } from './NoiseEstimator.js';
 
 export type SpeexModule = Awaited<ReturnType<typeof loadResamplerModule>>;
 export type RnnoiseModule = Awaited<ReturnType<typeof loadDenoiserModule>>;
@@ -25,7 +27,11 @@ export interface InboundDspOptions {
   inRate: number;
   /** Hz of the agent's PCM16 */
   outRate: number;
-  denoise: boolean;
+  /**
+   * true: RNNoise (bypassed only while the DSP is behind); false: no 48 kHz stage at all (the
+   * shortest path); 'auto': RNNoise where the call's measured SNR says it helps (NoiseEstimator).
+   */
+  denoise: boolean | 'auto';
   /** speex quality */
   quality: number;
 }
@@ -44,16 +50,19 @@ const LEVEL_QUEUE = 64;
 const SILENT_DB = -100;
 
 /**
- * Inbound chain of one call: edge PCM → 48 kHz → RNNoise (voice probability per 10 ms) →
- * agent rate, framed to exactly 20 ms and emitted as soon as a frame is complete. Without
- * denoise, edge PCM goes straight to the agent rate.
+ * Inbound chain of one call: edge PCM → 48 kHz → RNNoise or its aligned bypass (DenoiseStage;
+ * voice probability per 10 ms) → agent rate, framed to exactly 20 ms and emitted as soon as a
+ * frame is complete. With denoise false, edge PCM goes straight to the agent rate. Every chain
+ * estimates its call's noise floor and SNR (NoiseEstimator), which drives 'auto'.
  *
  * Every buffer is allocated once here; `push` allocates nothing.
  */
 export class InboundDsp {
   readonly #sink: FrameSink;
   readonly #up: Resampler | null;
-  readonly #den: Denoiser | null;
+  readonly #stage: DenoiseStage | null;
+  readonly #auto: boolean;
+  readonly #noise = new NoiseEstimator();
   readonly #down: Resampler;
   readonly #outFrame: number;
   /** Algorithmic delay of the chain, ms (resamplers + RNNoise). */
@@ -62,7 +71,6 @@ export class InboundDsp {
   readonly #mid: Float32Array; // 48 kHz FIFO awaiting RNNoise framing
   #midLen = 0;
   readonly #clean: Float32Array;
-  readonly #vad1 = new Float32Array(1);
   readonly #tmpOut: Float32Array;
   readonly #fifo: Float32Array; // agent-rate FIFO awaiting 20 ms framing
   #fifoLen = 0;
@@ -91,15 +99,17 @@ export class InboundDsp {
     this.#tenMs = opts.inRate / 100;
     const maxIn = (opts.inRate * 120) / 1000; // up to 120 ms per push (Opus' longest packet)
     let maxChunk: number;
-    if (opts.denoise) {
+    this.#auto = opts.denoise === 'auto';
+    if (opts.denoise !== false) {
       this.#up = new Resampler(mods.speex, { inRate: opts.inRate, outRate: DENOISER_RATE, quality: opts.quality });
-      this.#den = new Denoiser(mods.rnnoise);
+      // auto starts bypassed (no RNNoise cost) until its first decision
+      this.#stage = new DenoiseStage(mods.rnnoise, opts.denoise === true);
       this.#down = new Resampler(mods.speex, { inRate: DENOISER_RATE, outRate: opts.outRate, quality: opts.quality });
       this.delayMs = this.#up.delayMs + DENOISER_DELAY_MS + this.#down.delayMs;
       maxChunk = DENOISER_FRAME;
     } else {
       this.#up = null;
-      this.#den = null;
+      this.#stage = null;
       this.#down = new Resampler(mods.speex, { inRate: opts.inRate, outRate: opts.outRate, quality: opts.quality });
       this.delayMs = this.#down.delayMs;
       maxChunk = maxIn;
@@ -124,23 +134,49 @@ export class InboundDsp {
     this.#frame = new Int16Array(this.#outFrame);
   }
 
-  /** Feeds decoded edge PCM (any length up to 100 ms). */
-  push(pcm: Int16Array, arrivalMs: number): void {
+  /** The call's estimated SNR, dB (NaN until estimated). */
+  get snrDb(): number {
+    return this.#noise.snrDb;
+  }
+
+  /** FrameFlags of the frame being delivered: RNNoise running, shedding, auto decided, RNNoise wanted. */
+  get flags(): number {
+    const st = this.#stage;
+    if (st === null) return FrameFlags.decided;
+    const decided = !this.#auto || this.#noise.want !== null;
+    return (
+      (st.running ? FrameFlags.denoised : 0) |
+      (st.shed ? FrameFlags.shed : 0) |
+      (decided ? FrameFlags.decided : 0) |
+      (st.want ? FrameFlags.wanted : 0)
+    );
+  }
+
+  /**
+   * Feeds decoded edge PCM (any length up to 100 ms). `shed`: the DSP is behind, bypass RNNoise
+   * (resampling only, with the same delay) until it is not.
+   */
+  push(pcm: Int16Array, arrivalMs: number, shed = false): void {
     if (this.#closed) return;
     const n = Math.min(pcm.length, this.#in.length);
     int16ToFloat(pcm.subarray(0, n), this.#in);
     this.#measure(pcm, n);
     const input = this.#in.subarray(0, n);
-    if (this.#up === null) {
+    const stage = this.#stage;
+    if (this.#up === null || stage === null) {
       this.#toAgentRate(input, -1, arrivalMs);
       return;
     }
+    stage.shed = shed;
+    // auto: RNNoise once the estimate says it helps, switched in a pause only
+    if (this.#auto) stage.want = this.#noise.want === true;
+    const allowSwitch = !this.#auto || this.#noise.quiet;
     this.#midLen += this.#up.process(input, this.#mid.subarray(this.#midLen));
     let off = 0;
     while (this.#midLen - off >= DENOISER_FRAME) {
-      this.#den!.process(this.#mid.subarray(off, off + DENOISER_FRAME), this.#clean, this.#vad1);
+      const vad = stage.process(this.#mid.subarray(off, off + DENOISER_FRAME), this.#clean, allowSwitch);
       off += DENOISER_FRAME;
-      this.#toAgentRate(this.#clean, this.#vad1[0]!, arrivalMs);
+      this.#toAgentRate(this.#clean, vad, arrivalMs);
     }
     this.#mid.copyWithin(0, off, this.#midLen);
     this.#midLen -= off;
@@ -162,6 +198,7 @@ export class InboundDsp {
         }
         this.#levels[(this.#levelHead + this.#levelCount) % LEVEL_QUEUE] = Math.max(SILENT_DB, db);
         this.#levelCount++;
+        this.#noise.push(Math.max(SILENT_DB, db));
         sum = 0;
         count = 0;
       }
@@ -205,7 +242,7 @@ export class InboundDsp {
     if (this.#closed) return;
     this.#closed = true;
     this.#up?.close();
-    this.#den?.close();
+    this.#stage?.close();
     this.#down.close();
     ScratchPool.give(this.#scratch);
   }
