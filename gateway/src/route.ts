@@ -44,7 +44,8 @@ export interface Route {
   fallback: AgentTarget | null;
   /** Hz of the PCM16 exchanged with the agent */
   sampleRate: AgentRate;
-  denoise: boolean;
+  /** RNNoise: always (true), never (false), or where the call's measured SNR says it helps ('auto', the default) */
+  denoise: boolean | 'auto';
   params: Readonly<Record<string, unknown>>;
   /** barge-in detection; autoClear defaults on for the native dialect only (others cannot say "cleared") */
   bargeIn: Readonly<BargeInOptions>;
@@ -55,7 +56,7 @@ export const ECHO_ROUTE: Route = Object.freeze({
   agent: Object.freeze({ url: 'builtin:echo', dialect: 'native', headers: Object.freeze({}), retries: 0 }),
   fallback: null,
   sampleRate: 24000,
-  denoise: true,
+  denoise: 'auto',
   params: Object.freeze({}),
   bargeIn: Object.freeze({ ...DEFAULT_BARGE_IN }),
 });
@@ -106,8 +107,8 @@ export function parseRoute(v: unknown, field = 'route'): Route {
   if (fallback !== null && !(DIALECT_RATES[fallback.dialect] as readonly unknown[]).includes(sampleRate)) {
     fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${JSON.stringify(sampleRate)} Hz`);
   }
-  const denoise = v['denoise'] ?? true;
-  if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
+  const denoise = v['denoise'] ?? 'auto';
+  if (typeof denoise !== 'boolean' && denoise !== 'auto') fail(`${field}.denoise`, 'must be true, false or "auto"');
   const params = v['params'] ?? {};
   if (!isObject(params)) fail(`${field}.params`, 'must be an object');
   const bargeIn = parseBargeIn(v['bargeIn'], `${field}.bargeIn`, agent.dialect === 'native');

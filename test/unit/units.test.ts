@@ -52,9 +52,9 @@ describe('routing config', () => {
     expect(t.lookup(undefined).agent.url).toBe('builtin:echo');
   });
 
-  it('defaults to the built-in echo agent at 24 kHz with denoise on', () => {
+  it('defaults to the built-in echo agent at 24 kHz with denoise auto', () => {
     const r = new RoutingTable({}).lookup('+14155550100');
-    expect(r).toMatchObject({ agent: { url: 'builtin:echo', dialect: 'native' }, sampleRate: 24000, denoise: true });
+    expect(r).toMatchObject({ agent: { url: 'builtin:echo', dialect: 'native' }, sampleRate: 24000, denoise: 'auto' });
   });
 
   it.each([

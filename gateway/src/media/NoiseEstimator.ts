@@ -16,19 +16,27 @@
  */
 export const AUTO_DENOISE = {
   /** dB of estimated SNR below which RNNoise is wanted (the centre of the crossover band) */
-  thresholdDb: 15,
+  thresholdDb: 18,
   /** a decision is revised only beyond threshold ± this, dB */
   hysteresisDb: 3,
   /** a revision needs the other side to hold this long, ms */
   holdMs: 1500,
-  /** the first decision after this much caller audio, ms */
-  firstAfterMs: 500,
+  /** the first decision once speech stands out from the floor, after at least this much caller audio, ms … */
+  firstAfterMs: 1500,
+  /** … or, with no speech yet, this long (the nominal speech level then stands in), ms */
+  firstByMs: 2500,
+  /** speech stands out: the loudest 30 % at least this far above the floor, dB */
+  speechOverFloorDb: 6,
   /** a floor below this (dBFS) is a clean line whatever the speech does */
   cleanFloorDb: -60,
 } as const;
 
 /** Levels kept: 3 s of 10 ms. */
 const WINDOW = 300;
+/** No estimate from less audio than this, ms (a clean line is known as such from then on). */
+const EARLIEST_MS = 500;
+/** 10 ms levels in each power mean the statistics see. */
+const SMOOTH = 3;
 /** Levels between evaluations: 100 ms. */
 const EVERY = 10;
 /** Nominal active speech level on a telephone line, dBFS (ITU-T P.56 −26 dBov). */
@@ -41,6 +49,7 @@ const PAUSE_LEVELS = 3;
 export class NoiseEstimator {
   readonly #levels = new Float64Array(WINDOW);
   readonly #sorted = new Float64Array(WINDOW);
+  readonly #smooth = new Float64Array(SMOOTH);
   #count = 0;
   #quietRun = 0;
   /** decision: null until made */
@@ -72,10 +81,16 @@ export class NoiseEstimator {
 
   /** One 10 ms raw level, dBFS. */
   push(levelDb: number): void {
-    this.#levels[this.#count % WINDOW] = levelDb;
+    // Statistics on 30 ms power means: 10 ms levels of steady noise spread too widely (±3 dB for
+    // pink noise at 8 kHz) to tell the floor from speech.
+    const p = 10 ** (levelDb / 10);
+    this.#smooth[this.#count % SMOOTH] = p;
+    let sum = 0;
+    for (let i = 0; i < SMOOTH; i++) sum += this.#smooth[i]!;
+    this.#levels[this.#count % WINDOW] = 10 * Math.log10(Math.max(sum / SMOOTH, 1e-10));
     this.#count++;
     this.#quietRun = levelDb <= this.#floorDb + PAUSE_MARGIN_DB ? this.#quietRun + 1 : 0;
-    if (this.#count % EVERY === 0 && this.#count * 10 >= AUTO_DENOISE.firstAfterMs) this.#evaluate();
+    if (this.#count % EVERY === 0 && this.#count * 10 >= EARLIEST_MS) this.#evaluate();
   }
 
   #evaluate(): void {
@@ -86,14 +101,15 @@ export class NoiseEstimator {
     const floor = meanPower(s, 0, Math.max(1, Math.floor(n / 5)));
     const loud = meanPower(s, Math.floor(n * 0.7), n);
     this.#floorDb = 10 * Math.log10(floor);
-    const speech = loud - floor;
-    // Speech stands out from the floor by 3 dB at least, or there is none to measure yet.
-    const speechDb = speech > floor ? 10 * Math.log10(speech) : PRIOR_SPEECH_DB;
-    this.#snrDb = speechDb - this.#floorDb;
     const a = AUTO_DENOISE;
+    // Speech stands out from the floor, or there is none to measure yet (the prior stands in).
+    const speaking = loud >= floor * 10 ** (a.speechOverFloorDb / 10);
+    const speechDb = speaking ? 10 * Math.log10(loud - floor) : PRIOR_SPEECH_DB;
+    this.#snrDb = speechDb - this.#floorDb;
     const clean = this.#floorDb < a.cleanFloorDb;
     if (this.#want === null) {
-      this.#want = !clean && this.#snrDb < a.thresholdDb;
+      const ms = this.#count * 10;
+      if (clean || (speaking && ms >= a.firstAfterMs) || ms >= a.firstByMs) this.#want = !clean && this.#snrDb < a.thresholdDb;
       return;
     }
     const other = this.#want
