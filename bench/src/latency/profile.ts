@@ -6,10 +6,11 @@ import { join } from 'node:path';
  * workers). Each sample's time goes to the component of its innermost frame that lives in a file
  * of ours (WASM frames count for the JS that called them: RNNoise under Denoiser, speex under
  * Resampler); samples with no frame of ours are the runtime's: GC, idle, or "(node/uWS
- * internals)". Prints ms of CPU per component and per thread, and % of one core per call.
+ * internals)". Prints CPU per component and per thread, and % of one core per call: CPU time
+ * over the call-seconds the run carried (the bench's warm-up, 2 calls × 5 s, plus its levels).
  *
- *   GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --calls 50 …
- *   node --import tsx bench/src/latency/profile.ts /tmp/prof --calls 50 --seconds 10
+ *   GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --calls 40 …
+ *   node --import tsx bench/src/latency/profile.ts /tmp/prof --call-seconds 410
  */
 interface ProfileNode {
   id: number;
@@ -71,7 +72,7 @@ function analyse(p: Profile): Map<string, number> {
 }
 
 const dir = process.argv[2] ?? '/tmp/prof';
-const calls = Number(process.argv[process.argv.indexOf('--calls') + 1] || 1);
+const callSeconds = Number(process.argv[process.argv.indexOf('--call-seconds') + 1] || 1);
 const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
 const total = new Map<string, number>();
 let wallMs = 0;
@@ -83,9 +84,12 @@ for (const f of files) {
   console.log(`${f}: ${(busy / 1000).toFixed(1)} s busy of ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s`);
   for (const [k, v] of ms) total.set(k, (total.get(k) ?? 0) + v);
 }
-console.log(`\n| component | CPU s (all threads) | % of one core per call (over ${(wallMs / 1000).toFixed(0)} s, ${calls} calls) |`);
+console.log(
+  `\n| component | CPU s (all threads, ${(wallMs / 1000).toFixed(0)} s profiled) | % of one core per call (${callSeconds} call-seconds) |`,
+);
 console.log('|---|---:|---:|');
 const rows = [...total].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
-for (const [k, v] of rows) console.log(`| ${k} | ${(v / 1000).toFixed(2)} | ${((100 * v) / wallMs / calls).toFixed(3)} |`);
+const perCall = (ms: number) => ((100 * ms) / 1000 / callSeconds).toFixed(3);
+for (const [k, v] of rows) console.log(`| ${k} | ${(v / 1000).toFixed(2)} | ${perCall(v)} |`);
 const sum = rows.reduce((a, [, v]) => a + v, 0);
-console.log(`| **total** | ${(sum / 1000).toFixed(2)} | ${((100 * sum) / wallMs / calls).toFixed(3)} |`);
+console.log(`| **total** | ${(sum / 1000).toFixed(2)} | ${perCall(sum)} |`);

@@ -198,7 +198,7 @@ export class InboundDsp {
         }
         this.#levels[(this.#levelHead + this.#levelCount) % LEVEL_QUEUE] = Math.max(SILENT_DB, db);
         this.#levelCount++;
-        this.#noise.push(Math.max(SILENT_DB, db));
+        this.#noise.push(sum / count / (32768 * 32768));
         sum = 0;
         count = 0;
       }

@@ -1,6 +1,6 @@
 /**
  * Decides, for a call with `denoise: "auto"`, whether RNNoise helps, from the call's own raw
- * audio levels (dBFS per 10 ms, before any denoising, so the estimate does not depend on the
+ * audio levels (mean square per 10 ms, before any denoising, so the estimate does not depend on the
  * decision it drives).
  *
  * Why a threshold on SNR: measured through the gateway (issue 17), RNNoise gains +2..+6 dB SI-SDR
@@ -58,6 +58,8 @@ export class NoiseEstimator {
   #otherMs = 0;
   #snrDb = NaN;
   #floorDb = NaN;
+  /** powers below this are near the floor (a pause); none before the first estimate */
+  #pauseBelow = -1;
 
   /** The estimated SNR, dB (NaN before the first estimate). */
   get snrDb(): number {
@@ -79,17 +81,14 @@ export class NoiseEstimator {
     return this.#quietRun >= PAUSE_LEVELS;
   }
 
-  /** One 10 ms raw level, dBFS. */
-  push(levelDb: number): void {
+  /** One 10 ms raw mean square, full scale 1 (what the level in dBFS is 10·log10 of). */
+  push(power: number): void {
     // Statistics on 30 ms power means: 10 ms levels of steady noise spread too widely (±3 dB for
-    // pink noise at 8 kHz) to tell the floor from speech.
-    const p = 10 ** (levelDb / 10);
-    this.#smooth[this.#count % SMOOTH] = p;
-    let sum = 0;
-    for (let i = 0; i < SMOOTH; i++) sum += this.#smooth[i]!;
-    this.#levels[this.#count % WINDOW] = 10 * Math.log10(Math.max(sum / SMOOTH, 1e-10));
+    // pink noise at 8 kHz) to tell the floor from speech. Kept linear: no log per level.
+    this.#smooth[this.#count % SMOOTH] = power;
+    this.#levels[this.#count % WINDOW] = (this.#smooth[0]! + this.#smooth[1]! + this.#smooth[2]!) / SMOOTH;
     this.#count++;
-    this.#quietRun = levelDb <= this.#floorDb + PAUSE_MARGIN_DB ? this.#quietRun + 1 : 0;
+    this.#quietRun = power <= this.#pauseBelow ? this.#quietRun + 1 : 0;
     if (this.#count % EVERY === 0 && this.#count * 10 >= EARLIEST_MS) this.#evaluate();
   }
 
@@ -98,9 +97,10 @@ export class NoiseEstimator {
     const s = this.#sorted.subarray(0, n);
     s.set(this.#levels.subarray(0, n));
     s.sort();
-    const floor = meanPower(s, 0, Math.max(1, Math.floor(n / 5)));
-    const loud = meanPower(s, Math.floor(n * 0.7), n);
+    const floor = mean(s, 0, Math.max(1, Math.floor(n / 5)));
+    const loud = mean(s, Math.floor(n * 0.7), n);
     this.#floorDb = 10 * Math.log10(floor);
+    this.#pauseBelow = floor * 10 ** (PAUSE_MARGIN_DB / 10);
     const a = AUTO_DENOISE;
     // Speech stands out from the floor, or there is none to measure yet (the prior stands in).
     const speaking = loud >= floor * 10 ** (a.speechOverFloorDb / 10);
@@ -123,9 +123,9 @@ export class NoiseEstimator {
   }
 }
 
-/** Mean power (linear, full scale 1) of sorted dB levels [from, to). */
-function meanPower(sortedDb: Float64Array, from: number, to: number): number {
+/** Mean of powers [from, to), floored at −100 dBFS. */
+function mean(powers: Float64Array, from: number, to: number): number {
   let sum = 0;
-  for (let i = from; i < to; i++) sum += 10 ** (sortedDb[i]! / 10);
+  for (let i = from; i < to; i++) sum += powers[i]!;
   return Math.max(sum / Math.max(1, to - from), 1e-10);
 }
