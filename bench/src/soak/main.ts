@@ -19,6 +19,7 @@ const HELP = `usage: npm run bench:soak -- [options]
   --bound-mib 32    allowed RSS growth from warm-up to the end, MiB
   --life 20-60      each call's lifetime, seconds (min-max)
   --workers N       DSP_WORKERS of the gateway (default: one per core)
+  --denoise MODE    the calls' route denoise: on, off or auto (default: the gateway's default, auto)
   --out DIR         where soak.json goes (default bench/results)`;
 
 function rssMiB(pid: number): number {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       'bound-mib': { type: 'string', default: '32' },
       life: { type: 'string', default: '20-60' },
       workers: { type: 'string' },
+      denoise: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
     },
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const speech = readWav(new URL('../../../test/fixtures/audio/caller-en-us-8k.wav', import.meta.url).pathname).samples;
   const reply = readWav(new URL('../../../test/fixtures/audio/agent-reply-24k.wav', import.meta.url).pathname).samples;
 
+  const denoise = values.denoise === undefined ? {} : { denoise: values.denoise === 'auto' ? 'auto' : values.denoise === 'on' };
   const [lifeMin, lifeMax] = values.life.split('-').map((x) => Number(x) * 1000) as [number, number];
   const gw = await GatewayProcess.start(values.workers !== undefined ? { DSP_WORKERS: values.workers } : {}, { built: true });
   const agent = await TestAgent.listen();
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
       if (life < 1000) break;
       let c: RtpCaller;
       try {
-        c = await RtpCaller.place({ gateway: gw.url, transport: i % 2 ? 'ws' : 'udp', route: { agent: { url: agent.url } } });
+        c = await RtpCaller.place({ gateway: gw.url, transport: i % 2 ? 'ws' : 'udp', route: { agent: { url: agent.url }, ...denoise } });
         placed++;
       } catch {
         failed++;
@@ -128,6 +131,8 @@ async function main(): Promise<void> {
   const drops = await scrape(gw.url, 'gateway_drops_total');
   const dropLines = (await (await fetch(`${gw.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('gateway_drops_total{'));
   const underruns = await scrape(gw.url, 'gateway_playout_underruns_total');
+  const shedFrames = await scrape(gw.url, 'gateway_dsp_shed_frames_total');
+  const packetsIn = await scrape(gw.url, 'gateway_rtp_packets_total', (l) => l.includes('"in"'));
   await sleep(2000);
   await sample();
   const after = samples[samples.length - 1]!;
@@ -152,6 +157,8 @@ async function main(): Promise<void> {
     drops,
     dropsByReason: dropLines,
     underruns,
+    shedFrames,
+    packetsIn,
     samples,
   };
   mkdirSync(values.out, { recursive: true });
@@ -169,7 +176,7 @@ async function main(): Promise<void> {
       `| memory per call (RSS above idle / calls) | ${result.rssPerCallMiB.toFixed(2)} |`,
       `| RSS growth warm-up → end (bound ${bound}) | ${growth.toFixed(1)} |`,
       '',
-      `drops ${drops} (${dropLines.map((l) => l.replace(/^gateway_drops_total\{reason="([^"]+)"\} /, '$1 ')).join(', ')}), underruns ${underruns}`,
+      `packets in ${packetsIn}, RNNoise shed frames ${shedFrames}, drops ${drops} (${dropLines.map((l) => l.replace(/^gateway_drops_total\{reason="([^"]+)"\} /, '$1 ')).join(', ')}), underruns ${underruns}`,
     ].join('\n'),
   );
   if (growth > bound) {
