@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { noise, RATE, rms, rng } from '../bargein/signals.js';
 
 /**
  * What the latency bench puts around the gateway: CPU pinning (taskset), a bounded CPU hog on
@@ -46,31 +47,11 @@ export class CpuHog {
   }
 }
 
-/** Deterministic pink noise (Paul Kellet's filter on a seeded white source), unit-ish RMS. */
+/** Deterministic pink noise (the barge-in set's generator, seeded), unit RMS, at 8 kHz. */
 export function pinkNoise(samples: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const rand = () => {
-    // xorshift32
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32 - 0.5;
-  };
-  const out = new Float32Array(samples);
-  let b0 = 0;
-  let b1 = 0;
-  let b2 = 0;
-  for (let i = 0; i < samples; i++) {
-    const w = rand();
-    b0 = 0.99765 * b0 + w * 0.099046;
-    b1 = 0.963 * b1 + w * 0.2965164;
-    b2 = 0.57 * b2 + w * 1.0526913;
-    out[i] = b0 + b1 + b2 + w * 0.1848;
-  }
-  let e = 0;
-  for (const v of out) e += v * v;
-  const k = 1 / Math.sqrt(e / samples);
-  for (let i = 0; i < samples; i++) out[i]! *= k;
+  const out = noise('pink', samples / RATE, rng(seed));
+  const k = 1 / rms(out);
+  for (let i = 0; i < out.length; i++) out[i]! *= k;
   return out;
 }
 
