@@ -207,9 +207,9 @@ export class InboundDsp {
     this.#partialN = count;
   }
 
-  /** The next raw level, or `fallback` when the input has not produced one yet. */
-  #nextLevel(fallback: number): number {
-    if (this.#levelCount === 0) return fallback;
+  /** The next raw level, or (the input has not produced one yet) the level of frame[from, to). */
+  #nextLevel(from: number, to: number): number {
+    if (this.#levelCount === 0) return Math.max(SILENT_DB, rmsDbfs(this.#frame, from, to));
     const v = this.#levels[this.#levelHead]!;
     this.#levelHead = (this.#levelHead + 1) % LEVEL_QUEUE;
     this.#levelCount--;
@@ -231,8 +231,8 @@ export class InboundDsp {
       this.#vadCount = 0;
       // Before the chain's delay has passed, a frame holds no input yet: its own level stands in.
       const half = this.#outFrame >> 1;
-      this.#rawLevels[0] = this.#nextLevel(Math.max(SILENT_DB, rmsDbfs(this.#frame, 0, half)));
-      this.#rawLevels[1] = this.#nextLevel(Math.max(SILENT_DB, rmsDbfs(this.#frame, half, this.#outFrame)));
+      this.#rawLevels[0] = this.#nextLevel(0, half);
+      this.#rawLevels[1] = this.#nextLevel(half, this.#outFrame);
       this.#sink(this.#frame, this.#vad, this.#rawLevels, arrivalMs);
     }
   }
