@@ -10,9 +10,10 @@ import { InboundDsp } from './InboundDsp.js';
  * DspRing; a pass serves every chain with input waiting, and the thread sleeps (told so in its
  * WorkerSignals) only when none has any.
  *
- * Overload: input that waited more than DSP_DEADLINE_MS is dropped unprocessed (counted); input
- * that waited more than a third of that makes its chain shed (bypass RNNoise) for SHED_HOLD_MS,
- * held as long as this thread stays busier than RECOVER_BELOW. Chains are served in a fixed
+ * Overload: input that waited more than DSP_DEADLINE_MS is dropped unprocessed (counted). A chain
+ * whose input keeps arriving late (more than a third of the deadline, LATE_IN_A_ROW times running,
+ * or half the deadline once) sheds RNNoise until none of its input has been late for SHED_HOLD_MS:
+ * one scheduling hiccup (a GC pause, a preemption) is not an overload. Chains are served in a fixed
  * order, so when the thread cannot keep up with all of them, the same ones (the last served) shed
  * while the others keep RNNoise, instead of every call degrading in turn.
  */
@@ -21,10 +22,8 @@ const mods = { speex: await loadResamplerModule(), rnnoise: await loadDenoiserMo
 
 /** ms a chain keeps shedding after its input was last late */
 const SHED_HOLD_MS = 2000;
-/** busy fraction of this thread (last window) below which shedding chains may take RNNoise back */
-const RECOVER_BELOW = 0.8;
-/** window of that busy fraction, ms */
-const BUSY_WINDOW_MS = 500;
+/** inputs late in a row that make a chain shed */
+const LATE_IN_A_ROW = 3;
 /** rounds over the chains per pass before control messages get their turn */
 const ROUNDS_PER_PASS = 4;
 
@@ -33,16 +32,14 @@ interface Chain {
   ring: DspRing;
   /** epoch ms until which this chain sheds */
   shedUntil: number;
+  /** its last inputs that waited more than a third of the deadline, in a row */
+  late: number;
 }
 
 const chains = new Map<number, Chain>();
 let signals: WorkerSignals | null = null;
 let deadlineMs = DSP_DEADLINE_MS;
 const meta = new Float64Array(OUT_META);
-/** busy fraction over the last complete window, and the window being measured */
-let recentBusy = 0;
-let windowStart = performance.now();
-let windowBusy = 0;
 let passScheduled = false;
 
 function post(msg: FromWorker): void {
@@ -74,12 +71,6 @@ function pass(): void {
   }
   const t1 = performance.now();
   s.addBusy(1000 * (t1 - t0));
-  windowBusy += t1 - t0;
-  if (t1 - windowStart >= BUSY_WINDOW_MS) {
-    recentBusy = windowBusy / (t1 - windowStart);
-    windowStart = t1;
-    windowBusy = 0;
-  }
 }
 
 function anyPending(): boolean {
@@ -101,8 +92,8 @@ function serve(c: Chain): boolean {
       if (signals!.claimNotify()) post({ op: 'frames' });
       continue;
     }
-    if (waited > deadlineMs / 3 || (now < c.shedUntil && recentBusy >= RECOVER_BELOW))
-      c.shedUntil = Math.max(c.shedUntil, now + SHED_HOLD_MS);
+    c.late = waited > deadlineMs / 3 ? c.late + 1 : 0;
+    if (c.late >= LATE_IN_A_ROW || waited > deadlineMs / 2 || (now < c.shedUntil && c.late > 0)) c.shedUntil = now + SHED_HOLD_MS;
     c.dsp.push(ring.input(), ring.inputArrivalMs(), now < c.shedUntil);
     ring.release(false);
   }
@@ -121,7 +112,7 @@ function open(msg: Extract<ToWorker, { op: 'open' }>): void {
     meta[FrameMeta.snrDb] = dsp.snrDb;
     if (ring.produce(frame, meta) && signals!.claimNotify()) post({ op: 'frames' });
   });
-  chains.set(msg.id, { dsp, ring, shedUntil: 0 });
+  chains.set(msg.id, { dsp, ring, shedUntil: 0, late: 0 });
 }
 
 port.on('message', (msg: ToWorker) => {
