@@ -68,7 +68,7 @@ export class Metrics {
   readonly inboundLatency = new client.Histogram({
     name: 'gateway_inbound_processing_seconds',
     help: 'RTP packet received → its 20 ms frame written to the agent socket (gateway-added, excluding algorithmic delay)',
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
   readonly outboundLatency = new client.Histogram({
