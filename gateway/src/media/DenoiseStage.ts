@@ -52,7 +52,8 @@ export class DenoiseStage {
     let vad = -1;
     if (this.#running) {
       vad = this.#step(input);
-      if (target) out.set(this.#rnn);
+      // the auto decision's "off" waits for a pause too; shedding does not wait
+      if (target || (!this.shed && !allowSwitch)) out.set(this.#rnn);
       else {
         // off: RNNoise's last frame fades into the aligned bypass
         crossfade(this.#rnn, this.#prev, out);
