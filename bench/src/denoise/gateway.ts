@@ -110,8 +110,8 @@ export async function runGateway(o: {
         continue;
       }
       const idle0 = gw.cpuMs();
-      await sleep(1000);
-      const idleRate = (gw.cpuMs() - idle0) / 1000; // ms of CPU per ms
+      await sleep(2000);
+      const idleRate = (gw.cpuMs() - idle0) / 2000; // ms of CPU per ms (10 ms clock ticks)
       const overload0 = await scrape(gw.url, 'gateway_drops_total', (l) => l.includes('DSP_OVERLOAD'));
       const drops0 = await scrape(gw.url, 'gateway_drops_total');
       let cpu = 0;

@@ -36,7 +36,9 @@ export function cells(results: CallResult[]): Cell[] {
     const rs = results.filter((r) => cellKey(r.noise, r.snrDb) === key);
     const by: Cell['by'] = {};
     for (const mode of ['off', 'on', 'auto'] as const) {
-      const m = rs.filter((r) => r.mode === mode);
+      // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss: it measures the
+      // machine's load, not the suppressor, so it stays out of the quality figures.
+      const m = rs.filter((r) => r.mode === mode && r.framesMissing === 0);
       if (m.length === 0) continue;
       by[mode] = {
         cut: median(m.map((r) => r.q.noiseCutDb)),
@@ -98,6 +100,11 @@ export function gatewayTables(results: CallResult[], runs: ModeRun[]): string {
         : `| ${r.mode} | not supported by this gateway | | | | | | | |`;
     }),
   ];
+  const lost = results.filter((r) => r.framesMissing > 0).length;
+  const lostNote =
+    lost === 0
+      ? ''
+      : `\n\n**${lost} of ${results.length} calls lost frames** (DSP_OVERLOAD: the machine was busy) and are left out of the quality figures; rerun with fewer --parallel, under flock -x /tmp/cpu.lock.`;
   const judged = cs.filter((c) => c.autoOk !== null);
   const on = runs.find((r) => r.mode === 'on');
   const verdict =
@@ -105,5 +112,5 @@ export function gatewayTables(results: CallResult[], runs: ModeRun[]): string {
       ? 'auto: not measured.'
       : `auto within ${AUTO_MARGIN_DB} dB of the better mode in ${judged.filter((c) => c.autoOk).length}/${judged.length} cells; ` +
         `CPU per call auto ${autoRun?.cpuPercentPerCall.toFixed(2)} % vs on ${on?.cpuPercentPerCall.toFixed(2)} %: ${autoRun !== undefined && on !== undefined && autoRun.cpuPercentPerCall < on.cpuPercentPerCall ? 'cheaper ✓' : 'not cheaper ✗'}.`;
-  return `${t1.join('\n')}${autoNote}\n\n${t2.join('\n')}\n\n${t3.join('\n')}\n\n${verdict}`;
+  return `${t1.join('\n')}${autoNote}\n\n${t2.join('\n')}\n\n${t3.join('\n')}\n\n${verdict}${lostNote}`;
 }
