@@ -19,6 +19,7 @@ const HELP = `usage: npm run bench:denoise -- [options]   (timing: run under flo
   --seed N                  noise seed (default 2 for heldout, 1 for tune)
   --voices N                speech clips per cell (default: all of the set)
   --parallel 20             calls per batch (real time; check DSP_OVERLOAD in the output)
+  --retries 2               run a batch again when a call lost frames (DSP_OVERLOAD), at most N times
   --workers N               DSP worker threads of the gateway (default: one per core)
   --out DIR                 where the JSON goes (default bench/results)
 ${OFFLINE_HELP}`;
@@ -32,6 +33,7 @@ const { values: v } = parseArgs({
     seed: { type: 'string' },
     voices: { type: 'string' },
     parallel: { type: 'string', default: '20' },
+    retries: { type: 'string', default: '2' },
     workers: { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
     offline: { type: 'boolean', default: false },
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
   const { results, runs } = await runGateway({
     mixtures,
     parallel: Number(v.parallel),
+    retries: Number(v.retries),
     modes,
     ...(v.workers !== undefined ? { workers: v.workers } : {}),
   });
