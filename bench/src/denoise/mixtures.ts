@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { readWav } from '../../../codecs/src/index.js';
-import { rng } from '../bargein/signals.js';
+import { activeRms, rms, rng } from '../bargein/signals.js';
 
 /**
  * The denoise benchmark's test material, all at 8 kHz in float (16-bit scale): clean speech at a
@@ -8,7 +8,9 @@ import { rng } from '../bargein/signals.js';
  * set SNR. Everything is deterministic for a given seed, so every mode hears the same mixture.
  */
 export const RATE = 8000;
-export { rng };
+// Active level: RMS over the 10 ms frames within 30 dB of the loudest (a simple stand-in for
+// ITU-T P.56's active level, good enough for synthetic speech with clean pauses).
+export { activeRms, rng };
 const AUDIO = new URL('../../../test/fixtures/audio/', import.meta.url).pathname;
 
 export const NOISES = ['none', 'pink', 'car', 'babble', 'music', 'street', 'cafe'] as const;
@@ -41,25 +43,6 @@ function load(rel: string): Float32Array {
   const w = readWav(AUDIO + rel);
   if (w.sampleRate !== RATE) throw new Error(`${rel}: expected ${RATE} Hz, got ${w.sampleRate}`);
   return Float32Array.from(w.samples);
-}
-
-function rms(x: Float32Array): number {
-  let e = 0;
-  for (const v of x) e += v * v;
-  return Math.sqrt(e / Math.max(1, x.length));
-}
-
-/**
- * Active speech level (RMS over the 10 ms frames within 30 dB of the loudest): a simple stand-in
- * for ITU-T P.56's active level, good enough for synthetic speech with clean pauses.
- */
-export function activeRms(x: Float32Array): number {
-  const f = RATE / 100;
-  const frames: number[] = [];
-  for (let i = 0; i + f <= x.length; i += f) frames.push(rms(x.subarray(i, i + f)));
-  const peak = Math.max(...frames);
-  const active = frames.filter((v) => v > peak / 31.6);
-  return Math.sqrt(active.reduce((a, v) => a + v * v, 0) / Math.max(1, active.length));
 }
 
 export interface Mixture {
