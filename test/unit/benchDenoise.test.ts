@@ -73,5 +73,9 @@ describe('reading what auto chose', () => {
     expect(readChoice({}, session([{ type: 'denoise', active: false, estimatedSnrDb: 30 }]))).toEqual({ choice: 'off', snr: 30 });
     expect(readChoice({}, session([], { denoise: true }))).toEqual({ choice: 'on', snr: null });
     expect(readChoice({ delayMs: { inbound: 14 } }, session())).toEqual({ choice: 'n/a', snr: null });
+    expect(readChoice({ denoise: 'auto' }, session([{ type: 'denoise', applied: 'rnnoise', snrDb: 3 }]))).toEqual({
+      choice: 'rnnoise',
+      snr: 3,
+    });
   });
 });

@@ -58,7 +58,8 @@ export interface ModeRun {
 export function readChoice(stats: Record<string, unknown>, s: AgentSession): { choice: string; snr: number | null } {
   const pick = (d: unknown): { choice: string; snr: number | null } | null => {
     if (typeof d === 'boolean') return { choice: d ? 'on' : 'off', snr: null };
-    if (typeof d === 'string') return { choice: d, snr: null };
+    // "auto" is the route's setting, not a decision: look further
+    if (typeof d === 'string') return d === 'auto' ? null : { choice: d, snr: null };
     if (typeof d !== 'object' || d === null) return null;
     const o = d as Record<string, unknown>;
     const v = o['applied'] ?? o['active'] ?? o['decision'] ?? o['chosen'] ?? o['mode'] ?? o['enabled'];
