@@ -17,7 +17,7 @@ const HELP = `usage: npm run bench:denoise -- [options]   (timing: run under flo
   --snrs 0,5,10,20          input SNRs, dB (speech at -24 dBFS active level)
   --set heldout             speech: heldout (reported; nothing is tuned on it) or tune
   --seed N                  noise seed (default 2 for heldout, 1 for tune)
-  --voices N                speech clips per cell (default: all of the set)
+  --voices N                speech clips per cell, gateway runs (default: all of the set)
   --parallel 20             calls per batch (real time; check DSP_OVERLOAD in the output)
   --retries 2               run a batch again when a call lost frames (DSP_OVERLOAD), at most N times
   --workers N               DSP worker threads of the gateway (default: one per core)
