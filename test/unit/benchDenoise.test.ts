@@ -70,6 +70,8 @@ describe('reading what auto chose', () => {
   it('takes the call stats first, then the agent events, then start params, else n/a', () => {
     expect(readChoice({ denoise: { applied: true, snrDb: 4.5 } }, session())).toEqual({ choice: 'on', snr: 4.5 });
     expect(readChoice({ denoise: 'off' }, session())).toEqual({ choice: 'off', snr: null });
+    // the shape of the pipeline branch's call stats: the route's mode beside what runs now
+    expect(readChoice({ denoise: { mode: 'auto', enabled: false, snrDb: 31.2 } }, session())).toEqual({ choice: 'off', snr: 31.2 });
     expect(readChoice({}, session([{ type: 'denoise', active: false, estimatedSnrDb: 30 }]))).toEqual({ choice: 'off', snr: 30 });
     expect(readChoice({}, session([], { denoise: true }))).toEqual({ choice: 'on', snr: null });
     expect(readChoice({ delayMs: { inbound: 14 } }, session())).toEqual({ choice: 'n/a', snr: null });

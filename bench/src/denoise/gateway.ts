@@ -62,7 +62,7 @@ export function readChoice(stats: Record<string, unknown>, s: AgentSession): { c
     if (typeof d === 'string') return d === 'auto' ? null : { choice: d, snr: null };
     if (typeof d !== 'object' || d === null) return null;
     const o = d as Record<string, unknown>;
-    const v = o['applied'] ?? o['active'] ?? o['decision'] ?? o['chosen'] ?? o['mode'] ?? o['enabled'];
+    const v = o['applied'] ?? o['active'] ?? o['enabled'] ?? o['decision'] ?? o['chosen'] ?? o['mode'];
     const snr = o['snrDb'] ?? o['estimatedSnrDb'] ?? o['snr'];
     const base = pick(v);
     return base === null ? null : { choice: base.choice, snr: typeof snr === 'number' ? snr : null };
