@@ -28,6 +28,8 @@ export interface CallResult {
   q: Quality;
   /** packets sent − frames the agent got */
   framesMissing: number;
+  /** frames the gateway let bypass RNNoise because its DSP fell behind (stats denoise.shedFrames) */
+  shedFrames: number;
   /** what `auto` applied, as the gateway reported it ("n/a" when it reports nothing) */
   choice: string;
   /** the gateway's SNR estimate, dB, when it reports one */
@@ -136,7 +138,7 @@ export async function runGateway(o: {
           agent.sessions.length = 0;
           // A batch that lost frames stalled (DSP_OVERLOAD: a thread fell a second behind, on this
           // shared machine usually for a foreign process): run it again, and count it.
-          if (attempt < o.retries && b.calls.some((c) => c.framesMissing > 0)) {
+          if (attempt < o.retries && b.calls.some(disturbed)) {
             retried++;
             continue;
           }
@@ -154,6 +156,7 @@ export async function runGateway(o: {
             speech: r.mix.speech,
             q: measure(r.mix, heard, 80),
             framesMissing: r.framesMissing,
+            shedFrames: r.shedFrames,
             choice: mode === 'auto' ? r.choice.choice : mode,
             snrEstimateDb: r.choice.snr,
             delayMs: r.delayMs,
@@ -186,6 +189,7 @@ interface BatchCall {
   mix: Mixture;
   audio: Int16Array;
   framesMissing: number;
+  shedFrames: number;
   choice: { choice: string; snr: number | null };
   delayMs: number | null;
 }
@@ -204,7 +208,7 @@ async function batch(
   const route = { agent: { url: agent.url }, sampleRate: AGENT_RATE, denoise: ROUTE_DENOISE[mode] };
   const callers: RtpCaller[] = [];
   try {
-    for (const _ of mixes) callers.push(await RtpCaller.place({ gateway: gw.url, transport: 'udp', codec: 'PCMU', route }));
+    for (const _ of mixes) callers.push(await place(gw, route));
   } catch (err) {
     await Promise.all(callers.map((c) => c.end()));
     const msg = err instanceof Error ? err.message : String(err);
@@ -222,14 +226,36 @@ async function batch(
     const stats = (await (await fetch(`${gw.url}/v1/calls/${c.callId}`)).json()) as Record<string, unknown>;
     const s = sessions[i]!;
     const delay = (stats['delayMs'] as { inbound?: number } | undefined)?.inbound;
+    const shed = (stats['denoise'] as { shedFrames?: unknown } | undefined)?.shedFrames;
     calls.push({
       mix: mixes[i]!,
       audio: s.audio(),
       framesMissing: c.sent.length - s.frames.length,
+      shedFrames: typeof shed === 'number' ? shed : 0,
       choice: readChoice(stats, s),
       delayMs: typeof delay === 'number' ? delay : null,
     });
   }
   await Promise.all(callers.map((c) => c.end()));
   return { calls, refusal: null };
+}
+
+/** A call whose audio the machine's load altered: frames lost, or RNNoise bypassed to keep up. */
+export function disturbed(c: { framesMissing: number; shedFrames: number }): boolean {
+  return c.framesMissing > 0 || c.shedFrames > 0;
+}
+
+/**
+ * Places a call; a gateway that turns it away for lack of headroom (503 AT_CAPACITY, which
+ * admission by DSP load answers on a busy machine) is asked again for up to 30 s.
+ */
+async function place(gw: GatewayProcess, route: unknown): Promise<RtpCaller> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await RtpCaller.place({ gateway: gw.url, transport: 'udp', codec: 'PCMU', route });
+    } catch (err) {
+      if (attempt >= 60 || !(err instanceof Error) || !err.message.includes('→ 503 ')) throw err;
+      await sleep(500);
+    }
+  }
 }

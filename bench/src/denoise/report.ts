@@ -1,4 +1,4 @@
-import type { CallResult, Mode, ModeRun } from './gateway.js';
+import { disturbed, type CallResult, type Mode, type ModeRun } from './gateway.js';
 import type { Noise } from './mixtures.js';
 
 /** One table cell: a noise and an input SNR ("none" has no SNR). */
@@ -36,9 +36,10 @@ export function cells(results: CallResult[]): Cell[] {
     const rs = results.filter((r) => cellKey(r.noise, r.snrDb) === key);
     const by: Cell['by'] = {};
     for (const mode of ['off', 'on', 'auto'] as const) {
-      // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss: it measures the
-      // machine's load, not the suppressor, so it stays out of the quality figures.
-      const m = rs.filter((r) => r.mode === mode && r.framesMissing === 0);
+      // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss, and one whose frames
+      // bypassed RNNoise (shed under overload) was not denoised as asked: both measure the
+      // machine's load, not the suppressor, so they stay out of the quality figures.
+      const m = rs.filter((r) => r.mode === mode && !disturbed(r));
       if (m.length === 0) continue;
       by[mode] = {
         cut: median(m.map((r) => r.q.noiseCutDb)),
@@ -91,20 +92,21 @@ export function gatewayTables(results: CallResult[], runs: ModeRun[]): string {
     }),
   ];
   const t3 = [
-    '| mode | calls | call-seconds | wall s | gateway CPU per call (% of a core, idle subtracted) | idle (% of a core) | DSP_OVERLOAD drops (all attempts) | all drops | batches retried | frames missing (kept calls) |',
+    '| mode | calls | call-seconds | wall s | gateway CPU per call (% of a core, idle subtracted) | idle (% of a core) | DSP_OVERLOAD drops (all attempts) | all drops | batches retried | frames missing / shed (last attempts) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map((r) => {
-      const missing = results.filter((x) => x.mode === r.mode).reduce((a, x) => a + x.framesMissing, 0);
+      const kept = results.filter((x) => x.mode === r.mode);
+      const missing = `${kept.reduce((a, x) => a + x.framesMissing, 0)} / ${kept.reduce((a, x) => a + x.shedFrames, 0)}`;
       return r.supported
         ? `| ${r.mode} | ${r.calls} | ${r.callSeconds.toFixed(0)} | ${r.wallSeconds.toFixed(0)} | ${r.cpuPercentPerCall.toFixed(2)} | ${r.idleCpuPercent.toFixed(2)} | ${r.dspOverloadDrops} | ${r.drops} | ${r.retriedBatches} | ${missing} |`
         : `| ${r.mode} | not supported by this gateway | | | | | | | | |`;
     }),
   ];
-  const lost = results.filter((r) => r.framesMissing > 0).length;
+  const lost = results.filter(disturbed).length;
   const lostNote =
     lost === 0
       ? ''
-      : `\n\n**${lost} of ${results.length} calls lost frames** (DSP_OVERLOAD: the machine was busy) and are left out of the quality figures; rerun with fewer --parallel, under flock -x /tmp/cpu.lock.`;
+      : `\n\n**${lost} of ${results.length} calls lost frames or had RNNoise bypassed** (DSP_OVERLOAD or shedding: the machine was busy) and are left out of the quality figures; rerun with fewer --parallel, under flock -x /tmp/cpu.lock.`;
   const judged = cs.filter((c) => c.autoOk !== null);
   const on = runs.find((r) => r.mode === 'on');
   const verdict =
