@@ -48,6 +48,11 @@ async function main(): Promise<void> {
   const r = rng(seed);
   const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
   const pool = await DspPool.create({ speex, rnnoise }, 0);
+  // Silero VAD when this tree has it (the same command measures the detector before it came)
+  const vad: unknown = await import('../../../gateway/src/media/SileroVad.js').then(
+    (m: { SileroModel: { load(): Promise<unknown> } }) => m.SileroModel.load(),
+    () => null,
+  );
   const metrics = new Metrics();
   const agents = list(`${px}agent-`).map((f) => ({ name: f, pcm: load(f) }));
   const interrupts = list(`${px}interrupt-`);
@@ -108,7 +113,7 @@ async function main(): Promise<void> {
 
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
-  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: r }, bargeIn));
+  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: r, vad }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;

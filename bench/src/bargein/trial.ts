@@ -65,14 +65,14 @@ const FRAME = 160; // 20 ms at 8 kHz
  */
 export async function runTrial(
   t: Trial,
-  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number },
+  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown },
   bargeIn: Record<string, unknown>,
 ): Promise<Outcome> {
   let now = 0;
   const clears: Outcome['clears'] = [];
   const ducks: number[] = [];
   const resumes: number[] = [];
-  let agentFramesBefore = 0; // ticks that carried agent audio, before `now`
+  let agentFramesBefore = 0; // frames of agent audio sent in ticks before `now`
   const agent: Agent = {
     start: () => {},
     audio: () => {},
@@ -91,7 +91,6 @@ export async function runTrial(
   const decoded = new Int16Array(FRAME);
   let agentSpeechMs = 0;
   let agentSamplesPlayed = 0;
-  let sentThisTick = false;
   const edge: Edge = {
     kind: 'sim',
     playback: 'clocked',
@@ -102,10 +101,7 @@ export async function runTrial(
       g711DecodeInto('ulaw', f.payload, decoded);
       const k = now / 20; // the frame sent at time 20k ms is played over [20k, 20k + 20) ms
       played.set(decoded, k * FRAME);
-      if (!f.idle) {
-        sentThisTick = true;
-        agentSamplesPlayed += FRAME;
-      }
+      if (!f.idle) agentSamplesPlayed += FRAME;
       let e = 0;
       for (const v of decoded) e += v * v;
       if (e / FRAME > 100) agentSpeechMs += 20;
@@ -116,7 +112,7 @@ export async function runTrial(
     close: () => {},
   };
   const call = new Call(
-    { metrics: deps.metrics, dspPool: deps.pool, speex: deps.speex, resampleQuality: 3, playoutMaxSeconds: 60, now: () => now },
+    { metrics: deps.metrics, dspPool: deps.pool, speex: deps.speex, resampleQuality: 3, playoutMaxSeconds: 60, now: () => now, vad: deps.vad } as ConstructorParameters<typeof Call>[0],
     {
       id: 'eval',
       from: '',
@@ -140,10 +136,11 @@ export async function runTrial(
   const h = t.h;
   const d = Math.round((t.path.delayMs * RATE) / 1000);
   const ev0 = Math.round(t.eventAt * RATE);
-  const settle = (call.monitor as unknown as Settling).settled?.bind(call.monitor);
+  const settling = call.monitor as unknown as Settling;
+  const settle = typeof settling.settled === 'function' ? settling.settled.bind(call.monitor) : null;
   for (let k = 0; k < frames; k++) {
     now = 20 * (k + 1);
-    sentThisTick = false;
+    agentFramesBefore = agentSamplesPlayed / FRAME;
     call.tick(now, 1);
     for (let i = 0; i < FRAME; i++) {
       const n = k * FRAME + i;
@@ -161,7 +158,6 @@ export async function runTrial(
     rx.timestamp = k * FRAME;
     call.inbound.media(rx, now);
     if (settle) await settle();
-    if (sentThisTick) agentFramesBefore++;
   }
   const { erlDb, erleDb, delayMs } = call.inbound.echoPath;
   call.close('api_delete');

@@ -20,6 +20,10 @@ export type GatewayEvent =
   | { type: 'mark'; name: string; cleared: boolean }
   | { type: 'dtmf'; digit: string; durationMs: number }
   | { type: 'barge_in'; atMs: number; playedMs: number; cleared: boolean }
+  /** the caller may be interrupting: the agent's audio is ducked, not dropped (route option bargeIn.duckEvents) */
+  | { type: 'barge_in_suspected'; atMs: number }
+  /** it was not an interruption (a backchannel, a cough, noise): full volume again, nothing lost */
+  | { type: 'barge_in_resumed'; atMs: number }
   | { type: 'error'; code: string; message: string };
 
 /** What the agent asks of the call (the call implements this). */

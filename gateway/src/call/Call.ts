@@ -9,7 +9,8 @@ import type { Metrics } from '../metrics.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
-import { BargeInMonitor } from './BargeInMonitor.js';
+import { BargeInMonitor, duckPlayout } from './BargeInMonitor.js';
+import { CODEC_INFO } from '../media/edgeCodecs.js';
 import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
 import { callSnapshot } from './callSnapshot.js';
 import { InboundLeg } from './InboundLeg.js';
@@ -64,9 +65,12 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
       bargeIn: (atMs) => {
         this.#onBargeIn(atMs);
       },
-    });
+      duck: (on, atMs, resumed) => {
+        duckPlayout(this, on, atMs, resumed);
+      },
+    }, deps.vad ?? null, CODEC_INFO[setup.codec].pcmRate === 8000 ? 8000 : 16000);
     this.inbound = new InboundLeg(
-      { pool: deps.dspPool, metrics: deps.metrics, now: this.#now },
+      { pool: deps.dspPool, metrics: deps.metrics, now: this.#now, speex: deps.speex },
       {
         codec: setup.codec,
         payloadType: setup.payloadType,
@@ -85,6 +89,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         echoPath: (lossDb, delayMs) => {
           this.monitor.echoPath(lossDb, delayMs);
         },
+        cancelled: (pcm, rate, atMs) => this.monitor.cancelled(pcm, rate, atMs, this.playout.playing),
         drop: (code) => {
           this.#drop(code);
         },
@@ -274,6 +279,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.#agent?.close(reason);
     this.edge.close(reason);
     this.inbound.close();
+    this.monitor.close();
     this.playout.close();
     log('info', 'call_ended', { callId: this.id, reason, durationMs: Date.now() - this.createdAt, ...this.inbound.stats, ...this.stats });
     this.emit('@close', this);

@@ -37,6 +37,20 @@ export interface BargeInOptions {
   echoWindowMs: number;
   /** dB a barge-in must rise above the caller's own background (babble, music, TV) */
   noiseMarginDb: number;
+  /** judge speech with Silero VAD on the echo-cancelled audio (else RNNoise's voice probability) */
+  silero: boolean;
+  /** Silero speech probability, 0..1 */
+  sileroThreshold: number;
+  /** dB the agent's playout is lowered by on early evidence (0: no ducking) */
+  duckDb: number;
+  /** ms of caller speech before ducking */
+  duckMs: number;
+  /** ms of caller speech below which an utterance only ducks (a backchannel, a cough), never clears */
+  shortUtteranceMs: number;
+  /** ms of pause bridged within one utterance */
+  gapMs: number;
+  /** send barge_in_suspected / barge_in_resumed to the agent (native dialect default) */
+  duckEvents: boolean;
 }
 
 export const DEFAULT_BARGE_IN: BargeInOptions = {
@@ -50,6 +64,13 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   minLevelDb: -55,
   echoWindowMs: 300,
   noiseMarginDb: 6,
+  silero: true,
+  sileroThreshold: 0.5,
+  duckDb: 12,
+  duckMs: 64,
+  shortUtteranceMs: 400,
+  gapMs: 200,
+  duckEvents: true,
 };
 
 /** Reference history kept, in 10 ms slots (covers the echo window). */
@@ -73,6 +94,8 @@ export class BargeInDetector {
   readonly #levels = new Int8Array(FLOOR_FRAMES).fill(-100);
   readonly #hist = new Uint16Array(101);
   #levelPos = 0;
+  /** levels recorded so far, up to FLOOR_FRAMES */
+  #recorded = 0;
   #run = 0;
   #barge = 0;
   #gap = 0;
@@ -81,22 +104,26 @@ export class BargeInDetector {
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
-    this.#hist[0] = FLOOR_FRAMES;
   }
 
-  /** The caller's background level over the last 1.5 s (a low percentile), dBFS. */
+  /**
+   * The caller's background level over the last 1.5 s (a low percentile of what was heard so
+   * far: in a call's first second too, when the window is not full), dBFS.
+   */
   get floorDb(): number {
+    if (this.#recorded < 5) return SILENT_DB;
     let n = 0;
     for (let b = 0; b <= 100; b++) {
       n += this.#hist[b]!;
-      if (n >= FLOOR_FRAMES * FLOOR_PERCENTILE) return b - 100;
+      if (n >= this.#recorded * FLOOR_PERCENTILE) return b - 100;
     }
     return 0;
   }
 
   #record(level: number): void {
     const bin = Math.max(-100, Math.min(0, Math.round(level)));
-    this.#hist[this.#levels[this.#levelPos]! + 100]!--;
+    if (this.#recorded < FLOOR_FRAMES) this.#recorded++;
+    else this.#hist[this.#levels[this.#levelPos]! + 100]!--;
     this.#levels[this.#levelPos] = bin;
     this.#hist[bin + 100]!++;
     this.#levelPos = (this.#levelPos + 1) % FLOOR_FRAMES;
