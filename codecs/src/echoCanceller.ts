@@ -85,8 +85,8 @@ export class EchoCanceller {
   #blockLive = false;
   /** window start: bulk delay − lead, samples (−1: not locked) */
   #start = -1;
+  /** smoothed block error power of the foreground, and near-end power */
   #aF = 0;
-  #aB = 0;
   #aD = 0;
   #dAvg = 0;
   #dVar = 0;
@@ -387,32 +387,26 @@ export class EchoCanceller {
     this.#dAvg = 0.6 * this.#dAvg + 0.4 * diff;
     this.#dVar = 0.36 * this.#dVar + 0.16 * sff * sdb;
     this.#aF = 0.7 * this.#aF + 0.3 * sff;
-    this.#aB = 0.7 * this.#aB + 0.3 * see;
     this.#aD = 0.7 * this.#aD + 0.3 * sdd;
-    if (talk) {
-      // hold: the background learned nothing, and is judged again after
-    } else if (diff * Math.abs(diff) > sff * sdb || this.#dAvg * Math.abs(this.#dAvg) > 0.5 * this.#dVar) {
-      if (process.env['AEC_DEBUG'] === '2') console.log(`fg<-bg at block ${this.#block}`);
+    // (during double talk the background learned nothing: it is judged again after)
+    if (!talk && (diff * Math.abs(diff) > sff * sdb || this.#dAvg * Math.abs(this.#dAvg) > 0.5 * this.#dVar)) {
       this.#fr.set(this.#br);
       this.#fi.set(this.#bi);
-      this.#aF = this.#aB;
+      this.#aF = see;
       this.#dAvg = this.#dVar = 0;
-    } else if (-diff * Math.abs(diff) > 4 * sff * sdb) {
-      if (process.env['AEC_DEBUG']) console.log(`bg<-fg at block ${this.#block}`);
+    } else if (!talk && -diff * Math.abs(diff) > 4 * sff * sdb) {
       this.#br.set(this.#fr);
       this.#bi.set(this.#fi);
-      this.#aB = this.#aF;
       this.#dAvg = this.#dVar = 0;
     }
     // Non-divergence: a foreground that adds more than it removes is no model of this path.
     this.#worse = this.#aF > 4 * (this.#aD + B * 1e4) ? this.#worse + 1 : 0;
     if (this.#worse > 25) {
-      if (process.env['AEC_DEBUG']) console.log(`diverged at block ${this.#block}`);
       this.#fr.fill(0);
       this.#fi.fill(0);
       this.#br.fill(0);
       this.#bi.fill(0);
-      this.#aF = this.#aB = 0;
+      this.#aF = 0;
       this.#worse = 0;
     }
     // Loss measures, over blocks where the reference is active.

@@ -112,7 +112,15 @@ export async function runTrial(
     close: () => {},
   };
   const call = new Call(
-    { metrics: deps.metrics, dspPool: deps.pool, speex: deps.speex, resampleQuality: 3, playoutMaxSeconds: 60, now: () => now, vad: deps.vad } as ConstructorParameters<typeof Call>[0],
+    {
+      metrics: deps.metrics,
+      dspPool: deps.pool,
+      speex: deps.speex,
+      resampleQuality: 3,
+      playoutMaxSeconds: 60,
+      now: () => now,
+      vad: deps.vad,
+    } as ConstructorParameters<typeof Call>[0],
     {
       id: 'eval',
       from: '',

@@ -10,7 +10,6 @@ import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
 import { BargeInMonitor, duckPlayout } from './BargeInMonitor.js';
-import { CODEC_INFO } from '../media/edgeCodecs.js';
 import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
 import { callSnapshot } from './callSnapshot.js';
 import { InboundLeg } from './InboundLeg.js';
@@ -58,7 +57,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.codec = setup.codec;
     this.edge = edge;
     const route = setup.route;
-    this.monitor = new BargeInMonitor(route.bargeIn, {
+    this.monitor = new BargeInMonitor(route.bargeIn, deps.vad ?? null, setup.codec, {
       speech: (ev) => {
         this.#agent?.event(ev);
       },
@@ -68,7 +67,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
       duck: (on, atMs, resumed) => {
         duckPlayout(this, on, atMs, resumed);
       },
-    }, deps.vad ?? null, CODEC_INFO[setup.codec].pcmRate === 8000 ? 8000 : 16000);
+    });
     this.inbound = new InboundLeg(
       { pool: deps.dspPool, metrics: deps.metrics, now: this.#now, speex: deps.speex },
       {

@@ -5,7 +5,8 @@ import type { BargeInOptions } from './BargeIn.js';
  *
  * It judges the echo-cancelled caller audio in the 32 ms chunks of the speech model (Silero VAD),
  * whose results come back after their chunk: each is taken at its own media time, with the level
- * of those very samples. A chunk is caller speech when the model says so (≥ sileroThreshold) and
+ * of those very samples (or, without Silero, per 10 ms with RNNoise's voice probability). A chunk
+ * is caller speech when the model says so (≥ sileroThreshold, or vadThreshold) and
  * its level stands clear of the echo that may be left (the echo canceller's measured loss applied
  * to what was played then: `echoMarginDb`), of the caller's own background (`noiseMarginDb`) and
  * of `minLevelDb`. So residual echo is not speech, whatever it sounds like.
@@ -65,8 +66,11 @@ export class InterruptionDetector {
     this.#lastSlot = Math.max(this.#lastSlot, slot);
   }
 
-  /** The model's speech probability for the chunk of `chunkMs` ending at `endMs`; `agentAudible` now. */
-  chunk(endMs: number, chunkMs: number, p: number, agentAudible: boolean): void {
+  /**
+   * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
+   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now.
+   */
+  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -79,11 +83,7 @@ export class InterruptionDetector {
     }
     const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
     const speech =
-      p >= o.sileroThreshold &&
-      level >= o.minLevelDb &&
-      level >= echo + o.echoMarginDb &&
-      level >= this.#echo.floorDb + o.noiseMarginDb;
-    if (process.env['BARGEIN_DEBUG']) console.log(`chunk ${endMs.toFixed(0)} p ${p.toFixed(2)} level ${level.toFixed(1)} echo ${echo.toFixed(1)} floor ${this.#echo.floorDb} ${speech ? 'SPEECH' : ''}`);
+      p >= threshold && level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= this.#echo.floorDb + o.noiseMarginDb;
     if (speech) {
       if (!this.#run) {
         this.#run = true;
@@ -107,8 +107,10 @@ export class InterruptionDetector {
       this.#ducked = true;
       this.#ev.duck(this.#runStart);
     }
-    // An utterance that still goes on after shortUtteranceMs (pauses bridged) is no backchannel.
-    if (!this.#confirmed && speech && this.#speechMs >= o.minSpeechMs && endMs - this.#runStart >= o.shortUtteranceMs) {
+    // An utterance that still goes on after shortUtteranceMs (pauses bridged) is no backchannel;
+    // and speech fills at least half of it (a noise that now and then sounds like speech does not).
+    const span = endMs - this.#runStart;
+    if (!this.#confirmed && speech && this.#speechMs >= Math.max(o.minSpeechMs, span / 2) && span >= o.shortUtteranceMs) {
       this.#confirmed = true;
       this.#ev.confirm(this.#runStart);
     }

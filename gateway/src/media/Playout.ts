@@ -3,6 +3,7 @@ import { DtmfSchedule } from './DtmfSchedule.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
 import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
+import { PlayoutGain } from './PlayoutGain.js';
 import { PlayoutQueue } from './PlayoutQueue.js';
 import type { SpeexModule } from './InboundDsp.js';
 
@@ -72,9 +73,8 @@ export class Playout implements Tickable {
   framesSent = 0;
   /** marks taken and not yet reported to the agent */
   #pendingMarks = 0;
-  /** playout gain (barge-in ducking): now, and where it ramps to over the next frame */
-  #gain = 1;
-  #gainTo = 1;
+  /** barge-in ducking: lowers the audio, drops nothing */
+  readonly gain = new PlayoutGain();
 
   constructor(speex: SpeexModule, opts: PlayoutOptions, edge: Edge, events: PlayoutEvents) {
     this.#o = opts;
@@ -178,21 +178,13 @@ export class Playout implements Tickable {
     for (const name of this.queue.clear()) this.#report(name, true);
     if (this.#buffered) this.#edge.clear();
     this.playedSinceClear = 0;
-    this.#gain = this.#gainTo = 1;
+    this.gain.reset();
     this.#oddByte = -1;
     this.#playing = false;
     this.#aheadMs = 0;
     // The filter still holds a few ms of the dropped audio; without this it leaks into the next frame.
     this.#resampler.reset();
     return dropped;
-  }
-
-  /**
-   * Lowers the agent's audio by `db` (0: back to full volume) from the next frame on, ramped over
-   * that frame (no click); nothing is dropped or delayed. A clear restores full volume.
-   */
-  duck(db: number): void {
-    this.#gainTo = 10 ** (-db / 20);
   }
 
   /** Queues RFC 4733 events for each DTMF character (others are ignored); returns digits queued. */
@@ -225,7 +217,7 @@ export class Playout implements Tickable {
     } else this.#playing = false;
     // Always run the resampler (zeros when idle) so its filter state is continuous.
     int16ToFloat(this.#agentFrame, this.#f32In);
-    if (this.#gain !== 1 || this.#gainTo !== 1) this.#applyGain();
+    this.gain.apply(this.#f32In);
     const made = this.#resampler.process(this.#f32In, this.#f32Out);
     const e = this.#edgeFrame;
     for (let i = 0; i < e.length; i++) {
@@ -240,15 +232,6 @@ export class Playout implements Tickable {
     // Marks now at the head: their audio is all in this or an earlier frame.
     for (let m = this.queue.shiftMark(); m !== null; m = this.queue.shiftMark()) this.#reach(m, nowMs);
     this.#ev.reference(playsAt, e);
-  }
-
-  /** The duck gain on this frame, ramped linearly from the last frame's to the target. */
-  #applyGain(): void {
-    const x = this.#f32In;
-    const from = this.#gain;
-    const step = (this.#gainTo - from) / x.length;
-    for (let i = 0; i < x.length; i++) x[i] = x[i]! * (from + step * (i + 1));
-    this.#gain = this.#gainTo;
   }
 
   /** A mark whose audio has all been handed to the edge. */

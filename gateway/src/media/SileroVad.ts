@@ -121,7 +121,7 @@ export class SileroStream {
         const state = new ort.Tensor('float32', this.#state, [2, 1, 128]);
         const r = await this.#model.run(input, state, this.#sr);
         this.#free.push(c.audio);
-        if (this.#closed) return;
+        if (this.#isClosed()) return; // closed while the model ran
         this.#state.set(r.state);
         this.#onResult(c.endMs, r.p);
       }
@@ -141,5 +141,9 @@ export class SileroStream {
   close(): void {
     this.#closed = true;
     this.#queue.length = 0;
+  }
+
+  #isClosed(): boolean {
+    return this.#closed;
   }
 }

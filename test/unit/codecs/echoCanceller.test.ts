@@ -42,7 +42,8 @@ function run(aec: EchoCanceller, ref: Float32Array, mic: Float32Array): Int16Arr
 }
 
 const db = (x: number) => 10 * Math.log10(x);
-const erle = (mic: ArrayLike<number>, res: ArrayLike<number>, from: number, to: number) => db(energy(mic, from, to) / Math.max(1, energy(res, from, to)));
+const erle = (mic: ArrayLike<number>, res: ArrayLike<number>, from: number, to: number) =>
+  db(energy(mic, from, to) / Math.max(1, energy(res, from, to)));
 const path = (name: string, erlDb: number, delayMs = 100): EchoPath => ({ kind: 'g168', name, h: g168Path(name), delayMs, erlDb });
 
 describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
@@ -54,7 +55,9 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     const res = run(aec, far, mic);
     const late = erle(mic, res, 2 * RATE, mic.length);
     const first = erle(mic, res, RATE / 2, (3 * RATE) / 2);
-    console.log(`${model}: ERLE 0.5–1.5 s ${first.toFixed(1)} dB, 2 s–end ${late.toFixed(1)} dB; delay ${aec.delay}, loss ${aec.lossDb.toFixed(1)} dB`);
+    console.log(
+      `${model}: ERLE 0.5–1.5 s ${first.toFixed(1)} dB, 2 s–end ${late.toFixed(1)} dB; delay ${aec.delay}, loss ${aec.lossDb.toFixed(1)} dB`,
+    );
     expect(aec.locked).toBe(true);
     expect(Math.abs((1000 * aec.delay) / RATE - 100)).toBeLessThanOrEqual(12);
     expect(late).toBeGreaterThanOrEqual(20);
@@ -91,7 +94,12 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
   // G.168 §6.4.2.7 (test 6, non-divergence on narrow-band signals): tones and DTMF pairs on the
   // far end must not make the canceller add to the near end, and speech afterwards still converges.
   it('does not diverge on tones and tone pairs, and converges on speech after them', () => {
-    const pairs = [[697, 0], [1336, 0], [697, 1209], [941, 1633]];
+    const pairs = [
+      [697, 0],
+      [1336, 0],
+      [697, 1209],
+      [941, 1633],
+    ];
     const tones = new Float32Array(pairs.length * RATE);
     pairs.forEach(([f1, f2], j) => {
       for (let i = 0; i < RATE; i++)
