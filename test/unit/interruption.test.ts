@@ -9,7 +9,7 @@ import { InterruptionDetector, type EchoModel } from '../../gateway/src/media/In
  */
 
 const CHUNK = 32;
-const quiet: EchoModel = { predictedEcho: () => -100, floorDb: -70 };
+const quiet: EchoModel = { predictedEcho: () => -100, percentileDb: () => -70 };
 
 function harness(echo: EchoModel = quiet, opts: Partial<typeof DEFAULT_BARGE_IN> = {}) {
   const events: string[] = [];
@@ -57,14 +57,14 @@ describe('InterruptionDetector', () => {
   });
 
   it('takes nothing that does not stand clear of the predicted echo, however speech-like', () => {
-    const echo: EchoModel = { predictedEcho: () => -32, floorDb: -70 };
+    const echo: EchoModel = { predictedEcho: () => -32, percentileDb: () => -70 };
     const h = harness(echo);
     h.feed(2000, 0.99, -30); // residual echo: 2 dB above the prediction, margin 6 dB
     expect(h.events).toEqual([]);
   });
 
   it('takes nothing that does not rise above the caller background', () => {
-    const h = harness({ predictedEcho: () => -100, floorDb: -34 });
+    const h = harness({ predictedEcho: () => -100, percentileDb: () => -34 });
     h.feed(2000, 0.99, -30);
     expect(h.events).toEqual([]);
   });

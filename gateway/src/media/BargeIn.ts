@@ -111,11 +111,16 @@ export class BargeInDetector {
    * far: in a call's first second too, when the window is not full), dBFS.
    */
   get floorDb(): number {
+    return this.percentileDb(FLOOR_PERCENTILE);
+  }
+
+  /** The `q` quantile (0..1) of the caller's levels over the last 1.5 s (so far), dBFS. */
+  percentileDb(q: number): number {
     if (this.#recorded < 5) return SILENT_DB;
     let n = 0;
     for (let b = 0; b <= 100; b++) {
       n += this.#hist[b]!;
-      if (n >= this.#recorded * FLOOR_PERCENTILE) return b - 100;
+      if (n >= this.#recorded * q) return b - 100;
     }
     return 0;
   }

@@ -31,9 +31,16 @@ export interface InterruptionEvents {
 export interface EchoModel {
   /** predicted residual echo at 10 ms slot `slot`, dBFS */
   predictedEcho(slot: number): number;
-  /** the caller's background level, dBFS */
-  readonly floorDb: number;
+  /** a quantile of the caller's recent levels, dBFS */
+  percentileDb(q: number): number;
 }
+
+/**
+ * The caller's background is the median level of the last 1.5 s, taken when an utterance starts
+ * (so the caller's own speech does not raise it): babble, music or a TV must be exceeded by
+ * noiseMarginDb, not merely their quiet moments.
+ */
+const BACKGROUND_QUANTILE = 0.5;
 
 const SLOTS = 64; // 10 ms levels kept: 640 ms covers any inference lag
 const SILENT_DB = -100;
@@ -51,6 +58,8 @@ export class InterruptionDetector {
   #lastSpeech = 0;
   #ducked = false;
   #confirmed = false;
+  /** the caller's background when the current utterance began, dBFS */
+  #background = SILENT_DB;
 
   constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
     this.#o = o;
@@ -68,7 +77,9 @@ export class InterruptionDetector {
 
   /**
    * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
-   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now.
+   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
+   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
+   * is judged against a background a few frames younger, which changes nothing that matters.)
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
@@ -82,11 +93,12 @@ export class InterruptionDetector {
       echo = Math.max(echo, this.#echo.predictedEcho(s));
     }
     const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
-    const speech =
-      p >= threshold && level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= this.#echo.floorDb + o.noiseMarginDb;
+    const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
+    const speech = p >= threshold && level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= background + o.noiseMarginDb;
     if (speech) {
       if (!this.#run) {
         this.#run = true;
+        this.#background = background;
         this.#runStart = endMs - chunkMs;
         this.#speechMs = 0;
       }
