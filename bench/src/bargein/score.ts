@@ -65,8 +65,8 @@ export function score(outcomes: Outcome[]): Scores {
         if (o.clears.length === 0) bcKept++;
         if (o.ducks.length > 0 && o.clears.length === 0) {
           bcDucked++;
-          // resumed, and every sample of the utterance reached the phone
-          if (o.resumes.length > 0 && o.agentSamplesPlayed >= o.trial.agentPcm.length - 160) bcWhole++;
+          // resumed, and every 20 ms of the utterance due by the end reached the phone
+          if (o.resumes.length > 0 && o.agentSamplesPlayed >= o.agentSamplesDue) bcWhole++;
         }
       }
     }

@@ -41,8 +41,9 @@ export interface Outcome {
   resumes: number[];
   /** ms of agent speech the phone played (echo-only minutes are counted from this) */
   agentSpeechMs: number;
-  /** agent audio the phone received, samples, against the utterance's length */
+  /** agent audio the phone received, samples, and what it would have had with nothing dropped */
   agentSamplesPlayed: number;
+  agentSamplesDue: number;
   erlDb: number;
   erleDb: number;
   delayMs: number;
@@ -169,5 +170,7 @@ export async function runTrial(
   }
   const { erlDb, erleDb, delayMs } = call.inbound.echoPath;
   call.close('api_delete');
-  return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, erlDb, erleDb, delayMs };
+  // one frame a tick from the first: all of the utterance, or as much as the trial lasted
+  const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames) * FRAME;
+  return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs };
 }

@@ -68,8 +68,8 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   sileroThreshold: 0.5,
   duckDb: 12,
   duckMs: 64,
-  shortUtteranceMs: 400,
-  gapMs: 200,
+  shortUtteranceMs: 500,
+  gapMs: 400,
   duckEvents: true,
 };
 
