@@ -12,16 +12,20 @@ import { Fft } from './fft.js';
  *    subtracts its estimate. It is a partitioned-block frequency-domain adaptive filter (MDF:
  *    Soo & Pang 1990) with 4 ms blocks: per-bin normalised steps converge on speech in a fraction
  *    of a second where a time-domain NLMS takes seconds, at a fraction of the cost for a 64 ms tail.
- * 3. Double talk: two filters (G.168 §6.4.2.4's concern, handled the way OSLEC and SpeexDSP do):
- *    a background filter adapts always; its coefficients are copied to the foreground, which
- *    makes the output, only when it cancels clearly better, and it is reset from the foreground
- *    when it diverged (the caller talking trains it away). No level threshold to get wrong.
+ * 3. Double talk (G.168 §6.4.2.4), as OSLEC and SpeexDSP handle it: two filters. A background
+ *    filter adapts; its coefficients are copied to the foreground, which makes the output, only
+ *    when it cancels clearly better, and it is reset from the foreground when it diverged. A
+ *    Geigel detector on block powers, against the loss this line was measured to have, pauses
+ *    adaptation and copying while the caller talks.
+ * 4. The loss it measures (reference to residual, `lossDb`) tells the barge-in detector how much
+ *    echo may be left; G.168 §6.4.2.7's non-divergence is guarded (a foreground that adds more
+ *    than it removes is dropped).
  *
  * Samples are placed on one sample clock by the caller (`atSample`). The echo estimate of a block
  * is computed as soon as the block starts (the reference it needs was played ≥ lead + 4 ms
  * earlier), so any frame length works and nothing is delayed.
- * Cost per sample ≈ 24 · tail/block multiply-adds + 5 FFTs of 2·block per block (measured in
- * bench/README.md); nothing while nothing plays.
+ * Cost per block: 3 · partitions · (block + 1) complex multiply-adds and 5 FFTs of 2 · block
+ * (CPU per call measured in bench/README.md); next to nothing while nothing plays.
  */
 export interface EchoCancellerOptions {
   /** Hz (8000 or 16000) */
@@ -104,8 +108,6 @@ export class EchoCanceller {
   readonly #loss = new Float32Array(LOSS_WINDOWS);
   readonly #sorted = new Float32Array(LOSS_WINDOWS);
   #windows = 0;
-  /** echo estimate power of the last block, per sample (foreground) */
-  echoPower = 0;
 
   constructor(o: EchoCancellerOptions) {
     this.rate = o.rate;
@@ -341,7 +343,6 @@ export class EchoCanceller {
     let sff = 0;
     let see = 0;
     let sdd = 0;
-    let syy = 0;
     let sdb = 0;
     const tr = this.#tr;
     const ti = this.#ti;
@@ -354,11 +355,9 @@ export class EchoCanceller {
       sff += ef * ef;
       see += eb * eb;
       sdd += d * d;
-      syy += this.#yf[j]! * this.#yf[j]!;
       sdb += (this.#yf[j]! - this.#yb[j]!) ** 2;
       tr[B + j] = eb;
     }
-    this.echoPower = syy / B;
     let sx = 0;
     const K = this.#K;
     const h = this.#xHead * K;

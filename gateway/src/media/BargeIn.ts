@@ -1,21 +1,22 @@
 import { rmsDbfs } from '../../../codecs/src/index.js';
 
 /**
- * Barge-in detection for one call: is the caller talking over the agent?
+ * The echo and background model of one call's barge-in, and its per-10 ms speech gate for the
+ * speech_started/stopped events (the barge-in decision itself is InterruptionDetector's, which
+ * reads `predictedEcho` and `percentileDb` here).
  *
  * The gateway plays the agent's audio, so it knows the reference that may echo back through the
- * caller's phone (typically 15–30 dB quieter, 20–250 ms later); the call's echo canceller removes
- * most of it and measures what is left. Per 10 ms of (echo-cancelled, denoised) caller audio the
- * detector decides "caller speech" when all hold:
+ * caller's phone (6–30 dB quieter, 20–250 ms later); the call's echo canceller removes most of it
+ * and measures what is left. Per 10 ms of (echo-cancelled, denoised) caller audio the gate says
+ * "caller speech" when all hold:
  *   - RNNoise's voice probability ≥ vadThreshold (noise-only input is removed by RNNoise),
  *   - the level is ≥ minLevelDb,
  *   - while the agent's audio may be echoing: the level exceeds the predicted residual echo by
  *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
  *     return loss + the canceller's enhancement); before the canceller has locked on, the loudest
  *     reference in the echo window minus erlPriorDb.
- * Barge-in is decided when minSpeechMs of caller speech that also stands noiseMarginDb above the
- * caller's own background level (gaps of one frame tolerated) accumulate while the agent is
- * audible. (speech_started is the call's voice-activity detector's, after onsetMs.)
+ * (speech_started is then the call's voice-activity detector's, after onsetMs.) The options are
+ * all of barge-in's: the route's `bargeIn`.
  */
 export interface BargeInOptions {
   enabled: boolean;
