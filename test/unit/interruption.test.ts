@@ -36,7 +36,7 @@ describe('InterruptionDetector', () => {
     h.feed(320, 0.05, -60); // agent talking, caller quiet
     h.feed(288, 0.95, -30); // "uh-huh": ≈ 290 ms
     h.feed(640, 0.05, -60);
-    expect(h.events).toEqual(['duck@320', 'resume@320']);
+    expect(h.events).toEqual(['duck@320', 'resume@608']); // resumed: when the utterance ended
   });
 
   it('ducks, then confirms an utterance that goes on past shortUtteranceMs, and releases when it ends', () => {

@@ -21,8 +21,8 @@ import type { BargeInOptions } from './BargeIn.js';
 export interface InterruptionEvents {
   duck(runStartMs: number): void;
   confirm(runStartMs: number): void;
-  /** the run ended without an interruption (after a duck) */
-  resume(runStartMs: number): void;
+  /** the utterance ended at `endMs` without being an interruption (after a duck) */
+  resume(endMs: number): void;
   /** the caller stopped after a confirmed interruption (the duck, if any, can go) */
   release(): void;
 }
@@ -111,7 +111,7 @@ export class InterruptionDetector {
     if (!this.#run || !o.enabled) return;
     if (!agentAudible) {
       // the agent finished (or was cleared) while the caller talks: nothing left to duck
-      if (this.#ducked && !this.#confirmed) this.#ev.resume(this.#runStart);
+      if (this.#ducked && !this.#confirmed) this.#ev.resume(this.#lastSpeech);
       this.#ducked = false;
       return;
     }
@@ -130,7 +130,7 @@ export class InterruptionDetector {
 
   #end(): void {
     if (this.#confirmed) this.#ev.release();
-    else if (this.#ducked) this.#ev.resume(this.#runStart);
+    else if (this.#ducked) this.#ev.resume(this.#lastSpeech);
     this.#run = false;
     this.#ducked = false;
     this.#confirmed = false;
