@@ -44,11 +44,6 @@ export class LineEcho {
     return this.aec.rate;
   }
 
-  /** Echo-path measures (NaN until the canceller has locked on and measured). */
-  get erlDb(): number {
-    return this.aec.locked ? this.aec.erlDb : NaN;
-  }
-
   /** The edge-rate audio played at `playsAtMs` (the reference). */
   reference(playsAtMs: number, frame: Int16Array): void {
     const at = Math.round((playsAtMs * this.rate) / 1000);
