@@ -15,8 +15,13 @@ import { log } from '../log.js';
  */
 export type SileroRate = 8000 | 16000;
 
-/** Chunks waiting for inference per call, at most (≈ 0.25 s); beyond it the oldest are skipped. */
-const MAX_QUEUED = 8;
+/**
+ * Chunks waiting for inference per call, at most (≈ 1 s); beyond it the oldest are skipped. A
+ * loaded machine can stall onnxruntime's threads for a few hundred ms: results then come late,
+ * but judged at their own media time they are still right; a skipped chunk is a hole in the
+ * caller's speech that can keep an interruption from being confirmed.
+ */
+const MAX_QUEUED = 32;
 
 export class SileroModel {
   readonly #session: ort.InferenceSession;
