@@ -41,7 +41,15 @@ export class SileroModel {
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
         });
-        return new SileroModel(session);
+        const model = new SileroModel(session);
+        // One inference now: the first run of a session is slow (allocations, kernel choice),
+        // and must not land on a call's first interruption.
+        await model.run(
+          new ort.Tensor('float32', new Float32Array(288), [1, 288]),
+          new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]),
+          new ort.Tensor('int64', BigInt64Array.of(8000n), []),
+        );
+        return model;
       } catch (err) {
         log('warn', 'silero_vad_unavailable', { error: String(err), fallback: 'RNNoise/level voice probability' });
         return null;
