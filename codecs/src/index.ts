@@ -12,3 +12,5 @@ export * from './resampler.js';
 export * from './denoiser.js';
 export * from './wav.js';
 export * from './echoCanceller.js';
+export * from './fft.js';
+export * from './bulkDelay.js';

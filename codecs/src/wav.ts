@@ -8,10 +8,14 @@ export interface PcmAudio {
   samples: Int16Array;
 }
 
-/** Reads a WAV (any format wavefile understands); converts to mono 16-bit, first channel. */
+/** Reads a WAV (PCM, float or G.711); converts to mono 16-bit, first channel. */
 export function readWav(pathOrBytes: string | Uint8Array): PcmAudio {
   const bytes = typeof pathOrBytes === 'string' ? readFileSync(pathOrBytes) : pathOrBytes;
   const wav = new wavefile.WaveFile(bytes);
+  // G.711 WAVs (format 7 µ-law, 6 A-law: telephone fixtures at half the bytes) are expanded first.
+  const format = (wav.fmt as { audioFormat: number }).audioFormat;
+  if (format === 7) wav.fromMuLaw();
+  else if (format === 6) wav.fromALaw();
   wav.toBitDepth('16');
   const fmt = wav.fmt as { sampleRate: number; numChannels: number };
   const raw = wav.getSamples(true, Int16Array) as unknown as Int16Array;

@@ -1,3 +1,4 @@
+import { SileroModel } from './media/SileroVad.js';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import uWS from 'uWebSockets.js';
@@ -71,7 +72,7 @@ export class Gateway {
   /** Loads the DSP modules and starts listening. Resolves with the bound port. */
   async start(): Promise<number> {
     const s = this.settings;
-    const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
+    const [speex, rnnoise, vad] = await Promise.all([loadResamplerModule(), loadDenoiserModule(), SileroModel.load()]);
     const pool = await DspPool.create(
       { speex, rnnoise },
       s.dspWorkers,
@@ -99,6 +100,7 @@ export class Gateway {
       speex,
       resampleQuality: s.resampleQuality,
       playoutMaxSeconds: s.playoutMaxSeconds,
+      vad,
     };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };

@@ -47,7 +47,7 @@ export interface Route {
   /** RNNoise: always (true), never (false), or where the call's measured SNR says it helps ('auto', the default) */
   denoise: boolean | 'auto';
   params: Readonly<Record<string, unknown>>;
-  /** barge-in detection; autoClear defaults on for the native dialect only (others cannot say "cleared") */
+  /** barge-in detection; autoClear and duckEvents default on for the native dialect only (others cannot carry them) */
   bargeIn: Readonly<BargeInOptions>;
 }
 
@@ -137,10 +137,17 @@ const BARGE_IN_RANGES: Record<keyof BargeInOptions, [number, number] | 'boolean'
   minLevelDb: [-90, 0],
   echoWindowMs: [50, 1000],
   noiseMarginDb: [0, 40],
+  silero: 'boolean',
+  sileroThreshold: [0, 1],
+  duckDb: [0, 40],
+  duckMs: [0, 2000],
+  shortUtteranceMs: [0, 3000],
+  gapMs: [0, 1000],
+  duckEvents: 'boolean',
 };
 
 function parseBargeIn(v: unknown, field: string, native: boolean): Readonly<BargeInOptions> {
-  const out: BargeInOptions = { ...DEFAULT_BARGE_IN, autoClear: native };
+  const out: BargeInOptions = { ...DEFAULT_BARGE_IN, autoClear: native, duckEvents: native };
   if (v === undefined) return Object.freeze(out);
   if (!isObject(v)) fail(field, 'must be an object');
   for (const [k, x] of Object.entries(v)) {

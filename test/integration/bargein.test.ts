@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { g711DecodeInto } from '../../codecs/src/index.js';
+import { g168Path, scaledResponse } from '../../bench/src/bargein/echoPaths.js';
 import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
@@ -9,8 +10,10 @@ import { energy, fixture } from '../helpers/audio.js';
 import { counter, resampleAll, startGateway } from '../helpers/gateway.js';
 
 /**
- * Barge-in over real sockets: a UDP caller whose phone echoes what it plays (attenuated and
- * delayed, as a handset or speakerphone would), with or without the caller talking over the agent.
+ * Barge-in over real sockets: a UDP caller whose line echoes what its phone plays through a
+ * band-limited, dispersive hybrid (ITU-T G.168 Annex D model D.5, 15 dB ERL, 60 ms bulk delay),
+ * with or without the caller talking over the agent: an interruption is cleared, a backchannel is
+ * ducked and resumed with no audio lost, the echo alone clears nothing.
  */
 
 let gw: Gateway;
@@ -19,11 +22,15 @@ let agent: TestAgent;
 let agentSpeech24k: Int16Array;
 let agentSpeech8k: Int16Array;
 const interruption = fixture('bargein/interrupt-1-a.wav').samples; // 8 kHz, ~2.5 s
+const backchannel = fixture('bargein/backchannel-en-us-okay.wav').samples; // ≈ 0.45 s
+/** The hybrid's response, scaled to 15 dB ERL on the agent's speech (set in beforeAll). */
+let hybrid: Float32Array;
 
 beforeAll(async () => {
   ({ gw, url } = await startGateway());
   agent = await TestAgent.listen();
   agentSpeech8k = fixture('bargein/agent-1.wav').samples;
+  hybrid = scaledResponse(Float32Array.from(agentSpeech8k), { kind: 'g168', name: 'D5', h: g168Path('D5'), delayMs: 0, erlDb: 15 });
   agentSpeech24k = Int16Array.from((await resampleAll(agentSpeech8k, 8000, 24000)).pcm, (v) =>
     Math.max(-32768, Math.min(32767, Math.round(v))),
   );
@@ -43,14 +50,11 @@ const audible = (payload: Uint8Array): boolean => energy(decode(payload)) > 100;
 
 /**
  * Runs the caller's phone for `seconds`: every 20 ms it plays the packet due in that slot (a 1-packet
- * jitter buffer on its own clock) and sends back that playback's echo, `echoDb` quieter and `echoDelayMs` later,
- * plus `talk` starting at `talkAtMs` after the first audible agent packet. Returns when the talk
- * started (performance.now ms), NaN if it never did.
+ * jitter buffer on its own clock) and sends back that playback's echo through the hybrid,
+ * `echoDelayMs` later, plus `talk` starting at `talkAtMs` after the first audible agent packet.
+ * Returns when the talk started (performance.now ms), NaN if it never did.
  */
-async function phone(
-  c: RtpCaller,
-  o: { seconds: number; echoDb: number; echoDelayMs: number; talk?: Int16Array; talkAtMs?: number },
-): Promise<number> {
+async function phone(c: RtpCaller, o: { seconds: number; echoDelayMs: number; talk?: Int16Array; talkAtMs?: number }): Promise<number> {
   const frames = o.seconds * 50;
   const played: Int16Array[] = [];
   // Playout on the phone's own clock, anchored at the first packet (plus one slot of jitter
@@ -59,8 +63,10 @@ async function phone(
   // delays this loop or the packets, as a real phone's would.
   let firstSeq = -1;
   let firstK = 0;
-  const gain = 10 ** (-o.echoDb / 20);
   const delayFrames = Math.round(o.echoDelayMs / 20);
+  const h = hybrid;
+  /** what the phone played, as one signal, for the hybrid's convolution */
+  const history = new Float32Array(frames * 160 + 160);
   let firstAudibleAt = NaN;
   let talkFrom = -1;
   let talkStartedAt = NaN;
@@ -77,9 +83,14 @@ async function phone(
     const pkt = k > firstK && firstSeq >= 0 ? rx.find((p) => p.seq === want) : undefined;
     played.push(pkt !== undefined ? decode(pkt.payload) : new Int16Array(160));
     if (Number.isNaN(firstAudibleAt) && energy(played[played.length - 1]!) > 100) firstAudibleAt = performance.now();
+    history.set(played[played.length - 1]!, k * 160);
     const out = new Int16Array(160);
-    const echo = played[played.length - 1 - delayFrames];
-    if (echo) for (let i = 0; i < 160; i++) out[i] = Math.round(echo[i]! * gain);
+    const from = (k - delayFrames) * 160; // the echo of the slot played delayFrames ago
+    for (let i = 0; i < 160; i++) {
+      let a = 0;
+      for (let j = 0; j < h.length && from + i - j >= 0; j++) a += h[j]! * history[from + i - j]!;
+      out[i] = Math.max(-32768, Math.min(32767, Math.round(a)));
+    }
     if (o.talk && talkFrom < 0 && !Number.isNaN(firstAudibleAt) && performance.now() - firstAudibleAt >= (o.talkAtMs ?? 0)) talkFrom = k;
     if (talkFrom >= 0) {
       const off = (k - talkFrom) * 160;
@@ -97,7 +108,7 @@ describe('barge-in (native dialect, autoClear on by default)', () => {
     const s = await agent.session(c.callId);
     s.sendAudio(agentSpeech24k);
     s.send({ type: 'mark', name: 'utterance-end' });
-    const talkAt = await phone(c, { seconds: 5, echoDb: 20, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
+    const talkAt = await phone(c, { seconds: 5, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
     await sleep(100);
 
     const barges = s.eventsOf('barge_in');
@@ -130,13 +141,53 @@ describe('barge-in (native dialect, autoClear on by default)', () => {
     await c.end();
   }, 20_000);
 
-  it("does not take the agent's own echo for the caller (20 dB, 60 ms echo, no caller speech)", async () => {
+  it('ducks the agent for a backchannel and brings it back, with no audio lost and no clear', async () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: agent.url } } });
     const s = await agent.session(c.callId);
     s.sendAudio(agentSpeech24k);
     s.send({ type: 'mark', name: 'utterance-end' });
     const seconds = Math.ceil(agentSpeech8k.length / 8000) + 1;
-    await phone(c, { seconds, echoDb: 20, echoDelayMs: 60 });
+    await phone(c, { seconds, echoDelayMs: 60, talk: backchannel, talkAtMs: 2000 });
+    await s.until(() => s.eventsOf('mark').length > 0, 3000, 'the mark');
+    const suspected = s.eventsOf('barge_in_suspected');
+    const resumed = s.eventsOf('barge_in_resumed');
+    console.log(`backchannel: ducked ${suspected.length}×, resumed ${resumed.length}×, barge_in ${s.eventsOf('barge_in').length}`);
+    expect(s.eventsOf('barge_in')).toEqual([]);
+    expect(suspected.length).toBeGreaterThanOrEqual(1);
+    expect(resumed.length).toBe(suspected.length);
+    expect(resumed[0]!.atMs).toBeGreaterThan(suspected[0]!.atMs);
+    expect(s.eventsOf('mark')[0]!.msg['cleared']).toBe(false);
+    // No audio lost: every 20 ms of the utterance reached the phone, in order ...
+    const rx = c.received.filter((p) => p.pt === 0);
+    const first = rx.findIndex((p) => audible(p.payload));
+    const last = rx.findLastIndex((p) => audible(p.payload));
+    const srcAudible = (n: number) => energy(agentSpeech8k, n * 160, n * 160 + 160) > 100;
+    let srcFirst = 0;
+    while (!srcAudible(srcFirst)) srcFirst++;
+    let srcLast = Math.floor(agentSpeech8k.length / 160) - 1;
+    while (!srcAudible(srcLast)) srcLast--;
+    expect(last - first + 1).toBeGreaterThanOrEqual(srcLast - srcFirst); // ± a frame of resampling
+    // ... and some of it quieter while ducked: the level dropped by about duckDb (12 dB) against
+    // the same frames of the utterance as sent, then came back.
+    const level = (x: Int16Array) => 10 * Math.log10(energy(x) + 1);
+    const drops = rx.slice(first, last + 1).map((p, n) => {
+      const src = agentSpeech8k.subarray((srcFirst + n) * 160, (srcFirst + n) * 160 + 160);
+      return energy(src) > 1e7 ? level(src) - level(decode(p.payload)) : 0;
+    });
+    const ducked = drops.filter((d) => d > 8).length;
+    console.log(`backchannel: ${ducked} frames ducked by > 8 dB, max drop ${Math.max(...drops).toFixed(1)} dB`);
+    expect(ducked).toBeGreaterThan(2);
+    expect(drops.slice(-25).filter((d) => d > 8)).toEqual([]); // full volume again at the end
+    await c.end();
+  }, 30_000);
+
+  it("does not take the agent's own echo for the caller (dispersive 15 dB echo, no caller speech)", async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: { agent: { url: agent.url } } });
+    const s = await agent.session(c.callId);
+    s.sendAudio(agentSpeech24k);
+    s.send({ type: 'mark', name: 'utterance-end' });
+    const seconds = Math.ceil(agentSpeech8k.length / 8000) + 1;
+    await phone(c, { seconds, echoDelayMs: 60 });
     await s.until(() => s.eventsOf('mark').length > 0, 3000, 'the mark');
     expect(s.eventsOf('barge_in')).toEqual([]);
     // speech_started is a softer signal: under CPU load this test's own playback jitters, the echo
@@ -169,7 +220,7 @@ describe('barge-in in the Twilio dialect', () => {
     g711EncodeInto('ulaw', agentSpeech8k, codes);
     ws.send(JSON.stringify({ event: 'media', streamSid, media: { payload: Buffer.from(codes).toString('base64') } }));
     ws.send(JSON.stringify({ event: 'mark', streamSid, mark: { name: 'utterance-end' } }));
-    const talkAt = await phone(c, { seconds: 5, echoDb: 20, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
+    const talkAt = await phone(c, { seconds: 5, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
     // The agent's audio kept playing through the interruption (well past the detector's window) ...
     const rx = c.received.filter((p) => p.pt === 0);
     expect(rx.filter((p) => p.arrivalMs > talkAt + 1000 && audible(p.payload)).length).toBeGreaterThan(25);

@@ -75,6 +75,17 @@ describe('routing config', () => {
     }
   });
 
+  it('turns autoClear and the duck events on for native agents only, and checks the barge-in options', () => {
+    expect(parseRoute({ agent: { url: 'ws://a' } }).bargeIn).toMatchObject({ autoClear: true, duckEvents: true, duckDb: 12, silero: true });
+    expect(parseRoute({ agent: { url: 'ws://a', dialect: 'twilio' } }).bargeIn).toMatchObject({ autoClear: false, duckEvents: false });
+    expect(parseRoute({ agent: { url: 'ws://a' }, bargeIn: { duckDb: 0, shortUtteranceMs: 800 } }).bargeIn).toMatchObject({
+      duckDb: 0,
+      shortUtteranceMs: 800,
+    });
+    expect(() => parseRoute({ agent: { url: 'ws://a' }, bargeIn: { duckDb: -3 } })).toThrow(/route\.bargeIn\.duckDb/);
+    expect(() => parseRoute({ agent: { url: 'ws://a' }, bargeIn: { silero: 'yes' } })).toThrow(/route\.bargeIn\.silero/);
+  });
+
   it('accepts inline routes with headers and params, frozen', () => {
     const r = parseRoute({ agent: { url: 'wss://a.example/x', headers: { authorization: 'Bearer t' } }, params: { lang: 'en' } });
     expect(r.agent.headers).toEqual({ authorization: 'Bearer t' });

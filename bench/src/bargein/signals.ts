@@ -66,10 +66,13 @@ export function dbToGain(db: number): number {
   return 10 ** (db / 20);
 }
 
-export type NoiseKind = 'white' | 'pink' | 'babble' | 'music';
+export type NoiseKind = 'white' | 'pink' | 'brown' | 'car' | 'babble' | 'music';
 
-/** `seconds` of noise with RMS 1000 (scaled by the caller). */
-export function noise(kind: NoiseKind, seconds: number, r: () => number): Float32Array {
+/**
+ * `seconds` of noise with RMS 1000 (scaled by the caller). Babble is made of the interruption
+ * clips of the set being run (`babblePrefix`), so held-out runs never hear tuning voices.
+ */
+export function noise(kind: NoiseKind, seconds: number, r: () => number, babblePrefix = 'interrupt-'): Float32Array {
   const n = Math.round(seconds * RATE);
   const g = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   let out = new Float32Array(n);
@@ -86,9 +89,27 @@ export function noise(kind: NoiseKind, seconds: number, r: () => number): Float3
       b2 = 0.57 * b2 + w * 1.0526913;
       out[i] = b0 + b1 + b2 + w * 0.1848;
     }
+  } else if (kind === 'brown') {
+    // integrated white noise, leaky (a 20 Hz corner) so it has no DC
+    let b = 0;
+    for (let i = 0; i < n; i++) out[i] = b = 0.984 * b + g();
+  } else if (kind === 'car') {
+    // Engine: a 25–45 Hz firing fundamental and harmonics, slowly varying, over low-passed road
+    // rumble (brown noise) and a little tyre hiss.
+    let b = 0;
+    let ph = 0;
+    const f0 = 25 + 20 * r();
+    for (let i = 0; i < n; i++) {
+      const f = f0 * (1 + 0.1 * Math.sin((2 * Math.PI * i) / (RATE * 3.7)));
+      ph += (2 * Math.PI * f) / RATE;
+      b = 0.995 * b + g();
+      let eng = 0;
+      for (let h = 1; h <= 6; h++) eng += Math.sin(h * ph) / h;
+      out[i] = 0.6 * b + 4 * eng + 0.3 * g();
+    }
   } else if (kind === 'babble') {
     // Six talkers from the interruption clips, at random offsets, summed.
-    const clips = list('interrupt-').map(load);
+    const clips = list(babblePrefix).map(load);
     for (let t = 0; t < 6; t++) {
       const c = clips[Math.floor(r() * clips.length)]!;
       let off = Math.floor(r() * c.length);

@@ -22,6 +22,10 @@ export type GatewayEvent =
   | { type: 'barge_in'; atMs: number; playedMs: number; cleared: boolean }
   /** denoise "auto" turned RNNoise on or off; snrDb: the call's estimated SNR */
   | { type: 'denoise'; enabled: boolean; snrDb: number | null; atMs: number }
+  /** the caller may be interrupting: the agent's audio is ducked, not dropped (route option bargeIn.duckEvents) */
+  | { type: 'barge_in_suspected'; atMs: number }
+  /** it was not an interruption (a backchannel, a cough, noise): full volume again, nothing lost */
+  | { type: 'barge_in_resumed'; atMs: number }
   | { type: 'error'; code: string; message: string };
 
 /** What the agent asks of the call (the call implements this). */

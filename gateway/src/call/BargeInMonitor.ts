@@ -1,11 +1,19 @@
+import type { Agent } from '../agent/Agent.js';
 import { BargeInDetector, levelDb, type BargeInOptions } from '../media/BargeIn.js';
+import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
+import { InterruptionDetector } from '../media/Interruption.js';
+import { SileroStream, type SileroModel, type SileroRate } from '../media/SileroVad.js';
+import type { Playout } from '../media/Playout.js';
 import { VoiceActivity, type VadEvent } from '../media/VoiceActivity.js';
+import type { Route } from '../route.js';
 
 export interface BargeInEvents {
   /** The caller started or stopped talking (agent echo excluded). */
   speech(ev: NonNullable<VadEvent>): void;
   /** The caller talks over audible agent audio; `atMs` is the speech onset in caller media time. */
   bargeIn(atMs: number): void;
+  /** Early evidence of an interruption: duck the agent (`on`), or restore it; `atMs` as above. */
+  duck(on: boolean, atMs: number, resumed: boolean): void;
 }
 
 /** An edge quiet for this long (ms) is taken as silence by the voice-activity detector. */
@@ -13,18 +21,54 @@ const SILENT_EDGE_MS = 100;
 
 /**
  * Listens to the caller for one call: speech start and end (for the agent's turn-taking) and
- * barge-in (the caller talking over the agent). It judges each 20 ms frame the inbound chain
- * delivers, as two 10 ms halves, against what the playout played (the echo reference).
+ * barge-in (the caller talking over the agent).
+ *
+ * Barge-in is judged on the echo-cancelled audio as it leaves the echo canceller
+ * (InterruptionDetector: duck, then decide), with Silero's probability chunk by chunk as the
+ * model's results come back (the default, when the model loaded), else with RNNoise's (or the
+ * level's) per 10 ms as the inbound chain's frames come. BargeInDetector keeps the echo and
+ * background model the judge uses, and gates the speech events.
  */
 export class BargeInMonitor {
   readonly #detector: BargeInDetector;
   readonly #vad: VoiceActivity;
   readonly #ev: BargeInEvents;
+  readonly #o: Readonly<BargeInOptions>;
+  readonly #silero: SileroStream | null;
+  readonly #judge: InterruptionDetector;
+  /** echo-canceller clock (ms) of the caller's first sample, and whether the agent is audible */
+  #clock0 = NaN;
+  #audible = false;
 
-  constructor(opts: Readonly<BargeInOptions>, events: BargeInEvents) {
+  /** `model`: this thread's Silero VAD (null: RNNoise's voice probability); `codec`: the edge's. */
+  constructor(opts: Readonly<BargeInOptions>, model: SileroModel | null, codec: EdgeCodecName, events: BargeInEvents) {
+    // the echo canceller's rate: 8 kHz on G.711 edges, the 16 kHz band on Opus
+    const rate: SileroRate = CODEC_INFO[codec].pcmRate === 8000 ? 8000 : 16000;
+    this.#o = opts;
     this.#detector = new BargeInDetector(opts);
     this.#vad = new VoiceActivity({ startFrames: Math.max(1, Math.round(opts.onsetMs / 10)) });
     this.#ev = events;
+    const media = (t: number) => Math.max(0, Math.round(t - this.#clock0));
+    this.#judge = new InterruptionDetector(opts, this.#detector, {
+      duck: (t) => {
+        events.duck(true, media(t), false);
+      },
+      confirm: (t) => {
+        events.bargeIn(media(t));
+      },
+      resume: (t) => {
+        events.duck(false, media(t), true);
+      },
+      release: () => {
+        events.duck(false, 0, false);
+      },
+    });
+    this.#silero =
+      model !== null && opts.silero
+        ? new SileroStream(model, rate, (endMs, p) => {
+            this.#judge.chunk(endMs, (1000 * (rate === 8000 ? 256 : 512)) / rate, p, opts.sileroThreshold, this.#audible);
+          })
+        : null;
   }
 
   /** Whether the caller is talking now. */
@@ -43,6 +87,23 @@ export class BargeInMonitor {
   }
 
   /**
+   * Echo-cancelled caller audio at the canceller's rate, its first sample at `atMs` on the
+   * reference's clock, and whether agent audio may be audible.
+   */
+  cancelled(pcm: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
+    if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;
+    this.#audible = agentAudible;
+    const ten = rate / 100;
+    for (let i = 0; i + ten <= pcm.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(pcm, i, i + ten));
+    this.#silero?.push(pcm, atMs + ((pcm.length - 1) * 1000) / rate);
+  }
+
+  /** Resolves once every chunk given to the speech model has been judged (simulated time). */
+  async settled(): Promise<void> {
+    await this.#silero?.settled();
+  }
+
+  /**
    * One frame of (denoised) caller audio as the agent gets it, its voice probabilities and raw
    * levels per 10 ms, the arrival time of the packet that completed it, and whether agent audio
    * may be audible to the caller.
@@ -57,10 +118,9 @@ export class BargeInMonitor {
       // Echo of the agent is not the caller: the voice-activity events see only caller speech.
       const ev = this.#vad.push(verdict === null ? Math.min(vad[i]!, 0.1) : vad[i]!);
       if (ev !== null) this.#ev.speech(ev);
-      if (verdict === 'barge_in') {
-        const onset = t - this.#detector.runStartMs;
-        this.#ev.bargeIn(Math.max(0, this.#vad.nowMs - Math.round(onset) - 10));
-      }
+      // Without Silero, barge-in takes RNNoise's (or the level's) probability of this half, which
+      // ends at `t` + 10 ms on the clock its levels came on (see `cancelled`).
+      if (this.#silero === null) this.#judge.chunk(t + 10, 10, vad[i]!, this.#o.vadThreshold, agentAudible);
     }
   }
 
@@ -75,4 +135,25 @@ export class BargeInMonitor {
       if (ev !== null) this.#ev.speech(ev);
     }
   }
+
+  close(): void {
+    this.#silero?.close();
+  }
+}
+
+/**
+ * Ducks a call's playout on early evidence of an interruption, or brings it back, and tells an
+ * agent that asked for it (`bargeIn.duckEvents`): `barge_in_suspected`, `barge_in_resumed`.
+ */
+export function duckPlayout(
+  call: { readonly playout: Playout; readonly route: Route; readonly agent: Agent | null },
+  on: boolean,
+  atMs: number,
+  resumed: boolean,
+): void {
+  const o = call.route.bargeIn;
+  call.playout.gain.set(on ? o.duckDb : 0);
+  if (!o.duckEvents) return;
+  if (on) call.agent?.event({ type: 'barge_in_suspected', atMs });
+  else if (resumed) call.agent?.event({ type: 'barge_in_resumed', atMs });
 }

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
-import { BargeInMonitor } from './BargeInMonitor.js';
+import { BargeInMonitor, duckPlayout } from './BargeInMonitor.js';
 import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
 import { callSnapshot } from './callSnapshot.js';
 import { InboundLeg } from './InboundLeg.js';
@@ -57,16 +57,19 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.codec = setup.codec;
     this.edge = edge;
     const route = setup.route;
-    this.monitor = new BargeInMonitor(route.bargeIn, {
+    this.monitor = new BargeInMonitor(route.bargeIn, deps.vad ?? null, setup.codec, {
       speech: (ev) => {
         this.#agent?.event(ev);
       },
       bargeIn: (atMs) => {
         this.#onBargeIn(atMs);
       },
+      duck: (on, atMs, resumed) => {
+        duckPlayout(this, on, atMs, resumed);
+      },
     });
     this.inbound = new InboundLeg(
-      { pool: deps.dspPool, metrics: deps.metrics, now: this.#now },
+      { pool: deps.dspPool, metrics: deps.metrics, now: this.#now, speex: deps.speex },
       {
         codec: setup.codec,
         payloadType: setup.payloadType,
@@ -85,6 +88,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         echoPath: (lossDb, delayMs) => {
           this.monitor.echoPath(lossDb, delayMs);
         },
+        cancelled: (pcm, rate, atMs) => this.monitor.cancelled(pcm, rate, atMs, this.playout.playing),
         drop: (code) => {
           this.#drop(code);
         },
@@ -278,6 +282,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.#agent?.close(reason);
     this.edge.close(reason);
     this.inbound.close();
+    this.monitor.close();
     this.playout.close();
     log('info', 'call_ended', { callId: this.id, reason, durationMs: Date.now() - this.createdAt, ...this.inbound.stats, ...this.stats });
     this.emit('@close', this);

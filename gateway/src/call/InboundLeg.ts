@@ -1,11 +1,12 @@
-import { dtmfDigit, EchoCanceller, tsDiff, type RtpPacket } from '../../../codecs/src/index.js';
+import { dtmfDigit, type RtpPacket } from '../../../codecs/src/index.js';
 import type { EdgeSink } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
 import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
 import { FrameFlags } from '../media/dspProtocol.js';
-import type { FrameSink } from '../media/InboundDsp.js';
+import type { FrameSink, SpeexModule } from '../media/InboundDsp.js';
+import { LineEcho } from '../media/LineEcho.js';
 import { Reorderer } from '../media/Reorderer.js';
 import { DenoiseReport, type DenoiseChange } from './DenoiseReport.js';
 
@@ -23,6 +24,8 @@ export interface InboundOptions {
 export interface InboundDeps {
   pool: DspPool;
   metrics: Metrics;
+  /** this thread's resampler module (the echo canceller's band on wideband edges) */
+  speex: SpeexModule;
   /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
   now: () => number;
 }
@@ -34,6 +37,8 @@ export interface InboundEvents {
   dtmf(digit: string, durationMs: number): void;
   /** The echo canceller's measure of the echo path: loss (dB) and delay to the agent frames (ms). */
   echoPath(lossDb: number, delayMs: number): void;
+  /** Echo-cancelled caller audio (borrowed) at the canceller's rate, its first sample at `atMs` as the agent frames are timed. */
+  cancelled(pcm: Int16Array, rate: number, atMs: number): void;
   /** Input refused, by stable code. */
   drop(code: GatewayErrorCode): void;
   /** The far end confirmed playout of a mark (buffered edges). */
@@ -66,11 +71,8 @@ export class InboundLeg implements EdgeSink {
   readonly #decoder: FrameDecoder;
   readonly #reorder: Reorderer;
   readonly #dsp: InboundChain;
-  /** line echo canceller for narrowband edges (G.711); null for Opus (48 kHz: 6× the cost) */
-  readonly #aec: EchoCanceller | null;
-  /** shared sample clock of the canceller: index of the first audio packet's first sample, its RTP timestamp */
-  #aecBase = NaN;
-  #aecTs0 = 0;
+  /** line echo canceller (Opus edges: in the 0–8 kHz band, for barge-in) */
+  readonly #echo: LineEcho;
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;
   #lastDtmfTs = -1;
@@ -92,7 +94,7 @@ export class InboundLeg implements EdgeSink {
     this.codec = CODEC_INFO[opts.codec];
     this.#lastPacketAt = deps.now();
     this.#decoder = createDecoder(opts.codec);
-    this.#aec = this.codec.pcmRate <= 16000 ? new EchoCanceller({ rate: this.codec.pcmRate }) : null;
+    this.#echo = new LineEcho(deps.speex, this.codec.pcmRate, this.codec.clockRate, opts.quality);
     this.#reorder = new Reorderer({
       packet: (pt, ts, payload, arrival) => {
         this.#onOrderedPacket(pt, ts, payload, arrival);
@@ -136,10 +138,8 @@ export class InboundLeg implements EdgeSink {
 
   /** What the echo canceller has measured of the echo path (NaN until it has locked on). */
   get echoPath(): { erlDb: number; erleDb: number; delayMs: number } {
-    const a = this.#aec;
-    return a === null || !a.locked
-      ? { erlDb: NaN, erleDb: NaN, delayMs: NaN }
-      : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
+    const a = this.#echo.aec;
+    return !a.locked ? { erlDb: NaN, erleDb: NaN, delayMs: NaN } : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
   }
 
   /** ms since the last valid packet from the edge. */
@@ -149,7 +149,7 @@ export class InboundLeg implements EdgeSink {
 
   /** What the playout played at `playsAtMs` (edge rate): the canceller's reference. */
   reference(playsAtMs: number, frame: Int16Array): void {
-    this.#aec?.playRef(frame, Math.round((playsAtMs * this.codec.pcmRate) / 1000));
+    this.#echo.reference(playsAtMs, frame);
   }
 
   /** Clock tick: gaps waiting too long for a late packet are given up as lost. */
@@ -171,7 +171,7 @@ export class InboundLeg implements EdgeSink {
         this.#ev.drop('RTP_SSRC_CHANGED');
         this.#reorder.reset();
         this.#lastTransit = NaN;
-        this.#aecBase = NaN;
+        this.#echo.restart();
       }
       this.#ssrc = p.ssrc;
     }
@@ -232,16 +232,14 @@ export class InboundLeg implements EdgeSink {
     }
     if (n === 0) return;
     const pcm = this.#pcm.subarray(0, n);
-    const aec = this.#aec;
-    if (aec !== null) {
-      // Sample clock from RTP timestamps (jitter-free), anchored at the first packet's arrival.
-      if (Number.isNaN(this.#aecBase)) {
-        this.#aecBase = Math.round(((arrivalMs - 20) * this.codec.pcmRate) / 1000);
-        this.#aecTs0 = ts;
-      }
-      aec.process(pcm, this.#aecBase + tsDiff(this.#aecTs0, ts), pcm);
-      if (aec.locked) this.#ev.echoPath(aec.lossDb, (1000 * aec.delay) / this.codec.pcmRate + this.#dsp.delayMs);
-    }
+    const echo = this.#echo;
+    echo.process(pcm, ts, arrivalMs);
+    const aec = echo.aec;
+    // Until the first loss is measured, the worst line's (6 dB); capped, as a path that moves (a
+    // handset picked up) echoes before it is re-learned.
+    const loss = Number.isFinite(aec.lossDb) ? Math.min(40, aec.lossDb) : 6;
+    if (aec.locked) this.#ev.echoPath(loss, (1000 * aec.delay) / aec.rate + this.#dsp.delayMs);
+    this.#ev.cancelled(echo.residual, echo.rate, echo.atMs + this.#dsp.delayMs);
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }
 
@@ -275,5 +273,6 @@ export class InboundLeg implements EdgeSink {
     this.#closed = true;
     this.#dsp.close();
     this.#decoder.close();
+    this.#echo.close();
   }
 }

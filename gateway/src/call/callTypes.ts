@@ -2,6 +2,7 @@ import type { Metrics } from '../metrics.js';
 import type { DspPool } from '../media/DspPool.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import type { SpeexModule } from '../media/InboundDsp.js';
+import type { SileroModel } from '../media/SileroVad.js';
 import type { Route } from '../route.js';
 
 /** Why a call ended (stable strings: they appear in logs, stop messages and the API). */
@@ -28,6 +29,8 @@ export interface CallDeps {
   playoutMaxSeconds: number;
   /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
   now?: () => number;
+  /** this thread's Silero VAD for barge-in (null or absent: RNNoise's voice probability) */
+  vad?: SileroModel | null;
 }
 
 export interface CallSetup {

@@ -1,21 +1,22 @@
 import { rmsDbfs } from '../../../codecs/src/index.js';
 
 /**
- * Barge-in detection for one call: is the caller talking over the agent?
+ * The echo and background model of one call's barge-in, and its per-10 ms speech gate for the
+ * speech_started/stopped events (the barge-in decision itself is InterruptionDetector's, which
+ * reads `predictedEcho` and `percentileDb` here).
  *
  * The gateway plays the agent's audio, so it knows the reference that may echo back through the
- * caller's phone (typically 15–30 dB quieter, 20–250 ms later); the call's echo canceller removes
- * most of it and measures what is left. Per 10 ms of (echo-cancelled, denoised) caller audio the
- * detector decides "caller speech" when all hold:
+ * caller's phone (6–30 dB quieter, 20–250 ms later); the call's echo canceller removes most of it
+ * and measures what is left. Per 10 ms of (echo-cancelled, denoised) caller audio the gate says
+ * "caller speech" when all hold:
  *   - RNNoise's voice probability ≥ vadThreshold (noise-only input is removed by RNNoise),
  *   - the level is ≥ minLevelDb,
  *   - while the agent's audio may be echoing: the level exceeds the predicted residual echo by
  *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
  *     return loss + the canceller's enhancement); before the canceller has locked on, the loudest
  *     reference in the echo window minus erlPriorDb.
- * Barge-in is decided when minSpeechMs of caller speech that also stands noiseMarginDb above the
- * caller's own background level (gaps of one frame tolerated) accumulate while the agent is
- * audible. (speech_started is the call's voice-activity detector's, after onsetMs.)
+ * (speech_started is then the call's voice-activity detector's, after onsetMs.) The options are
+ * all of barge-in's: the route's `bargeIn`.
  */
 export interface BargeInOptions {
   enabled: boolean;
@@ -37,6 +38,20 @@ export interface BargeInOptions {
   echoWindowMs: number;
   /** dB a barge-in must rise above the caller's own background (babble, music, TV) */
   noiseMarginDb: number;
+  /** judge speech with Silero VAD on the echo-cancelled audio (else RNNoise's voice probability) */
+  silero: boolean;
+  /** Silero speech probability, 0..1 */
+  sileroThreshold: number;
+  /** dB the agent's playout is lowered by on early evidence (0: no ducking) */
+  duckDb: number;
+  /** ms of caller speech before ducking */
+  duckMs: number;
+  /** ms of caller speech below which an utterance only ducks (a backchannel, a cough), never clears */
+  shortUtteranceMs: number;
+  /** ms of pause bridged within one utterance */
+  gapMs: number;
+  /** send barge_in_suspected / barge_in_resumed to the agent (native dialect default) */
+  duckEvents: boolean;
 }
 
 export const DEFAULT_BARGE_IN: BargeInOptions = {
@@ -50,6 +65,13 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   minLevelDb: -55,
   echoWindowMs: 300,
   noiseMarginDb: 6,
+  silero: true,
+  sileroThreshold: 0.5,
+  duckDb: 12,
+  duckMs: 64,
+  shortUtteranceMs: 500,
+  gapMs: 400,
+  duckEvents: true,
 };
 
 /** Reference history kept, in 10 ms slots (covers the echo window). */
@@ -73,6 +95,8 @@ export class BargeInDetector {
   readonly #levels = new Int8Array(FLOOR_FRAMES).fill(-100);
   readonly #hist = new Uint16Array(101);
   #levelPos = 0;
+  /** levels recorded so far, up to FLOOR_FRAMES */
+  #recorded = 0;
   #run = 0;
   #barge = 0;
   #gap = 0;
@@ -81,22 +105,31 @@ export class BargeInDetector {
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
-    this.#hist[0] = FLOOR_FRAMES;
   }
 
-  /** The caller's background level over the last 1.5 s (a low percentile), dBFS. */
+  /**
+   * The caller's background level over the last 1.5 s (a low percentile of what was heard so
+   * far: in a call's first second too, when the window is not full), dBFS.
+   */
   get floorDb(): number {
+    return this.percentileDb(FLOOR_PERCENTILE);
+  }
+
+  /** The `q` quantile (0..1) of the caller's levels over the last 1.5 s (so far), dBFS. */
+  percentileDb(q: number): number {
+    if (this.#recorded < 5) return SILENT_DB;
     let n = 0;
     for (let b = 0; b <= 100; b++) {
       n += this.#hist[b]!;
-      if (n >= FLOOR_FRAMES * FLOOR_PERCENTILE) return b - 100;
+      if (n >= this.#recorded * q) return b - 100;
     }
     return 0;
   }
 
   #record(level: number): void {
     const bin = Math.max(-100, Math.min(0, Math.round(level)));
-    this.#hist[this.#levels[this.#levelPos]! + 100]!--;
+    if (this.#recorded < FLOOR_FRAMES) this.#recorded++;
+    else this.#hist[this.#levels[this.#levelPos]! + 100]!--;
     this.#levels[this.#levelPos] = bin;
     this.#hist[bin + 100]!++;
     this.#levelPos = (this.#levelPos + 1) % FLOOR_FRAMES;

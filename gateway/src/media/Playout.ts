@@ -3,6 +3,7 @@ import { DtmfSchedule } from './DtmfSchedule.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
 import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
+import { PlayoutGain } from './PlayoutGain.js';
 import { PlayoutQueue } from './PlayoutQueue.js';
 import type { SpeexModule } from './InboundDsp.js';
 
@@ -72,6 +73,8 @@ export class Playout implements Tickable {
   framesSent = 0;
   /** marks taken and not yet reported to the agent */
   #pendingMarks = 0;
+  /** barge-in ducking: lowers the audio, drops nothing */
+  readonly gain = new PlayoutGain();
 
   constructor(speex: SpeexModule, opts: PlayoutOptions, edge: Edge, events: PlayoutEvents) {
     this.#o = opts;
@@ -175,6 +178,7 @@ export class Playout implements Tickable {
     for (const name of this.queue.clear()) this.#report(name, true);
     if (this.#buffered) this.#edge.clear();
     this.playedSinceClear = 0;
+    this.gain.reset();
     this.#oddByte = -1;
     this.#playing = false;
     this.#aheadMs = 0;
@@ -213,6 +217,7 @@ export class Playout implements Tickable {
     } else this.#playing = false;
     // Always run the resampler (zeros when idle) so its filter state is continuous.
     int16ToFloat(this.#agentFrame, this.#f32In);
+    this.gain.apply(this.#f32In);
     const made = this.#resampler.process(this.#f32In, this.#f32Out);
     const e = this.#edgeFrame;
     for (let i = 0; i < e.length; i++) {

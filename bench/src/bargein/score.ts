@@ -1,0 +1,124 @@
+import type { EchoKind } from './echoPaths.js';
+import type { Kind, Outcome } from './trial.js';
+
+/** A clear counts for an interruption when it comes within this long of the speech onset. */
+export const RECALL_WINDOW_MS = 1000;
+
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export interface Scores {
+  clearP50: number;
+  clearP95: number;
+  duckP50: number;
+  recall: [number, number];
+  echoOnly: [number, number]; // false clears, minutes
+  noiseEcho: [number, number];
+  echoOnlyDucks: number;
+  backchannelsKept: [number, number];
+  backchannelsResumedWhole: [number, number];
+  precision: [number, number]; // true, false
+  falseByKind: Record<string, number>;
+  playedErr: number[];
+  erle: number[];
+}
+
+/** The issue's measures over a set of outcomes (one echo-path kind, or all). */
+export function score(outcomes: Outcome[]): Scores {
+  const clearDelays: number[] = [];
+  const duckDelays: number[] = [];
+  const falseByKind: Record<string, number> = {};
+  const minutes: Partial<Record<Kind, number>> = {};
+  let tp = 0;
+  let interruptions = 0;
+  let bcKept = 0;
+  let bcs = 0;
+  let bcWhole = 0;
+  let bcDucked = 0;
+  let echoOnlyDucks = 0;
+  const playedErr: number[] = [];
+  const erle: number[] = [];
+  for (const o of outcomes) {
+    const k = o.trial.kind;
+    minutes[k] = (minutes[k] ?? 0) + o.agentSpeechMs / 60000;
+    if (Number.isFinite(o.erleDb)) erle.push(o.erlDb + o.erleDb);
+    for (const c of o.clears) playedErr.push(Math.abs(c.playedMs - c.truthMs));
+    const onsetMs = o.trial.onset * 1000;
+    if (k === 'interruption') {
+      interruptions++;
+      const hit = o.clears.find((c) => c.atMs >= onsetMs && c.atMs <= onsetMs + RECALL_WINDOW_MS);
+      falseByKind[k] = (falseByKind[k] ?? 0) + o.clears.filter((c) => c.atMs < onsetMs).length;
+      if (hit !== undefined) {
+        tp++;
+        clearDelays.push(hit.atMs - onsetMs);
+      }
+      const duck = o.ducks.find((t) => t >= onsetMs);
+      if (duck !== undefined) duckDelays.push(duck - onsetMs);
+    } else {
+      falseByKind[k] = (falseByKind[k] ?? 0) + o.clears.length;
+      if (k === 'echo-only') echoOnlyDucks += o.ducks.length;
+      if (k === 'backchannel') {
+        bcs++;
+        if (o.clears.length === 0) bcKept++;
+        if (o.ducks.length > 0 && o.clears.length === 0) {
+          bcDucked++;
+          // resumed, and every 20 ms of the utterance due by the end reached the phone
+          if (o.resumes.length > 0 && o.agentSamplesPlayed >= o.agentSamplesDue) bcWhole++;
+        }
+      }
+    }
+  }
+  const falseMixed = ['interruption', 'backchannel', 'cough', 'click'].reduce((a, k) => a + (falseByKind[k] ?? 0), 0);
+  return {
+    clearP50: pct(clearDelays, 50),
+    clearP95: pct(clearDelays, 95),
+    duckP50: pct(duckDelays, 50),
+    recall: [tp, interruptions],
+    echoOnly: [falseByKind['echo-only'] ?? 0, minutes['echo-only'] ?? 0],
+    noiseEcho: [falseByKind['noise-only'] ?? 0, minutes['noise-only'] ?? 0],
+    echoOnlyDucks,
+    backchannelsKept: [bcKept, bcs],
+    backchannelsResumedWhole: [bcWhole, bcDucked],
+    precision: [tp, falseMixed],
+    falseByKind,
+    playedErr,
+    erle,
+  };
+}
+
+const per10 = ([n, min]: [number, number]) => `${((10 * n) / Math.max(min, 1e-9)).toFixed(1)} (${n} in ${min.toFixed(1)} min)`;
+const frac = ([a, b]: [number, number]) => `${((100 * a) / Math.max(1, b)).toFixed(0)} % (${a}/${b})`;
+const ms = (v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(0)} ms`);
+
+/** Markdown table: one column per echo-path kind, then the goal. */
+export function table(byKind: [EchoKind | 'all', Scores][]): string {
+  const rows: [string, (s: Scores) => string, string][] = [
+    ['clear decided after onset, p50', (s) => ms(s.clearP50), '≤ 150 ms'],
+    ['clear decided, p95', (s) => ms(s.clearP95), '≤ 250 ms'],
+    ['duck started after onset, p50', (s) => ms(s.duckP50), '≤ 100 ms'],
+    [`recall (cleared within ${RECALL_WINDOW_MS} ms)`, (s) => frac(s.recall), '≥ 97 %'],
+    ['false clears / 10 min, echo only', (s) => per10(s.echoOnly), '≤ 1'],
+    ['false clears / 10 min, noise + echo', (s) => per10(s.noiseEcho), '≤ 2'],
+    ['false ducks, echo only', (s) => String(s.echoOnlyDucks), '—'],
+    ['backchannels not cleared', (s) => frac(s.backchannelsKept), '≥ 80 %'],
+    ['ducked backchannels resumed, no audio lost', (s) => frac(s.backchannelsResumedWhole), '100 %'],
+    [
+      'precision (mixed set)',
+      (s) =>
+        `${((100 * s.precision[0]) / Math.max(1, s.precision[0] + s.precision[1])).toFixed(0)} % (${s.precision[0]} true; false: ${['backchannel', 'cough', 'click', 'interruption'].map((k) => `${s.falseByKind[k] ?? 0} ${k === 'interruption' ? 'early' : k}`).join(', ')})`,
+      '≥ 90 %',
+    ],
+    [
+      'playedMs error p50 / max',
+      (s) => (s.playedErr.length ? `${pct(s.playedErr, 50).toFixed(0)} / ${Math.max(...s.playedErr).toFixed(0)} ms` : '—'),
+      '≤ 60 ms',
+    ],
+    ['echo loss at the end (ERL + ERLE measured), p50', (s) => (s.erle.length ? `${pct(s.erle, 50).toFixed(1)} dB` : '—'), '—'],
+  ];
+  const head = `| measure | ${byKind.map(([k]) => k).join(' | ')} | goal |`;
+  const sep = `|---|${byKind.map(() => '---').join('|')}|---|`;
+  return [head, sep, ...rows.map(([name, f, goal]) => `| ${name} | ${byKind.map(([, s]) => f(s)).join(' | ')} | ${goal} |`)].join('\n');
+}

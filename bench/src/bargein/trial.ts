@@ -1,0 +1,176 @@
+import { createRtpPacket, g711DecodeInto, g711EncodeFloatInto, type loadResamplerModule } from '../../../codecs/src/index.js';
+import type { Agent, GatewayEvent } from '../../../gateway/src/agent/Agent.js';
+import { Call } from '../../../gateway/src/call/Call.js';
+import type { Edge } from '../../../gateway/src/edge/Edge.js';
+import type { DspPool } from '../../../gateway/src/media/DspPool.js';
+import type { Metrics } from '../../../gateway/src/metrics.js';
+import { parseRoute } from '../../../gateway/src/route.js';
+import type { EchoPath } from './echoPaths.js';
+import { noise, RATE, type NoiseKind } from './signals.js';
+
+export type Kind = 'interruption' | 'backchannel' | 'cough' | 'click' | 'echo-only' | 'noise-only';
+
+export interface Trial {
+  kind: Kind;
+  /** the agent's utterance, 8 kHz */
+  agentPcm: Float32Array;
+  agent: string;
+  event: Float32Array | null;
+  /** caller timeline position of the event, s */
+  eventAt: number;
+  /** ground-truth speech onset, s (interruptions, backchannels) */
+  onset: number;
+  path: EchoPath;
+  /** the path's response scaled to the trial's ERL */
+  h: Float32Array;
+  noise: NoiseKind | 'none';
+  noiseRms: number;
+  /** the phone's own noise floor (pink), RMS */
+  floorRms: number;
+  label: string;
+  seed: number;
+  babblePrefix: string;
+}
+
+export interface Outcome {
+  trial: Trial;
+  /** barge_in events: simulated ms, playedMs reported, and the truth (agent audio played by then) */
+  clears: { atMs: number; playedMs: number; truthMs: number }[];
+  /** barge_in_suspected / barge_in_resumed times, simulated ms */
+  ducks: number[];
+  resumes: number[];
+  /** ms of agent speech the phone played (echo-only minutes are counted from this) */
+  agentSpeechMs: number;
+  /** agent audio the phone received, samples, and what it would have had with nothing dropped */
+  agentSamplesPlayed: number;
+  agentSamplesDue: number;
+  erlDb: number;
+  erleDb: number;
+  delayMs: number;
+}
+
+type Speex = Awaited<ReturnType<typeof loadResamplerModule>>;
+
+/** Something a newer monitor may expose: a promise for the speech detector's pending results. */
+interface Settling {
+  settled?: () => Promise<void>;
+}
+
+const FRAME = 160; // 20 ms at 8 kHz
+
+/**
+ * One trial through a real Call in simulated time: the agent's utterance is queued at t = 0 and
+ * played on the 20 ms clock; the phone sends back, every 20 ms, the echo of what it actually
+ * played (so a clear removes the echo too), the caller's background and the phone's noise floor,
+ * and the trial's event at its time.
+ */
+export async function runTrial(
+  t: Trial,
+  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown },
+  bargeIn: Record<string, unknown>,
+): Promise<Outcome> {
+  let now = 0;
+  const clears: Outcome['clears'] = [];
+  const ducks: number[] = [];
+  const resumes: number[] = [];
+  let agentFramesBefore = 0; // frames of agent audio sent in ticks before `now`
+  const agent: Agent = {
+    start: () => {},
+    audio: () => {},
+    event: (ev: GatewayEvent) => {
+      const type = (ev as { type: string }).type;
+      if (ev.type === 'barge_in') clears.push({ atMs: now, playedMs: ev.playedMs, truthMs: agentFramesBefore * 20 });
+      else if (type === 'barge_in_suspected') ducks.push(now);
+      else if (type === 'barge_in_resumed') resumes.push(now);
+    },
+    close: () => {},
+  };
+  const agentLen = t.agentPcm.length;
+  const seconds = t.event === null ? agentLen / RATE + 0.5 : Math.min(agentLen / RATE + 0.5, t.eventAt + t.event.length / RATE + 1.5);
+  const frames = Math.ceil((seconds * RATE) / FRAME);
+  const played = new Float32Array((frames + 2) * FRAME);
+  const decoded = new Int16Array(FRAME);
+  let agentSpeechMs = 0;
+  let agentSamplesPlayed = 0;
+  const edge: Edge = {
+    kind: 'sim',
+    playback: 'clocked',
+    leadMs: 0,
+    attach: () => {},
+    send: (f) => {
+      if (f.kind !== 'audio') return true;
+      g711DecodeInto('ulaw', f.payload, decoded);
+      const k = now / 20; // the frame sent at time 20k ms is played over [20k, 20k + 20) ms
+      played.set(decoded, k * FRAME);
+      if (!f.idle) agentSamplesPlayed += FRAME;
+      let e = 0;
+      for (const v of decoded) e += v * v;
+      if (e / FRAME > 100) agentSpeechMs += 20;
+      return true;
+    },
+    mark: () => {},
+    clear: () => {},
+    close: () => {},
+  };
+  const call = new Call(
+    {
+      metrics: deps.metrics,
+      dspPool: deps.pool,
+      speex: deps.speex,
+      resampleQuality: 3,
+      playoutMaxSeconds: 60,
+      now: () => now,
+      vad: deps.vad,
+    } as ConstructorParameters<typeof Call>[0],
+    {
+      id: 'eval',
+      from: '',
+      to: '',
+      route: parseRoute({ agent: { url: 'builtin:echo' }, sampleRate: 8000, bargeIn }),
+      codec: 'PCMU',
+      payloadType: 0,
+      dtmfPayloadType: 101,
+    },
+    edge,
+  );
+  call.attachAgent(agent);
+  call.audio(new Uint8Array(Int16Array.from(t.agentPcm).buffer));
+  const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, deps.rng, t.babblePrefix);
+  const floor = noise('pink', seconds + 1, deps.rng);
+  const mic = new Float32Array(FRAME);
+  const codes = new Uint8Array(FRAME);
+  const rx = createRtpPacket();
+  rx.ssrc = 1;
+  rx.payload = codes;
+  const h = t.h;
+  const d = Math.round((t.path.delayMs * RATE) / 1000);
+  const ev0 = Math.round(t.eventAt * RATE);
+  const settling = call.monitor as unknown as Settling;
+  const settle = typeof settling.settled === 'function' ? settling.settled.bind(call.monitor) : null;
+  for (let k = 0; k < frames; k++) {
+    now = 20 * (k + 1);
+    agentFramesBefore = agentSamplesPlayed / FRAME;
+    call.tick(now, 1);
+    for (let i = 0; i < FRAME; i++) {
+      const n = k * FRAME + i;
+      let v = 0;
+      const top = Math.min(h.length, n - d + 1);
+      for (let j = 0; j < top; j++) v += h[j]! * played[n - d - j]!;
+      if (nz) v += nz[n]! * (t.noiseRms / 1000);
+      v += floor[n]! * (t.floorRms / 1000);
+      if (t.event && n >= ev0 && n - ev0 < t.event.length) v += t.event[n - ev0]!;
+      mic[i] = v;
+    }
+    g711EncodeFloatInto('ulaw', mic, codes);
+    rx.marker = k === 0;
+    rx.sequenceNumber = k & 0xffff;
+    rx.timestamp = k * FRAME;
+    call.inbound.media(rx, now);
+    if (settle) await settle();
+  }
+  const { erlDb, erleDb, delayMs } = call.inbound.echoPath;
+  call.close('api_delete');
+  // one frame a tick from the first: all of the utterance, or as much as the trial lasted
+  const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames) * FRAME;
+  return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs };
+}

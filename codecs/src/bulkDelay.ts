@@ -1,0 +1,146 @@
+/**
+ * Bulk delay of a line echo: where in 0..maxDelay the far end (reference) reappears in the near
+ * end. Every `everyMs` the last `windowMs` of near-end audio is cross-correlated with the
+ * reference, coarse (every `dec`th sample, over contiguous copies, with the reference energy slid
+ * along the lags) then refined at full rate. A dispersive path smears the peak over a few ms; the
+ * echo canceller's filter spans that, so only a move out of its span counts as a new path.
+ *
+ * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
+ * locked, every second after; searches back off while nothing is found.
+ */
+export interface BulkDelayOptions {
+  rate: number;
+  /** samples */
+  maxDelay: number;
+  windowMs?: number;
+  everyMs?: number;
+}
+
+/** A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms. */
+const LOCK_CORR = 0.5;
+const AGREE_CORR = 0.25;
+
+export class BulkDelay {
+  /** samples (−1: not locked) */
+  delay = -1;
+  /** normalised correlation at the delay found */
+  corr = 0;
+  readonly #maxDelay: number;
+  readonly #win: number;
+  readonly #every: number;
+  readonly #dec: number;
+  readonly #near: Float32Array;
+  #nearEnd = 0;
+  #since = 0;
+  #backoff = 1;
+  /** the last weaker peak, waiting for a second search to agree (−1: none) */
+  #candidate = -1;
+  readonly #agree: number;
+  readonly #nearC: Float32Array;
+  readonly #refC: Float32Array;
+  /** where the caller's filter covers: a delay within [delay − slackBefore, delay + slackAfter] is the same path */
+  slackBefore = 0;
+  slackAfter = 0;
+
+  constructor(o: BulkDelayOptions) {
+    this.#maxDelay = o.maxDelay;
+    this.#win = Math.round(((o.windowMs ?? 300) * o.rate) / 1000);
+    this.#every = Math.round(((o.everyMs ?? 200) * o.rate) / 1000);
+    this.#dec = Math.max(1, Math.round(o.rate / 2000));
+    this.#agree = Math.round(o.rate / 500);
+    this.#near = new Float32Array(1 << Math.ceil(Math.log2(this.#win + o.rate / 5)));
+    this.#nearC = new Float32Array(Math.floor(this.#win / this.#dec));
+    this.#refC = new Float32Array(Math.floor(this.#win / this.#dec) + Math.floor(this.#maxDelay / this.#dec) + 1);
+  }
+
+  /** Adds near-end samples; returns true when the delay was found or moved out of the filter's span. */
+  near(x: Int16Array, atSample: number, refAt: (s: number) => number): boolean {
+    const nmask = this.#near.length - 1;
+    for (let i = 0; i < x.length; i++) this.#near[(this.#nearEnd + i) & nmask] = x[i]!;
+    this.#nearEnd += x.length;
+    this.#since += x.length;
+    // Searches back off (×2 per fruitless one, to 5×) and, once locked, run 5× less often: echo
+    // paths move rarely (a handset moved), and a line with no echo should cost next to nothing.
+    if (this.#since < this.#every * this.#backoff || this.#nearEnd < this.#win) return false;
+    this.#since = 0;
+    const was = this.delay;
+    let found = this.#estimate(atSample + x.length, refAt);
+    if (found >= 0 && this.corr < LOCK_CORR) {
+      const agreed = this.#candidate >= 0 && Math.abs(found - this.#candidate) <= this.#agree;
+      this.#candidate = found;
+      if (!agreed) found = -1;
+    }
+    let moved = false;
+    if (found >= 0 && (was < 0 || found < was - this.slackBefore || found > was + this.slackAfter)) {
+      this.delay = found;
+      moved = true;
+    }
+    this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
+    return moved;
+  }
+
+  /** The delay of the correlation peak, or −1 when there is none to trust. */
+  #estimate(end: number, refAt: (s: number) => number): number {
+    const W = this.#win;
+    const D = this.#dec;
+    const nmask = this.#near.length - 1;
+    const start = end - W;
+    const Wc = this.#nearC.length;
+    const nearC = this.#nearC;
+    let nearE = 0;
+    for (let j = 0; j < Wc; j++) {
+      const v = this.#near[(this.#nearEnd - W + D * j) & nmask]!;
+      nearC[j] = v;
+      nearE += v * v;
+    }
+    if (nearE < Wc * 16) return -1; // near end silent: nothing to learn
+    const Lc = Math.floor(this.#maxDelay / D);
+    const refC = this.#refC;
+    let refAny = 0;
+    for (let m = 0; m < Wc + Lc; m++) {
+      const r = refAt(start - D * Lc + D * m);
+      refC[m] = r;
+      refAny += r * r;
+    }
+    if (refAny < Wc) return -1; // nothing played in the span: no echo to find
+    let best = -1;
+    let bestLag = -1;
+    let re = 0;
+    for (let j = 0; j < Wc; j++) re += refC[Lc + j]! ** 2;
+    for (let q = 0; q <= Lc; q++) {
+      const o = Lc - q; // lag = D·q
+      if (q > 0) re += refC[o]! ** 2 - refC[o + Wc]! ** 2;
+      if (re < Wc) continue;
+      let num = 0;
+      for (let j = 0; j < Wc; j++) num += nearC[j]! * refC[o + j]!;
+      // |c|: a hybrid may invert the echo
+      const c = Math.abs(num) / Math.sqrt(nearE * re);
+      if (c > best) {
+        best = c;
+        bestLag = D * q;
+      }
+    }
+    this.corr = best;
+    if (best < AGREE_CORR) return -1;
+    let fine = bestLag;
+    let fineC = -1;
+    for (let lag = Math.max(0, bestLag - D); lag <= bestLag + D; lag++) {
+      let num = 0;
+      let rE = 0;
+      let ne = 0;
+      for (let j = 0; j < W; j++) {
+        const r = refAt(start + j - lag);
+        const v = this.#near[(this.#nearEnd - W + j) & nmask]!;
+        num += v * r;
+        rE += r * r;
+        ne += v * v;
+      }
+      const c = Math.abs(num) / Math.sqrt(ne * rE + 1e-9);
+      if (c > fineC) {
+        fineC = c;
+        fine = lag;
+      }
+    }
+    return fine;
+  }
+}

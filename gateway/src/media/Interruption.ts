@@ -1,0 +1,138 @@
+import type { BargeInOptions } from './BargeIn.js';
+
+/**
+ * Duck, then decide: is the caller talking over the agent, and is it an interruption?
+ *
+ * It judges the echo-cancelled caller audio in the 32 ms chunks of the speech model (Silero VAD),
+ * whose results come back after their chunk: each is taken at its own media time, with the level
+ * of those very samples (or, without Silero, per 10 ms with RNNoise's voice probability). A chunk
+ * is caller speech when the model says so (≥ sileroThreshold, or vadThreshold) and
+ * its level stands clear of the echo that may be left (the echo canceller's measured loss applied
+ * to what was played then: `echoMarginDb`), of the caller's own background (`noiseMarginDb`) and
+ * of `minLevelDb`. So residual echo is not speech, whatever it sounds like.
+ *
+ * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged)
+ *   - with `duckMs` of speech → duck: the agent's playout drops by duckDb at once (`barge_in_suspected`);
+ *   - still speaking `shortUtteranceMs` after its onset (and `minSpeechMs` of speech) → confirm:
+ *     barge-in (clear with autoClear);
+ *   - that ends before → resume: the volume comes back, nothing was dropped (`barge_in_resumed`).
+ * Backchannels ("uh-huh", "okay"), coughs and bursts of noise are shorter than an interruption.
+ */
+export interface InterruptionEvents {
+  duck(runStartMs: number): void;
+  confirm(runStartMs: number): void;
+  /** the utterance ended at `endMs` without being an interruption (after a duck) */
+  resume(endMs: number): void;
+  /** the caller stopped after a confirmed interruption (the duck, if any, can go) */
+  release(): void;
+}
+
+/** What the detector needs of the echo and background model (BargeInDetector keeps both). */
+export interface EchoModel {
+  /** predicted residual echo at 10 ms slot `slot`, dBFS */
+  predictedEcho(slot: number): number;
+  /** a quantile of the caller's recent levels, dBFS */
+  percentileDb(q: number): number;
+}
+
+/**
+ * The caller's background is the median level of the last 1.5 s, taken when an utterance starts
+ * (so the caller's own speech does not raise it): babble, music or a TV must be exceeded by
+ * noiseMarginDb, not merely their quiet moments.
+ */
+const BACKGROUND_QUANTILE = 0.5;
+
+const SLOTS = 64; // 10 ms levels kept: 640 ms covers any inference lag
+const SILENT_DB = -100;
+
+export class InterruptionDetector {
+  readonly #o: Readonly<BargeInOptions>;
+  readonly #echo: EchoModel;
+  readonly #ev: InterruptionEvents;
+  /** residual level (dBFS) per 10 ms slot of media time */
+  readonly #levels = new Float32Array(SLOTS).fill(SILENT_DB);
+  #lastSlot = -1;
+  #run = false;
+  #runStart = 0;
+  #speechMs = 0;
+  #lastSpeech = 0;
+  #ducked = false;
+  #confirmed = false;
+  /** the caller's background when the current utterance began, dBFS */
+  #background = SILENT_DB;
+
+  constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
+    this.#o = o;
+    this.#echo = echo;
+    this.#ev = events;
+  }
+
+  /** Level of the 10 ms of caller audio ending at media time `endMs` (ms, on the reference's clock). */
+  level(endMs: number, db: number): void {
+    const slot = Math.round(endMs / 10) - 1;
+    for (let s = this.#lastSlot + 1; s < slot; s++) this.#levels[((s % SLOTS) + SLOTS) % SLOTS] = SILENT_DB;
+    this.#levels[((slot % SLOTS) + SLOTS) % SLOTS] = db;
+    this.#lastSlot = Math.max(this.#lastSlot, slot);
+  }
+
+  /**
+   * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
+   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
+   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
+   * is judged against a background a few frames younger, which changes nothing that matters.)
+   */
+  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
+    const o = this.#o;
+    const last = Math.round(endMs / 10) - 1;
+    const first = Math.round((endMs - chunkMs) / 10);
+    let pow = 0;
+    let echo = SILENT_DB;
+    for (let s = first; s <= last; s++) {
+      const l = s > this.#lastSlot || s <= this.#lastSlot - SLOTS ? SILENT_DB : this.#levels[((s % SLOTS) + SLOTS) % SLOTS]!;
+      pow += 10 ** (l / 10);
+      echo = Math.max(echo, this.#echo.predictedEcho(s));
+    }
+    const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
+    const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
+    const speech = p >= threshold && level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= background + o.noiseMarginDb;
+    if (speech) {
+      if (!this.#run) {
+        this.#run = true;
+        this.#background = background;
+        this.#runStart = endMs - chunkMs;
+        this.#speechMs = 0;
+      }
+      this.#speechMs += chunkMs;
+      this.#lastSpeech = endMs;
+    } else if (this.#run && endMs - this.#lastSpeech > o.gapMs) {
+      this.#end();
+      return;
+    }
+    if (!this.#run || !o.enabled) return;
+    if (!agentAudible) {
+      // the agent finished (or was cleared) while the caller talks: nothing left to duck
+      if (this.#ducked && !this.#confirmed) this.#ev.resume(this.#lastSpeech);
+      this.#ducked = false;
+      return;
+    }
+    if (!this.#ducked && !this.#confirmed && o.duckDb > 0 && this.#speechMs >= o.duckMs) {
+      this.#ducked = true;
+      this.#ev.duck(this.#runStart);
+    }
+    // An utterance that still goes on after shortUtteranceMs (pauses bridged) is no backchannel;
+    // and speech fills at least half of it (a noise that now and then sounds like speech does not).
+    const span = endMs - this.#runStart;
+    if (!this.#confirmed && speech && this.#speechMs >= Math.max(o.minSpeechMs, span / 2) && span >= o.shortUtteranceMs) {
+      this.#confirmed = true;
+      this.#ev.confirm(this.#runStart);
+    }
+  }
+
+  #end(): void {
+    if (this.#confirmed) this.#ev.release();
+    else if (this.#ducked) this.#ev.resume(this.#lastSpeech);
+    this.#run = false;
+    this.#ducked = false;
+    this.#confirmed = false;
+  }
+}

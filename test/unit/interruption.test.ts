@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
+import { InterruptionDetector, type EchoModel } from '../../gateway/src/media/Interruption.js';
+
+/**
+ * Duck, then decide, on the 32 ms chunk grid of the speech model: what the detector does with a
+ * given sequence of speech probabilities and levels (the signal side is measured by
+ * bench:bargein and the integration test).
+ */
+
+const CHUNK = 32;
+const quiet: EchoModel = { predictedEcho: () => -100, percentileDb: () => -70 };
+
+function harness(echo: EchoModel = quiet, opts: Partial<typeof DEFAULT_BARGE_IN> = {}) {
+  const events: string[] = [];
+  const d = new InterruptionDetector({ ...DEFAULT_BARGE_IN, ...opts }, echo, {
+    duck: (t) => events.push(`duck@${t}`),
+    confirm: (t) => events.push(`confirm@${t}`),
+    resume: (t) => events.push(`resume@${t}`),
+    release: () => events.push('release'),
+  });
+  let t = 0;
+  /** `ms` of chunks at `db` with speech probability `p` */
+  const feed = (ms: number, p: number, db: number, audible = true) => {
+    for (const end = t + ms; t < end; t += CHUNK) {
+      for (let s = t + 10; s <= t + CHUNK; s += 10) d.level(s, db);
+      d.chunk(t + CHUNK, CHUNK, p, 0.5, audible);
+    }
+  };
+  return { events, feed, at: () => t };
+}
+
+describe('InterruptionDetector', () => {
+  it('ducks on early evidence and resumes when the utterance is short (a backchannel)', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60); // agent talking, caller quiet
+    h.feed(288, 0.95, -30); // "uh-huh": ≈ 290 ms
+    h.feed(640, 0.05, -60);
+    expect(h.events).toEqual(['duck@320', 'resume@608']); // resumed: when the utterance ended
+  });
+
+  it('ducks, then confirms an utterance that goes on past shortUtteranceMs, and releases when it ends', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60);
+    h.feed(1024, 0.95, -30);
+    h.feed(640, 0.05, -60);
+    expect(h.events).toEqual(['duck@320', 'confirm@320', 'release']);
+  });
+
+  it('bridges pauses shorter than gapMs within one utterance', () => {
+    const h = harness(quiet, { gapMs: 200 });
+    h.feed(320, 0.05, -60);
+    h.feed(256, 0.95, -30);
+    h.feed(160, 0.05, -60); // a comma
+    h.feed(512, 0.95, -30);
+    expect(h.events.filter((e) => e.startsWith('confirm'))).toEqual(['confirm@320']);
+  });
+
+  it('takes nothing that does not stand clear of the predicted echo, however speech-like', () => {
+    const echo: EchoModel = { predictedEcho: () => -32, percentileDb: () => -70 };
+    const h = harness(echo);
+    h.feed(2000, 0.99, -30); // residual echo: 2 dB above the prediction, margin 6 dB
+    expect(h.events).toEqual([]);
+  });
+
+  it('takes nothing that does not rise above the caller background', () => {
+    const h = harness({ predictedEcho: () => -100, percentileDb: () => -34 });
+    h.feed(2000, 0.99, -30);
+    expect(h.events).toEqual([]);
+  });
+
+  it('neither ducks nor clears while the agent is silent', () => {
+    const h = harness();
+    h.feed(1500, 0.95, -30, false);
+    expect(h.events).toEqual([]);
+  });
+
+  it('with duckDb 0 only confirms', () => {
+    const h = harness(quiet, { duckDb: 0 });
+    h.feed(1024, 0.95, -30);
+    expect(h.events).toEqual(['confirm@0']);
+  });
+});
