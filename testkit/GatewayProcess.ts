@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A gateway as its own process (so a load generator cannot share its event loop). */
@@ -20,11 +21,13 @@ export class GatewayProcess {
 
   /**
    * Starts `gateway/src/main.ts`. By default from the TypeScript sources (through tsx, as the tests
-   * run them); `built` runs the compiled `dist/` that `make run` serves, which the benchmarks measure.
+   * run them); `built` runs the compiled `dist/` that `make run` serves, which the benchmarks measure;
+   * `dir` runs the build of another checkout (`DIR/dist/gateway/src/main.js`: before/after comparisons).
    */
-  static async start(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<GatewayProcess> {
+  static async start(env: Record<string, string>, opts: { built?: boolean; dir?: string } = {}): Promise<GatewayProcess> {
     const entry = opts.built === true ? ['../dist/gateway/src/main.js'] : ['--import', 'tsx', '../gateway/src/main.ts'];
-    const args = entry.map((a) => (a.startsWith('..') ? fileURLToPath(new URL(a, import.meta.url)) : a));
+    const inTree = entry.map((a) => (a.startsWith('..') ? fileURLToPath(new URL(a, import.meta.url)) : a));
+    const args = opts.dir === undefined ? inTree : [join(opts.dir, 'dist/gateway/src/main.js')];
     const nodeArgs = (process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
       env: {

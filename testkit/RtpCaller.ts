@@ -56,6 +56,8 @@ export interface CallOptions {
   edgeUrl?: string;
   /** 'sip': the gateway's SIP address, host:port (the call is routed by `to` through its routing table) */
   sip?: string;
+  /** sent with the call request (udp, ws) and `end()`: e.g. `authorization` when the gateway wants a JWT */
+  headers?: Record<string, string>;
 }
 
 export interface ReceivedPacket {
@@ -83,6 +85,7 @@ export class RtpCaller {
   readonly #send: (pkt: Uint8Array) => void;
   readonly #close: () => Promise<void>;
   readonly #gateway: string;
+  #headers: Record<string, string> = {};
   /** stop reason sent by the gateway over WS, if any */
   stopReason: string | null = null;
   #seq = Math.floor(Math.random() * 0xffff);
@@ -121,7 +124,12 @@ export class RtpCaller {
     if (o.route !== undefined) body['route'] = o.route;
     if (o.transport === 'sip') return RtpCaller.#sip(o.gateway, codec, o.sip ?? '', o.to ?? '+14155550100');
     if (o.transport !== 'udp' && o.transport !== 'ws') return RtpCaller.#stream(o.gateway, o.transport);
-    return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl);
+    const headers = o.headers ?? {};
+    const caller = await (o.transport === 'udp'
+      ? RtpCaller.#udp(o.gateway, codec, body, headers)
+      : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl, headers));
+    caller.#headers = headers;
+    return caller;
   }
 
   /**
@@ -204,11 +212,16 @@ export class RtpCaller {
     return caller;
   }
 
-  static async #udp(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
+  static async #udp(
+    gateway: string,
+    codec: CallerCodec,
+    body: Record<string, unknown>,
+    headers: Record<string, string>,
+  ): Promise<RtpCaller> {
     const res = await fetch(`${gateway}/v1/calls`, {
       method: 'POST',
       body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
     });
     const json = (await res.json()) as {
       callId: string;
@@ -240,8 +253,14 @@ export class RtpCaller {
     return caller;
   }
 
-  static async #ws(gateway: string, codec: CallerCodec, body: Record<string, unknown>, edgeUrl?: string): Promise<RtpCaller> {
-    const ws = new WebSocket(edgeUrl ?? `${gateway.replace(/^http/, 'ws')}/v1/edge`);
+  static async #ws(
+    gateway: string,
+    codec: CallerCodec,
+    body: Record<string, unknown>,
+    edgeUrl: string | undefined,
+    headers: Record<string, string>,
+  ): Promise<RtpCaller> {
+    const ws = new WebSocket(edgeUrl ?? `${gateway.replace(/^http/, 'ws')}/v1/edge`, { headers });
     ws.binaryType = 'nodebuffer';
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -401,7 +420,7 @@ export class RtpCaller {
 
   /** DELETE /v1/calls/{id} (UDP calls have no in-band stop). */
   async end(): Promise<void> {
-    await fetch(`${this.#gateway}/v1/calls/${this.callId}`, { method: 'DELETE' });
+    await fetch(`${this.#gateway}/v1/calls/${this.callId}`, { method: 'DELETE', headers: this.#headers });
     await this.hangup();
   }
 }
