@@ -113,9 +113,6 @@ function attackRows(r: Rows, a: Attack, reasons: string[]): void {
   r.add('playout ticks > 50 ms late', a.flood.ticksOver50);
   r.add('latest playout tick (histogram bucket)', a.flood.tickWorst);
   r.add('gateway event-loop delay, max (ms)', a.flood.loopLagMaxMs);
-  // What the flood cost the gateway in CPU, whatever else the machine was doing: its CPU time in
-  // the attack window beyond what the same length of quiet costs (USER_HZ 100: ±10 ms).
-  r.add('gateway CPU spent on the flood, beyond the quiet rate (ms)', a.flood.cpuMs - (a.quiet.cpuMs / a.quiet.wallMs) * a.flood.wallMs);
 }
 
 /** Finding 1: an agent sends `count` marks in a burst while the healthy call runs. */

@@ -26,16 +26,11 @@ export interface WindowStats {
   ticksOver20: number;
   ticksOver50: number;
   tickWorst: string;
-  /** CPU time the gateway process used in the window (all its threads), ms, and the window's length, ms */
-  cpuMs: number;
-  wallMs: number;
   /** largest event-loop delay the gateway measured in the window (prom-client, reset at each scrape), ms */
   loopLagMaxMs: number;
 }
 
 interface Mark {
-  atMs: number;
-  cpuMs: number;
   rx: number;
   frames: number;
   stats: CallStats;
@@ -95,8 +90,6 @@ export class HealthyCall {
   async mark(): Promise<Mark> {
     await this.#t.metric('nodejs_eventloop_lag_max_seconds');
     return {
-      atMs: performance.now(),
-      cpuMs: this.#t.cpuMs(),
       rx: this.#phone.received.length,
       frames: this.#session.frames.length,
       stats: await this.#stats(),
@@ -106,8 +99,6 @@ export class HealthyCall {
 
   /** The window from `m` to now. */
   async measure(m: Mark): Promise<WindowStats> {
-    const cpuMs = this.#t.cpuMs() - m.cpuMs;
-    const wallMs = performance.now() - m.atMs;
     const loopLagMaxMs = 1000 * (await this.#t.metric('nodejs_eventloop_lag_max_seconds'));
     const rx = this.#phone.received.slice(Math.max(0, m.rx - 1));
     const frames = this.#session.frames.slice(Math.max(0, m.frames - 1));
@@ -139,8 +130,6 @@ export class HealthyCall {
       ticksOver50: total - delta(0.05),
       tickWorst: total === 0 ? 'no ticks' : latest === undefined ? `> ${1000 * bounds[bounds.length - 1]!} ms` : `≤ ${1000 * latest} ms`,
       loopLagMaxMs,
-      cpuMs,
-      wallMs,
     };
   }
 

@@ -137,11 +137,6 @@ export class Target {
     return scrapeBuckets(this.url, name);
   }
 
-  /** CPU time (user + system, all threads) the gateway process has used so far, ms. */
-  cpuMs(): number {
-    return this.#gw.cpuMs();
-  }
-
   /** SIGTERM (the gateway drains for DRAIN_TIMEOUT_MS), then SIGKILL by PID if it has not exited within 5 s. */
   async stop(): Promise<void> {
     const pid = this.#gw.pid;
