@@ -267,6 +267,8 @@ export class RtpCaller {
       ws.once('error', reject);
     });
     let caller: RtpCaller | null = null;
+    // A call refused at once stops in the same read as `started`, before `caller` exists: kept here.
+    let earlyStop: string | null = null;
     const started = new Promise<{ callId: string; payloadType: number }>((resolve, reject) => {
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) {
@@ -283,8 +285,10 @@ export class RtpCaller {
           message?: string;
         };
         if (msg.event === 'started') resolve({ callId: msg.callId!, payloadType: msg.payloadType! });
-        else if (msg.event === 'stop' && caller) caller.stopReason = msg.reason ?? '';
-        else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
+        else if (msg.event === 'stop') {
+          if (caller) caller.stopReason = msg.reason ?? '';
+          else earlyStop = msg.reason ?? '';
+        } else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
       });
       ws.once('close', () => reject(new Error('edge socket closed before start')));
     });
@@ -306,6 +310,7 @@ export class RtpCaller {
         return Promise.resolve();
       },
     );
+    caller.stopReason = earlyStop;
     return caller;
   }
 
