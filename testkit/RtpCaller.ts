@@ -56,6 +56,8 @@ export interface CallOptions {
   edgeUrl?: string;
   /** 'sip': the gateway's SIP address, host:port (the call is routed by `to` through its routing table) */
   sip?: string;
+  /** sent with the call request (udp, ws) and `end()`: e.g. `authorization` when the gateway wants a JWT */
+  headers?: Record<string, string>;
 }
 
 export interface ReceivedPacket {
@@ -83,6 +85,7 @@ export class RtpCaller {
   readonly #send: (pkt: Uint8Array) => void;
   readonly #close: () => Promise<void>;
   readonly #gateway: string;
+  #headers: Record<string, string> = {};
   /** stop reason sent by the gateway over WS, if any */
   stopReason: string | null = null;
   #seq = Math.floor(Math.random() * 0xffff);
@@ -121,7 +124,12 @@ export class RtpCaller {
     if (o.route !== undefined) body['route'] = o.route;
     if (o.transport === 'sip') return RtpCaller.#sip(o.gateway, codec, o.sip ?? '', o.to ?? '+14155550100');
     if (o.transport !== 'udp' && o.transport !== 'ws') return RtpCaller.#stream(o.gateway, o.transport);
-    return o.transport === 'udp' ? RtpCaller.#udp(o.gateway, codec, body) : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl);
+    const headers = o.headers ?? {};
+    const caller = await (o.transport === 'udp'
+      ? RtpCaller.#udp(o.gateway, codec, body, headers)
+      : RtpCaller.#ws(o.gateway, codec, body, o.edgeUrl, headers));
+    caller.#headers = headers;
+    return caller;
   }
 
   /**
@@ -204,11 +212,16 @@ export class RtpCaller {
     return caller;
   }
 
-  static async #udp(gateway: string, codec: CallerCodec, body: Record<string, unknown>): Promise<RtpCaller> {
+  static async #udp(
+    gateway: string,
+    codec: CallerCodec,
+    body: Record<string, unknown>,
+    headers: Record<string, string>,
+  ): Promise<RtpCaller> {
     const res = await fetch(`${gateway}/v1/calls`, {
       method: 'POST',
       body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
     });
     const json = (await res.json()) as {
       callId: string;
@@ -240,14 +253,22 @@ export class RtpCaller {
     return caller;
   }
 
-  static async #ws(gateway: string, codec: CallerCodec, body: Record<string, unknown>, edgeUrl?: string): Promise<RtpCaller> {
-    const ws = new WebSocket(edgeUrl ?? `${gateway.replace(/^http/, 'ws')}/v1/edge`);
+  static async #ws(
+    gateway: string,
+    codec: CallerCodec,
+    body: Record<string, unknown>,
+    edgeUrl: string | undefined,
+    headers: Record<string, string>,
+  ): Promise<RtpCaller> {
+    const ws = new WebSocket(edgeUrl ?? `${gateway.replace(/^http/, 'ws')}/v1/edge`, { headers });
     ws.binaryType = 'nodebuffer';
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     let caller: RtpCaller | null = null;
+    // A call refused at once stops in the same read as `started`, before `caller` exists: kept here.
+    let earlyStop: string | null = null;
     const started = new Promise<{ callId: string; payloadType: number }>((resolve, reject) => {
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) {
@@ -264,8 +285,10 @@ export class RtpCaller {
           message?: string;
         };
         if (msg.event === 'started') resolve({ callId: msg.callId!, payloadType: msg.payloadType! });
-        else if (msg.event === 'stop' && caller) caller.stopReason = msg.reason ?? '';
-        else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
+        else if (msg.event === 'stop') {
+          if (caller) caller.stopReason = msg.reason ?? '';
+          else earlyStop = msg.reason ?? '';
+        } else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
       });
       ws.once('close', () => reject(new Error('edge socket closed before start')));
     });
@@ -287,6 +310,7 @@ export class RtpCaller {
         return Promise.resolve();
       },
     );
+    caller.stopReason = earlyStop;
     return caller;
   }
 
@@ -401,7 +425,7 @@ export class RtpCaller {
 
   /** DELETE /v1/calls/{id} (UDP calls have no in-band stop). */
   async end(): Promise<void> {
-    await fetch(`${this.#gateway}/v1/calls/${this.callId}`, { method: 'DELETE' });
+    await fetch(`${this.#gateway}/v1/calls/${this.callId}`, { method: 'DELETE', headers: this.#headers });
     await this.hangup();
   }
 }

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import { SIGNATURE_HEADER, verifyDial } from '../../gateway/src/auth.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
+import { loadSettings } from '../../gateway/src/settings.js';
 import { counter, startGateway } from '../helpers/gateway.js';
 
 /**
@@ -179,5 +180,37 @@ describe('authentication (JWT, HS256) over TLS', () => {
     expect((await request('GET', '/v1/calls', undefined, { authorization: `Basic ${basic}` })).status).toBe(401);
     expect((await request('POST', path, 'Status=completed', { ...form, authorization: `Basic ${basic}` })).status).toBe(200);
     expect(gw.calls.get(r2.json['callId'] as string)).toBeUndefined();
+  });
+});
+
+describe('maximum token lifetime (AUTH_MAX_TOKEN_LIFETIME_S)', () => {
+  it('refuses tokens that never expire or outlive it on the API, and creates nothing; bounded tokens pass', async () => {
+    // From the environment, as `npm start` reads it, so the setting is checked end to end.
+    const { maxTokenLifetimeS } = loadSettings({ GATEWAY_AUTH_SECRET: SECRET, AUTH_MAX_TOKEN_LIFETIME_S: '3600', SIP_PORT: 'off' });
+    const capped = await startGateway({ authSecret: SECRET, maxTokenLifetimeS });
+    try {
+      const key = new TextEncoder().encode(SECRET);
+      const sign = (exp: string | null) => {
+        const t = new SignJWT({ sub: 'edge-1' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+        return (exp === null ? t : t.setExpirationTime(exp)).sign(key);
+      };
+      const create = async (token: string) =>
+        fetch(`${capped.url}/v1/calls`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          body: JSON.stringify({ codec: 'PCMU', route: { agent: { url: 'builtin:echo' } } }),
+        });
+      for (const token of [await sign(null), await sign('2d')]) {
+        const r = await create(token);
+        expect(r.status).toBe(401);
+        expect(((await r.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+      }
+      expect(capped.gw.calls.size).toBe(0);
+      expect(await counter(capped.gw, 'gateway_requests_rejected_total', { reason: 'UNAUTHORIZED' })).toBe(2);
+      expect((await create(await sign('5m'))).status).toBe(201);
+      expect(capped.gw.calls.size).toBe(1);
+    } finally {
+      await capped.gw.close();
+    }
   });
 });
