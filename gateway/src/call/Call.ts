@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Agent, AgentCommands } from '../agent/Agent.js';
-import type { Route } from '../route.js';
+import { outputRateOf, type Route } from '../route.js';
 import type { Edge } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import { log } from '../log.js';
@@ -40,7 +40,8 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   readonly #ready = new Promise<boolean>((resolve) => {
     this.#readyDone = resolve;
   });
-  readonly stats = { packetsOut: 0, dropped: 0, framesToAgent: 0, dspRestarts: 0 };
+  /** agentError: why the last agent failed (a service's own error text, keys masked), logged and shown */
+  readonly stats = { packetsOut: 0, dropped: 0, framesToAgent: 0, dspRestarts: 0, agentError: null as string | null };
   /** Asked when the agent fails (unreachable, closed, timed out): true if another agent is on its way. */
   onAgentGone: (code: string, reason: string) => boolean = () => false;
   /** agents that failed on this call so far (the failover policy counts them) */
@@ -108,7 +109,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     );
     this.playout = new Playout(
       deps.speex,
-      { codec: setup.codec, agentRate: route.sampleRate, maxSeconds: deps.playoutMaxSeconds, quality: deps.resampleQuality },
+      { codec: setup.codec, agentRate: outputRateOf(route), maxSeconds: deps.playoutMaxSeconds, quality: deps.resampleQuality },
       edge,
       {
         mark: (name, cleared) => {
@@ -236,6 +237,10 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.playout.sendDtmf(digits);
   }
 
+  heardMs(): number {
+    return this.playout.heardMs(this.#now());
+  }
+
   transfer(target: string): void {
     const edge = this.edge;
     if (edge.transfer === undefined) return this.invalid('CONTROL_INVALID', `a ${edge.kind} edge cannot transfer calls`);
@@ -256,6 +261,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   gone(code: string, reason: string): void {
     if (this.state !== 'active') return;
     log('warn', 'agent_gone', { callId: this.id, code, reason });
+    this.stats.agentError = reason;
     if (this.onAgentGone(code, reason)) return;
     this.close(code === 'AGENT_UNREACHABLE' ? 'agent_unreachable' : code === 'AGENT_TIMEOUT' ? 'agent_timeout' : 'agent_closed');
   }
