@@ -1,0 +1,100 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { g711DecodeInto } from '../../../codecs/src/index.js';
+import type { ReceivedPacket, RtpCaller } from '../../../testkit/RtpCaller.js';
+import { energy, fixture, xcorrPeak } from '../../helpers/audio.js';
+import { resampleAll, ulawRoundTrip } from '../../helpers/gateway.js';
+
+/** What the AI-service tests share: the caller's speech, the agent's reply, and reading the edge. */
+
+/** The fake key the gateway's environment holds (tests look for it in logs and requests). */
+export const FAKE_KEY = 'sk-test-9f3b2c7e1d4a6b8c0e2f4a6b8c0d1e3f';
+
+/** 3 s of a real speech fixture (8 kHz), the caller's words. */
+export const SPEECH = fixture('caller-en-us-8k.wav').samples.subarray(0, 8000 * 3);
+
+/** The agent's reply, resampled to `rate`. */
+export async function reply(rate: number, seconds: number): Promise<Int16Array> {
+  const src = fixture('bargein/agent-1.wav').samples.subarray(0, 8000 * seconds);
+  if (rate === 8000) return src.slice();
+  const { pcm } = await resampleAll(src, 8000, rate);
+  return Int16Array.from(pcm, (v) => Math.max(-32768, Math.min(32767, Math.round(v))));
+}
+
+export function decodeUlaw(payload: Uint8Array): Int16Array {
+  const pcm = new Int16Array(payload.length);
+  g711DecodeInto('ulaw', payload, pcm);
+  return pcm;
+}
+
+/** Audio packets the caller received, with agent audio in them. */
+export function audiblePackets(c: RtpCaller): ReceivedPacket[] {
+  return c.received.filter((p) => p.pt !== 101 && energy(decodeUlaw(p.payload)) > 100 * 160);
+}
+
+/**
+ * The caller's audio as the service heard it, against what the caller said from `leadMs` into
+ * the call: the normalised cross-correlation peak within 200 ms of that (the chain's delay), the
+ * reference through the µ-law round trip the edge makes, resampled to the service's rate.
+ */
+export async function correlation(heard: Int16Array, rate: number, leadMs: number): Promise<number> {
+  const ref = rate === 8000 ? ulawRoundTrip(SPEECH) : (await resampleAll(ulawRoundTrip(SPEECH), 8000, rate)).pcm;
+  // 2 s of the middle of the utterance against what arrived.
+  const a = ref.subarray(rate / 2, rate * 2.5);
+  const lead = Math.round((rate * leadMs) / 1000);
+  return xcorrPeak(a, heard.subarray(rate / 2), lead + rate / 5, Math.max(0, lead - rate / 50)).peak;
+}
+
+/** The caller's input: `lead` ms of silence, then `speech` (8 kHz), then silence up to `totalMs`. */
+export function callerInput(leadMs: number, speech: Int16Array, totalMs: number): Int16Array {
+  const out = new Int16Array((8 * totalMs) | 0);
+  out.set(speech.subarray(0, Math.max(0, out.length - 8 * leadMs)), 8 * leadMs);
+  return out;
+}
+
+/**
+ * Checks that `rx` (audible packets of one utterance) came at real-time pace: one per 20 ms,
+ * spanning the utterance's length, not faster (generous bounds: a loaded machine delays a
+ * packet, never the grid).
+ */
+export function paceOf(rx: ReceivedPacket[]): { packets: number; spanMs: number } {
+  if (rx.length === 0) return { packets: 0, spanMs: 0 };
+  return { packets: rx.length, spanMs: rx[rx.length - 1]!.arrivalMs - rx[0]!.arrivalMs + 20 };
+}
+
+/** Audio packets the caller received from the first to the last audible one (one utterance, its quiet gaps included). */
+export function utterance(c: RtpCaller): ReceivedPacket[] {
+  const rx = c.received.filter((p) => p.pt !== 101);
+  const loud = (p: ReceivedPacket) => energy(decodeUlaw(p.payload)) > 100 * 160;
+  const first = rx.findIndex(loud);
+  if (first < 0) return [];
+  let last = rx.length - 1;
+  while (last > first && !loud(rx[last]!)) last--;
+  return rx.slice(first, last + 1);
+}
+
+export interface Hook {
+  url: string;
+  requests: { headers: http.IncomingHttpHeaders; body: Record<string, unknown> }[];
+  close(): Promise<void>;
+}
+
+/** A function-call webhook on 127.0.0.1:0 that records each request and answers `answer(body)` as JSON. */
+export async function webhook(answer: (body: Record<string, unknown>) => unknown): Promise<Hook> {
+  const requests: Hook['requests'] = [];
+  const server = http.createServer((req, res) => {
+    let data = '';
+    req.on('data', (d: Buffer) => (data += d.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(data) as Record<string, unknown>;
+      requests.push({ headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(body)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/tools`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
