@@ -13,12 +13,21 @@ export const FAKE_KEY = 'sk-test-9f3b2c7e1d4a6b8c0e2f4a6b8c0d1e3f';
 /** 3 s of a real speech fixture (8 kHz), the caller's words. */
 export const SPEECH = fixture('caller-en-us-8k.wav').samples.subarray(0, 8000 * 3);
 
-/** The agent's reply, resampled to `rate`. */
+const replies = new Map<string, Int16Array>();
+
+/** `seconds` of the agent's reply (a real speech fixture), at `rate`; made once (tests must not stall the loop mid-call). */
 export async function reply(rate: number, seconds: number): Promise<Int16Array> {
-  const src = fixture('bargein/agent-1.wav').samples.subarray(0, 8000 * seconds);
-  if (rate === 8000) return src.slice();
-  const { pcm } = await resampleAll(src, 8000, rate);
-  return Int16Array.from(pcm, (v) => Math.max(-32768, Math.min(32767, Math.round(v))));
+  const key = `${rate}/${seconds}`;
+  let pcm = replies.get(key);
+  if (pcm === undefined) {
+    const src = fixture('bargein/agent-1.wav').samples.subarray(0, 8000 * seconds);
+    pcm =
+      rate === 8000
+        ? src.slice()
+        : Int16Array.from((await resampleAll(src, 8000, rate)).pcm, (v) => Math.max(-32768, Math.min(32767, Math.round(v))));
+    replies.set(key, pcm);
+  }
+  return pcm;
 }
 
 export function decodeUlaw(payload: Uint8Array): Int16Array {
