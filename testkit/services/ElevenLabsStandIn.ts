@@ -82,7 +82,7 @@ export class ElevenLabsSession extends StandInSession {
   }
 
   protected endTurn(turn: Turn): void {
-    this.#send({ type: 'agent_response', agent_response_event: { agent_response: 'Hello.', event_id: Number(turn.id) } } as ServerEvent);
+    this.#send({ type: 'agent_response', agent_response_event: { agent_response: 'Hello.', event_id: Number(turn.id) } });
   }
 
   /** The agent heard the caller: `interruption`; audio with lower event ids is stale from now on. */

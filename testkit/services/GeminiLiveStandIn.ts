@@ -3,8 +3,8 @@ import { performance } from 'node:perf_hooks';
 import type { LiveClientSetup, LiveServerMessage } from '@google/genai';
 import { b64, StandIn, StandInSession, type Turn } from './StandIn.js';
 
-/** What the stand-in sends: the SDK's server message, as plain JSON objects. */
-type ServerMessage = { [K in keyof LiveServerMessage]?: unknown };
+/** What the stand-in sends: the fields of the SDK's server message (its getters aside). */
+type ServerMessage = Partial<Pick<LiveServerMessage, 'setupComplete' | 'serverContent' | 'toolCall' | 'goAway' | 'sessionResumptionUpdate'>>;
 
 /**
  * Gemini Live (BidiGenerateContent) as its API reference describes it (ai.google.dev/api/live):
@@ -39,7 +39,7 @@ export class GeminiLiveSession extends StandInSession {
 
   protected onJson(m: Record<string, unknown>, atMs: number): void {
     if (m['setup'] !== undefined) {
-      this.setup = m['setup'] as LiveClientSetup;
+      this.setup = m['setup'];
       setTimeout(() => {
         this.setupCompleteAt = performance.now();
         this.#send({ setupComplete: {} });
