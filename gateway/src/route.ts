@@ -165,7 +165,8 @@ export function parseRoute(v: unknown, field = 'route'): Route {
     fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${JSON.stringify(sampleRate)} Hz`);
   }
   const outputRate = parseOutputRate(v['outputRate'], agent, fallback, sampleRate as AgentRate, field);
-  const denoise = v['denoise'] ?? true;
+  // OpenAI Realtime takes the caller's G.711 codes straight through by default (bench/README.md#ai-services).
+  const denoise = v['denoise'] ?? !(agent.dialect === 'openai-realtime' && sampleRate === 8000);
   if (typeof denoise !== 'boolean') fail(`${field}.denoise`, 'must be a boolean');
   const params = v['params'] ?? {};
   if (!isObject(params)) fail(`${field}.params`, 'must be an object');

@@ -4,7 +4,9 @@ import type { LiveClientSetup, LiveServerMessage } from '@google/genai';
 import { b64, StandIn, StandInSession, type Turn } from './StandIn.js';
 
 /** What the stand-in sends: the fields of the SDK's server message (its getters aside). */
-type ServerMessage = Partial<Pick<LiveServerMessage, 'setupComplete' | 'serverContent' | 'toolCall' | 'goAway' | 'sessionResumptionUpdate'>>;
+type ServerMessage = Partial<
+  Pick<LiveServerMessage, 'setupComplete' | 'serverContent' | 'toolCall' | 'goAway' | 'sessionResumptionUpdate'>
+>;
 
 /**
  * Gemini Live (BidiGenerateContent) as its API reference describes it (ai.google.dev/api/live):

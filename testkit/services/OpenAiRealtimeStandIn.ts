@@ -52,7 +52,8 @@ export class OpenAiRealtimeSession extends StandInSession {
     this.json(ev);
   }
 
-  #error(type: string, code: string, message: string, eventId: unknown = null): void {
+  /** An `error` event (the session goes on). */
+  sendError(type: string, code: string, message: string, eventId: unknown = null): void {
     this.#send({
       type: 'error',
       event_id: this.#id('event'),
@@ -81,16 +82,16 @@ export class OpenAiRealtimeSession extends StandInSession {
       case 'response.cancel': {
         const t = this.stopTurn();
         if (t === null)
-          return this.#error('invalid_request_error', 'response_cancel_not_active', 'Cancellation failed: no active response found');
+          return this.sendError('invalid_request_error', 'response_cancel_not_active', 'Cancellation failed: no active response found');
         return this.#done('cancelled');
       }
       case 'conversation.item.truncate': {
         const id = String(m['item_id']);
         const end = Number(m['audio_end_ms']);
         const sent = this.itemMs.get(id);
-        if (sent === undefined) return this.#error('invalid_request_error', 'item_not_found', `Item ${id} not found`);
+        if (sent === undefined) return this.sendError('invalid_request_error', 'item_not_found', `Item ${id} not found`);
         if (!(end <= sent))
-          return this.#error('invalid_request_error', 'invalid_value', `audio_end_ms ${end} is longer than the audio (${sent} ms)`);
+          return this.sendError('invalid_request_error', 'invalid_value', `audio_end_ms ${end} is longer than the audio (${sent} ms)`);
         this.#send({ type: 'conversation.item.truncated', event_id: this.#id('event'), item_id: id, content_index: 0, audio_end_ms: end });
         return;
       }
@@ -189,7 +190,7 @@ export class OpenAiRealtimeSession extends StandInSession {
 
   /** A server error, then the service closes the socket. */
   fail(): void {
-    this.#error('server_error', 'server_error', 'The server had an error while processing your request. Sorry about that!');
+    this.sendError('server_error', 'server_error', 'The server had an error while processing your request. Sorry about that!');
     this.ws.close(1011, 'server error');
   }
 }

@@ -109,19 +109,8 @@ export abstract class StandInSession {
   }
 
   /** Resolves when `pred` holds (checked on every message), or rejects after `timeoutMs`. */
-  async until(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (!pred()) {
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(left, 50));
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+  until(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    return waitFor(pred, this.#waiters, timeoutMs, `timed out waiting for ${what}`);
   }
 
   /** Messages from the gateway whose `key` (default `type`) is `value`. */
@@ -211,26 +200,31 @@ export class StandIn<S extends StandInSession> {
 
   /** The `i`-th session to connect, or the first one whose path contains `token` (waits for it). */
   async session(which: number | string = 0, timeoutMs = 10_000): Promise<S> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const s = typeof which === 'number' ? this.sessions[which] : this.sessions.find((x) => x.path.includes(which));
-      if (s !== undefined) return s;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`no ${this.constructor.name} session ${which} connected`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(left, 50));
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+    const find = () => (typeof which === 'number' ? this.sessions[which] : this.sessions.find((x) => x.path.includes(which)));
+    await waitFor(() => find() !== undefined, this.#waiters, timeoutMs, `no ${this.constructor.name} session ${which} connected`);
+    return find()!;
   }
 
   async close(): Promise<void> {
     for (const c of this.wss.clients) c.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+/** Resolves when `pred` holds, checked whenever a waiter is woken (and every 50 ms); rejects with `why` after `timeoutMs`. */
+async function waitFor(pred: () => boolean, waiters: (() => void)[], timeoutMs: number, why: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!pred()) {
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(why);
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, Math.min(left, 50));
+      waiters.push(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
   }
 }
 

@@ -214,7 +214,7 @@ export class AgentLink implements Agent, DialectLink {
     const ms = this.#o.connectTimeoutMs;
     this.#setupTimer ??= setTimeout(() => {
       this.#setupTimer = null;
-      this.fail(`the service did not set the session up within ${ms} ms`);
+      this.fail(`${this.#o.dialect.name ?? 'the agent'} did not set the session up within ${ms} ms`);
     }, ms);
   }
 

@@ -4,7 +4,7 @@ import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
 import { GeminiLiveStandIn } from '../../../testkit/services/GeminiLiveStandIn.js';
 import { fixture } from '../../helpers/audio.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, paceOf, reply, SPEECH, utterance } from './support.js';
+import { callerInput, correlation, FAKE_KEY, interruptChecked, nextTurnPlays, reply, SPEECH, utterance } from './support.js';
 
 /** Gemini Live dialled directly, against a stand-in written from Google's published Live API. */
 let gw: Gateway;
@@ -58,13 +58,7 @@ describe('Gemini Live', () => {
 
     void s.speak(await reply(24000, 4));
     await until(() => utterance(c).length >= 75, 5000, '1.5 s of the turn at the edge');
-    const t = performance.now();
-    s.interrupt();
-    await sleep(150);
-    const rx = utterance(c);
-    expect(rx.filter((p) => p.arrivalMs > t + 45)).toEqual([]);
-    const pace = paceOf(rx);
-    expect(pace.spanMs).toBeGreaterThanOrEqual(pace.packets * 20 - 60);
+    await interruptChecked(c, () => s.interrupt());
     await caller;
     await c.end();
   }, 30_000);
@@ -87,9 +81,7 @@ describe('Gemini Live', () => {
     expect(rx.length * 20).toBeLessThan(3500);
     expect(lastAudible).toBeLessThan(spoken.sentAt[spoken.sentAt.length - 1]!);
     // The next turn plays again.
-    const n = c.received.length;
-    await s.speak(await reply(24000, 1));
-    await until(() => c.received.slice(n).some((p) => p.payload.some((b) => b !== 0xff && b !== 0x7f)), 3000, 'the next turn');
+    await nextTurnPlays(c, async () => s.speak(await reply(24000, 1)));
     await caller;
     await c.end();
   }, 30_000);
@@ -132,5 +124,23 @@ describe('Gemini Live', () => {
     expect(gw.calls.get(c.callId)?.stats.agentError).toBe('agent closed the socket (1011 Internal error encountered.)');
     await caller;
     await c.end();
+  }, 20_000);
+
+  it('gives up on a service that never sets the session up (AGENT_CONNECT_TIMEOUT_MS) and retries it', async () => {
+    const quick = await startGateway({ agentConnectTimeoutMs: 800 });
+    service.setupDelayMs = 5000;
+    const before = service.sessions.length;
+    const c = await RtpCaller.place({ gateway: quick.url, transport: 'udp', route: route({ retries: 1 }) });
+    const first = await service.session(before);
+    service.setupDelayMs = 0;
+    const caller = c.stream(callerInput(200, SPEECH, 3000));
+    const second = await service.session(before + 1, 3000);
+    expect(second.messages[0]!.atMs - first.messages[0]!.atMs).toBeGreaterThanOrEqual(750);
+    // The caller's words of the wait were held and reach the retry.
+    await second.until(() => second.frames.length >= 50, 3000, 'held and new caller audio');
+    expect(quick.gw.calls.get(c.callId)?.stats.agentError).toBe('gemini-live did not set the session up within 800 ms');
+    await caller;
+    await c.end();
+    await quick.gw.close();
   }, 20_000);
 });

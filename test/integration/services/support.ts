@@ -1,9 +1,11 @@
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { expect } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { g711DecodeInto } from '../../../codecs/src/index.js';
-import type { ReceivedPacket, RtpCaller } from '../../../testkit/RtpCaller.js';
+import { sleep, type ReceivedPacket, type RtpCaller } from '../../../testkit/RtpCaller.js';
 import { energy, fixture, xcorrPeak } from '../../helpers/audio.js';
-import { resampleAll, ulawRoundTrip } from '../../helpers/gateway.js';
+import { resampleAll, ulawRoundTrip, until } from '../../helpers/gateway.js';
 
 /** What the AI-service tests share: the caller's speech, the agent's reply, and reading the edge. */
 
@@ -106,4 +108,28 @@ export async function webhook(answer: (body: Record<string, unknown>) => unknown
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * The service stops its turn its own way (`interrupt`, then `after`, e.g. late audio of that
+ * turn): nothing audible reaches the caller a tick later, and what they heard came at real-time
+ * pace (one packet per 20 ms over its length; a loaded machine delays packets, never the grid).
+ */
+export async function interruptChecked(c: RtpCaller, interrupt: () => void, after: () => void = () => {}): Promise<ReceivedPacket[]> {
+  const t = performance.now();
+  interrupt();
+  after();
+  await sleep(150);
+  const rx = utterance(c);
+  expect(rx.filter((p) => p.arrivalMs > t + 45)).toEqual([]);
+  const pace = paceOf(rx);
+  expect(pace.spanMs).toBeGreaterThanOrEqual(pace.packets * 20 - 60);
+  return rx;
+}
+
+/** The service's next turn reaches the caller (something audible after what came so far). */
+export async function nextTurnPlays(c: RtpCaller, speak: () => Promise<unknown>): Promise<void> {
+  const n = c.received.length;
+  await speak();
+  await until(() => c.received.slice(n).some((p) => energy(decodeUlaw(p.payload)) > 100 * 160), 3000, 'the next turn');
 }

@@ -15,6 +15,8 @@ import { parseJsonText, type Parsed } from '../../platforms/wire.js';
 export interface DialectSession {
   /** WebSocket subprotocol to offer when dialling out, if the dialect names one */
   readonly subprotocol?: string;
+  /** the dialect's name in failure reasons (AI services) */
+  readonly name?: string;
   /** true: caller audio is held after `start` until the dialect calls `link.sessionReady()` (a service's session setup) */
   readonly handshake?: boolean;
   /** Called once by the link, first: dialects with timers or handshakes keep the link and the call's commands. */
