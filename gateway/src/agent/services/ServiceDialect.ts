@@ -45,9 +45,10 @@ export abstract class ServiceDialect implements DialectSession {
   protected readonly outRate: AgentRate;
   protected readonly ctx: DialectContext;
   /**
-   * After the gateway's own barge-in, the service's audio of the interrupted turn is dropped
-   * until the service confirms the interruption or starts a new turn (its audio keeps streaming
-   * faster than real time, and would otherwise resume mid-sentence after the clear).
+   * After the gateway's own barge-in during a turn the service is still streaming, the rest of
+   * that turn is dropped until the service confirms the interruption or starts a new turn (its
+   * audio comes faster than real time, and would otherwise resume mid-sentence after the clear).
+   * Each dialect sets it in `interrupted`, knowing whether its turn is still streaming.
    */
   protected muted = false;
   #errored = false;
@@ -89,7 +90,7 @@ export abstract class ServiceDialect implements DialectSession {
   protected binary(_data: Uint8Array): void {
     this.cmds.invalid('CONTROL_INVALID', `${this.name} sends no binary messages`);
   }
-  /** The caller talked over the agent (the gateway's detector): stop the service's turn its own way. */
+  /** The caller talked over the agent (the gateway's detector): clear, and stop the service's turn its own way. */
   protected abstract interrupted(heardMs: number): void;
   /** Text for the model as if the caller had said it (their keypad digits). */
   protected abstract userText(text: string): void;
@@ -104,9 +105,7 @@ export abstract class ServiceDialect implements DialectSession {
   event(_sock: AgentSocket, ev: GatewayEvent): void {
     switch (ev.type) {
       case 'barge_in':
-        this.muted = true;
-        this.interrupted(ev.playedMs);
-        return;
+        return this.interrupted(ev.playedMs);
       case 'dtmf':
         return this.#digit(ev.digit);
       case 'mark':

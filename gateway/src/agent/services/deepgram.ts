@@ -33,6 +33,8 @@ export class DeepgramDialect extends ServiceDialect {
   readonly #in: PayloadCodec;
   readonly #out: PayloadCodec;
   #keepAlive: NodeJS.Timeout | null = null;
+  /** between AgentStartedSpeaking and AgentAudioDone: the agent's turn is still streaming */
+  #speaking = false;
 
   constructor(route: Route, ctx?: DialectContext) {
     super(route, ctx, 'deepgram');
@@ -60,9 +62,14 @@ export class DeepgramDialect extends ServiceDialect {
         return this.link.sessionReady();
       case 'UserStartedSpeaking':
         this.cmds.clear();
+        this.#speaking = false;
         return this.unmute();
       case 'AgentStartedSpeaking':
+        this.#speaking = true;
         return this.unmute();
+      case 'AgentAudioDone':
+        this.#speaking = false;
+        return;
       case 'FunctionCallRequest':
         if (Array.isArray(m['functions'])) for (const f of m['functions']) this.#functionCall(obj(f));
         return;
@@ -72,7 +79,7 @@ export class DeepgramDialect extends ServiceDialect {
         log('warn', 'agent_service_warning', { callId: this.ctx.callId, dialect: this.name, warning: textOf(m['description']) });
         return;
       default:
-      // ConversationText, AgentThinking, AgentAudioDone, History…: nothing for the media path
+      // ConversationText, AgentThinking, History…: nothing for the media path
     }
   }
 
@@ -105,6 +112,7 @@ export class DeepgramDialect extends ServiceDialect {
 
   protected interrupted(): void {
     this.cmds.clear();
+    this.muted = this.#speaking;
   }
 
   protected userText(text: string): void {

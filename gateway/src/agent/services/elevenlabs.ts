@@ -37,6 +37,8 @@ export class ElevenLabsDialect extends ServiceDialect {
   /** audio with an event id below this is of an interrupted turn */
   #floor = 0;
   #lastEventId = 0;
+  /** after the gateway's barge-in: audio of this event id and below is of the interrupted turn */
+  #mutedUpTo = -1;
 
   constructor(route: Route, ctx?: DialectContext) {
     super(route, ctx, 'elevenlabs');
@@ -60,7 +62,7 @@ export class ElevenLabsDialect extends ServiceDialect {
         const id = obj(m['interruption_event'])['event_id'];
         if (typeof id === 'number') this.#floor = Math.max(this.#floor, id);
         this.cmds.clear();
-        return this.unmute();
+        return;
       }
       case 'ping': {
         const id = obj(m['ping_event'])['event_id'];
@@ -99,14 +101,15 @@ export class ElevenLabsDialect extends ServiceDialect {
     const data = e['audio_base_64'];
     if (typeof id !== 'number' || typeof data !== 'string' || this.#out === null)
       return this.cmds.invalid('CONTROL_INVALID', 'elevenlabs: audio needs audio_event.event_id and audio_base_64');
-    if (id < this.#floor) return;
-    if (this.muted && id > this.#lastEventId) this.unmute(); // a new turn after the gateway's barge-in
+    if (id < this.#floor || id <= this.#mutedUpTo) return;
     this.#lastEventId = Math.max(this.#lastEventId, id);
     this.play(this.#out.decode(data));
   }
 
+  /** The turn being played (event ids up to the last received) is dropped; a new turn's higher ids play. */
   protected interrupted(): void {
     this.cmds.clear();
+    this.#mutedUpTo = this.#lastEventId;
   }
 
   #toolCall(c: Record<string, unknown>): void {

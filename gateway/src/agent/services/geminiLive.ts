@@ -145,9 +145,10 @@ export class GeminiLiveDialect extends ServiceDialect {
   }
 
   protected interrupted(): void {
-    // No client cancel in this protocol: the playout is cleared, and the rest of the turn muted
-    // until the server says `interrupted` (it heard the caller too) or `turnComplete`.
+    // No client cancel in this protocol: the playout is cleared, and the rest of a turn still
+    // streaming is muted until the server says `interrupted` (it heard the caller too) or `turnComplete`.
     this.cmds.clear();
+    this.muted = this.#generating;
   }
 
   protected userText(text: string): void {

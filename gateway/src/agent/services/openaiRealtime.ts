@@ -110,8 +110,8 @@ export class OpenAiRealtimeDialect extends ServiceDialect {
     this.play(pcm);
   }
 
+  /** Cancelled by id, its late deltas dropped by item: no mute needed. */
   protected interrupted(heardMs: number): void {
-    this.muted = false; // cancelled by id: nothing of the interrupted response can come back
     this.#interrupt(heardMs);
   }
 

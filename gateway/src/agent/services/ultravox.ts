@@ -57,6 +57,8 @@ const CLIENT_BUFFER_MS = 30_000;
  */
 export class UltravoxDialect extends ServiceDialect {
   readonly #codec = new PayloadCodec('l16le');
+  /** the agent's last `state`: while `speaking`, its turn is still streaming */
+  #state = '';
 
   constructor(route: Route, ctx?: DialectContext) {
     super(route, ctx, 'ultravox');
@@ -103,7 +105,8 @@ export class UltravoxDialect extends ServiceDialect {
         this.cmds.clear();
         return this.unmute();
       case 'state':
-        if (m['state'] !== 'speaking') this.unmute();
+        this.#state = typeof m['state'] === 'string' ? m['state'] : '';
+        if (this.#state !== 'speaking') this.unmute();
         return;
       case 'client_tool_invocation':
         return this.#toolCall(m);
@@ -122,6 +125,7 @@ export class UltravoxDialect extends ServiceDialect {
 
   protected interrupted(): void {
     this.cmds.clear();
+    this.muted = this.#state === 'speaking';
   }
 
   protected userText(text: string): void {
