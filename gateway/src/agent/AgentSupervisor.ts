@@ -119,8 +119,7 @@ export class AgentSupervisor {
       return link;
     }
     // Signed so the agent can tell the dial is ours, for this call (see auth.ts verifyDial).
-    if (secret !== null)
-      Object.assign(headers, { [SIGNATURE_HEADER]: signDial(secret, url, call.id), 'x-gateway-call-id': call.id });
+    if (secret !== null) Object.assign(headers, { [SIGNATURE_HEADER]: signDial(secret, url, call.id), 'x-gateway-call-id': call.id });
     link.dial(url, headers, delayMs);
     return link;
   }
