@@ -3,7 +3,7 @@ import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { RtpCaller } from '../../../testkit/RtpCaller.js';
 import { ElevenLabsStandIn } from '../../../testkit/services/ElevenLabsStandIn.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, interruptChecked, nextTurnPlays, reply, SPEECH, utterance } from './support.js';
+import { callerInput, correlation, FAKE_KEY, interruptChecked, nextTurnPlays, reply, SPEECH, talk, utterance } from './support.js';
 
 /** ElevenLabs Agents dialled directly, against a stand-in written from ElevenLabs' published WebSocket API. */
 let gw: Gateway;
@@ -37,7 +37,7 @@ describe('ElevenLabs Agents', () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await service.session(before);
     expect(s.headers['xi-api-key']).toBe(FAKE_KEY);
-    const caller = c.stream(callerInput(200, SPEECH, 6000));
+    const caller = talk(c, callerInput(200, SPEECH, 6000));
     await s.until(() => s.initiation !== null, 3000, 'conversation_initiation_client_data');
     expect(s.initiation).toEqual({
       type: 'conversation_initiation_client_data',
@@ -66,7 +66,7 @@ describe('ElevenLabs Agents', () => {
     );
     // The next turn (a higher event id) plays.
     await nextTurnPlays(c, async () => s.speak(await reply(16000, 1)));
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 
@@ -80,7 +80,7 @@ describe('ElevenLabs Agents', () => {
     });
     const s = await service.session(before);
     service.formats = { input: 'pcm_16000', output: 'pcm_16000' };
-    const caller = c.stream(callerInput(200, SPEECH, 4000));
+    const caller = talk(c, callerInput(200, SPEECH, 4000));
     await s.until(() => s.frames.length >= 160, 6000, 'caller audio');
     expect(await correlation(s.audio(), 8000, 200)).toBeGreaterThanOrEqual(0.99); // µ-law through unchanged
     const id = s.callTool('hangup', {});
@@ -92,7 +92,7 @@ describe('ElevenLabs Agents', () => {
       is_error: false,
     });
     await until(() => gw.calls.get(c.callId) === undefined, 3000, 'the hang-up');
-    await caller;
+    await caller.stop();
     await c.hangup();
   }, 20_000);
 
@@ -102,7 +102,7 @@ describe('ElevenLabs Agents', () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ retries: 1 }) });
     const first = await service.session(before);
     service.formats = { input: 'pcm_16000', output: 'pcm_16000' };
-    const caller = c.stream(new Int16Array(8000 * 3));
+    const caller = talk(c, new Int16Array(8000 * 3));
     const second = await service.session(before + 1, 3000);
     expect(first.frames).toEqual([]); // nothing was sent in the wrong format
     await second.until(() => second.frames.length >= 10, 3000, 'caller audio at the retry');
@@ -115,7 +115,7 @@ describe('ElevenLabs Agents', () => {
     await until(() => call.state === 'closed', 3000, 'the call to end');
     expect(call.closeReason).toBe('agent_closed');
     expect(call.stats.agentError).toBe('elevenlabs: llm_error 1011: The LLM did not answer.; agent closed the socket (1011 llm_error)');
-    await caller;
+    await caller.stop();
     await c.hangup();
   }, 20_000);
 });

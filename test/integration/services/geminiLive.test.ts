@@ -4,7 +4,7 @@ import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
 import { GeminiLiveStandIn } from '../../../testkit/services/GeminiLiveStandIn.js';
 import { fixture } from '../../helpers/audio.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, interruptChecked, nextTurnPlays, reply, SPEECH, utterance } from './support.js';
+import { callerInput, correlation, FAKE_KEY, interruptChecked, nextTurnPlays, reply, SPEECH, talk, utterance } from './support.js';
 
 /** Gemini Live dialled directly, against a stand-in written from Google's published Live API. */
 let gw: Gateway;
@@ -40,7 +40,7 @@ describe('Gemini Live', () => {
     const s = await service.session(before);
     service.setupDelayMs = 0;
     expect(s.headers['x-goog-api-key']).toBe(FAKE_KEY);
-    const caller = c.stream(callerInput(200, SPEECH, 6000));
+    const caller = talk(c, callerInput(200, SPEECH, 6000));
     await s.until(() => s.setup !== null, 3000, 'setup');
     expect(s.setup!.model).toBe(MODEL);
     expect(s.setup!.generationConfig?.responseModalities).toEqual(['AUDIO']);
@@ -59,7 +59,7 @@ describe('Gemini Live', () => {
     void s.speak(await reply(24000, 4));
     await until(() => utterance(c).length >= 75, 5000, '1.5 s of the turn at the edge');
     await interruptChecked(c, () => s.interrupt());
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 
@@ -67,8 +67,8 @@ describe('Gemini Live', () => {
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await service.session(before);
-    const talk = fixture('bargein/interrupt-1-a.wav').samples;
-    const caller = c.stream(callerInput(2000, talk, 6000));
+    const words = fixture('bargein/interrupt-1-a.wav').samples;
+    const caller = talk(c, callerInput(2000, words, 6000));
     await s.until(() => s.frames.length > 0, 3000, 'caller audio');
     // The model keeps streaming (it has not heard the caller): the gateway must not play the rest.
     const spoken = await s.speak(await reply(24000, 5), { speed: 1.25 });
@@ -82,7 +82,7 @@ describe('Gemini Live', () => {
     expect(lastAudible).toBeLessThan(spoken.sentAt[spoken.sentAt.length - 1]!);
     // The next turn plays again.
     await nextTurnPlays(c, async () => s.speak(await reply(24000, 1)));
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 
@@ -91,7 +91,7 @@ describe('Gemini Live', () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const first = await service.session(before);
     // The caller listens (talking over the turn would interrupt it).
-    const caller = c.stream(new Int16Array(8000 * 5));
+    const caller = talk(c, new Int16Array(8000 * 5));
     await first.until(() => first.frames.length >= 25, 3000, 'caller audio');
     const turn = first.speak(await reply(24000, 2), { speed: 1 });
     await sleep(500);
@@ -107,7 +107,7 @@ describe('Gemini Live', () => {
     await second.until(() => second.frames.length >= 50, 3000, 'caller audio on the resumed session');
     expect(gw.calls.get(c.callId)?.state).toBe('active');
     expect(utterance(c).length).toBeGreaterThanOrEqual(95); // the 2 s turn was heard whole
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 
@@ -115,14 +115,14 @@ describe('Gemini Live', () => {
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ retries: 1 }) });
     const first = await service.session(before);
-    const caller = c.stream(new Int16Array(8000 * 3));
+    const caller = talk(c, new Int16Array(8000 * 3));
     await first.until(() => first.frames.length >= 10, 3000, 'caller audio');
     first.fail();
     const second = await service.session(before + 1, 3000);
     await second.until(() => second.frames.length >= 10, 3000, 'caller audio at the retry');
     expect(second.setup!.sessionResumption).toEqual({}); // a new session: a failure is not a goAway
     expect(gw.calls.get(c.callId)?.stats.agentError).toBe('agent closed the socket (1011 Internal error encountered.)');
-    await caller;
+    await caller.stop();
     await c.end();
   }, 20_000);
 
@@ -133,13 +133,13 @@ describe('Gemini Live', () => {
     const c = await RtpCaller.place({ gateway: quick.url, transport: 'udp', route: route({ retries: 1 }) });
     const first = await service.session(before);
     service.setupDelayMs = 0;
-    const caller = c.stream(callerInput(200, SPEECH, 3000));
+    const caller = talk(c, callerInput(200, SPEECH, 3000));
     const second = await service.session(before + 1, 3000);
     expect(second.messages[0]!.atMs - first.messages[0]!.atMs).toBeGreaterThanOrEqual(750);
     // The caller's words of the wait were held and reach the retry.
     await second.until(() => second.frames.length >= 50, 3000, 'held and new caller audio');
     expect(quick.gw.calls.get(c.callId)?.stats.agentError).toBe('gemini-live did not set the session up within 800 ms');
-    await caller;
+    await caller.stop();
     await c.end();
     await quick.gw.close();
   }, 20_000);

@@ -4,7 +4,7 @@ import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
 import { OpenAiRealtimeStandIn } from '../../../testkit/services/OpenAiRealtimeStandIn.js';
 import { startGateway, until } from '../../helpers/gateway.js';
 import { fixture } from '../../helpers/audio.js';
-import { callerInput, correlation, FAKE_KEY, paceOf, reply, SPEECH, utterance, webhook } from './support.js';
+import { callerInput, correlation, FAKE_KEY, paceOf, reply, SPEECH, talk, utterance, webhook } from './support.js';
 
 /**
  * OpenAI Realtime dialled directly: a real call over RTP into the gateway, which is the client of
@@ -46,7 +46,7 @@ describe.each([
     // The key went in the header, from the gateway's environment.
     expect(s.headers['authorization']).toBe(`Bearer ${FAKE_KEY}`);
     expect(s.path).toBe('/v1/realtime?model=gpt-realtime');
-    const caller = c.stream(callerInput(200, SPEECH, 7000));
+    const caller = talk(c, callerInput(200, SPEECH, 7000));
     await s.until(() => s.got('session.update').length > 0, 3000, 'session.update');
     const update = s.got('session.update')[0]!['session'] as Record<string, Record<string, Record<string, unknown>>>;
     expect(update['audio']!['input']!['format']).toEqual(format === 'audio/pcm' ? { type: format, rate: 24000 } : { type: format });
@@ -85,7 +85,7 @@ describe.each([
     const pace = paceOf(rx);
     expect(pace.spanMs).toBeGreaterThanOrEqual(pace.packets * 20 - 60);
     expect(pace.spanMs).toBeLessThanOrEqual(pace.packets * 20 + 200);
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 });
@@ -95,8 +95,8 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await service.session(before);
-    const talk = fixture('bargein/interrupt-1-a.wav').samples;
-    const caller = c.stream(callerInput(2600, talk, 6000));
+    const words = fixture('bargein/interrupt-1-a.wav').samples;
+    const caller = talk(c, callerInput(2600, words, 6000));
     await s.until(() => s.got('session.update').length > 0, 3000, 'session.update');
     // 6 s of reply at 1.5× real time: the response is still streaming when the caller talks.
     const spoken = s.speak(await reply(8000, 6), { speed: 1.5 });
@@ -110,7 +110,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     console.log(`gateway barge-in: audio_end_ms ${heard}, edge received ${rx.length * 20} ms`);
     expect(Math.abs(heard - rx.length * 20)).toBeLessThanOrEqual(40);
     expect(rx.filter((p) => p.arrivalMs > at + 45)).toEqual([]);
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 
@@ -118,7 +118,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await service.session(before);
-    const caller = c.stream(new Int16Array(8000 * 3));
+    const caller = talk(c, new Int16Array(8000 * 3));
     await s.until(() => s.got('session.update').length > 0, 3000, 'session.update');
     await c.sendDtmf('4');
     await c.sendDtmf('2');
@@ -128,7 +128,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     expect(item.role).toBe('user');
     expect(item.content[0]!.text).toContain('4 2');
     await s.until(() => s.got('response.create').length > 0, 1000, 'response.create');
-    await caller;
+    await caller.stop();
     await c.end();
   }, 20_000);
 
@@ -137,7 +137,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({}, { tools: { url: hook.url, hangup: true } }) });
     const s = await service.session(before);
-    const caller = c.stream(new Int16Array(8000 * 6));
+    const caller = talk(c, new Int16Array(8000 * 6));
     await s.until(() => s.got('session.update').length > 0, 3000, 'session.update');
     const tools = (s.got('session.update')[0]!['session'] as { tools: { name: string; type: string }[] }).tools;
     expect(tools.map((t) => [t.type, t.name])).toEqual([['function', 'hangup']]);
@@ -159,7 +159,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     s.callFunction('hangup', { reason: 'done' });
     await until(() => gw.calls.get(c.callId) === undefined, 4000, 'the call to end');
     expect(utterance(c).length).toBeGreaterThanOrEqual(45);
-    await caller;
+    await caller.stop();
     await c.hangup();
     await hook.close();
   }, 20_000);
@@ -168,7 +168,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({}, { retries: 1 }) });
     const first = await service.session(before);
-    const caller = c.stream(callerInput(200, SPEECH, 5000));
+    const caller = talk(c, callerInput(200, SPEECH, 5000));
     await first.until(() => first.frames.length >= 25, 3000, 'caller audio');
     first.fail();
     const second = await service.session(before + 1, 3000);
@@ -178,7 +178,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     expect(snap.state).toBe('active');
     expect(snap.agent.lastError).toMatch(/^openai-realtime: server_error server_error: The server had an error/);
     expect(JSON.stringify(snap)).not.toContain(FAKE_KEY);
-    await caller;
+    await caller.stop();
     await c.end();
   }, 20_000);
 
@@ -191,14 +191,14 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
       route: route({ fallback: { dialect: 'openai-realtime', url: fallbackUrl, headers: { Authorization: 'Bearer ${OPENAI_API_KEY}' } } }),
     });
     const first = await service.session(before);
-    const caller = c.stream(callerInput(200, SPEECH, 5000));
+    const caller = talk(c, callerInput(200, SPEECH, 5000));
     await first.until(() => first.frames.length >= 25, 3000, 'caller audio');
     first.drop();
     const fb = await service.session('/fallback', 3000);
     await fb.until(() => fb.frames.length >= 50, 3000, 'caller audio at the fallback');
     expect(fb.headers['authorization']).toBe(`Bearer ${FAKE_KEY}`);
     expect(gw.calls.get(c.callId)?.state).toBe('active');
-    await caller;
+    await caller.stop();
     await c.end();
   }, 20_000);
 
@@ -206,14 +206,14 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await service.session(before);
-    const caller = c.stream(new Int16Array(8000 * 2));
+    const caller = talk(c, new Int16Array(8000 * 2));
     await s.until(() => s.frames.length >= 10, 3000, 'caller audio');
     const call = gw.calls.get(c.callId)!;
     s.fail();
     await until(() => call.state === 'closed', 3000, 'the call to end');
     expect(call.closeReason).toBe('agent_closed');
     expect(call.stats.agentError).toMatch(/server_error/);
-    await caller;
+    await caller.stop();
     await c.hangup();
   }, 20_000);
 });

@@ -133,3 +133,15 @@ export async function nextTurnPlays(c: RtpCaller, speak: () => Promise<unknown>)
   await speak();
   await until(() => c.received.slice(n).some((p) => energy(decodeUlaw(p.payload)) > 100 * 160), 3000, 'the next turn');
 }
+
+/** The caller's side of a call: `pcm` streamed in real time until it ends or `stop()` (a test that has seen what it needed). */
+export function talk(c: RtpCaller, pcm: Int16Array): { stop(): Promise<void> } {
+  const abort = new AbortController();
+  const done = c.stream(pcm, { signal: abort.signal });
+  return {
+    stop: () => {
+      abort.abort();
+      return done;
+    },
+  };
+}

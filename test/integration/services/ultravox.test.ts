@@ -3,7 +3,7 @@ import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { RtpCaller } from '../../../testkit/RtpCaller.js';
 import { UltravoxStandIn } from '../../../testkit/services/UltravoxStandIn.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, interruptChecked, reply, SPEECH, utterance } from './support.js';
+import { callerInput, correlation, FAKE_KEY, interruptChecked, reply, SPEECH, talk, utterance } from './support.js';
 
 /** Ultravox dialled directly: its call created over HTTP, then joined as a serverWebSocket client. */
 let gw: Gateway;
@@ -59,7 +59,7 @@ describe('Ultravox', () => {
     expect(s.path).toMatch(/^\/calls\/[0-9a-f-]+\?token=j0in$/);
     expect(s.headers['x-api-key']).toBeUndefined(); // the join URL carries its own token
 
-    const caller = c.stream(callerInput(200, SPEECH, 6000));
+    const caller = talk(c, callerInput(200, SPEECH, 6000));
     await s.until(() => s.frames.length >= 160, 6000, '3.2 s of caller audio');
     const xc = await correlation(s.audio(), 16000, 200);
     console.log(`ultravox: caller audio s16le 16 kHz, cross-correlation ${xc.toFixed(3)}`);
@@ -77,7 +77,7 @@ describe('Ultravox', () => {
       invocationId: id,
       result: '{"error":"this call cannot be transferred"}',
     });
-    await caller;
+    await caller.stop();
     await c.end();
   }, 30_000);
 
@@ -85,7 +85,7 @@ describe('Ultravox', () => {
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ retries: 1 }) });
     const first = await service.session(before);
-    const caller = c.stream(new Int16Array(8000 * 4));
+    const caller = talk(c, new Int16Array(8000 * 4));
     await first.until(() => first.frames.length >= 10, 3000, 'caller audio');
     first.fail();
     const second = await service.session(before + 1, 3000);
@@ -95,7 +95,7 @@ describe('Ultravox', () => {
     second.ws.close(1000, 'call ended');
     await until(() => call.state === 'closed', 3000, 'the call to end');
     expect(call.closeReason).toBe('agent_hangup');
-    await caller;
+    await caller.stop();
     await c.hangup();
   }, 20_000);
 
