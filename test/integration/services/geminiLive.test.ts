@@ -135,6 +135,7 @@ describe('Gemini Live', () => {
     service.setupDelayMs = 0;
     const caller = talk(c, callerInput(200, SPEECH, 3000));
     const second = await service.session(before + 1, 3000);
+    await second.until(() => second.setup !== null, 3000, 'the retry setup');
     expect(second.messages[0]!.atMs - first.messages[0]!.atMs).toBeGreaterThanOrEqual(750);
     // The caller's words of the wait were held and reach the retry.
     await second.until(() => second.frames.length >= 50, 3000, 'held and new caller audio');
