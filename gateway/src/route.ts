@@ -31,9 +31,9 @@ export const DIALECT_RATES: Record<Dialect, readonly AgentRate[]> = {
 };
 
 /**
- * Rates of the agent's own audio where they may differ from `sampleRate` (default first, else the
- * route's `sampleRate`): Gemini Live always speaks 24 kHz PCM; ElevenLabs as its agent is set up;
- * Deepgram and Ultravox as asked. Every other dialect speaks at the rate it hears.
+ * Rates of the agent's own audio (`outputRate`) where they may differ from `sampleRate` (default:
+ * `sampleRate` when listed, else the first): Gemini Live always speaks 24 kHz PCM; ElevenLabs as
+ * its agent is set up; Deepgram and Ultravox as asked. Every other dialect speaks as it hears.
  */
 export const DIALECT_OUTPUT_RATES: Partial<Record<Dialect, readonly AgentRate[]>> = {
   'gemini-live': [24000],
