@@ -75,18 +75,16 @@ export function paceOf(rx: ReceivedPacket[]): { packets: number; mediaMs: number
 }
 
 /**
- * The 20 ms grid and real-time pace: one packet per 20 ms of RTP time (none doubled), arriving
- * over about as long as they last. Generous: a loaded machine delays a tick
- * and the clock catches up with a few packets at once, which moves arrivals by tens of ms, never
- * by the 75 % a service's 4× burst would.
+ * The 20 ms grid and real-time pace: a packet per 20 ms of RTP time at most (none doubled; a
+ * stall of the shared clock beyond 60 ms skips slots, PlayoutClock), arriving over about as long
+ * as the media lasts: never in the fraction of it a faster-than-real-time burst would take.
+ * Generous: a loaded machine moves arrivals by tens of ms, and a stall stretches both spans.
  */
 export function expectRealTime(rx: ReceivedPacket[]): void {
   const pace = paceOf(rx);
-  // a packet per 20 ms of RTP time; a stall of the shared clock beyond 60 ms skips slots (PlayoutClock)
   expect(pace.mediaMs).toBeGreaterThanOrEqual(pace.packets * 20);
-  expect(pace.mediaMs).toBeLessThanOrEqual(pace.packets * 20 + 200);
   expect(pace.spanMs).toBeGreaterThanOrEqual(pace.mediaMs * 0.8);
-  expect(pace.spanMs).toBeLessThanOrEqual(pace.mediaMs + 500);
+  expect(pace.spanMs).toBeLessThanOrEqual(pace.mediaMs * 1.25 + 200);
 }
 
 /** Audio packets the caller received from the first to the last audible one (one utterance, its quiet gaps included). */
