@@ -38,11 +38,6 @@ export function decodeUlaw(payload: Uint8Array): Int16Array {
   return pcm;
 }
 
-/** Audio packets the caller received, with agent audio in them. */
-export function audiblePackets(c: RtpCaller): ReceivedPacket[] {
-  return c.received.filter((p) => p.pt !== 101 && energy(decodeUlaw(p.payload)) > 100 * 160);
-}
-
 /**
  * The caller's audio as the service heard it, against what the caller said from `leadMs` into
  * the call: the normalised cross-correlation peak within 200 ms of that (the chain's delay), the
