@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '../../log.js';
-import type { AgentRate, AgentTarget, Route } from '../../route.js';
+import { outputRateOf, type AgentRate, type AgentTarget, type Route } from '../../route.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
 import { parseObject, type DialectContext, type DialectLink, type DialectSession } from '../dialects/Dialect.js';
@@ -65,7 +65,7 @@ export abstract class ServiceDialect implements DialectSession {
     this.target = ctx?.target ?? route.agent;
     this.session = this.target.session ?? {};
     this.inRate = route.sampleRate;
-    this.outRate = route.outputRate ?? route.sampleRate;
+    this.outRate = outputRateOf(route);
     const secrets = ctx?.secrets ?? new Secrets({});
     this.ctx = ctx ?? {
       target: this.target,
