@@ -65,7 +65,10 @@ export async function benchAgent(dialect: string): Promise<BenchAgent> {
     route: (i) => {
       const url =
         dialect === 'ultravox' ? `http://127.0.0.1:${s.port}/api/calls` : s.url(`${path}${path.includes('?') ? '&' : '?'}${tag(i)}`);
-      return { agent: { dialect, url, headers: { 'x-api-key': 'bench' }, ...(session ? { session } : {}) } };
+      // The bench's caller talks throughout (its committed speech), over the reply: the gateway's
+      // barge-in would cut the reply it measures. Off here; a service's own interruption is the
+      // bench's clear.
+      return { agent: { dialect, url, headers: { 'x-api-key': 'bench' }, ...(session ? { session } : {}) }, bargeIn: { enabled: false } };
     },
     session: async (i) => serviceSession(dialect === 'ultravox' ? await s.session(i) : await s.session(tag(i)), toService),
     reset: () => {
