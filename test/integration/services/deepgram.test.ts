@@ -3,7 +3,7 @@ import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { RtpCaller } from '../../../testkit/RtpCaller.js';
 import { DeepgramStandIn } from '../../../testkit/services/DeepgramStandIn.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, interruptChecked, reply, SPEECH, talk, utterance, webhook } from './support.js';
+import { callerInput, correlation, failAndRetry, FAKE_KEY, interruptChecked, reply, SPEECH, talk, utterance, webhook } from './support.js';
 
 /** Deepgram's Voice Agent dialled directly, against a stand-in written from Deepgram's published API. */
 let gw: Gateway;
@@ -95,12 +95,7 @@ describe('Deepgram Voice Agent', () => {
   it('retries after an Error, and names it', async () => {
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ retries: 1 }) });
-    const first = await service.session(before);
-    const caller = talk(c, new Int16Array(8000 * 3));
-    await first.until(() => first.frames.length >= 10, 3000, 'caller audio');
-    first.fail();
-    const second = await service.session(before + 1, 3000);
-    await second.until(() => second.frames.length >= 10, 3000, 'caller audio at the retry');
+    const { caller } = await failAndRetry(service, c, before);
     expect(gw.calls.get(c.callId)?.stats.agentError).toBe('deepgram: THINK_REQUEST_FAILED: Failed to think: the LLM provider timed out');
     await caller.stop();
     await c.end();

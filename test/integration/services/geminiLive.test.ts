@@ -4,7 +4,18 @@ import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
 import { GeminiLiveStandIn } from '../../../testkit/services/GeminiLiveStandIn.js';
 import { fixture } from '../../helpers/audio.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, interruptChecked, nextTurnPlays, reply, SPEECH, talk, utterance } from './support.js';
+import {
+  callerInput,
+  correlation,
+  failAndRetry,
+  FAKE_KEY,
+  interruptChecked,
+  nextTurnPlays,
+  reply,
+  SPEECH,
+  talk,
+  utterance,
+} from './support.js';
 
 /** Gemini Live dialled directly, against a stand-in written from Google's published Live API. */
 let gw: Gateway;
@@ -114,12 +125,7 @@ describe('Gemini Live', () => {
   it('retries when the service closes with an error, and names it', async () => {
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ retries: 1 }) });
-    const first = await service.session(before);
-    const caller = talk(c, new Int16Array(8000 * 3));
-    await first.until(() => first.frames.length >= 10, 3000, 'caller audio');
-    first.fail();
-    const second = await service.session(before + 1, 3000);
-    await second.until(() => second.frames.length >= 10, 3000, 'caller audio at the retry');
+    const { second, caller } = await failAndRetry(service, c, before);
     expect(second.setup!.sessionResumption).toEqual({}); // a new session: a failure is not a goAway
     expect(gw.calls.get(c.callId)?.stats.agentError).toBe('agent closed the socket (1011 Internal error encountered.)');
     await caller.stop();

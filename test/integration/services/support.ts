@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { g711DecodeInto } from '../../../codecs/src/index.js';
 import { sleep, type ReceivedPacket, type RtpCaller } from '../../../testkit/RtpCaller.js';
+import type { StandIn, StandInSession } from '../../../testkit/services/StandIn.js';
 import { energy, fixture, xcorrPeak } from '../../helpers/audio.js';
 import { resampleAll, ulawRoundTrip, until } from '../../helpers/gateway.js';
 
@@ -152,4 +153,22 @@ export function talk(c: RtpCaller, pcm: Int16Array): { stop(): Promise<void> } {
       return done;
     },
   };
+}
+
+/**
+ * A route with a retry: the call's first session fails the service's way, and a second session
+ * (a new dial) takes the call and hears the caller. The caller talks throughout.
+ */
+export async function failAndRetry<S extends StandInSession>(
+  service: StandIn<S>,
+  c: RtpCaller,
+  before: number,
+): Promise<{ first: S; second: S; caller: { stop(): Promise<void> } }> {
+  const first = await service.session(before);
+  const caller = talk(c, new Int16Array(8000 * 3));
+  await first.until(() => first.frames.length >= 10, 3000, 'caller audio');
+  first.fail();
+  const second = await service.session(before + 1, 3000);
+  await second.until(() => second.frames.length >= 10, 3000, 'caller audio at the retry');
+  return { first, second, caller };
 }

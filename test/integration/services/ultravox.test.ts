@@ -3,7 +3,7 @@ import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { RtpCaller } from '../../../testkit/RtpCaller.js';
 import { UltravoxStandIn } from '../../../testkit/services/UltravoxStandIn.js';
 import { startGateway, until } from '../../helpers/gateway.js';
-import { callerInput, correlation, FAKE_KEY, interruptChecked, reply, SPEECH, talk, utterance } from './support.js';
+import { callerInput, correlation, failAndRetry, FAKE_KEY, interruptChecked, reply, SPEECH, talk, utterance } from './support.js';
 
 /** Ultravox dialled directly: its call created over HTTP, then joined as a serverWebSocket client. */
 let gw: Gateway;
@@ -84,12 +84,7 @@ describe('Ultravox', () => {
   it('ends the call when the agent hangs up (a normal close), retries an abnormal one', async () => {
     const before = service.sessions.length;
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route({ retries: 1 }) });
-    const first = await service.session(before);
-    const caller = talk(c, new Int16Array(8000 * 4));
-    await first.until(() => first.frames.length >= 10, 3000, 'caller audio');
-    first.fail();
-    const second = await service.session(before + 1, 3000);
-    await second.until(() => second.frames.length >= 10, 3000, 'caller audio at the retry');
+    const { second, caller } = await failAndRetry(service, c, before);
     expect(service.calls.size).toBeGreaterThanOrEqual(2); // a new call was created for the retry
     const call = gw.calls.get(c.callId)!;
     second.ws.close(1000, 'call ended');
