@@ -10,19 +10,29 @@ export class GatewayProcess {
   /** host:port of its SIP endpoint (UDP and TCP), when SIP is on */
   readonly sip: string | null;
   readonly #child: ChildProcess;
+  readonly #captured: { text: string };
 
-  private constructor(url: string, wsEdgeUrl: string | null, sip: string | null, child: ChildProcess) {
+  private constructor(url: string, wsEdgeUrl: string | null, sip: string | null, child: ChildProcess, captured: { text: string }) {
     this.url = url;
     this.wsEdgeUrl = wsEdgeUrl;
     this.sip = sip;
     this.#child = child;
+    this.#captured = captured;
+  }
+
+  /** With `capture`: everything the process wrote so far, stdout and stderr (its logs). */
+  get output(): string {
+    return this.#captured.text;
   }
 
   /**
    * Starts `gateway/src/main.ts`. By default from the TypeScript sources (through tsx, as the tests
    * run them); `built` runs the compiled `dist/` that `make run` serves, which the benchmarks measure.
    */
-  static async start(env: Record<string, string>, opts: { built?: boolean; cpus?: string; root?: string } = {}): Promise<GatewayProcess> {
+  static async start(
+    env: Record<string, string>,
+    opts: { built?: boolean; cpus?: string; root?: string; capture?: boolean } = {},
+  ): Promise<GatewayProcess> {
     const entry = opts.built === true ? ['../dist/gateway/src/main.js'] : ['--import', 'tsx', '../gateway/src/main.ts'];
     // `root`: another checkout's build (the bench's before/after figures); `cpus`: pinned (taskset).
     const base = opts.root === undefined ? new URL('.', import.meta.url) : new URL(`file://${opts.root.replace(/\/?$/, '/')}testkit/`);
@@ -41,8 +51,13 @@ export class GatewayProcess {
         LOG_LEVEL: 'warn',
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const captured = { text: '' };
+    if (opts.capture === true) {
+      child.stdout.on('data', (d: Buffer) => (captured.text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (captured.text += d.toString()));
+    } else child.stderr.pipe(process.stderr);
     const [url, wsEdgeUrl, sip] = await new Promise<[string, string | null, string | null]>((resolve, reject) => {
       let out = '';
       const onData = (d: Buffer) => {
@@ -51,7 +66,7 @@ export class GatewayProcess {
         // the banner ends with the test-call hint
         if (m && out.includes('place a test call')) {
           child.stdout.off('data', onData);
-          child.stdout.resume();
+          if (opts.capture !== true) child.stdout.resume();
           resolve([
             m[1]!,
             /\((?:comparison)\): (ws:\/\/\S+)/.exec(out)?.[1] ?? null,
@@ -62,7 +77,7 @@ export class GatewayProcess {
       child.stdout.on('data', onData);
       child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)));
     });
-    return new GatewayProcess(url, wsEdgeUrl, sip, child);
+    return new GatewayProcess(url, wsEdgeUrl, sip, child, captured);
   }
 
   get pid(): number {

@@ -1,10 +1,11 @@
 import { GatewayError } from './errors.js';
 import { DEFAULT_BARGE_IN, type BargeInOptions } from './media/BargeIn.js';
+import { parseServiceOptions, SERVICE_DIALECTS, type ToolOptions } from './agent/services/options.js';
 
 /** Agent rates the native protocol offers (PCM16 mono). */
 export const AGENT_RATES = [8000, 16000, 24000, 48000] as const;
 export type AgentRate = (typeof AGENT_RATES)[number];
-export const DIALECTS = ['native', 'twilio', 'telnyx', 'plivo', 'vobiz', 'exotel', 'vonage', 'jambonz'] as const;
+export const DIALECTS = ['native', 'twilio', 'telnyx', 'plivo', 'vobiz', 'exotel', 'vonage', 'jambonz', ...SERVICE_DIALECTS] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /**
@@ -21,6 +22,24 @@ export const DIALECT_RATES: Record<Dialect, readonly AgentRate[]> = {
   exotel: [8000, 16000, 24000],
   vonage: [16000, 8000, 24000],
   jambonz: [8000, 16000, 24000, 48000],
+  // AI services (agent/services/): OpenAI 8000 = G.711 as the edge speaks it, 24000 = its PCM
+  'openai-realtime': [8000, 24000],
+  'gemini-live': [16000, 8000, 24000],
+  elevenlabs: [16000, 8000, 24000, 48000],
+  deepgram: [16000, 8000, 24000, 48000],
+  ultravox: [16000, 8000, 24000, 48000],
+};
+
+/**
+ * Rates of the agent's own audio (`outputRate`) where they may differ from `sampleRate` (default:
+ * `sampleRate` when listed, else the first): Gemini Live always speaks 24 kHz PCM; ElevenLabs as
+ * its agent is set up; Deepgram and Ultravox as asked. Every other dialect speaks as it hears.
+ */
+export const DIALECT_OUTPUT_RATES: Partial<Record<Dialect, readonly AgentRate[]>> = {
+  'gemini-live': [24000],
+  elevenlabs: AGENT_RATES,
+  deepgram: AGENT_RATES,
+  ultravox: AGENT_RATES,
 };
 
 export interface AgentTarget {
@@ -30,6 +49,10 @@ export interface AgentTarget {
   headers: Readonly<Record<string, string>>;
   /** times to dial again (200 ms, then 400 ms, … apart) when unreachable or closed mid-call, before the fallback */
   retries: number;
+  /** AI services: passed into the service's own session setup (agent/services/) */
+  session?: Readonly<Record<string, unknown>>;
+  /** AI services: the function-call webhook and the built-in tools */
+  tools?: ToolOptions;
 }
 
 /** Codecs a SIP call may negotiate, the default order of preference (RFC 3264 answer). */
@@ -44,6 +67,8 @@ export interface Route {
   fallback: AgentTarget | null;
   /** Hz of the PCM16 exchanged with the agent */
   sampleRate: AgentRate;
+  /** Hz of the agent's audio when it differs from `sampleRate` (DIALECT_OUTPUT_RATES); absent: `sampleRate` */
+  outputRate?: AgentRate;
   /** RNNoise: always (true), never (false), or where the call's measured SNR says it helps ('auto', the default) */
   denoise: boolean | 'auto';
   params: Readonly<Record<string, unknown>>;
@@ -60,6 +85,11 @@ export const ECHO_ROUTE: Route = Object.freeze({
   params: Object.freeze({}),
   bargeIn: Object.freeze({ ...DEFAULT_BARGE_IN }),
 });
+
+/** Hz of the agent's audio on a route. */
+export function outputRateOf(route: Route): AgentRate {
+  return route.outputRate ?? route.sampleRate;
+}
 
 /** Throws CONFIG_INVALID naming the field. */
 export function fail(field: string, why: string): never {
@@ -81,7 +111,9 @@ function parseAgentTarget(agent: unknown, field: string): AgentTarget {
     } catch {
       fail(`${field}.url`, `not a URL: ${JSON.stringify(url)}`);
     }
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+    // Ultravox's URL is where its calls are created (HTTP); the WebSocket comes back from it.
+    const http = agent['dialect'] === 'ultravox' && (u.protocol === 'https:' || u.protocol === 'http:');
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:' && !http)
       fail(`${field}.url`, `must be ws://, wss://, builtin:echo or dial-in, got ${u.protocol}`);
   }
   const dialect = agent['dialect'] ?? 'native';
@@ -92,7 +124,33 @@ function parseAgentTarget(agent: unknown, field: string): AgentTarget {
   const retries = agent['retries'] ?? 0;
   if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 5)
     fail(`${field}.retries`, 'must be an integer 0..5');
-  return Object.freeze({ url, dialect: dialect as Dialect, headers: Object.freeze({ ...(headers as Record<string, string>) }), retries });
+  return Object.freeze({
+    url,
+    dialect: dialect as Dialect,
+    headers: Object.freeze({ ...(headers as Record<string, string>) }),
+    retries,
+    ...parseServiceOptions(agent, dialect as Dialect, field),
+  });
+}
+
+/** Whether a dialect's agent speaks at `rate` on a route whose caller audio is at `sampleRate`. */
+function speaks(dialect: Dialect, rate: unknown, sampleRate: AgentRate): boolean {
+  const allowed = DIALECT_OUTPUT_RATES[dialect];
+  return allowed === undefined ? rate === sampleRate : (allowed as readonly unknown[]).includes(rate);
+}
+
+/** The rate of the agent's audio on a route: `outputRate` where the dialect allows one, else `sampleRate`. */
+function parseOutputRate(v: unknown, agent: AgentTarget, fallback: AgentTarget | null, sampleRate: AgentRate, field: string): AgentRate {
+  const allowed = DIALECT_OUTPUT_RATES[agent.dialect];
+  const out = v ?? (allowed?.includes(sampleRate) === false ? allowed[0] : sampleRate);
+  if (!speaks(agent.dialect, out, sampleRate))
+    fail(
+      `${field}.outputRate`,
+      `must be ${allowed === undefined ? sampleRate : `one of ${allowed.join(', ')}`} for the ${agent.dialect} dialect`,
+    );
+  if (fallback !== null && !speaks(fallback.dialect, out, sampleRate))
+    fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot speak the route's ${JSON.stringify(out)} Hz`);
+  return out as AgentRate;
 }
 
 /** Validates a Route (inline in a request, or from the routing config). Errors name the field. */
@@ -107,7 +165,10 @@ export function parseRoute(v: unknown, field = 'route'): Route {
   if (fallback !== null && !(DIALECT_RATES[fallback.dialect] as readonly unknown[]).includes(sampleRate)) {
     fail(`${field}.fallback.dialect`, `${fallback.dialect} cannot carry the route's ${JSON.stringify(sampleRate)} Hz`);
   }
-  const denoise = v['denoise'] ?? 'auto';
+  const outputRate = parseOutputRate(v['outputRate'], agent, fallback, sampleRate as AgentRate, field);
+  // OpenAI Realtime takes the caller's G.711 codes straight through by default (bench/README.md#ai-services);
+  // every other route denoises where the call's measured SNR says it helps.
+  const denoise = v['denoise'] ?? (agent.dialect === 'openai-realtime' && sampleRate === 8000 ? false : 'auto');
   if (typeof denoise !== 'boolean' && denoise !== 'auto') fail(`${field}.denoise`, 'must be true, false or "auto"');
   const params = v['params'] ?? {};
   if (!isObject(params)) fail(`${field}.params`, 'must be an object');
@@ -120,6 +181,7 @@ export function parseRoute(v: unknown, field = 'route'): Route {
     agent,
     fallback,
     sampleRate: sampleRate as AgentRate,
+    ...(outputRate !== sampleRate ? { outputRate } : {}),
     denoise,
     params: Object.freeze({ ...params }),
     bargeIn,

@@ -4,6 +4,7 @@ import { AgentLink } from '../../gateway/src/agent/AgentLink.js';
 import { AGENT_SEND_LIMIT, type AgentSocket } from '../../gateway/src/agent/AgentSocket.js';
 import { DIALECT_FACTORIES } from '../../gateway/src/agent/dialects/index.js';
 import { DIALECTS, parseRoute } from '../../gateway/src/route.js';
+import { serviceSetup } from '../fixtures/services.js';
 
 const noCommands: AgentCommands = {
   audio: () => {},
@@ -14,6 +15,7 @@ const noCommands: AgentCommands = {
   gone: () => {},
   invalid: () => {},
   transfer: () => {},
+  heardMs: () => 0,
 };
 
 /**
@@ -37,7 +39,11 @@ function unreadSocket(): AgentSocket & { sent: number } {
 
 describe.each(DIALECTS)('AgentLink backpressure, %s dialect', (dialect) => {
   it('drops caller frames as AGENT_BACKPRESSURE once the unread bytes pass the send limit, and stops queueing', () => {
-    const route = parseRoute({ agent: { url: 'ws://agent', dialect }, sampleRate: dialect === 'native' ? 48000 : undefined });
+    const setup = serviceSetup(dialect);
+    const route = parseRoute({
+      agent: { url: 'ws://agent', dialect, ...setup.agent },
+      sampleRate: dialect === 'native' ? 48000 : undefined,
+    });
     const drops: string[] = [];
     const link = new AgentLink(noCommands, {
       dialect: DIALECT_FACTORIES[dialect](route),
@@ -48,6 +54,8 @@ describe.each(DIALECTS)('AgentLink backpressure, %s dialect', (dialect) => {
     const sock = unreadSocket();
     link.attach(sock);
     link.start({ callId: '6f1c2a4e-0000-4000-8000-000000000000', from: '', to: '', params: {}, sampleRate: route.sampleRate });
+    // an AI service's session is set up first (its caller audio is held until then)
+    for (const m of setup.ready) link.message(new TextEncoder().encode(JSON.stringify(m)), false);
     const frame = new Int16Array(route.sampleRate / 50).fill(1000);
     let sentFrames = 0;
     for (let i = 0; i < 20_000 && drops.length < 10; i++) {

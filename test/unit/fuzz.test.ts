@@ -6,6 +6,7 @@ import type { AgentSocket } from '../../gateway/src/agent/AgentSocket.js';
 import { DIALECT_FACTORIES } from '../../gateway/src/agent/dialects/index.js';
 import { DIALECTS, parseRoute } from '../../gateway/src/route.js';
 import { GatewayError } from '../../gateway/src/errors.js';
+import { serviceSetup } from '../fixtures/services.js';
 
 /**
  * Property-based fuzzing of every parser that reads bytes or JSON from outside: RTP, routes, and
@@ -109,7 +110,7 @@ describe('route validation under fuzzing', () => {
 
 describe.each(DIALECTS)('%s agent control messages under fuzzing', (dialect) => {
   it('turns any message into commands or an `invalid` answer, never a throw', () => {
-    const route = parseRoute({ agent: { url: 'ws://agent', dialect } });
+    const route = parseRoute({ agent: { url: 'ws://agent', dialect, ...serviceSetup(dialect).agent } });
     const session = DIALECT_FACTORIES[dialect](route);
     const sock: AgentSocket = { sendText: () => {}, sendBinary: () => {}, bufferedAmount: () => 0, close: () => {} };
     session.start(sock, {
@@ -143,6 +144,7 @@ describe.each(DIALECTS)('%s agent control messages under fuzzing', (dialect) => 
       gone: () => {
         commands++;
       },
+      heardMs: () => 0,
       invalid: (code) => {
         expect(typeof code).toBe('string');
         invalid++;

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
 import { g711DecodeInto, readWav, type PcmAudio } from '../../../codecs/src/index.js';
 import { RtpCaller, sleep, type Transport } from '../../../testkit/RtpCaller.js';
-import { TestAgent, type AgentSession } from '../../../testkit/TestAgent.js';
+import { benchAgent, type BenchAgent, type BenchSession } from './agents.js';
 import { bucketPercentile, GatewayProcess, scrape, scrapeBuckets } from '../../../testkit/GatewayProcess.js';
 import { writeHtmlReport } from './report.js';
 import { CpuHog, mixAtSnr, pinkNoise, pinSelf } from './load.js';
@@ -18,6 +18,10 @@ import { CpuHog, mixAtSnr, pinkNoise, pinSelf } from './load.js';
 const HELP = `usage: npm run bench -- [options]
   --calls 1,25,50,100   load levels (concurrent calls)
   --seconds 10          duration of each level
+  --agent-dialect native
+                        who answers: native (the test agent) and/or AI service dialects dialled
+                        directly through their stand-ins (openai-realtime, gemini-live, elevenlabs,
+                        deepgram, ultravox); several, comma-separated, run side by side
   --transport udp       how calls arrive: udp (RTP over UDP), ws (RTP over WebSocket), sip (a SIP
                         INVITE, then RTP), twilio (the Twilio Media Streams edge: webhook, then JSON
                         media); several, comma-separated, run side by side at each level
@@ -55,6 +59,8 @@ export interface Stats {
 export interface LevelResult {
   calls: number;
   transport: Transport;
+  /** the agent's dialect (native, or an AI service through its stand-in) */
+  dialect: string;
   seconds: number;
   inbound: Stats;
   outbound: Stats;
@@ -156,7 +162,7 @@ function lagOf(a: Float32Array | Int16Array, b: Float32Array | Int16Array, maxLa
 
 async function runLevel(
   gateway: string,
-  agent: TestAgent,
+  agent: BenchAgent,
   n: number,
   seconds: number,
   transport: Transport,
@@ -193,12 +199,12 @@ async function runLevel(
       await RtpCaller.place({
         gateway,
         transport,
-        route: { agent: { url: agent.url }, ...denoise },
+        route: { ...(agent.route(i) as object), ...denoise },
         ...(edgeUrl !== undefined ? { edgeUrl } : {}),
         ...(sip !== undefined ? { sip } : {}),
       }),
     );
-  const sessions: AgentSession[] = await Promise.all(calls.map((c) => agent.session(c.callId)));
+  const sessions: BenchSession[] = await Promise.all(calls.map((c, i) => agent.session(i, c.callId)));
   const info = (await (await fetch(`${gateway}/v1/calls/${calls[0]!.callId}`)).json()) as {
     delayMs: { inbound: number; outbound: number };
   };
@@ -207,7 +213,7 @@ async function runLevel(
   const extra = { refused: 0, accepted: 0, calls: [] as Promise<void>[] };
   const tryExtra = async () => {
     try {
-      const c = await RtpCaller.place({ gateway, transport, route: { agent: { url: agent.url }, ...denoise } });
+      const c = await RtpCaller.place({ gateway, transport, route: { ...(agent.route(0) as object), ...denoise } });
       extra.accepted++;
       const left = Math.max(0, seconds * 1000 - (performance.now() - t0) - 500);
       extra.calls.push(c.stream(clips[0]!.subarray(0, Math.floor(8 * left))).then(() => c.end()));
@@ -225,11 +231,11 @@ async function runLevel(
       const s = sessions[i]!;
       const agentSide = (async () => {
         await sleep(1000 + Math.random() * 20);
-        await s.streamAudio(replyPcm, 24000, (_k, t) => chunkSent[i]!.push(t));
+        await s.stream(replyPcm, (_k, t) => chunkSent[i]!.push(t));
         // clear-to-silence: a 2 s burst, cleared after 300 ms of playout
-        s.sendAudio(reply.subarray(0, 48000));
+        s.burst(reply.subarray(0, 48000));
         await sleep(300);
-        clearAt[i] = s.send({ type: 'clear' });
+        clearAt[i] = s.clear();
       })();
       await Promise.all([c.stream(clipOf(i), { phaseMs: Math.random() * 20 }), agentSide]);
     }),
@@ -279,7 +285,8 @@ async function runLevel(
 
   // The audio's own delay (call 0): caller speech vs what the agent heard, both at 8 kHz.
   const heard = sessions[0]!.audio();
-  const heard8 = new Float32Array(Math.floor(heard.length / 3)).map((_, i) => heard[3 * i]!);
+  const step = sessions[0]!.rate / 8000;
+  const heard8 = new Float32Array(Math.floor(heard.length / step)).map((_, i) => heard[step * i]!);
   const ref = clips[0]!.subarray(8000, 8000 * 3);
   const { lag: audioLag } = lagOf(ref, heard8.subarray(8000), 400);
 
@@ -287,6 +294,7 @@ async function runLevel(
   return {
     calls: n,
     transport,
+    dialect: agent.dialect,
     seconds,
     inbound: histogram(inbound),
     outbound: histogram(outbound),
@@ -318,7 +326,7 @@ function table(results: LevelResult[]): string {
   ];
   for (const r of results) {
     rows.push(
-      `| ${r.calls} (${r.transport}) | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.gatewayInboundP50Ms)} / ${f(r.gatewayInboundP99Ms)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} (${r.dspOverloadDrops}) | ${r.underruns} | ${r.framesMissing} | ${r.shedFrames} | ${r.extraRefused} / ${r.extraAccepted} |`,
+      `| ${r.calls} (${r.transport}${r.dialect !== 'native' ? `, ${r.dialect}` : ''}) | ${f(r.inbound.p50)} / ${f(r.inbound.p90)} / ${f(r.inbound.p99)} / ${f(r.inbound.p999)} / ${f(r.inbound.max)} | ${f(r.inboundAudioDelayMs)} (${f(r.inboundFloorMs)}) | ${f(r.inbound.p50 + r.inboundAudioDelayMs)} / ${f(r.inbound.p99 + r.inboundAudioDelayMs)} | ${f(r.gatewayInboundP50Ms)} / ${f(r.gatewayInboundP99Ms)} | ${f(r.outbound.p50)} / ${f(r.outbound.p99)} / ${f(r.outbound.max)} (${f(r.outboundFloorMs)}) | ${f(r.clearToSilence.p50)} / ${f(r.clearToSilence.max)} | ${f(r.cpuPercentPerCall)} (${f(r.gatewayCpuPercent)}) | ${f(r.eventLoopLagP99Ms)} | ${r.drops} (${r.dspOverloadDrops}) | ${r.underruns} | ${r.framesMissing} | ${r.shedFrames} | ${r.extraRefused} / ${r.extraAccepted} |`,
     );
   }
   return rows.join('\n');
@@ -345,6 +353,7 @@ async function main(): Promise<void> {
       calls: { type: 'string', default: '1,25,50,100' },
       seconds: { type: 'string', default: '10' },
       transport: { type: 'string', default: 'udp' },
+      'agent-dialect': { type: 'string', default: 'native' },
       gateway: { type: 'string' },
       workers: { type: 'string' },
       quality: { type: 'string', default: '3' },
@@ -372,10 +381,12 @@ async function main(): Promise<void> {
   const transports = values.transport.split(',') as Transport[];
   const transport = transports[0]!;
   if (seconds < 5) throw new Error('--seconds must be at least 5 (1 s lead-in, reply, clear)');
-  const agent = await TestAgent.listen();
+  const agents = await Promise.all(values['agent-dialect'].split(',').map((d) => benchAgent(d.trim())));
+  const agent = agents.find((a) => a.dialect === 'native') ?? (await benchAgent('native'));
+  if (!agents.includes(agent)) agents.push(agent);
   // SIP calls are routed by the gateway's routing table: every number to this bench's agent.
   const config = join(mkdtempSync(join(os.tmpdir(), 'bench-')), 'routing.json');
-  writeFileSync(config, JSON.stringify({ default: { agent: { url: agent.url } } }));
+  writeFileSync(config, JSON.stringify({ default: agent.route(0) }));
   const env: Record<string, string> = { RESAMPLE_QUALITY: values.quality, EDGE_WS_SERVER: 'ws', GATEWAY_CONFIG: config };
   if (values.workers !== undefined) env['DSP_WORKERS'] = values.workers;
   for (const kv of (values.env ?? '').split(',').filter(Boolean)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
@@ -404,13 +415,16 @@ async function main(): Promise<void> {
   try {
     // Warm-up call: JIT, lazy module loads and WASM tier-up happen here, not in level 1.
     await runLevel(gateway, agent, 2, 5, transport, cpuMs, undefined, sip);
-    agent.sessions.length = 0;
+    agent.reset();
+    const dialects = agents.filter((a) => values['agent-dialect'].split(',').includes(a.dialect));
     for (const n of levels) {
       for (const t of transports) {
-        const r = await runLevel(gateway, agent, n, seconds, t, cpuMs, undefined, sip, load);
-        results.push(r);
-        console.log(table([r]).split('\n').at(-1));
-        agent.sessions.length = 0;
+        for (const a of dialects) {
+          const r = await runLevel(gateway, a, n, seconds, t, cpuMs, undefined, sip, load);
+          results.push(r);
+          console.log(table([r]).split('\n').at(-1));
+          a.reset();
+        }
       }
     }
     if (values.sweep) {
@@ -422,7 +436,7 @@ async function main(): Promise<void> {
       while (hi === Infinity || hi - lo > Math.max(2, Math.round(lo * 0.1))) {
         const n = hi === Infinity ? Math.round(Math.max(lo, 1) * 1.25) : Math.round((lo + hi) / 2);
         const r = await runLevel(gateway, agent, n, seconds, transport, cpuMs, undefined, sip, load);
-        agent.sessions.length = 0;
+        agent.reset();
         console.log(`sweep ${n} calls: inbound p99 ${r.inbound.p99.toFixed(2)} ms, ${r.framesMissing} frames missing`);
         results.push(r);
         if (ok(r)) lo = n;
@@ -434,9 +448,9 @@ async function main(): Promise<void> {
     if (values.compare !== 'none' && wsEdge !== null) {
       for (const n of values.compare.split(',').map(Number)) {
         const uws = await runLevel(gateway, agent, n, seconds, 'ws', cpuMs);
-        agent.sessions.length = 0;
+        agent.reset();
         const ws = await runLevel(gateway, agent, n, seconds, 'ws', cpuMs, wsEdge);
-        agent.sessions.length = 0;
+        agent.reset();
         comparison.push({ calls: n, uws, ws });
         console.log(
           compareTable([comparison.at(-1)!])
@@ -446,7 +460,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await agent.close();
+    await Promise.all(agents.map((a) => a.close()));
     await proc?.stop();
   }
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, ${os.cpus().length} cores, Node ${process.version}`;

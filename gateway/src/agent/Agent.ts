@@ -38,6 +38,8 @@ export interface AgentCommands {
   dtmf(digits: string): void;
   /** Connect the caller elsewhere (a SIP URI); the call ends once the far end has taken it. */
   transfer(target: string): void;
+  /** ms of agent audio the caller has heard since the last clear (Playout.heardMs): for a service's truncation. */
+  heardMs(): number;
   /** The agent went away (socket closed, unreachable, timed out). */
   gone(code: string, reason: string): void;
   /** A message that could not be understood; counted and answered, never fatal. */

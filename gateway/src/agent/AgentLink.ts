@@ -3,7 +3,7 @@ import { AGENT_SEND_LIMIT, dialAgent, type AgentSocket, type SocketHandlers } fr
 import { performance } from 'node:perf_hooks';
 import { TokenBucket } from '../rateLimit.js';
 import type { DialGuard } from './dialGuard.js';
-import type { DialectSession } from './dialects/Dialect.js';
+import type { DialectLink, DialectSession, DialTarget } from './dialects/Dialect.js';
 
 /** Caller audio kept while the agent is still connecting: up to 1 s, then the oldest goes. */
 const PRECONNECT_FRAMES = 50;
@@ -23,26 +23,39 @@ export interface AgentLinkOptions {
   /** where dial-outs may go (absent: anywhere, for embedders and benches) */
   guard?: DialGuard;
   maxPayload: number;
-  /** ms the agent has to accept the WebSocket */
+  /** ms the agent has to accept the WebSocket (and a service to set its session up) */
   connectTimeoutMs: number;
   /** caller frames to deliver first (held by a failed predecessor) */
   held?: Int16Array[];
+  /** masks secrets in failure reasons (what a service quotes back of its headers) */
+  redact?: (text: string) => string;
 }
 
 /**
  * A remote agent over WebSocket, in some dialect: either dialled out by the gateway or attached
  * by the agent itself (dial-in). Until the socket is open, caller frames are held (≤ 1 s) so the
- * first words are not lost to the connection setup.
+ * first words are not lost to the connection setup; a dialect with a handshake (an AI service's
+ * session setup) keeps them held until it says the session is ready.
  */
-export class AgentLink implements Agent, SocketHandlers {
+export class AgentLink implements Agent, DialectLink {
   readonly #o: AgentLinkOptions;
   readonly #cmds: AgentCommands;
   #sock: AgentSocket | null = null;
+  /** the socket is open: the dialect may speak */
+  #sockOpen = false;
+  /** caller audio and events flow (socket open and, for a handshake, the session ready) */
   #open = false;
   #info: CallInfo | null = null;
   readonly #pending: Int16Array[] = [];
   #closed = false;
   #dialTimer: NodeJS.Timeout | null = null;
+  #setupTimer: NodeJS.Timeout | null = null;
+  /** what was dialled (after the dialect's connect step), for a reconnect */
+  #target: DialTarget | null = null;
+  /** socket generation: events of a socket replaced by a reconnect are ignored */
+  #gen = 0;
+  /** the last service error that did not end the session, named if the socket closes next */
+  #lastError: string | null = null;
   #markReady: () => void = () => {};
   readonly #budget = new TokenBucket(AGENT_MESSAGE_RATE, AGENT_MESSAGE_BURST);
   #flooded = 0;
@@ -54,6 +67,7 @@ export class AgentLink implements Agent, SocketHandlers {
     this.#cmds = cmds;
     this.#o = opts;
     if (opts.held) this.#pending.push(...opts.held.slice(-PRECONNECT_FRAMES));
+    opts.dialect.bind?.(this, cmds);
   }
 
   /** The caller frames still waiting for this (failed) agent; they move to its successor. */
@@ -71,9 +85,24 @@ export class AgentLink implements Agent, SocketHandlers {
       return;
     }
     if (this.#closed) return;
+    const dialect = this.#o.dialect;
+    if (dialect.prepare === undefined) return this.#connect({ url, headers });
+    dialect.prepare({ url, headers }).then(
+      (t) => {
+        this.#connect(t);
+      },
+      (err: unknown) => {
+        this.error(err as Error);
+      },
+    );
+  }
+
+  #connect(t: DialTarget): void {
+    if (this.#closed) return;
+    this.#target = t;
     const guard = this.#o.guard;
     try {
-      guard?.checkUrl(url);
+      guard?.checkUrl(t.url);
     } catch (err) {
       // Reported from a timer, as a failed connection would be: the call is still being set up.
       this.#dialTimer = setTimeout(() => {
@@ -82,7 +111,15 @@ export class AgentLink implements Agent, SocketHandlers {
       }, 0);
       return;
     }
-    this.#sock = dialAgent(url, headers, this, this.#o.maxPayload, this.#o.connectTimeoutMs, this.#o.dialect.subprotocol, guard?.lookup);
+    const gen = ++this.#gen;
+    const h: SocketHandlers = {
+      open: () => gen === this.#gen && this.open(),
+      message: (data, isBinary) => gen === this.#gen && this.message(data, isBinary),
+      closed: (code, reason) => gen === this.#gen && this.closed(code, reason),
+      error: (err) => gen === this.#gen && this.error(err),
+    };
+    const { maxPayload, connectTimeoutMs, dialect } = this.#o;
+    this.#sock = dialAgent(t.url, t.headers, h, maxPayload, connectTimeoutMs, dialect.subprotocol, guard?.lookup);
   }
 
   /** Dial-in: the agent's socket, already open. */
@@ -93,7 +130,7 @@ export class AgentLink implements Agent, SocketHandlers {
 
   start(info: CallInfo): void {
     this.#info = info;
-    if (this.#open) this.#o.dialect.start(this.#sock!, info);
+    if (this.#sockOpen) this.#o.dialect.start(this.#sock!, info);
   }
 
   audio(frame: Int16Array): void {
@@ -120,23 +157,65 @@ export class AgentLink implements Agent, SocketHandlers {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#dialTimer !== null) clearTimeout(this.#dialTimer);
+    this.#stopTimers();
     if (this.#sock !== null) {
-      if (this.#open) this.#o.dialect.stop(this.#sock, reason);
+      if (this.#sockOpen) this.#o.dialect.stop(this.#sock, reason);
       this.#sock.close(1000, reason);
     }
+    this.#sockOpen = false;
     this.#open = false;
     this.#pending.length = 0;
+    this.#o.dialect.dispose?.();
   }
 
-  // SocketHandlers
+  #stopTimers(): void {
+    if (this.#dialTimer !== null) clearTimeout(this.#dialTimer);
+    if (this.#setupTimer !== null) clearTimeout(this.#setupTimer);
+    this.#dialTimer = this.#setupTimer = null;
+  }
+
+  // DialectLink
+
+  sessionReady(): void {
+    if (this.#closed || !this.#sockOpen || this.#open) return;
+    if (this.#setupTimer !== null) clearTimeout(this.#setupTimer);
+    this.#setupTimer = null;
+    this.#open = true;
+    this.#markReady();
+    for (const f of this.#pending.splice(0)) this.#o.dialect.audio(this.#sock!, f);
+  }
+
+  fail(reason: string): void {
+    if (this.#closed) return;
+    this.#gen++; // what the socket says from now on is about a failure already reported
+    this.#sock?.close(1000, 'service error');
+    this.#lost('AGENT_CLOSED', reason);
+  }
+
+  noteError(text: string): void {
+    this.#lastError = text;
+  }
+
+  reconnect(): void {
+    if (this.#closed || this.#target === null) return;
+    this.#gen++;
+    this.#sock?.close(1000, 'reconnecting');
+    this.#sockOpen = this.#open = false;
+    this.#connect(this.#target);
+  }
+
+  // Socket events (of the current socket only)
 
   open(): void {
     if (this.#closed) return;
-    this.#open = true;
-    this.#markReady();
+    this.#sockOpen = true;
     if (this.#info !== null) this.#o.dialect.start(this.#sock!, this.#info);
-    for (const f of this.#pending.splice(0)) this.#o.dialect.audio(this.#sock!, f);
+    if (this.#o.dialect.handshake !== true) return this.sessionReady();
+    const ms = this.#o.connectTimeoutMs;
+    this.#setupTimer ??= setTimeout(() => {
+      this.#setupTimer = null;
+      this.fail(`${this.#o.dialect.name ?? 'the agent'} did not set the session up within ${ms} ms`);
+    }, ms);
   }
 
   message(data: Uint8Array, isBinary: boolean): void {
@@ -154,17 +233,33 @@ export class AgentLink implements Agent, SocketHandlers {
   }
 
   closed(code: number, reason: string): void {
-    this.#open = false;
-    if (!this.#closed) this.#cmds.gone('AGENT_CLOSED', `agent closed the socket (${code}${reason ? ` ${reason}` : ''})`);
+    this.#sockOpen = this.#open = false;
+    if (this.#closed) return;
+    if (this.#o.dialect.closedBy?.(code) === 'hangup') {
+      this.#o.dialect.dispose?.();
+      this.#cmds.hangup(`the service ended the conversation (${code}${reason ? ` ${reason}` : ''})`);
+      return;
+    }
+    const why = `agent closed the socket (${code}${reason ? ` ${reason}` : ''})`;
+    this.#lost('AGENT_CLOSED', this.#lastError === null ? why : `${this.#lastError}; ${why}`);
   }
 
   error(err: Error): void {
-    const wasOpen = this.#open;
+    const wasOpen = this.#sockOpen;
     // ws refuses a message over maxPayload with this code and closes 1009 (RFC 6455 §7.4.1)
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#o.drop('FRAME_TOO_LARGE');
     if (code === 'AGENT_URL_FORBIDDEN') this.#o.drop('AGENT_URL_FORBIDDEN');
-    this.#open = false;
-    if (!this.#closed) this.#cmds.gone(wasOpen ? 'AGENT_CLOSED' : 'AGENT_UNREACHABLE', err.message);
+    this.#sockOpen = this.#open = false;
+    this.#lost(wasOpen ? 'AGENT_CLOSED' : 'AGENT_UNREACHABLE', err.message);
+  }
+
+  /** The agent is gone: timers and dialect released, the call told (its failover decides what next). */
+  #lost(code: 'AGENT_CLOSED' | 'AGENT_UNREACHABLE', reason: string): void {
+    this.#sockOpen = this.#open = false;
+    if (this.#closed) return;
+    this.#stopTimers();
+    this.#o.dialect.dispose?.();
+    this.#cmds.gone(code, this.#o.redact?.(reason) ?? reason);
   }
 }

@@ -9,6 +9,8 @@ import { AgentLink } from './AgentLink.js';
 import { DialGuard } from './dialGuard.js';
 import { DIALECT_FACTORIES } from './dialects/index.js';
 import { EchoAgent } from './EchoAgent.js';
+import { Secrets } from './services/secrets.js';
+import { ToolRunner } from './services/tools.js';
 
 /** Largest message from an agent, bytes (≈21 s of 24 kHz PCM16 in one burst). */
 export const AGENT_MAX_MESSAGE = 1024 * 1024;
@@ -68,8 +70,27 @@ export class AgentSupervisor {
   /** An agent for `target`, dialled after `delayMs`, starting with `held` caller frames to deliver. */
   #agentFor(call: Call, target: AgentTarget, delayMs: number, held: Int16Array[]): Agent {
     if (target.url === 'builtin:echo') return new EchoAgent(call);
+    const secret = this.#s.authSecret;
+    // Placeholders are filled per dial, from the environment as it is then (a rotated key is picked up).
+    const secrets = new Secrets();
+    const ctx = {
+      target,
+      callId: call.id,
+      codec: call.codec,
+      secrets,
+      guard: this.#guard,
+      connectTimeoutMs: this.#s.agentConnectTimeoutMs,
+      tools: new ToolRunner(target.tools, {
+        callId: call.id,
+        dialect: target.dialect,
+        guard: this.#guard,
+        secret,
+        secrets,
+        canTransfer: call.edge.transfer !== undefined,
+      }),
+    };
     const link = new AgentLink(call, {
-      dialect: DIALECT_FACTORIES[target.dialect](call.route),
+      dialect: DIALECT_FACTORIES[target.dialect](call.route, ctx),
       drop: (reason) => {
         this.#m.drops.inc({ reason });
       },
@@ -77,6 +98,7 @@ export class AgentSupervisor {
       guard: this.#guard,
       connectTimeoutMs: this.#s.agentConnectTimeoutMs,
       held,
+      redact: (text) => secrets.redact(text),
     });
     if (target.url === 'dial-in') {
       const ms = this.#s.agentAttachTimeoutMs;
@@ -84,15 +106,21 @@ export class AgentSupervisor {
         call.gone('AGENT_TIMEOUT', `no agent attached within ${ms} ms`);
       }, ms);
       this.#dialIns.set(call.id, { link, timer });
-    } else {
-      // Signed so the agent can tell the dial is ours, for this call (see auth.ts verifyDial).
-      const secret = this.#s.authSecret;
-      const headers =
-        secret === null
-          ? target.headers
-          : { ...target.headers, [SIGNATURE_HEADER]: signDial(secret, target.url, call.id), 'x-gateway-call-id': call.id };
-      link.dial(target.url, headers, delayMs);
+      return link;
     }
+    let url: string;
+    let headers: Record<string, string>;
+    try {
+      url = secrets.fill(target.url, 'the agent URL');
+      headers = secrets.headers(target.headers, 'the agent');
+    } catch (err) {
+      // Told from a timer, as a failed dial would be: the call is still being set up.
+      setTimeout(() => link.error(err as Error), 0);
+      return link;
+    }
+    // Signed so the agent can tell the dial is ours, for this call (see auth.ts verifyDial).
+    if (secret !== null) Object.assign(headers, { [SIGNATURE_HEADER]: signDial(secret, url, call.id), 'x-gateway-call-id': call.id });
+    link.dial(url, headers, delayMs);
     return link;
   }
 

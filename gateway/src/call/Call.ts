@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Agent, AgentCommands } from '../agent/Agent.js';
-import type { Route } from '../route.js';
+import { outputRateOf, type Route } from '../route.js';
 import type { Edge } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import { log } from '../log.js';
@@ -12,6 +12,7 @@ import type { Tickable } from '../media/PlayoutClock.js';
 import { BargeInMonitor, duckPlayout } from './BargeInMonitor.js';
 import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
 import { callSnapshot } from './callSnapshot.js';
+import { transferCall } from './callTransfer.js';
 import { InboundLeg } from './InboundLeg.js';
 
 /**
@@ -40,7 +41,8 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   readonly #ready = new Promise<boolean>((resolve) => {
     this.#readyDone = resolve;
   });
-  readonly stats = { packetsOut: 0, dropped: 0, framesToAgent: 0, dspRestarts: 0 };
+  /** agentError: why the last agent failed (a service's own error text, keys masked), logged and shown */
+  readonly stats = { packetsOut: 0, dropped: 0, framesToAgent: 0, dspRestarts: 0, agentError: null as string | null };
   /** Asked when the agent fails (unreachable, closed, timed out): true if another agent is on its way. */
   onAgentGone: (code: string, reason: string) => boolean = () => false;
   /** agents that failed on this call so far (the failover policy counts them) */
@@ -116,7 +118,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     );
     this.playout = new Playout(
       deps.speex,
-      { codec: setup.codec, agentRate: route.sampleRate, maxSeconds: deps.playoutMaxSeconds, quality: deps.resampleQuality },
+      { codec: setup.codec, agentRate: outputRateOf(route), maxSeconds: deps.playoutMaxSeconds, quality: deps.resampleQuality },
       edge,
       {
         mark: (name, cleared) => {
@@ -244,26 +246,18 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.playout.sendDtmf(digits);
   }
 
+  heardMs(): number {
+    return this.playout.heardMs(this.#now());
+  }
+
   transfer(target: string): void {
-    const edge = this.edge;
-    if (edge.transfer === undefined) return this.invalid('CONTROL_INVALID', `a ${edge.kind} edge cannot transfer calls`);
-    log('info', 'transfer', { callId: this.id, target });
-    edge.transfer(target).then(
-      (status) => {
-        log('info', 'transfer_result', { callId: this.id, target, status });
-        // A blind transfer that succeeded leaves us out of the call (RFC 5589 §6).
-        if (status >= 200 && status < 300) this.close('transferred');
-        else this.#agent?.event({ type: 'error', code: 'TRANSFER_FAILED', message: `transfer to ${target} failed: ${status}` });
-      },
-      (err: unknown) => {
-        this.#agent?.event({ type: 'error', code: 'TRANSFER_FAILED', message: `transfer to ${target} failed: ${String(err)}` });
-      },
-    );
+    transferCall(this, target);
   }
 
   gone(code: string, reason: string): void {
     if (this.state !== 'active') return;
     log('warn', 'agent_gone', { callId: this.id, code, reason });
+    this.stats.agentError = reason;
     if (this.onAgentGone(code, reason)) return;
     this.close(code === 'AGENT_UNREACHABLE' ? 'agent_unreachable' : code === 'AGENT_TIMEOUT' ? 'agent_timeout' : 'agent_closed');
   }

@@ -11,7 +11,14 @@ export function callSnapshot(call: Call): Record<string, unknown> {
     codec: call.codec,
     transport: call.edge.kind,
     params: call.route.params,
-    agent: { url: call.route.agent.url, dialect: call.route.agent.dialect, sampleRate: call.route.sampleRate },
+    agent: {
+      url: call.route.agent.url,
+      dialect: call.route.agent.dialect,
+      sampleRate: call.route.sampleRate,
+      ...(call.route.outputRate !== undefined ? { outputRate: call.route.outputRate } : {}),
+      // why the last agent failed (a service's own error text; keys masked), if one did
+      ...(call.stats.agentError !== null ? { lastError: call.stats.agentError } : {}),
+    },
     startedAt: new Date(call.createdAt).toISOString(),
     packets: {
       in: s.packetsIn,

@@ -1,6 +1,10 @@
-import type { Route } from '../../route.js';
+import type { AgentTarget, Route } from '../../route.js';
+import type { EdgeCodecName } from '../../media/edgeCodecs.js';
 import type { AgentCommands, CallInfo, GatewayEvent } from '../Agent.js';
 import type { AgentSocket } from '../AgentSocket.js';
+import type { DialGuard } from '../dialGuard.js';
+import type { Secrets } from '../services/secrets.js';
+import type { ToolRunner } from '../services/tools.js';
 import { parseJsonText, type Parsed } from '../../platforms/wire.js';
 
 /**
@@ -11,6 +15,18 @@ import { parseJsonText, type Parsed } from '../../platforms/wire.js';
 export interface DialectSession {
   /** WebSocket subprotocol to offer when dialling out, if the dialect names one */
   readonly subprotocol?: string;
+  /** the dialect's name in failure reasons (AI services) */
+  readonly name?: string;
+  /** true: caller audio is held after `start` until the dialect calls `link.sessionReady()` (a service's session setup) */
+  readonly handshake?: boolean;
+  /** Called once by the link, first: dialects with timers or handshakes keep the link and the call's commands. */
+  bind?(link: DialectLink, cmds: AgentCommands): void;
+  /** A step before the WebSocket, which says where to connect (Ultravox creates its call over HTTP first). */
+  prepare?(dial: DialTarget): Promise<DialTarget>;
+  /** The socket closed with `code`: a service that ends the conversation itself says 'hangup' (not a failure). */
+  closedBy?(code: number): 'hangup' | 'failover';
+  /** Releases the dialect's timers; called once when the link closes or fails. */
+  dispose?(): void;
   start(sock: AgentSocket, info: CallInfo): void;
   /** One 20 ms caller frame at the route's rate (borrowed). Backpressure is the engine's (AgentLink). */
   audio(sock: AgentSocket, frame: Int16Array): void;
@@ -20,7 +36,40 @@ export interface DialectSession {
   message(sock: AgentSocket, data: Uint8Array, isBinary: boolean, cmds: AgentCommands): void;
 }
 
-export type DialectFactory = (route: Route) => DialectSession;
+/** Where a dial goes: URL and headers (placeholders already filled). */
+export interface DialTarget {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+/** What a dialect may ask of its link (AgentLink) beyond the call's commands. */
+export interface DialectLink {
+  /** The service's session is set up: caller audio flows (what was held first) and the agent counts as ready. */
+  sessionReady(): void;
+  /** A fatal service error: the socket is closed and the route's failover runs, with this reason. */
+  fail(reason: string): void;
+  /** A service error that did not end the session: remembered, and named if the socket closes next. */
+  noteError(text: string): void;
+  /** A new socket to the same service (Gemini's goAway): caller audio is held until `ready` again. */
+  reconnect(): void;
+}
+
+/** A call's context for the AI-service dialects (agent/services/), given by the supervisor. */
+export interface DialectContext {
+  /** the agent being dialled (the route's agent or its fallback): `session`, `tools` */
+  target: AgentTarget;
+  callId: string;
+  /** the edge's codec (OpenAI takes G.711 as the edge speaks it) */
+  codec: EdgeCodecName;
+  tools: ToolRunner;
+  /** the values filled into placeholders, to mask in whatever is logged */
+  secrets: Secrets;
+  guard?: DialGuard | undefined;
+  /** ms a service has to answer a connect step or set its session up */
+  connectTimeoutMs: number;
+}
+
+export type DialectFactory = (route: Route, ctx?: DialectContext) => DialectSession;
 
 const utf8 = new TextDecoder();
 
