@@ -97,7 +97,7 @@ describe('routes of the AI services', () => {
     // audio/pcmu straight through: 8 kHz, no RNNoise (bench/README.md, AI services)
     expect([r.sampleRate, r.denoise]).toEqual([8000, false]);
     expect(r.outputRate).toBeUndefined();
-    expect(parseRoute({ agent: { dialect: 'openai-realtime', url: 'wss://a' }, sampleRate: 24000 }).denoise).toBe(true);
+    expect(parseRoute({ agent: { dialect: 'openai-realtime', url: 'wss://a' }, sampleRate: 24000 }).denoise).toBe('auto');
     expect(r.agent.session).toEqual({ instructions: 'Be brief.' });
     expect(r.agent.tools).toEqual({
       url: 'https://hooks.example/tools',
