@@ -3,6 +3,7 @@ import type { DspPool } from '../media/DspPool.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import type { SpeexModule } from '../media/InboundDsp.js';
 import type { Route } from '../route.js';
+import type { RecordServices } from './CallRecord.js';
 
 /** Why a call ended (stable strings: they appear in logs, stop messages and the API). */
 export type CloseReason =
@@ -28,6 +29,8 @@ export interface CallDeps {
   playoutMaxSeconds: number;
   /** the clock, ms (performance.now; the barge-in evaluation runs calls in simulated time) */
   now?: () => number;
+  /** recordings and end-of-call reports (absent in benches: quality and timeline only) */
+  record?: RecordServices;
 }
 
 export interface CallSetup {
