@@ -38,6 +38,8 @@ export class Gateway {
   /** end-of-call reports to routes' `events.url` */
   readonly reports: EventsWebhook;
   readonly #live: LiveFeed;
+  /** calls' records still finishing (recordings being closed, reports not yet queued) */
+  readonly #finishing = new Set<Promise<void>>();
   readonly #guard: Guard;
   readonly #clock: PlayoutClock<Call>;
   readonly #agents: AgentSupervisor;
@@ -96,7 +98,7 @@ export class Gateway {
       speex,
       resampleQuality: s.resampleQuality,
       playoutMaxSeconds: s.playoutMaxSeconds,
-      record: { recordings: this.recordings, reports: this.reports },
+      record: { recordings: this.recordings, reports: this.reports, finishing: this.#finishing },
     };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
@@ -139,9 +141,12 @@ export class Gateway {
     log('info', 'drain_started', { calls: this.calls.size, timeoutMs });
     const deadline = performance.now() + timeoutMs;
     while (this.calls.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    // The last calls' reports get what is left of the drain time (at least a second) to go out.
+    // The last calls' recordings are finished and their reports get what is left of the drain
+    // time (at least a second) to go out.
     this.calls.closeAll();
-    await this.reports.settle(Math.max(1000, deadline - performance.now()));
+    const left = () => Math.max(1000, deadline - performance.now());
+    await Promise.race([Promise.all(this.#finishing), new Promise((r) => setTimeout(r, left()))]);
+    await this.reports.settle(left());
     await this.close();
   }
 

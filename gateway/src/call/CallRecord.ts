@@ -16,6 +16,8 @@ import type { RecordingStore } from './RecordingStore.js';
 export interface RecordServices {
   recordings: RecordingStore;
   reports: EventsWebhook;
+  /** records still finishing (recording being closed, report not yet queued): a drain waits for them */
+  finishing: Set<Promise<void>>;
 }
 
 export interface CallRecordDeps {
@@ -148,5 +150,8 @@ export class CallRecord {
     })().catch((err: unknown) => {
       log('error', 'call_record_failed', { callId: call.id, error: String(err) });
     });
+    const finished = this.finished;
+    svc?.finishing.add(finished);
+    void finished.then(() => svc?.finishing.delete(finished));
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The live call page (GET /ui): one static HTML document with its style and script inline, no
  * build step, no dependency. It opens /ui/feed (carrying its own `?token=`), and once a second
- * redraws each call: level meters both ways, a one-minute timeline (caller and agent speech,
+ * redraws each call: level meters both ways, a timeline of the last minute (caller and agent speech,
  * barge-ins, marks, DTMF) and the quality figures. Everything from the feed goes in as text
  * (textContent, canvas), never as markup.
  */
@@ -100,7 +100,9 @@ function render(st) {
 
 function draw(st) {
   const cv = st.canvas; const g = cv.getContext('2d'); const W = cv.width; const H = cv.height;
-  const now = st.data.durationMs; const t0 = now - WINDOW_MS; const x = (t) => ((t - t0) / WINDOW_MS) * W;
+  // The last minute; a younger call fills the width (at least 10 s shown).
+  const now = st.data.durationMs; const span = Math.min(WINDOW_MS, Math.max(10000, now * 1.05));
+  const t0 = now - span; const x = (t) => ((t - t0) / span) * W;
   g.clearRect(0, 0, W, H);
   const open = { caller: null, agent: null };
   const lanes = { caller: 6, agent: 26 };
