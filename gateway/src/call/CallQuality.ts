@@ -103,10 +103,6 @@ export class CallQuality {
     if (this.#playedMs.length < MAX_BARGE_INS_LISTED) this.#playedMs.push(playedMs);
   }
 
-  get bargeIns(): number {
-    return this.#bargeIns;
-  }
-
   /** The figures as of now. */
   report(): QualityReport {
     const call = this.#call;
@@ -148,13 +144,13 @@ export class CallQuality {
     const reports = rtcp?.remoteReports ?? 0;
     const outLine: Partial<DirectionQuality> = {};
     if (rtcp !== undefined && reports > 0) {
-      const jitter = round2(rtcp.remoteJitterMs);
+      const j = rtcp.remoteJitterMs;
       const loss = Number.isNaN(rtcp.remoteLossPercent) ? 100 * rtcp.remoteFractionLost : rtcp.remoteLossPercent;
       outLine.lossPercent = round2(loss);
-      outLine.jitterMs = { last: jitter, mean: jitter, max: jitter };
+      outLine.jitterMs = { last: round2(j.last), mean: round2(j.mean), max: round2(j.max) };
       // Our side adds packetization and the resampler; the far end's jitter buffer is its own.
       outLine.score = rounded(
-        callQuality({ rttMs, jitterMs: jitter, lossPercent: loss, localDelayMs: FRAME_MS + call.playout.delayMs, codec }),
+        callQuality({ rttMs, jitterMs: j.mean, lossPercent: loss, localDelayMs: FRAME_MS + call.playout.delayMs, codec }),
       );
     }
     return {
@@ -167,7 +163,9 @@ export class CallQuality {
         reports,
       },
       rttMs:
-        rtt === undefined || rtt.count === 0 ? null : { last: rtt.lastMs!, mean: round2(rtt.meanMs!), min: rtt.minMs!, max: rtt.maxMs! },
+        rtt === undefined || rtt.count === 0
+          ? null
+          : { last: round2(rtt.lastMs!), mean: round2(rtt.meanMs!), min: round2(rtt.minMs!), max: round2(rtt.maxMs!) },
       bargeIns: { count: this.#bargeIns, playedMs: [...this.#playedMs] },
     };
   }

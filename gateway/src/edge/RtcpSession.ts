@@ -53,6 +53,9 @@ export class RtcpSession {
   remoteLossPercent = NaN;
   /** reports on our stream received */
   remoteReports = 0;
+  /** the far end's jitter over its reports: sum and largest (timestamp units) */
+  #remoteJitterSum = 0;
+  #remoteJitterMax = 0;
 
   constructor(ssrc: number, clockRate: number) {
     this.#ssrc = ssrc;
@@ -66,9 +69,15 @@ export class RtcpSession {
     return this.receiver?.ssrc ?? 0;
   }
 
-  /** The far end's interarrival jitter of our stream (its last report), ms; NaN before one. */
-  get remoteJitterMs(): number {
-    return (this.remoteJitter * 1000) / this.#clockRate;
+  /** The far end's interarrival jitter of our stream, ms: its last report, the mean and the largest of its reports (NaN before one). */
+  get remoteJitterMs(): { last: number; mean: number; max: number } {
+    const ms = (units: number) => (units * 1000) / this.#clockRate;
+    const n = this.remoteReports;
+    return {
+      last: ms(this.remoteJitter),
+      mean: n === 0 ? NaN : ms(this.#remoteJitterSum / n),
+      max: n === 0 ? NaN : ms(this.#remoteJitterMax),
+    };
   }
 
   /** A compound RTCP packet from the far end; false when it is malformed (the caller counts it). */
@@ -86,6 +95,8 @@ export class RtcpSession {
         this.remoteFractionLost = b.fractionLost / 256;
         this.remoteJitter = b.jitter;
         this.remoteReports++;
+        this.#remoteJitterSum += b.jitter;
+        if (b.jitter > this.#remoteJitterMax) this.#remoteJitterMax = b.jitter;
         // Cumulative lost (signed 24 bits, A.3) over what we had sent by our last report check.
         if (this.#packetsSent > 0) this.remoteLossPercent = Math.max(0, Math.min(100, (100 * b.cumulativeLost) / this.#packetsSent));
         const rtt = roundTripMsFromBlock(b, arrivalUnixMs);

@@ -20,7 +20,7 @@ export const LIVE_PAGE = `<!doctype html>
   .call h2 { font-size: 15px; margin: 0 0 2px; } .meta { color: #8da2b5; font-size: 12px; margin-bottom: 8px; }
   .row { display: grid; grid-template-columns: 56px 1fr 84px; gap: 8px; align-items: center; margin: 3px 0; }
   .meter { height: 10px; background: #26313d; border-radius: 5px; overflow: hidden; }
-  .bar { height: 100%; width: 0; transition: width .3s; } .caller .bar { background: #4fb3ff; } .agent .bar { background: #7ee08a; }
+  .bar { height: 100%; width: 0; } .caller .bar { background: #4fb3ff; } .agent .bar { background: #7ee08a; }
   .db { font-variant-numeric: tabular-nums; color: #8da2b5; font-size: 12px; }
   canvas { width: 100%; height: 64px; background: #0f1419; border-radius: 4px; margin: 8px 0 4px; }
   .legend { font-size: 11px; color: #8da2b5; } .legend b { font-weight: normal; padding: 0 4px; border-radius: 3px; }
@@ -112,8 +112,10 @@ function draw(st) {
     if (who && e.type.endsWith('started')) open[who] = e.atMs;
     else if (who && open[who] !== null) { seg(who, open[who], e.atMs); open[who] = null; }
     else if (!who && e.atMs >= t0) {
-      g.fillStyle = COLORS[e.type]; g.fillRect(x(e.atMs), 0, e.type === 'barge_in' ? 3 : 2, H);
-      if (e.type === 'dtmf') { g.font = '11px sans-serif'; g.fillText(e.digit, x(e.atMs) + 3, H - 4); }
+      // Barge-ins across both lanes; marks and digits as ticks in the third.
+      g.fillStyle = COLORS[e.type];
+      if (e.type === 'barge_in') g.fillRect(x(e.atMs) - 1, 0, 3, H); else g.fillRect(x(e.atMs), 44, 2, H - 44);
+      if (e.type === 'dtmf') { g.font = '11px sans-serif'; g.fillText(e.digit, x(e.atMs) + 4, H - 4); }
     }
   }
   for (const who of ['caller', 'agent']) if (open[who] !== null) seg(who, open[who], now);
