@@ -186,8 +186,9 @@ export class RtpCaller {
     }
     let caller: RtpCaller | null = null;
     const pending: ReceivedPacket[] = [];
+    const pendingRtcp: { data: Uint8Array; arrivalMs: number }[] = [];
     sock.on('message', (msg) => {
-      if (isRtcp(msg)) return void caller?.rtcp.push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
+      if (isRtcp(msg)) return void (caller ? caller.rtcp : pendingRtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
       const p = parsePacket(msg, performance.now());
       if (p) (caller ? caller.received : pending).push(p);
     });
@@ -204,6 +205,7 @@ export class RtpCaller {
       },
     );
     caller.received.push(...pending);
+    caller.rtcp.push(...pendingRtcp);
     return caller;
   }
 
@@ -224,8 +226,9 @@ export class RtpCaller {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
     let caller: RtpCaller | null = null;
     const pending: ReceivedPacket[] = [];
+    const pendingRtcp: { data: Uint8Array; arrivalMs: number }[] = [];
     sock.on('message', (msg) => {
-      if (isRtcp(msg)) return void caller?.rtcp.push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
+      if (isRtcp(msg)) return void (caller ? caller.rtcp : pendingRtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
       const p = parsePacket(msg, performance.now());
       if (p) (caller ? caller.received : pending).push(p);
     });
@@ -241,6 +244,7 @@ export class RtpCaller {
       },
     );
     caller.received.push(...pending);
+    caller.rtcp.push(...pendingRtcp);
     return caller;
   }
 
@@ -252,6 +256,7 @@ export class RtpCaller {
       ws.once('error', reject);
     });
     let caller: RtpCaller | null = null;
+    let stopped: string | null = null;
     const started = new Promise<{ callId: string; payloadType: number }>((resolve, reject) => {
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) {
@@ -268,8 +273,11 @@ export class RtpCaller {
           message?: string;
         };
         if (msg.event === 'started') resolve({ callId: msg.callId!, payloadType: msg.payloadType! });
-        else if (msg.event === 'stop' && caller) caller.stopReason = msg.reason ?? '';
-        else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
+        // A call can end in the same read as it started (an agent refused at once): keep the reason for the caller.
+        else if (msg.event === 'stop') {
+          stopped = msg.reason ?? '';
+          if (caller) caller.stopReason = stopped;
+        } else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
       });
       ws.once('close', () => reject(new Error('edge socket closed before start')));
     });
@@ -291,6 +299,7 @@ export class RtpCaller {
         return Promise.resolve();
       },
     );
+    caller.stopReason = stopped;
     return caller;
   }
 
