@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
@@ -22,6 +23,19 @@ const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) console.warn(`SKIPPING the live page test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 const SECRET = 'ui-test-secret-0123456789abcdef';
+
+/**
+ * Polls a browser-side expression until it holds (or `ms` pass). Given as a string: the project's
+ * types are Node's, not the DOM's; and evaluated from outside, since the page's CSP forbids eval.
+ */
+async function holds(page: Page, expr: string, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  for (;;) {
+    if (await page.evaluate<boolean>(`Boolean(${expr})`)) return true;
+    if (performance.now() > end) return false;
+    await sleep(50);
+  }
+}
 const caller8k = fixture('caller-en-us-8k.wav').samples;
 const reply24k = fixture('agent-reply-24k.wav').samples;
 
@@ -65,8 +79,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the live call page (/ui) in Chromium', () => {
   it('is refused without the token, and with it shows a live call whose meters move with the audio both ways', async () => {
     const denied = await browser.newPage();
     await denied.goto(`${url}/ui`);
-    // (Browser-side code is given as strings: the project's types are Node's, not the DOM's.)
-    await denied.waitForFunction("document.getElementById('status').textContent.startsWith('refused')", undefined, { timeout: 10_000 });
+    expect(await holds(denied, "document.getElementById('status').textContent.startsWith('refused')", 10_000)).toBe(true);
     await denied.close();
 
     const caller = await RtpCaller.place({
@@ -75,7 +88,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the live call page (/ui) in Chromium', () => {
       edgeUrl: `${url.replace(/^http/, 'ws')}/v1/edge?token=${token}`,
       from: '+14155550123',
       to: '+14155550100',
-      route: { agent: { url: agent.url }, bargeIn: { enabled: false } },
+      route: { agent: { url: agent.url } }, // barge-in on, autoClear on (the native default)
     });
     const s = await agent.session(caller.callId);
     const page = await browser.newPage();
@@ -83,7 +96,8 @@ describe.skipIf(!HAVE_CHROMIUM)('the live call page (/ui) in Chromium', () => {
     await page.waitForSelector(`section.call[data-call-id="${caller.callId}"]`, { timeout: 10_000 }); // the call's card
     expect(await page.textContent('#status')).toBe('live');
 
-    // Turns: the caller talks for 3 s, the agent answers for 3 s from 2 s on (with a mark); the caller presses 5.
+    // The caller talks for 2 s and presses 5; the agent answers at 2.5 s (4 s of audio, then a mark);
+    // at 4.5 s the caller talks over it for a second: a barge-in, which clears the rest.
     const card = `section.call[data-call-id="${caller.callId}"]`;
     const meter = async (side: string) => Number(await page.locator(`${card} [data-testid="meter-${side}"]`).getAttribute('data-db'));
     const readMeters = async () => ({ caller: await meter('caller'), agent: await meter('agent') });
@@ -95,19 +109,26 @@ describe.skipIf(!HAVE_CHROMIUM)('the live call page (/ui) in Chromium', () => {
       }
     })();
     const shot = process.env['UI_SCREENSHOT'];
+    // A phone keeps sending while its user is quiet: silence between the turns, not a gap.
+    const rest = new Int16Array(8000 * 3.2);
+    rest.set(caller8k.subarray(8000 * 3, 8000 * 4), 8000 * 2.2);
+    const t0 = performance.now();
+    await caller.stream(caller8k.subarray(0, 8000 * 2));
+    await caller.sendDtmf('5'); // 160 ms
     await Promise.all([
-      caller.stream(caller8k.subarray(0, 8000 * 3)),
+      caller.stream(rest), // quiet until 4.5 s, then talking for a second
       (async () => {
-        // The agent starts answering a second before the caller is done (barge-in is off here).
-        await sleep(2000);
-        s.sendAudio(reply24k.subarray(0, 24000 * 3));
+        await sleep(t0 + 2500 - performance.now());
+        s.sendAudio(reply24k.subarray(0, 24000 * 4));
         s.send({ type: 'mark', name: 'answer-end' });
-        await sleep(1000);
+        // The picture: the first update showing both sides talking (the barge-in's second).
+        await sleep(t0 + 4500 - performance.now());
+        const loud = (side: string) => `Number(document.querySelector('${card} [data-testid="meter-${side}"]').dataset.db) > -40`;
+        await holds(page, `${loud('caller')} && ${loud('agent')}`, 2500);
         if (shot !== undefined && shot !== '') await page.screenshot({ path: shot });
       })(),
     ]);
-    await caller.sendDtmf('5');
-    await sleep(2200);
+    await sleep(t0 + 8200 - performance.now());
     await sampling;
     console.log(`meters over 8 s (dBFS, caller/agent): ${samples.map((m) => `${m.caller}/${m.agent}`).join(' ')}`);
 
@@ -120,6 +141,16 @@ describe.skipIf(!HAVE_CHROMIUM)('the live call page (/ui) in Chromium', () => {
     expect(Math.max(...agentDb)).toBeGreaterThan(-40);
     expect(Math.min(...agentDb)).toBeLessThan(-90); // the agent was silent while the caller talked
     expect(await page.locator(`${card} [data-testid="meter-agent"]`).getAttribute('style')).toMatch(/width: [\d.]+%/);
+
+    // The barge-in is in the call's quality (with what the caller had heard) and on the page.
+    const snap = (await (await fetch(`${url}/v1/calls/${caller.callId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      quality: { bargeIns: { count: number; playedMs: number[] } };
+    };
+    console.log(`barge-ins: ${JSON.stringify(snap.quality.bargeIns)}`);
+    expect(snap.quality.bargeIns.count).toBe(1);
+    expect(snap.quality.bargeIns.playedMs[0]).toBeGreaterThan(1000); // ~2 s of the answer had played
+    expect(snap.quality.bargeIns.playedMs[0]).toBeLessThan(3500);
+    expect(await holds(page, `document.querySelector('${card}').textContent.includes('barge-ins 1')`, 3000)).toBe(true);
 
     // The quality figures and the number and the timeline are there.
     const text = await page.textContent(card);
