@@ -58,7 +58,8 @@ export class CallRecord {
     this.quality = new CallQuality(call, deps.metrics);
     const opts = call.route.record;
     const store = this.#services?.recordings;
-    if (opts === null || store === undefined) {
+    // (Call ids are always RFC 4122 shaped, the only names the store maps to files.)
+    if (opts === null || store === undefined || store.pathOf(call.id) === null) {
       this.recorder = null;
       return;
     }

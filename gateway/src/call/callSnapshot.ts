@@ -31,7 +31,7 @@ export function callSnapshot(call: Call): Record<string, unknown> {
     delayMs: { inbound: Math.round(call.inbound.delayMs * 100) / 100, outbound: Math.round(call.playout.delayMs * 100) / 100 },
     quality: call.record.quality.report(),
     recording:
-      call.route.record === null
+      call.record.recorder === null
         ? null
         : (call.record.recording ?? { url: `/v1/calls/${call.id}/recording`, state: call.state === 'active' ? 'recording' : 'finishing' }),
   };
