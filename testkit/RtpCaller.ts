@@ -82,6 +82,8 @@ export class RtpCaller {
   readonly callId: string;
   readonly received: ReceivedPacket[] = [];
   readonly sent: SentPacket[] = [];
+  /** RTCP compound packets received (SIP calls: the gateway's sender reports, RFC 3550 §6.4.1) */
+  readonly rtcp: { data: Uint8Array; arrivalMs: number }[] = [];
   readonly #send: (pkt: Uint8Array) => void;
   readonly #close: () => Promise<void>;
   readonly #gateway: string;
@@ -192,7 +194,9 @@ export class RtpCaller {
     }
     let caller: RtpCaller | null = null;
     const pending: ReceivedPacket[] = [];
+    const pendingRtcp: { data: Uint8Array; arrivalMs: number }[] = [];
     sock.on('message', (msg) => {
+      if (isRtcp(msg)) return void (caller ? caller.rtcp : pendingRtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
       const p = parsePacket(msg, performance.now());
       if (p) (caller ? caller.received : pending).push(p);
     });
@@ -209,6 +213,7 @@ export class RtpCaller {
       },
     );
     caller.received.push(...pending);
+    caller.rtcp.push(...pendingRtcp);
     return caller;
   }
 
@@ -234,7 +239,9 @@ export class RtpCaller {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
     let caller: RtpCaller | null = null;
     const pending: ReceivedPacket[] = [];
+    const pendingRtcp: { data: Uint8Array; arrivalMs: number }[] = [];
     sock.on('message', (msg) => {
+      if (isRtcp(msg)) return void (caller ? caller.rtcp : pendingRtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
       const p = parsePacket(msg, performance.now());
       if (p) (caller ? caller.received : pending).push(p);
     });
@@ -250,6 +257,7 @@ export class RtpCaller {
       },
     );
     caller.received.push(...pending);
+    caller.rtcp.push(...pendingRtcp);
     return caller;
   }
 
@@ -267,8 +275,7 @@ export class RtpCaller {
       ws.once('error', reject);
     });
     let caller: RtpCaller | null = null;
-    // A call refused at once stops in the same read as `started`, before `caller` exists: kept here.
-    let earlyStop: string | null = null;
+    let stopped: string | null = null;
     const started = new Promise<{ callId: string; payloadType: number }>((resolve, reject) => {
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) {
@@ -285,9 +292,10 @@ export class RtpCaller {
           message?: string;
         };
         if (msg.event === 'started') resolve({ callId: msg.callId!, payloadType: msg.payloadType! });
+        // A call can end in the same read as it started (an agent refused at once): keep the reason for the caller.
         else if (msg.event === 'stop') {
-          if (caller) caller.stopReason = msg.reason ?? '';
-          else earlyStop = msg.reason ?? '';
+          stopped = msg.reason ?? '';
+          if (caller) caller.stopReason = stopped;
         } else if (msg.event === 'error' && !caller) reject(new Error(`${msg.code}: ${msg.message}`));
       });
       ws.once('close', () => reject(new Error('edge socket closed before start')));
@@ -310,7 +318,7 @@ export class RtpCaller {
         return Promise.resolve();
       },
     );
-    caller.stopReason = earlyStop;
+    caller.stopReason = stopped;
     return caller;
   }
 
@@ -322,8 +330,8 @@ export class RtpCaller {
     return this.codec === 'opus' ? OPUS_FRAME : 160;
   }
 
-  /** Sends one 20 ms frame now. */
-  sendFrame(pcm: Int16Array, frameIndex: number): number {
+  /** Sends one 20 ms frame now, or (`delayMs` > 0, RTP only) holds its packet that long: network delay. */
+  sendFrame(pcm: Int16Array, frameIndex: number, delayMs = 0): number {
     if (this.#pcmSink !== null) {
       this.#pcmSink(pcm);
       const at = performance.now();
@@ -337,13 +345,29 @@ export class RtpCaller {
       g711EncodeInto(this.codec === 'PCMU' ? 'ulaw' : 'alaw', pcm, payload);
     }
     const seq = this.#seq;
-    this.sendRaw({ marker: this.#first, payloadType: this.#pt, sequenceNumber: seq, timestamp: this.#ts, ssrc: this.#ssrc }, payload);
+    const h = { marker: this.#first, payloadType: this.#pt, sequenceNumber: seq, timestamp: this.#ts, ssrc: this.#ssrc };
+    if (delayMs > 0) {
+      const pkt = this.#buf.slice(0, writeRtp(this.#buf, 0, h, payload));
+      const sent = this.#sendLater(pkt, delayMs);
+      this.#delayed = Promise.all([this.#delayed, sent]).then(() => undefined);
+    } else this.sendRaw(h, payload);
     const now = performance.now();
     this.sent.push({ seq, frame: frameIndex, sentMs: now });
     this.#first = false;
     this.#seq = (this.#seq + 1) & 0xffff;
     this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
     return now;
+  }
+
+  #delayed: Promise<void> = Promise.resolve();
+
+  #sendLater(pkt: Uint8Array, ms: number): Promise<void> {
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        if (!this.#closed) this.#send(pkt);
+        resolve();
+      }, ms),
+    );
   }
 
   /** Sends an arbitrary RTP packet (for DTMF and fault injection). */
@@ -359,9 +383,13 @@ export class RtpCaller {
 
   /**
    * Streams `pcm` (at pcmRate) as real-time paced 20 ms packets on an absolute schedule starting
-   * `phaseMs` from now. Resolves when the last packet is sent. `drop(k)` skips frame k (loss).
+   * `phaseMs` from now. Resolves when the last packet is sent. `drop(k)` skips frame k (loss);
+   * `delay(k)` holds frame k's packet that many ms on its way (network jitter; RTP transports).
    */
-  async stream(pcm: Int16Array, opts: { phaseMs?: number; drop?: (k: number) => boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async stream(
+    pcm: Int16Array,
+    opts: { phaseMs?: number; drop?: (k: number) => boolean; delay?: (k: number) => number; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const n = this.frameSamples;
     const frames = Math.floor(pcm.length / n);
     const t0 = performance.now() + (opts.phaseMs ?? 0);
@@ -377,8 +405,9 @@ export class RtpCaller {
         this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
         continue;
       }
-      this.sendFrame(pcm.subarray(k * n, (k + 1) * n), k);
+      this.sendFrame(pcm.subarray(k * n, (k + 1) * n), k, opts.delay?.(k) ?? 0);
     }
+    await this.#delayed;
   }
 
   /** Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1). */

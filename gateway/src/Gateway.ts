@@ -5,11 +5,15 @@ import uWS from 'uWebSockets.js';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
 import { AgentSupervisor } from './agent/AgentSupervisor.js';
 import { dialInRoute } from './agent/dialInRoute.js';
+import { DialGuard } from './agent/dialGuard.js';
+import { EventsWebhook } from './api/eventsWebhook.js';
 import { Guard } from './api/Guard.js';
+import { recordingRoutes } from './api/recordingRoute.js';
 import { apiRoutes } from './api/routes.js';
 import type { Call } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
 import { Headroom, SAMPLE_MS } from './call/Headroom.js';
+import { RecordingStore } from './call/RecordingStore.js';
 import type { Settings } from './settings.js';
 import { rtpEdgeRoutes } from './edge/edgeRoutes.js';
 import { SipService } from './edge/sip/SipService.js';
@@ -21,6 +25,7 @@ import { log } from './log.js';
 import { DspPool } from './media/DspPool.js';
 import { PlayoutClock } from './media/PlayoutClock.js';
 import { Metrics } from './metrics.js';
+import { LiveFeed } from './ui/liveFeed.js';
 
 /**
  * The composition root of a running gateway: builds the parts and ties them together, starts and
@@ -31,6 +36,13 @@ export class Gateway {
   readonly settings: Settings;
   readonly metrics = new Metrics();
   readonly calls: CallRegistry;
+  /** call recordings (RECORDINGS_DIR) and their retention */
+  readonly recordings: RecordingStore;
+  /** end-of-call reports to routes' `events.url` */
+  readonly reports: EventsWebhook;
+  readonly #live: LiveFeed;
+  /** calls' records still finishing (recordings being closed, reports not yet queued) */
+  readonly #finishing = new Set<Promise<void>>();
   readonly #guard: Guard;
   readonly #clock: PlayoutClock<Call>;
   readonly #agents: AgentSupervisor;
@@ -62,6 +74,9 @@ export class Gateway {
     );
     this.#agents = new AgentSupervisor(settings, this.metrics);
     this.calls = new CallRegistry(settings, this.metrics, this.#clock, this.#agents);
+    this.recordings = new RecordingStore(settings.recordings, this.metrics);
+    this.reports = new EventsWebhook(settings.events, settings.authSecret, new DialGuard(settings.dialAllow), this.metrics);
+    this.#live = new LiveFeed(this.calls);
   }
 
   /** The DSP worker pool (once started). */
@@ -101,6 +116,7 @@ export class Gateway {
       resampleQuality: s.resampleQuality,
       playoutMaxSeconds: s.playoutMaxSeconds,
       vad,
+      record: { recordings: this.recordings, reports: this.reports, finishing: this.#finishing },
     };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
@@ -108,6 +124,8 @@ export class Gateway {
     dialInRoute(app, this.#agents, this.#guard, this.metrics);
     const platforms = { ...edges, guard: this.#guard, settings: loadPlatformSettings(process.env), tls: s.tls !== null };
     platformRoutes(app, platforms);
+    recordingRoutes(app, this.calls, this.recordings, this.#guard, s);
+    this.#live.routes(app, this.#guard);
     apiRoutes(app, this.calls, this.#guard, this.metrics, s);
     this.port = await new Promise<number>((resolve, reject) => {
       app.listen(s.host, s.port, (token) => {
@@ -124,6 +142,7 @@ export class Gateway {
     this.audioSocket = await startAudioSocketServer(platforms);
     this.#housekeeping = setInterval(() => {
       this.calls.housekeep();
+      this.recordings.maybeSweep(Date.now());
     }, 1000);
     log('info', 'gateway_started', {
       port: this.port,
@@ -140,12 +159,20 @@ export class Gateway {
     log('info', 'drain_started', { calls: this.calls.size, timeoutMs });
     const deadline = performance.now() + timeoutMs;
     while (this.calls.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // The last calls' recordings are finished and their reports get what is left of the drain
+    // time (at least a second) to go out.
+    this.calls.closeAll();
+    const left = () => Math.max(1000, deadline - performance.now());
+    await Promise.race([Promise.all(this.#finishing), new Promise((r) => setTimeout(r, left()))]);
+    await this.reports.settle(left());
     await this.close();
   }
 
   /** Ends every call and stops listening. Idempotent. */
   async close(): Promise<void> {
     this.calls.closeAll();
+    this.#live.close();
+    this.reports.close();
     if (this.#listen !== null) {
       uWS.us_listen_socket_close(this.#listen);
       this.#listen = null;

@@ -77,10 +77,37 @@ export function verifyDial(
   toleranceSec = 300,
   nowSec = Math.floor(Date.now() / 1000),
 ): boolean {
+  return verifySigned(header, toleranceSec, nowSec, (t) => signDial(secret, url, callId, t));
+}
+
+/** Checks a `t=…,v1=…` header against `sign(t)` in constant time, and its age. */
+function verifySigned(header: string, toleranceSec: number, nowSec: number, sign: (t: number) => string): boolean {
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
   if (!m) return false;
   const t = Number(m[1]);
   if (Math.abs(nowSec - t) > toleranceSec) return false;
-  const want = Buffer.from(signDial(secret, url, callId, t).slice(-64), 'hex');
+  const want = Buffer.from(sign(t).slice(-64), 'hex');
   return timingSafeEqual(want, Buffer.from(m[2]!, 'hex'));
+}
+
+/**
+ * The X-Gateway-Signature of an end-of-call report (api/eventsWebhook.ts): the dial-outs' format,
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<url>.<body>")>`, over the exact body bytes,
+ * so the receiver knows the report is ours, unaltered, for its URL, and recent.
+ */
+export function signReport(secret: string, url: string, body: string, nowSec = Math.floor(Date.now() / 1000)): string {
+  const mac = createHmac('sha256', secret).update(`${nowSec}.${url}.${body}`).digest('hex');
+  return `t=${nowSec},v1=${mac}`;
+}
+
+/** What a report receiver (in Node) runs: signature over the body and URL, and age ≤ `toleranceSec`. */
+export function verifyReport(
+  secret: string,
+  header: string,
+  url: string,
+  body: string,
+  toleranceSec = 300,
+  nowSec = Math.floor(Date.now() / 1000),
+): boolean {
+  return verifySigned(header, toleranceSec, nowSec, (t) => signReport(secret, url, body, t));
 }

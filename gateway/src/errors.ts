@@ -36,6 +36,13 @@ export type GatewayErrorCode =
   | 'AGENT_URL_FORBIDDEN'
   | 'AGENT_FLOOD'
   | 'PEER_UNREACHABLE'
+  | 'RECORDING_IN_PROGRESS'
+  | 'RECORDING_FAILED'
+  | 'RECORDING_BACKLOG'
+  | 'WEBHOOK_FAILED'
+  | 'WEBHOOK_REJECTED'
+  | 'WEBHOOK_FORBIDDEN'
+  | 'WEBHOOK_QUEUE_FULL'
   | 'INTERNAL';
 
 export class GatewayError extends Error {

@@ -84,6 +84,38 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly callMos = new client.Histogram({
+    name: 'gateway_call_mos',
+    help: 'Per-call MOS at call end, by direction (in: caller to gateway; out: gateway to caller, from RTCP) and model (g107, rtpengine)',
+    labelNames: ['direction', 'model'] as const,
+    buckets: [1, 1.5, 2, 2.5, 3, 3.25, 3.5, 3.75, 4, 4.1, 4.2, 4.3, 4.4, 4.5],
+    registers: [this.registry],
+  });
+  readonly callLoss = new client.Histogram({
+    name: 'gateway_call_loss_ratio',
+    help: 'Per-call RTP packet loss at call end (RFC 3550 A.3), by direction',
+    labelNames: ['direction'] as const,
+    buckets: [0, 0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
+    registers: [this.registry],
+  });
+  readonly callJitter = new client.Histogram({
+    name: 'gateway_call_jitter_seconds',
+    help: 'Per-call mean interarrival jitter at call end (RFC 3550 A.8), by direction',
+    labelNames: ['direction'] as const,
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
+    registers: [this.registry],
+  });
+  readonly recordingBytes = new client.Counter({
+    name: 'gateway_recording_bytes_total',
+    help: 'Bytes of call recordings written (failures are drops RECORDING_FAILED / RECORDING_BACKLOG)',
+    registers: [this.registry],
+  });
+  readonly reports = new client.Counter({
+    name: 'gateway_call_reports_total',
+    help: 'End-of-call reports by outcome: delivered, retried (one per retry), failed (given up; drops by WEBHOOK_* code)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly rtcpPackets = new client.Counter({
     name: 'gateway_rtcp_packets_total',
     help: 'RTCP compound packets received on RTP edges (RFC 5761: told apart from RTP on the same port)',

@@ -74,6 +74,15 @@ export interface Route {
   params: Readonly<Record<string, unknown>>;
   /** barge-in detection; autoClear and duckEvents default on for the native dialect only (others cannot carry them) */
   bargeIn: Readonly<BargeInOptions>;
+  /** record the call (call/CallRecorder.ts); null: not recorded (the default) */
+  record: Readonly<RecordOptions> | null;
+  /** where the end-of-call report is POSTed (api/eventsWebhook.ts); null: none */
+  events: Readonly<{ url: string }> | null;
+}
+
+/** Recording options: the left channel is the caller before denoise ('raw', as received) or after ('denoised'). */
+export interface RecordOptions {
+  caller: 'raw' | 'denoised';
 }
 
 export const ECHO_ROUTE: Route = Object.freeze({
@@ -84,6 +93,8 @@ export const ECHO_ROUTE: Route = Object.freeze({
   denoise: 'auto',
   params: Object.freeze({}),
   bargeIn: Object.freeze({ ...DEFAULT_BARGE_IN }),
+  record: null,
+  events: null,
 });
 
 /** Hz of the agent's audio on a route. */
@@ -185,7 +196,30 @@ export function parseRoute(v: unknown, field = 'route'): Route {
     denoise,
     params: Object.freeze({ ...params }),
     bargeIn,
+    record: parseRecord(v['record'], `${field}.record`),
+    events: parseEvents(v['events'], `${field}.events`),
   });
+}
+
+/** `record`: true/false, or {"caller": "raw"|"denoised"}. */
+function parseRecord(v: unknown, field: string): Readonly<RecordOptions> | null {
+  if (v === undefined || v === false) return null;
+  if (v === true) return Object.freeze({ caller: 'raw' });
+  if (!isObject(v)) fail(field, 'must be a boolean or {"caller": "raw"|"denoised"}');
+  for (const k of Object.keys(v)) if (k !== 'caller') fail(`${field}.${k}`, 'unknown option (known: caller)');
+  const caller = v['caller'] ?? 'raw';
+  if (caller !== 'raw' && caller !== 'denoised') fail(`${field}.caller`, 'must be "raw" or "denoised"');
+  return Object.freeze({ caller });
+}
+
+/** `events`: {"url": "https://…"}, where the end-of-call report goes. */
+function parseEvents(v: unknown, field: string): Readonly<{ url: string }> | null {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) fail(field, 'must be {"url": "https://…"}');
+  const url = v['url'];
+  if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    fail(`${field}.url`, `must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  return Object.freeze({ url });
 }
 
 const BARGE_IN_RANGES: Record<keyof BargeInOptions, [number, number] | 'boolean'> = {

@@ -57,6 +57,30 @@ export interface Settings {
   instance: string;
   /** the other instances, where API requests for their calls are forwarded (GATEWAY_PEERS) */
   peers: readonly Peer[];
+  /** call recordings (routes with `record`): where, and how long they are kept */
+  recordings: RecordingSettings;
+  /** end-of-call reports (routes with `events.url`): delivery limits */
+  events: EventsSettings;
+}
+
+export interface RecordingSettings {
+  /** RECORDINGS_DIR: one file per call, named by its id */
+  dir: string;
+  /** RECORDINGS_MAX_AGE_S: older recordings are deleted by the sweep; 0 keeps them */
+  maxAgeS: number;
+  /** RECORDINGS_MAX_BYTES: beyond this total the oldest are deleted; 0: no limit */
+  maxBytes: number;
+}
+
+export interface EventsSettings {
+  /** EVENTS_TIMEOUT_MS: one POST's time to answer */
+  timeoutMs: number;
+  /** EVENTS_MAX_ATTEMPTS: POSTs per report before it is given up (and counted) */
+  maxAttempts: number;
+  /** EVENTS_RETRY_MS: the first retry's wait; each next one doubles it */
+  retryMs: number;
+  /** EVENTS_QUEUE: reports waiting at once; beyond, new ones are dropped (and counted) */
+  queueLimit: number;
 }
 
 /** Another gateway instance: its name (as in its GATEWAY_INSTANCE) and its HTTP API base URL. */
@@ -98,6 +122,8 @@ export const DEFAULT_LIMITS = {
   dialAllow: [],
   instance: 'gateway',
   peers: [],
+  recordings: { dir: 'recordings', maxAgeS: 7 * 86_400, maxBytes: 10 * 2 ** 30 },
+  events: { timeoutMs: 5000, maxAttempts: 6, retryMs: 1000, queueLimit: 1000 },
 } as const satisfies Partial<Settings>;
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
@@ -155,6 +181,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     sip: sipSettings(env, cfg, cert && key ? { certFile: cert, keyFile: key } : null),
     instance: env['GATEWAY_INSTANCE'] || `${os.hostname()}:${env['PORT'] || 8080}`,
     peers: parsePeers(env['GATEWAY_PEERS'] ?? ''),
+    recordings: {
+      dir: env['RECORDINGS_DIR'] || DEFAULT_LIMITS.recordings.dir,
+      maxAgeS: intEnv(env, 'RECORDINGS_MAX_AGE_S', DEFAULT_LIMITS.recordings.maxAgeS, 0, 10 * 365 * 86_400),
+      maxBytes: intEnv(env, 'RECORDINGS_MAX_BYTES', DEFAULT_LIMITS.recordings.maxBytes, 0, Number.MAX_SAFE_INTEGER),
+    },
+    events: {
+      timeoutMs: intEnv(env, 'EVENTS_TIMEOUT_MS', DEFAULT_LIMITS.events.timeoutMs, 100, 60_000),
+      maxAttempts: intEnv(env, 'EVENTS_MAX_ATTEMPTS', DEFAULT_LIMITS.events.maxAttempts, 1, 20),
+      retryMs: intEnv(env, 'EVENTS_RETRY_MS', DEFAULT_LIMITS.events.retryMs, 10, 600_000),
+      queueLimit: intEnv(env, 'EVENTS_QUEUE', DEFAULT_LIMITS.events.queueLimit, 1, 100_000),
+    },
   };
 }
 

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RoutingTable } from '../../gateway/src/routing.js';
 import { DEFAULT_LIMITS, type Settings } from '../../gateway/src/settings.js';
 import { Gateway } from '../../gateway/src/Gateway.js';
@@ -26,6 +28,11 @@ export async function startGateway(overrides: Partial<Settings> = {}): Promise<{
     dspDeadlineMs: 1000,
     // Test agents and peers listen on loopback, which dial-outs may not reach unless allowed.
     dialAllow: ['127.0.0.0/8', '::1'],
+    // Each gateway its own recordings directory (created only if a call is recorded).
+    recordings: {
+      ...DEFAULT_LIMITS.recordings,
+      dir: join(tmpdir(), `vg-recordings-${process.pid}-${Math.random().toString(36).slice(2)}`),
+    },
     ...overrides,
   });
   const port = await gw.start();

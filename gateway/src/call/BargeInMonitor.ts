@@ -76,6 +76,11 @@ export class BargeInMonitor {
     return this.#vad.speaking;
   }
 
+  /** The agent's loudest audio over the `ms` before `nowMs` (as played, from the echo reference), dBFS. */
+  agentPeakDb(nowMs: number, ms: number): number {
+    return this.#detector.referencePeakDb(nowMs - ms, nowMs);
+  }
+
   /** What the playout sent, and when the caller hears it. */
   reference(playsAtMs: number, frame: Int16Array): void {
     this.#detector.reference(playsAtMs, frame);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Agent, AgentCommands } from '../agent/Agent.js';
+import type { Agent, AgentCommands, GatewayEvent } from '../agent/Agent.js';
 import { outputRateOf, type Route } from '../route.js';
 import type { Edge } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
@@ -10,6 +10,7 @@ import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
 import { BargeInMonitor, duckPlayout } from './BargeInMonitor.js';
+import { CallRecord } from './CallRecord.js';
 import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
 import { callSnapshot } from './callSnapshot.js';
 import { transferCall } from './callTransfer.js';
@@ -18,7 +19,7 @@ import { InboundLeg } from './InboundLeg.js';
 /**
  * One call. It owns its parts and wires them; each does one job:
  *   edge → InboundLeg (reorder, decode, echo cancel, DSP) → agent, and → BargeInMonitor
- *   agent → Playout (queue, resample, encode, marks, DTMF) → edge
+ *   agent → Playout (queue, resample, encode, marks, DTMF) → edge; CallRecord sees both ways
  * `close()` is idempotent and cascades to every part; `'@close'` tells the registry.
  */
 export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCommands, Tickable {
@@ -34,6 +35,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   readonly inbound: InboundLeg;
   readonly monitor: BargeInMonitor;
   readonly playout: Playout;
+  readonly record: CallRecord;
   readonly #m: Metrics;
   readonly #now: () => number;
   #agent: Agent | null = null;
@@ -61,7 +63,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     const route = setup.route;
     this.monitor = new BargeInMonitor(route.bargeIn, deps.vad ?? null, setup.codec, {
       speech: (ev) => {
-        this.#agent?.event(ev);
+        this.#tell(ev);
       },
       bargeIn: (atMs) => {
         this.#onBargeIn(atMs);
@@ -85,7 +87,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
           this.#onAgentFrame(frame, vad, levels, arrivalMs);
         },
         dtmf: (digit, durationMs) => {
-          this.#agent?.event({ type: 'dtmf', digit, durationMs });
+          this.#tell({ type: 'dtmf', digit, durationMs });
         },
         echoPath: (lossDb, delayMs) => {
           this.monitor.echoPath(lossDb, delayMs);
@@ -122,23 +124,25 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
       edge,
       {
         mark: (name, cleared) => {
-          this.#agent?.event({ type: 'mark', name, cleared });
+          this.#tell({ type: 'mark', name, cleared });
         },
         overflow: () => {
           this.#drop('PLAYOUT_OVERFLOW');
         },
         underrun: () => {
-          this.#m.underruns.inc();
+          this.record.quality.underrun();
         },
         started: (waited) => {
-          this.#m.outboundLatency.observe(waited / 1000);
+          this.record.quality.started(waited);
         },
         reference: (playsAtMs, frame) => {
           this.monitor.reference(playsAtMs, frame);
           this.inbound.reference(playsAtMs, frame);
+          this.record.played(playsAtMs, frame);
         },
       },
     );
+    this.record = new CallRecord(this, deps);
     edge.attach(this.inbound);
   }
 
@@ -183,7 +187,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     agent.audio(frame);
     this.stats.framesToAgent++;
     this.#m.agentFrames.inc({ direction: 'out' });
-    this.#m.inboundLatency.observe((this.#now() - arrivalMs) / 1000);
+    this.record.toAgent(frame, levels, arrivalMs);
     this.monitor.frame(frame, vad, levels, arrivalMs, this.playout.playing);
   }
 
@@ -193,9 +197,12 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     const cleared = this.route.bargeIn.autoClear;
     this.#m.bargeIns.inc({ cleared: String(cleared) });
     log('info', 'barge_in', { callId: this.id, atMs, playedMs, cleared });
-    this.#agent?.event({ type: 'barge_in', atMs, playedMs, cleared });
+    this.#tell({ type: 'barge_in', atMs, playedMs, cleared });
     if (cleared) this.playout.clear();
   }
+
+  /** An event for the agent, seen by the call's record on its way. */
+  readonly #tell = (ev: GatewayEvent): void => this.#agent?.event(this.record.event(ev));
 
   #drop(reason: GatewayErrorCode): void {
     this.stats.dropped++;
@@ -278,7 +285,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.inbound.close();
     this.monitor.close();
     this.playout.close();
-    log('info', 'call_ended', { callId: this.id, reason, durationMs: Date.now() - this.createdAt, ...this.inbound.stats, ...this.stats });
+    this.record.close();
     this.emit('@close', this);
   }
 

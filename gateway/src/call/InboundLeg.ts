@@ -9,6 +9,7 @@ import type { FrameSink, SpeexModule } from '../media/InboundDsp.js';
 import { LineEcho } from '../media/LineEcho.js';
 import { Reorderer } from '../media/Reorderer.js';
 import { DenoiseReport, type DenoiseChange } from './DenoiseReport.js';
+import { ReceiverStats } from '../quality/ReceiverStats.js';
 
 export interface InboundOptions {
   codec: EdgeCodecName;
@@ -58,9 +59,10 @@ const MAX_CONCEALED = 10;
 
 /**
  * The caller's side of a call, from the edge to the agent: payload types checked, sources
- * followed, RFC 3550 jitter measured, packets reordered (losses concealed), decoded, the agent's
- * echo cancelled (G.711 edges), then the DSP chain (denoise, resample, voice probability) on a
- * worker. Implements the sink the edge delivers to.
+ * followed, RFC 3550 loss and jitter measured (one ReceiverStats, which RTCP reports read too),
+ * packets reordered (losses concealed), decoded, the agent's echo cancelled (G.711 edges), then
+ * the DSP chain (denoise, resample, voice probability) on a worker. Implements the sink the edge
+ * delivers to.
  */
 export class InboundLeg implements EdgeSink {
   readonly codec: EdgeCodecInfo;
@@ -76,9 +78,10 @@ export class InboundLeg implements EdgeSink {
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;
   #lastDtmfTs = -1;
-  /** RFC 3550 A.8 interarrival jitter, timestamp units */
-  #jitter = 0;
-  #lastTransit = NaN;
+  /** RFC 3550 reception statistics (loss, jitter, SR bookkeeping): the call's one source, which the edge's RTCP reports read */
+  readonly receiver: ReceiverStats;
+  /** Sees each decoded packet (edge rate, before echo cancelling) and its RTP timestamp: the call recorder's tap. Borrowed. */
+  tap: ((pcm: Int16Array, ts: number, arrivalMs: number) => void) | null = null;
   #lastPacketAt: number;
   #closed = false;
   /** the route's denoise mode, what it does now, the call's SNR, RNNoise shed under overload */
@@ -92,6 +95,7 @@ export class InboundLeg implements EdgeSink {
     this.#m = deps.metrics;
     this.#now = deps.now;
     this.codec = CODEC_INFO[opts.codec];
+    this.receiver = new ReceiverStats({ clockRate: this.codec.clockRate, minSequential: 1 });
     this.#lastPacketAt = deps.now();
     this.#decoder = createDecoder(opts.codec);
     this.#echo = new LineEcho(deps.speex, this.codec.pcmRate, this.codec.clockRate, opts.quality);
@@ -133,7 +137,7 @@ export class InboundLeg implements EdgeSink {
 
   /** RFC 3550 interarrival jitter, ms. */
   get jitterMs(): number {
-    return (1000 * this.#jitter) / this.codec.clockRate;
+    return this.receiver.jitterMs;
   }
 
   /** What the echo canceller has measured of the echo path (NaN until it has locked on). */
@@ -170,7 +174,6 @@ export class InboundLeg implements EdgeSink {
         // A new source (transfer, re-INVITE, edge restart): start its sequence afresh.
         this.#ev.drop('RTP_SSRC_CHANGED');
         this.#reorder.reset();
-        this.#lastTransit = NaN;
         this.#echo.restart();
       }
       this.#ssrc = p.ssrc;
@@ -179,7 +182,8 @@ export class InboundLeg implements EdgeSink {
     this.stats.bytesIn += p.payload.length;
     this.#m.packets.inc({ direction: 'in' });
     this.#lastPacketAt = arrivalMs;
-    if (p.payloadType === this.#o.payloadType) this.#updateJitter(p.timestamp, arrivalMs);
+    // RFC 4733 events repeat their start timestamp: counted, but not for jitter (A.8).
+    this.receiver.onRtp(p.ssrc, p.sequenceNumber, p.timestamp, arrivalMs, p.payloadType === this.#o.payloadType);
     const verdict = this.#reorder.push(p.sequenceNumber, p.payloadType, p.timestamp, p.payload, arrivalMs, p.marker);
     if (verdict === 'late') {
       this.stats.late++;
@@ -208,19 +212,6 @@ export class InboundLeg implements EdgeSink {
     this.#ev.ended(reason);
   }
 
-  /** RFC 3550 §6.4.1 / A.8: J += (|D| − J) / 16, D from transit-time differences. */
-  #updateJitter(ts: number, arrivalMs: number): void {
-    const transit = (arrivalMs * this.codec.clockRate) / 1000 - ts;
-    if (!Number.isNaN(this.#lastTransit)) {
-      let d = transit - this.#lastTransit;
-      // timestamps wrap at 2^32
-      if (d > 2 ** 31) d -= 2 ** 32;
-      else if (d < -(2 ** 31)) d += 2 ** 32;
-      this.#jitter += (Math.abs(d) - this.#jitter) / 16;
-    }
-    this.#lastTransit = transit;
-  }
-
   #onOrderedPacket(pt: number, ts: number, payload: Uint8Array, arrivalMs: number): void {
     if (pt === this.#o.dtmfPayloadType) return this.#onTelephoneEvent(ts, payload);
     let n: number;
@@ -232,6 +223,7 @@ export class InboundLeg implements EdgeSink {
     }
     if (n === 0) return;
     const pcm = this.#pcm.subarray(0, n);
+    this.tap?.(pcm, ts, arrivalMs);
     const echo = this.#echo;
     echo.process(pcm, ts, arrivalMs);
     const aec = echo.aec;

@@ -37,5 +37,10 @@ export function callSnapshot(call: Call): Record<string, unknown> {
     playout: { queuedMs: Math.round(call.playout.queuedMs), playing: call.playout.playing, packetsSent: call.playout.framesSent },
     speaking: call.monitor.speaking,
     delayMs: { inbound: Math.round(call.inbound.delayMs * 100) / 100, outbound: Math.round(call.playout.delayMs * 100) / 100 },
+    quality: call.record.quality.report(),
+    recording:
+      call.record.recorder === null
+        ? null
+        : (call.record.recording ?? { url: `/v1/calls/${call.id}/recording`, state: call.state === 'active' ? 'recording' : 'finishing' }),
   };
 }

@@ -4,6 +4,7 @@ import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import type { SpeexModule } from '../media/InboundDsp.js';
 import type { SileroModel } from '../media/SileroVad.js';
 import type { Route } from '../route.js';
+import type { RecordServices } from './CallRecord.js';
 
 /** Why a call ended (stable strings: they appear in logs, stop messages and the API). */
 export type CloseReason =
@@ -31,6 +32,8 @@ export interface CallDeps {
   now?: () => number;
   /** this thread's Silero VAD for barge-in (null or absent: RNNoise's voice probability) */
   vad?: SileroModel | null;
+  /** recordings and end-of-call reports (absent in benches: quality and timeline only) */
+  record?: RecordServices;
 }
 
 export interface CallSetup {

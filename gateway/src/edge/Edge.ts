@@ -1,5 +1,7 @@
 import type { RtpPacket } from '../../../codecs/src/index.js';
 import type { GatewayErrorCode } from '../errors.js';
+import type { ReceiverStats } from '../quality/ReceiverStats.js';
+import type { RtcpSession } from './RtcpSession.js';
 
 /**
  * The telephony side of a call, whatever its framing: RTP over UDP, RTP inside WebSocket
@@ -25,6 +27,8 @@ export interface Edge {
   readonly leadMs: number;
   /** The far end holds the call (SIP hold): the playout waits, nothing is lost, the call goes on. */
   readonly paused?: boolean;
+  /** RTP edges: the call's RTCP (the far end's reports on our stream, the round trip) */
+  readonly rtcp?: RtcpSession;
   /** Binds the call this edge serves; media flows from then on. */
   attach(sink: EdgeSink): void;
   /** One outbound 20 ms frame; the object is reused, read it during the call only. False when dropped. */
@@ -50,6 +54,8 @@ export interface Edge {
 
 /** What an edge hands its call (the call's inbound leg implements it). */
 export interface EdgeSink {
+  /** RFC 3550 statistics of the media received (the call's one source): RTP edges' RTCP reports read it */
+  readonly receiver?: ReceiverStats;
   /**
    * One media packet in RTP terms: parsed from RTP, or synthesised from a stream's own framing
    * (sequence from its chunk counter, timestamp from its media clock). Borrowed: valid during the

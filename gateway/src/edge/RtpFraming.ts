@@ -78,6 +78,11 @@ export class RtpFraming {
     this.rtcp = new RtcpSession(this.#ssrc, info.clockRate);
   }
 
+  /** The call's sink attaches: its reception statistics feed our RTCP report blocks. */
+  attach(sink: EdgeSink): void {
+    this.rtcp.receiver = sink.receiver ?? null;
+  }
+
   /** SSRC of the outbound stream. */
   get ssrc(): number {
     return this.#ssrc;
@@ -94,7 +99,6 @@ export class RtpFraming {
     const p = this.#in;
     const err = tryParseRtp(buf, p);
     if (err !== null) return sink.drop(err);
-    this.rtcp.onRtp(p.ssrc, p.sequenceNumber, p.timestamp, arrivalMs);
     sink.media(p, arrivalMs);
   }
 

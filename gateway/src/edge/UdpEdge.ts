@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Edge, EdgeSink, OutboundFrame } from './Edge.js';
+import type { RtcpSession } from './RtcpSession.js';
 import type { RtpFraming } from './RtpFraming.js';
 
 export interface UdpRemote {
@@ -107,6 +108,11 @@ export class UdpEdge implements Edge {
 
   attach(sink: EdgeSink): void {
     this.#sink = sink;
+    this.#rtp.attach(sink);
+  }
+
+  get rtcp(): RtcpSession {
+    return this.#rtp.rtcp;
   }
 
   send(frame: OutboundFrame): boolean {

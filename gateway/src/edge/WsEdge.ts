@@ -1,4 +1,5 @@
 import type { Edge, EdgeSink, OutboundFrame } from './Edge.js';
+import type { RtcpSession } from './RtcpSession.js';
 import type { RtpFraming } from './RtpFraming.js';
 
 /** Bytes queued to a slow edge socket before outbound packets are dropped (≈2 s of G.711). */
@@ -34,6 +35,11 @@ export class WsEdge implements Edge {
 
   attach(sink: EdgeSink): void {
     this.#sink = sink;
+    this.#rtp.attach(sink);
+  }
+
+  get rtcp(): RtcpSession {
+    return this.#rtp.rtcp;
   }
 
   /** One binary message: an RTP packet (borrowed: parsed before this returns). */

@@ -168,6 +168,11 @@ export class BargeInDetector {
     return max;
   }
 
+  /** Loudest reference (agent audio as played) over [fromMs, toMs], dBFS: the live page's meter reads it once a second. */
+  referencePeakDb(fromMs: number, toMs: number): number {
+    return this.#refMax(Math.floor(fromMs / 10), Math.floor(toMs / 10));
+  }
+
   /** Predicted level of the echo in the audio we judge at `slot`, dBFS (−100 when none). */
   predictedEcho(slot: number): number {
     if (this.#delaySlots >= 0)

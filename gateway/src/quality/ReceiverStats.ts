@@ -36,6 +36,10 @@ export class ReceiverStats {
   #lastArrivalTs = 0;
   #lastRtpTs = 0;
   #jitter = 0;
+  // The estimate over the whole stream (per-call reports): its sum, samples and largest value.
+  #jitterSum = 0;
+  #jitterSamples = 0;
+  #jitterMax = 0;
 
   // §6.4.1 LSR/DLSR: middle 32 bits of the last SR's NTP timestamp, and when it arrived (ms).
   #lsr = 0;
@@ -175,6 +179,19 @@ export class ReceiverStats {
     return (this.#jitter * 1000) / this.clockRate;
   }
 
+  /**
+   * The A.8 estimate averaged over every packet of the stream (source changes included), ms: what
+   * a per-call report quotes, steadier than the instantaneous value.
+   */
+  get meanJitterMs(): number {
+    return this.#jitterSamples === 0 ? 0 : (this.#jitterSum * 1000) / this.#jitterSamples / this.clockRate;
+  }
+
+  /** The largest A.8 estimate seen on the stream, ms */
+  get maxJitterMs(): number {
+    return (this.#jitterMax * 1000) / this.clockRate;
+  }
+
   /** Middle 32 bits of the last SR's NTP timestamp, 0 when none yet (§6.4.1) */
   get lsr(): number {
     return this.#lsr;
@@ -216,6 +233,9 @@ export class ReceiverStats {
       // D = (Rj − Ri) − (Sj − Si); the RTP difference is taken modulo 2^32 so wraps are harmless.
       const d = arrivalTs - this.#lastArrivalTs - tsDiff(this.#lastRtpTs, rtpTimestamp >>> 0);
       this.#jitter += (Math.abs(d) - this.#jitter) / 16;
+      this.#jitterSum += this.#jitter;
+      this.#jitterSamples++;
+      if (this.#jitter > this.#jitterMax) this.#jitterMax = this.#jitter;
     }
     this.#haveTransit = true;
     this.#lastArrivalTs = arrivalTs;

@@ -1,6 +1,7 @@
 import type { Dialog } from '../../sip/dialog.js';
 import type { NegotiatedMedia } from '../../sip/sdp.js';
 import type { Edge, EdgeSink, OutboundFrame } from '../Edge.js';
+import type { RtcpSession } from '../RtcpSession.js';
 import type { UdpEdge, UdpRemote } from '../UdpEdge.js';
 
 /** Where RTCP goes for negotiated media: the RTP port with rtcp-mux (RFC 5761), else the next one (RFC 3550 §11). */
@@ -60,6 +61,10 @@ export class SipCallEdge implements Edge {
   attach(sink: EdgeSink): void {
     this.#sink = sink;
     this.#rtp.attach(sink);
+  }
+
+  get rtcp(): RtcpSession {
+    return this.#rtp.rtcp;
   }
 
   send(frame: OutboundFrame): boolean {
