@@ -4,7 +4,7 @@ import { RoutingTable } from '../../gateway/src/routing.js';
 import { DEFAULT_LIMITS, type Settings } from '../../gateway/src/settings.js';
 import { Gateway } from '../../gateway/src/Gateway.js';
 import { setLogLevel } from '../../gateway/src/log.js';
-import { Resampler, g711DecodeInto, g711EncodeInto } from '../../codecs/src/index.js';
+import { Resampler, g711DecodeInto, g711EncodeInto, tsDiff } from '../../codecs/src/index.js';
 
 setLogLevel((process.env['TEST_LOG_LEVEL'] as 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined) ?? 'silent');
 
@@ -66,14 +66,51 @@ export async function counter(gw: Gateway, name: string, labels: Record<string, 
 }
 
 /**
- * When packet `index` left the gateway, on its 20 ms grid: the least-delayed packet of the stream
- * anchors the grid, so the receive-side scheduling delay of one packet under load does not skew
- * timing checks (packets are sent every 20 ms, in sequence order).
+ * The phone's received packets on the gateway's 20 ms send grid, in media time: packet `i` belongs
+ * to slot `tsDiff(ts0, ts_i) / samplesPerPacket` (RTP timestamps, so skipped slots keep their
+ * place), and the least-delayed packet anchors the grid. A stalled event loop (a loaded CI
+ * machine; the gateway runs in the test's process) can only make packets late, never early: so
+ * bounds are stated as "by this slot's time" plus the stall measured on the same packets, which
+ * stay one tick tight on a quiet machine and hold on a busy one.
  */
-export function gridTime(rx: readonly { arrivalMs: number }[], index: number): number {
-  let t = Infinity;
-  for (let j = 0; j < rx.length; j++) t = Math.min(t, rx[j]!.arrivalMs - 20 * (j - index));
-  return t;
+export class PacketGrid {
+  readonly #rx: readonly { ts: number; arrivalMs: number }[];
+  readonly #spp: number;
+  readonly #t0: number;
+
+  constructor(rx: readonly { ts: number; arrivalMs: number }[], samplesPerPacket = 160) {
+    if (rx.length === 0) throw new Error('PacketGrid: no packets');
+    this.#rx = rx;
+    this.#spp = samplesPerPacket;
+    let t0 = Infinity;
+    for (let i = 0; i < rx.length; i++) t0 = Math.min(t0, rx[i]!.arrivalMs - 20 * this.slot(i));
+    this.#t0 = t0;
+  }
+
+  /** Packet `i`'s slot (20 ms units after the first packet's). */
+  slot(i: number): number {
+    return tsDiff(this.#rx[0]!.ts, this.#rx[i]!.ts) / this.#spp;
+  }
+
+  /** When packet `i` was due on the grid (performance.now ms). */
+  at(i: number): number {
+    return this.#t0 + 20 * this.slot(i);
+  }
+
+  /** How late packet `i` arrived against its slot, ms. */
+  lateness(i: number): number {
+    return this.#rx[i]!.arrivalMs - this.at(i);
+  }
+
+  /** The worst lateness among packets due in [fromMs, toMs]: how long the loop stalled then. */
+  stallMs(fromMs: number, toMs: number): number {
+    let worst = 0;
+    for (let i = 0; i < this.#rx.length; i++) {
+      const due = this.at(i);
+      if (due >= fromMs && due <= toMs) worst = Math.max(worst, this.lateness(i));
+    }
+    return worst;
+  }
 }
 
 /** Polls `pred` every 10 ms until it holds; throws naming `what` after `ms`. */

@@ -5,7 +5,7 @@ import { RtpCaller, sleep, type Transport } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
-import { counter, gridTime, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+import { PacketGrid, counter, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
 
 let gw: Gateway;
 let url: string;
@@ -88,18 +88,39 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     expect(s.eventsOf('speech_stopped').length).toBeGreaterThan(0);
 
     // --- outbound: valid RTP at 50 packets/s ---------------------------------------------
+    // One packet per 20 ms slot, in sequence. A stall of the (shared) event loop longer than the
+    // clock's catch-up makes it skip slots rather than burst (timestamps jump by whole packets);
+    // on a quiet machine there are none, on a loaded one a few.
     const rx = caller.received;
     expect(rx.length).toBeGreaterThan(400);
+    const grid = new PacketGrid(rx);
     const ssrc = rx[0]!.ssrc;
+    let skipped = 0;
     for (let i = 1; i < rx.length; i++) {
       expect(rx[i]!.pt).toBe(0);
       expect(rx[i]!.ssrc).toBe(ssrc);
       expect(seqDiff(rx[i - 1]!.seq, rx[i]!.seq)).toBe(1);
-      expect(tsDiff(rx[i - 1]!.ts, rx[i]!.ts)).toBe(160);
+      const step = grid.slot(i) - grid.slot(i - 1);
+      expect(Number.isInteger(step) && step >= 1).toBe(true);
+      skipped += step - 1;
       expect(rx[i]!.payload.length).toBe(160);
     }
-    const pps = ((rx.length - 1) * 1000) / (rx[rx.length - 1]!.arrivalMs - rx[0]!.arrivalMs);
-    console.log(`[${transport}] outbound packet rate ${pps.toFixed(2)}/s over ${rx.length} packets`);
+    expect(skipped).toBeLessThanOrEqual(rx.length / 50);
+    // Drift-free: the grid's lower envelope over the first and last 2 s (a late packet can raise
+    // it, never lower it) gives the clock's rate over the call.
+    const envelope = (from: number, to: number): { slot: number; t: number } => {
+      let best = { slot: 0, t: Infinity };
+      for (let i = from; i < to; i++) {
+        const t = rx[i]!.arrivalMs - 20 * grid.slot(i);
+        if (t < best.t) best = { slot: grid.slot(i), t };
+      }
+      return best;
+    };
+    const head = envelope(0, 100);
+    const tail = envelope(rx.length - 100, rx.length);
+    const driftMs = tail.t - head.t;
+    const pps = (50 * (tail.slot - head.slot)) / (tail.slot - head.slot + driftMs / 20);
+    console.log(`[${transport}] outbound packet rate ${pps.toFixed(3)}/s over ${rx.length} packets, ${skipped} slots skipped`);
     expect(pps).toBeGreaterThan(49.5);
     expect(pps).toBeLessThan(50.5);
 
@@ -117,21 +138,25 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     const replyMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'reply-end')!;
     expect(replyMark.msg['cleared']).toBe(false);
     const replyMs = (1000 * reply.length) / 24000;
-    const playoutEnd = gridTime(rx, firstAudio) + replyMs;
+    const playoutEnd = grid.at(firstAudio) + replyMs;
+    const markStall = grid.stallMs(playoutEnd - 100, playoutEnd + 500);
     console.log(
-      `[${transport}] mark echoed ${(replyMark.atMs - playoutEnd).toFixed(1)} ms after the reply's playout end (${(replyMark.atMs - replyMarkSentAt).toFixed(0)} ms after the agent sent it)`,
+      `[${transport}] mark echoed ${(replyMark.atMs - playoutEnd).toFixed(1)} ms after the reply's playout end (${(replyMark.atMs - replyMarkSentAt).toFixed(0)} ms after the agent sent it; loop stall ${markStall.toFixed(0)} ms)`,
     );
     expect(replyMark.atMs).toBeGreaterThanOrEqual(playoutEnd);
-    expect(replyMark.atMs).toBeLessThanOrEqual(playoutEnd + 60);
+    expect(replyMark.atMs).toBeLessThanOrEqual(playoutEnd + 60 + markStall);
 
     // --- clear: no queued audio reaches the caller after the next tick --------------------
+    // Audio due before the gateway read the clear may still go out (it did not know yet); its slot
+    // is at most one tick after the clear was sent, or after a stall of the loop then.
     const longMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'long-end')!;
     expect(longMark.msg['cleared']).toBe(true);
-    const afterClear = rx.filter((p) => p.arrivalMs > clearAt);
+    const clearStall = grid.stallMs(clearAt - 100, clearAt + 500);
+    const afterClear = rx.map((p, i) => ({ p, i })).filter(({ p }) => p.arrivalMs > clearAt);
     expect(afterClear.length).toBeGreaterThan(10);
-    const audible = afterClear.filter((p) => !silent(p.payload));
-    expect(audible.length).toBeLessThanOrEqual(1);
-    for (const p of audible) expect(p.arrivalMs - clearAt).toBeLessThanOrEqual(25);
+    const audible = afterClear.filter(({ p }) => !silent(p.payload));
+    expect(audible.length).toBeLessThanOrEqual(1 + Math.ceil(clearStall / 20));
+    for (const { i } of audible) expect(grid.at(i) - clearAt).toBeLessThanOrEqual(25 + clearStall);
   }, 30_000);
 });
 

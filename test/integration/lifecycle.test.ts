@@ -6,7 +6,7 @@ import { fixture } from '../helpers/audio.js';
 /** The real process (dist/gateway/src/main.js, as `make run` starts it) under SIGTERM. */
 describe('SIGTERM on the gateway process', () => {
   it('drains: readyz 503 and new calls refused at once, the live call keeps its audio until the deadline, then exit 0', async () => {
-    const gw = await GatewayProcess.start({ DRAIN_TIMEOUT_MS: '2500', DSP_WORKERS: '1' });
+    const gw = await GatewayProcess.start({ DRAIN_TIMEOUT_MS: '2500', DSP_WORKERS: '1', ADMIT_MAX_LOAD: '1' });
     const c = await RtpCaller.place({ gateway: gw.url, transport: 'ws', route: { agent: { url: 'builtin:echo' } } });
     const speech = fixture('caller-en-us-8k.wav').samples;
     const streaming = c.stream(speech.subarray(0, 8000 * 4));

@@ -188,23 +188,18 @@ describe('the end-of-call report', () => {
       const framesAtAgent = ws.frames.length;
       await witness.hangup();
       await until(() => gw.reports.pending === 0, 10_000, 'every report delivered or given up');
-      // Every packet of the witness reached its agent, and every packet back followed the previous by exactly one 20 ms frame.
+      // Every packet of the witness reached its agent, and every packet back is the next in
+      // sequence, one whole 20 ms slot or more after the previous: the clock skips slots only after a
+      // stall of the whole (shared, loaded) machine longer than its catch-up, a few at most, where a
+      // report path that blocked the loop (a synchronous lookup, a send awaited) would cost the call
+      // audio for every report.
       expect(framesAtAgent).toBe(200);
       const audio = witness.received.filter((p) => p.pt === 0 && p.arrivalMs >= talkFrom);
       expect(audio.length).toBeGreaterThan(190);
-      const off = audio.slice(1).flatMap((p, i) =>
-        tsDiff(audio[i]!.ts, p.ts) === 160 && ((p.seq - audio[i]!.seq) & 0xffff) === 1
-          ? []
-          : [
-              {
-                at: i + 1,
-                ts: tsDiff(audio[i]!.ts, p.ts),
-                seq: (p.seq - audio[i]!.seq) & 0xffff,
-                gapMs: p.arrivalMs - audio[i]!.arrivalMs,
-              },
-            ],
-      );
-      expect(off).toEqual([]);
+      const steps = audio.slice(1).map((p, i) => ({ slots: tsDiff(audio[i]!.ts, p.ts) / 160, seq: (p.seq - audio[i]!.seq) & 0xffff }));
+      expect(steps.filter((st) => st.seq !== 1 || !Number.isInteger(st.slots) || st.slots < 1)).toEqual([]);
+      const skipped = steps.reduce((n, st) => n + st.slots - 1, 0);
+      expect(skipped).toBeLessThanOrEqual(audio.length / 50);
       // Nothing lost: each of the 11 reports was tried EVENTS_MAX_ATTEMPTS times, then counted.
       expect(hang.got.length + fail.got.length).toBe(33);
       expect((await counter(gw, 'gateway_drops_total', { reason: 'WEBHOOK_FAILED' })) - failedBefore).toBe(11);

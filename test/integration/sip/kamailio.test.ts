@@ -149,7 +149,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
     const peers = `gw1=http://127.0.0.1:${http[0]},gw2=http://127.0.0.1:${http[1]}`;
     for (const i of [0, 1]) {
       const env = { PORT: String(http[i]), SIP_PORT: String(sipPorts[i]), GATEWAY_INSTANCE: `gw${i + 1}`, GATEWAY_PEERS: peers };
-      gw.push(await GatewayProcess.start({ ...env, DSP_WORKERS: '1', DRAIN_TIMEOUT_MS: '30000' }));
+      gw.push(await GatewayProcess.start({ ...env, DSP_WORKERS: '1', DRAIN_TIMEOUT_MS: '30000', ADMIT_MAX_LOAD: '1' }));
     }
     // The deploy config as shipped, its deployment values as -A defines; the list names our gateways.
     copyFileSync(join(DEPLOY, 'kamailio.cfg'), join(dir, 'kamailio.cfg'));
