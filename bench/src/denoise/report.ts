@@ -24,7 +24,9 @@ export interface Cell {
   noise: Noise;
   snrDb: number;
   /** per mode, medians over the cell's calls */
-  by: Partial<Record<Mode, { cut: number; sdr: number; seg: number; gain: number; on: number; n: number; snrEst: number }>>;
+  by: Partial<
+    Record<Mode, { cut: number; sdr: number; seg: number; gain: number; on: number; n: number; snrEst: number; decidedAt: number }>
+  >;
   /** auto − max(on, off) SI-SDR, dB */
   autoGap: number;
   autoOk: boolean | null;
@@ -49,6 +51,7 @@ export function cells(results: CallResult[]): Cell[] {
         on: m.filter((r) => r.choice === 'on' || r.choice === 'true' || r.choice === 'rnnoise').length,
         n: m.length,
         snrEst: median(m.map((r) => r.snrEstimateDb ?? NaN)),
+        decidedAt: median(m.map((r) => r.decidedAtMs ?? NaN)),
       };
     }
     const better = Math.max(by.on?.sdr ?? -Infinity, by.off?.sdr ?? -Infinity);
@@ -83,12 +86,12 @@ export function gatewayTables(results: CallResult[], runs: ModeRun[]): string {
     ),
   ];
   const t2 = [
-    "| noise | input SNR (dB) | segmental SNR off / on / auto (dB) | speech level change off / on / auto (dB) | auto applied RNNoise (calls) | auto's SNR estimate, median (dB) |",
-    '|---|---:|---|---|---:|---:|',
+    "| noise | input SNR (dB) | segmental SNR off / on / auto (dB) | speech level change off / on / auto (dB) | auto applied RNNoise (calls) | auto's SNR estimate, median (dB) | auto's first decision, median (ms of call) |",
+    '|---|---:|---|---|---:|---:|---:|',
     ...cs.map((c) => {
       const a = c.by.auto;
       const choice = a === undefined ? '—' : results.some((r) => r.mode === 'auto' && r.choice !== 'n/a') ? `${a.on}/${a.n}` : 'n/a';
-      return `| ${c.noise} | ${c.noise === 'none' ? '—' : c.snrDb} | ${triple(c, 'seg', f1)} | ${triple(c, 'gain', sgn)} | ${choice} | ${a === undefined ? '—' : f1(a.snrEst)} |`;
+      return `| ${c.noise} | ${c.noise === 'none' ? '—' : c.snrDb} | ${triple(c, 'seg', f1)} | ${triple(c, 'gain', sgn)} | ${choice} | ${a === undefined ? '—' : f1(a.snrEst)} | ${a === undefined || Number.isNaN(a.decidedAt) ? '—' : a.decidedAt.toFixed(0)} |`;
     }),
   ];
   const t3 = [
