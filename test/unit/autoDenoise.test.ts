@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
+import { LATEST_MS } from '../../gateway/src/media/AutoDenoise.js';
 import { FrameFlags } from '../../gateway/src/media/dspProtocol.js';
 import { InboundDsp, type DspModules } from '../../gateway/src/media/InboundDsp.js';
 import { pinkNoise } from '../../bench/src/latency/load.js';
@@ -55,17 +56,17 @@ function run(x: ArrayLike<number>, denoise: boolean | 'auto', shed: (k: number) 
 const on = (f: number) => (f & FrameFlags.denoised) !== 0;
 
 describe('denoise "auto"', () => {
-  it('leaves a clean call alone: decided off by 500 ms, RNNoise stopped in the first pause', () => {
-    const r = run(talker(6), 'auto');
-    expect(r.flags.length).toBeGreaterThanOrEqual(r.packets - 1);
-    const decidedAt = r.flags.findIndex((f) => (f & FrameFlags.decided) !== 0);
-    expect(decidedAt).toBeGreaterThanOrEqual(0);
-    expect(decidedAt).toBeLessThanOrEqual(25);
-    expect((r.flags[decidedAt]! & FrameFlags.wanted) === 0).toBe(true);
-    // auto starts with RNNoise running (as `true` does) and drops it at the decision, in a pause
-    const lastOn = r.flags.findLastIndex(on);
-    expect(lastOn).toBeLessThan(50);
-    expect(r.snr).toBeGreaterThan(25);
+  it('leaves a clean call alone, the caller talking from the first packet: decided off by LATEST_MS, never wanted on', () => {
+    for (const name of ['caller-en-us-8k.wav', 'caller-en-gb-8k.wav', 'caller-en-f-8k.wav']) {
+      const r = run(fixture(name).samples, 'auto');
+      expect(r.flags.length).toBeGreaterThanOrEqual(r.packets - 1);
+      const decidedAt = r.flags.findIndex((f) => (f & FrameFlags.decided) !== 0);
+      expect({ name, decided: decidedAt >= 0 && decidedAt <= LATEST_MS / 20 }).toEqual({ name, decided: true });
+      expect({ name, wanted: r.flags.slice(decidedAt).some((f) => (f & FrameFlags.wanted) !== 0) }).toEqual({ name, wanted: false });
+      // auto starts with RNNoise running (as `true` does) and drops it at the decision, in a pause
+      expect(r.flags.findLastIndex(on)).toBeLessThan(decidedAt + 25);
+      expect(r.snr).toBeGreaterThan(25);
+    }
   });
 
   it('denoises a call with pink noise at 0 dB SNR from its first frame: decided on by 500 ms, never off, the noise between words cut', () => {

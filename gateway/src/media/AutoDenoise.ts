@@ -16,7 +16,8 @@ import { EVERY, NoiseEstimator } from './NoiseEstimator.js';
  * through unprocessed costs about 0.4 dB of the call's SI-SDR, so waiting to decide is what cost
  * `auto` most. The first decision comes at FIRST_MS, from the background alone (RNNoise has
  * measured its cut by then) and a nominal talker level (the prior), or at once (EARLIEST_MS) on a
- * line whose floor is digital silence. Once the caller's speech has been measured its level
+ * line whose floor is digital silence; a caller who talks from the first packet, with no pause
+ * yet, is decided at LATEST_MS. Once the caller's speech has been measured its level
  * replaces the nominal one; a decision is revised when the estimate has stayed beyond the
  * threshold ± HYSTERESIS_DB for HOLD_MS. A call turned off stops stepping RNNoise (it then costs
  * nothing); AutoDenoise only says what is wanted, DenoiseStage switches in a pause.
@@ -50,8 +51,14 @@ export const AUTO_DENOISE = {
   steadyOffHoldMs: 3000,
 } as const;
 
-/** First decision from the background alone, ms of caller audio. */
+/** First decision, once the background has been heard alone, ms of caller audio … */
 export const FIRST_MS = 500;
+/**
+ * … or at the latest (a caller who talks from the first packet): until a pause, the noise can
+ * only be inferred from the quietest tenth of speech, which reads 15–20 dB SNR on a clean line
+ * and would turn RNNoise on for nothing. A silent line is known at its first pause (EARLIEST_MS).
+ */
+export const LATEST_MS = 1000;
 /** A clean line is known as such from here on, ms. */
 const EARLIEST_MS = 200;
 
@@ -109,7 +116,7 @@ export class AutoDenoise {
     this.#snrDb = snr;
     if (this.#want === null) {
       if (clean && e.ms >= EARLIEST_MS) this.#want = false;
-      else if (e.ms >= FIRST_MS) this.#want = !clean && snr < threshold;
+      else if (e.ms >= (e.heardAlone ? FIRST_MS : LATEST_MS)) this.#want = !clean && snr < threshold;
       return;
     }
     // A clean line needs no hold: nothing RNNoise could remove.

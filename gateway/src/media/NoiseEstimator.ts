@@ -85,6 +85,8 @@ export class NoiseEstimator {
   speechDb = NaN;
   /** the last window had speech */
   speaking = false;
+  /** a window has held the background alone (until then the noise is inferred from speech) */
+  heardAlone = false;
   /** RNNoise's cut of the background alone, dB; NaN until measured */
   cutDb = NaN;
   /** SNR from the frames RNNoise gates and passes, dB; NaN unless this window allowed it */
@@ -154,6 +156,7 @@ export class NoiseEstimator {
       s[Math.floor(n * 0.7)]! >= noiseRef * 10 ** (SPEECH_OVER_NOISE_DB / 10) &&
       (!rnnCovers || this.steady !== true || r.passed >= MIN_SHARE * r.valid);
     if (background) {
+      this.heardAlone = true;
       // Background alone: its mean, its swing over its quietest tenth, what RNNoise does to it.
       this.#noise = mean(s, 0, n);
       this.#floor = q10;
