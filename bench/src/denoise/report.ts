@@ -37,11 +37,16 @@ export function cells(results: CallResult[]): Cell[] {
   return keys.map((key) => {
     const rs = results.filter((r) => cellKey(r.noise, r.snrDb) === key);
     const by: Cell['by'] = {};
+    // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss, and one whose frames
+    // bypassed RNNoise (shed under overload) was not denoised as asked: both measure the
+    // machine's load, not the suppressor, so they stay out of the quality figures. Paired: a
+    // voice counts only where every mode heard it undisturbed, so that the modes' medians are over
+    // the same mixtures (voices differ by several dB: medians over different subsets do not compare).
+    const modes = new Set(rs.map((r) => r.mode));
+    const heard = (sp: string, mode: Mode) => rs.some((r) => r.mode === mode && r.speech === sp && !disturbed(r));
+    const paired = new Set(rs.map((r) => r.speech).filter((sp) => [...modes].every((mode) => heard(sp, mode))));
     for (const mode of ['off', 'on', 'auto'] as const) {
-      // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss, and one whose frames
-      // bypassed RNNoise (shed under overload) was not denoised as asked: both measure the
-      // machine's load, not the suppressor, so they stay out of the quality figures.
-      const m = rs.filter((r) => r.mode === mode && !disturbed(r));
+      const m = rs.filter((r) => r.mode === mode && paired.has(r.speech) && !disturbed(r));
       if (m.length === 0) continue;
       by[mode] = {
         cut: median(m.map((r) => r.q.noiseCutDb)),
