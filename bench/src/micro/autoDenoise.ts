@@ -49,6 +49,10 @@ interface Run {
 const speex = await loadResamplerModule();
 const mods = { speex, rnnoise: await loadDenoiserModule() };
 
+/** CPU time of the chain alone (decode to 24 kHz frames, measuring excluded), µs, per ms of audio */
+const cpu: Record<Mode, { us: number; ms: number }> = { off: { us: 0, ms: 0 }, on: { us: 0, ms: 0 }, auto: { us: 0, ms: 0 } };
+const cleanCpu: Record<Mode, { us: number; ms: number }> = { off: { us: 0, ms: 0 }, on: { us: 0, ms: 0 }, auto: { us: 0, ms: 0 } };
+
 function runChain(m: Mixture, mode: Mode): Run {
   const out: Int16Array[] = [];
   const changes: number[] = [];
@@ -65,11 +69,12 @@ function runChain(m: Mixture, mode: Mode): Run {
     if (on !== last && last !== -1) changes.push(atMs);
     last = on;
   });
-  const pcm = new Int16Array(160);
-  for (const p of throughPcmu(m.noisy)) {
-    for (let i = 0; i < 160; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(p[i]!)));
-    dsp.push(pcm, 0);
-  }
+  const packets = throughPcmu(m.noisy).map((p) => Int16Array.from(p, (x) => Math.max(-32768, Math.min(32767, Math.round(x)))));
+  const c0 = process.cpuUsage();
+  for (const pcm of packets) dsp.push(pcm, 0);
+  const c = process.cpuUsage(c0);
+  cpu[mode].us += c.user + c.system;
+  cpu[mode].ms += 20 * packets.length;
   const snrDb = dsp.snrDb;
   dsp.close();
   const y = new Float32Array(480 * out.length);
@@ -97,7 +102,14 @@ for (const noise of v.noises.split(',') as Noise[]) {
     const runs: Partial<Record<Mode, Run[]>> = {};
     for (const [i, s] of voices.entries()) {
       const m = mixture(s, noise, snr, seed * 1000 + i);
-      for (const mode of modes) (runs[mode] ??= []).push(runChain(m, mode));
+      for (const mode of modes) {
+        const before = { ...cpu[mode] };
+        (runs[mode] ??= []).push(runChain(m, mode));
+        if (noise === 'none') {
+          cleanCpu[mode].us += cpu[mode].us - before.us;
+          cleanCpu[mode].ms += cpu[mode].ms - before.ms;
+        }
+      }
     }
     const sdr = (mode: Mode) => median((runs[mode] ?? []).map((r) => r.sdr));
     const gap = sdr('auto') - Math.max(sdr('on'), sdr('off'));
@@ -121,6 +133,13 @@ const abs = errors.map(Math.abs).sort((x, y) => x - y);
 console.log(
   `SNR estimate − input SNR (end of call, ${errors.length} noisy calls): median ${f(median(errors))} dB, ` +
     `|error| median ${f(median(abs))}, 90th percentile ${f(abs[Math.floor(0.9 * (abs.length - 1))] ?? NaN)}, max ${f(abs.at(-1) ?? NaN)} dB`,
+);
+
+// % of a core per call: µs of CPU per ms of audio / 10. Single thread, no gateway: only the chain.
+const pct = (t: { us: number; ms: number }) => (t.ms > 0 ? (t.us / t.ms / 10).toFixed(2) : '—');
+console.log(
+  `inbound chain CPU, % of a core per call (this thread; run under flock -x /tmp/cpu.lock): ` +
+    modes.map((m) => `${m} ${pct(cpu[m])} (clean calls ${pct(cleanCpu[m])})`).join(', '),
 );
 
 function f(x: number): string {
