@@ -6,8 +6,10 @@
  *
  * Every 100 ms, over the last 3 s (WINDOW):
  * - **floor**: the mean of the quietest fifth of the 30 ms power means (between words: the
- *   background), followed over 10 s by its minimum (minimum statistics, R. Martin, IEEE Trans.
- *   Speech Audio Process. 9(5), 2001), so a stretch of continuous talking does not lift it;
+ *   background; below −60 dBFS a silent line). Under speech the background is tracked by the
+ *   quietest tenth at its minimum since the background was last heard alone (minimum statistics,
+ *   R. Martin, IEEE Trans. Speech Audio Process. 9(5), 2001), so continuous talking does not
+ *   lift it; a quietest tenth 6 dB above the known background restarts it (the noise rose);
  * - **noise**: the background's mean power. While the window holds background alone it is the
  *   window's mean, and the ratio of that mean to the floor (babble and music swing several dB
  *   above their floor, pink noise 2 dB) is kept; while the caller talks it is floor × that ratio;
