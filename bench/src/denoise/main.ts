@@ -103,7 +103,7 @@ function fromFiles(files: string[]): string {
   for (const s of saved)
     for (const r of s.results) {
       // JSON has no NaN: the clean cell's SNR was written as null
-      const call = { ...r, snrDb: r.snrDb ?? NaN };
+      const call = { ...r, snrDb: (r.snrDb as number | null) ?? NaN };
       const key = `${call.mode}/${call.noise}/${call.snrDb}/${call.speech}`;
       const had = picked.get(key);
       if (had === undefined || (disturbed(had) && !disturbed(call))) picked.set(key, call);
