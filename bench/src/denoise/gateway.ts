@@ -34,6 +34,8 @@ export interface CallResult {
   choice: string;
   /** the gateway's SNR estimate, dB, when it reports one */
   snrEstimateDb: number | null;
+  /** ms of caller audio at auto's first decision (stats denoise.decidedAtMs), when reported */
+  decidedAtMs: number | null;
   /** inbound delay the gateway states for the call, ms */
   delayMs: number | null;
 }
@@ -159,6 +161,7 @@ export async function runGateway(o: {
             shedFrames: r.shedFrames,
             choice: mode === 'auto' ? r.choice.choice : mode,
             snrEstimateDb: r.choice.snr,
+            decidedAtMs: r.decidedAtMs,
             delayMs: r.delayMs,
           });
         }
@@ -192,6 +195,7 @@ interface BatchCall {
   shedFrames: number;
   choice: { choice: string; snr: number | null };
   delayMs: number | null;
+  decidedAtMs: number | null;
 }
 
 /**
@@ -226,7 +230,7 @@ async function batch(
     const stats = (await (await fetch(`${gw.url}/v1/calls/${c.callId}`)).json()) as Record<string, unknown>;
     const s = sessions[i]!;
     const delay = (stats['delayMs'] as { inbound?: number } | undefined)?.inbound;
-    const shed = (stats['denoise'] as { shedFrames?: unknown } | undefined)?.shedFrames;
+    const { shedFrames: shed, decidedAtMs } = (stats['denoise'] ?? {}) as { shedFrames?: unknown; decidedAtMs?: unknown };
     calls.push({
       mix: mixes[i]!,
       audio: s.audio(),
@@ -234,6 +238,7 @@ async function batch(
       shedFrames: typeof shed === 'number' ? shed : 0,
       choice: readChoice(stats, s),
       delayMs: typeof delay === 'number' ? delay : null,
+      decidedAtMs: typeof decidedAtMs === 'number' ? decidedAtMs : null,
     });
   }
   await Promise.all(callers.map((c) => c.end()));

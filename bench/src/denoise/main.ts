@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { MODES, runGateway, type Mode } from './gateway.js';
+import { disturbed, MODES, runGateway, type CallResult, type Mode, type ModeRun } from './gateway.js';
 import { mixture, NOISES, speechSet, type Noise } from './mixtures.js';
 import { OFFLINE_HELP, offlineMain } from './offline.js';
 import { gatewayTables } from './report.js';
@@ -22,6 +22,9 @@ const HELP = `usage: npm run bench:denoise -- [options]   (timing: run under flo
   --retries 2               run a batch again when a call lost frames (DSP_OVERLOAD), at most N times
   --workers N               DSP worker threads of the gateway (default: one per core)
   --out DIR                 where the JSON goes (default bench/results)
+  --from A.json[,B.json]    no calls: print the tables of earlier runs' JSON (same set and seed);
+                            per mode and mixture the first undisturbed call of the files, the CPU
+                            figures of the first file
 ${OFFLINE_HELP}`;
 
 const { values: v } = parseArgs({
@@ -39,6 +42,7 @@ const { values: v } = parseArgs({
     offline: { type: 'boolean', default: false },
     chains: { type: 'string', default: 'off,rnnoise,speex-15,speex-30,gtcrn' },
     suppressors: { type: 'string' },
+    from: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -53,6 +57,10 @@ async function main(): Promise<void> {
   const noises = v.noises.split(',') as Noise[];
   for (const n of noises)
     if (!(NOISES as readonly string[]).includes(n)) throw new Error(`unknown noise ${n}: one of ${NOISES.join(', ')}`);
+  if (v.from !== undefined) {
+    console.log(fromFiles(v.from.split(',')));
+    return;
+  }
   if (v.offline) {
     await offlineMain({ ...v, seed, suppressors: v.suppressors });
     return;
@@ -85,6 +93,23 @@ async function main(): Promise<void> {
     JSON.stringify({ machine, date: new Date().toISOString(), set: v.set, seed, parallel: Number(v.parallel), runs, results }, null, 1),
   );
   console.log(`\nwrote ${file}`);
+}
+
+/** The tables of earlier runs, merged: a mixture a run heard disturbed is taken from the next. */
+function fromFiles(files: string[]): string {
+  type Saved = { machine: string; date: string; set: string; seed: string; parallel: number; runs: ModeRun[]; results: CallResult[] };
+  const saved = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved);
+  const picked = new Map<string, CallResult>();
+  for (const s of saved)
+    for (const r of s.results) {
+      // JSON has no NaN: the clean cell's SNR was written as null
+      const call = { ...r, snrDb: (r.snrDb as number | null) ?? NaN };
+      const key = `${call.mode}/${call.noise}/${call.snrDb}/${call.speech}`;
+      const had = picked.get(key);
+      if (had === undefined || (disturbed(had) && !disturbed(call))) picked.set(key, call);
+    }
+  const head = saved.map((s) => `${s.date} (${s.set}, seed ${s.seed}, ${s.parallel} per batch; ${s.machine})`).join(' + ');
+  return `From ${files.join(' + ')}: ${head}\n\n${gatewayTables([...picked.values()], saved[0]!.runs)}`;
 }
 
 main().catch((err: unknown) => {

@@ -24,7 +24,9 @@ export interface Cell {
   noise: Noise;
   snrDb: number;
   /** per mode, medians over the cell's calls */
-  by: Partial<Record<Mode, { cut: number; sdr: number; seg: number; gain: number; on: number; n: number; snrEst: number }>>;
+  by: Partial<
+    Record<Mode, { cut: number; sdr: number; seg: number; gain: number; on: number; n: number; snrEst: number; decidedAt: number }>
+  >;
   /** auto − max(on, off) SI-SDR, dB */
   autoGap: number;
   autoOk: boolean | null;
@@ -35,11 +37,16 @@ export function cells(results: CallResult[]): Cell[] {
   return keys.map((key) => {
     const rs = results.filter((r) => cellKey(r.noise, r.snrDb) === key);
     const by: Cell['by'] = {};
+    // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss, and one whose frames
+    // bypassed RNNoise (shed under overload) was not denoised as asked: both measure the
+    // machine's load, not the suppressor, so they stay out of the quality figures. Paired: a
+    // voice counts only where every mode heard it undisturbed, so that the modes' medians are over
+    // the same mixtures (voices differ by several dB: medians over different subsets do not compare).
+    const modes = new Set(rs.map((r) => r.mode));
+    const heard = (sp: string, mode: Mode) => rs.some((r) => r.mode === mode && r.speech === sp && !disturbed(r));
+    const paired = new Set(rs.map((r) => r.speech).filter((sp) => [...modes].every((mode) => heard(sp, mode))));
     for (const mode of ['off', 'on', 'auto'] as const) {
-      // A call that lost frames (DSP_OVERLOAD) is misaligned after the loss, and one whose frames
-      // bypassed RNNoise (shed under overload) was not denoised as asked: both measure the
-      // machine's load, not the suppressor, so they stay out of the quality figures.
-      const m = rs.filter((r) => r.mode === mode && !disturbed(r));
+      const m = rs.filter((r) => r.mode === mode && paired.has(r.speech) && !disturbed(r));
       if (m.length === 0) continue;
       by[mode] = {
         cut: median(m.map((r) => r.q.noiseCutDb)),
@@ -49,6 +56,7 @@ export function cells(results: CallResult[]): Cell[] {
         on: m.filter((r) => r.choice === 'on' || r.choice === 'true' || r.choice === 'rnnoise').length,
         n: m.length,
         snrEst: median(m.map((r) => r.snrEstimateDb ?? NaN)),
+        decidedAt: median(m.map((r) => r.decidedAtMs ?? NaN)),
       };
     }
     const better = Math.max(by.on?.sdr ?? -Infinity, by.off?.sdr ?? -Infinity);
@@ -83,12 +91,12 @@ export function gatewayTables(results: CallResult[], runs: ModeRun[]): string {
     ),
   ];
   const t2 = [
-    "| noise | input SNR (dB) | segmental SNR off / on / auto (dB) | speech level change off / on / auto (dB) | auto applied RNNoise (calls) | auto's SNR estimate, median (dB) |",
-    '|---|---:|---|---|---:|---:|',
+    "| noise | input SNR (dB) | segmental SNR off / on / auto (dB) | speech level change off / on / auto (dB) | auto applied RNNoise (calls) | auto's SNR estimate, median (dB) | auto's first decision, median (ms of call) |",
+    '|---|---:|---|---|---:|---:|---:|',
     ...cs.map((c) => {
       const a = c.by.auto;
       const choice = a === undefined ? '—' : results.some((r) => r.mode === 'auto' && r.choice !== 'n/a') ? `${a.on}/${a.n}` : 'n/a';
-      return `| ${c.noise} | ${c.noise === 'none' ? '—' : c.snrDb} | ${triple(c, 'seg', f1)} | ${triple(c, 'gain', sgn)} | ${choice} | ${a === undefined ? '—' : f1(a.snrEst)} |`;
+      return `| ${c.noise} | ${c.noise === 'none' ? '—' : c.snrDb} | ${triple(c, 'seg', f1)} | ${triple(c, 'gain', sgn)} | ${choice} | ${a === undefined ? '—' : f1(a.snrEst)} | ${a === undefined || Number.isNaN(a.decidedAt) ? '—' : a.decidedAt.toFixed(0)} |`;
     }),
   ];
   const t3 = [

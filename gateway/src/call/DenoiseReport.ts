@@ -24,11 +24,12 @@ export class DenoiseReport {
   /** frames delivered with RNNoise bypassed by overload */
   shedFrames = 0;
   #frames = 0;
-  #told = false;
+  /** what the agent was last told, null before the first decision took effect */
+  #told: boolean | null = null;
 
   constructor(denoise: boolean | 'auto') {
     this.mode = denoise === 'auto' ? 'auto' : denoise ? 'on' : 'off';
-    this.enabled = denoise === true;
+    this.enabled = denoise !== false;
   }
 
   /** One frame delivered; returns the change to tell the agent, if any (auto decisions only). */
@@ -37,22 +38,18 @@ export class DenoiseReport {
     if (!Number.isNaN(snrDb)) this.snrDb = Math.round(10 * snrDb) / 10;
     const shed = (flags & FrameFlags.shed) !== 0;
     if (shed) this.shedFrames++;
-    const enabled = (flags & FrameFlags.denoised) !== 0;
+    // What shapes the audio now (auto runs RNNoise until its first decision, as `true` does).
+    this.enabled = (flags & FrameFlags.denoised) !== 0;
     const atMs = 20 * this.#frames;
-    if (this.mode !== 'auto') {
-      this.enabled = enabled;
-      return null;
-    }
-    if ((flags & FrameFlags.decided) === 0) return null;
+    if (this.mode !== 'auto' || (flags & FrameFlags.decided) === 0) return null;
     this.decidedAtMs ??= atMs;
     // Told once the decision has taken effect (RNNoise warmed up and switched in a pause). A
     // bypass forced by overload is not a decision: it shows in shedFrames, not as a switch.
     const wanted = (flags & FrameFlags.wanted) !== 0;
-    if (shed || enabled !== wanted || (this.#told && enabled === this.enabled)) return null;
-    if (this.#told) this.switches++;
-    this.#told = true;
-    this.enabled = enabled;
-    return { enabled, snrDb: this.snrDb, atMs };
+    if (shed || this.enabled !== wanted || this.#told === this.enabled) return null;
+    if (this.#told !== null) this.switches++;
+    this.#told = this.enabled;
+    return { enabled: this.enabled, snrDb: this.snrDb, atMs };
   }
 
   /** For the call's stats. */

@@ -3,6 +3,11 @@ import type { RnnoiseModule } from './InboundDsp.js';
 
 /** 10 ms frames RNNoise runs, its output discarded, before it takes over: its state catches up with the audio. */
 export const WARM_UP_FRAMES = 10;
+/**
+ * Frames after RNNoise (re)starts whose powers are not reported: its noise estimate starts from
+ * nothing and gates little for the first ~200 ms (measured on pink and car noise).
+ */
+const FRESH_FRAMES = 20;
 
 /**
  * The 48 kHz denoise step of an inbound chain: RNNoise, or a bypass that delays the audio by
@@ -25,6 +30,15 @@ export class DenoiseStage {
   readonly #vad = new Float32Array(1);
   #running = false;
   #warm = 0;
+  /** RNNoise steps in a row */
+  #steps = 0;
+  /**
+   * Mean squares (full scale 1) of the last frame's RNNoise input and output, aligned (the
+   * output's matching input is the previous frame); NaN when RNNoise did not run on it or had
+   * only just started.
+   */
+  inPower = NaN;
+  outPower = NaN;
   /** does the route or the auto decision want RNNoise */
   want: boolean;
   /** bypass now: the DSP is behind */
@@ -50,6 +64,7 @@ export class DenoiseStage {
   process(input: Float32Array, out: Float32Array, allowSwitch = true): number {
     const target = this.want && !this.shed;
     let vad = -1;
+    this.inPower = this.outPower = NaN;
     if (this.#running) {
       vad = this.#step(input);
       // the auto decision's "off" waits for a pause too; shedding does not wait
@@ -63,6 +78,7 @@ export class DenoiseStage {
     } else if (!target) {
       out.set(this.#prev);
       this.#warm = 0;
+      this.#steps = 0;
     } else {
       // on: warm up, then (in a pause, for the auto decision) fade the bypass into RNNoise;
       // while the switch waits, RNNoise keeps stepping so its state stays current
@@ -79,15 +95,26 @@ export class DenoiseStage {
     return vad;
   }
 
-  /** RNNoise on one frame into #rnn; its voice probability. */
+  /** RNNoise on one frame into #rnn (and its powers, once it has settled); its voice probability. */
   #step(input: Float32Array): number {
     this.#den.process(input, this.#rnn, this.#vad);
+    if (++this.#steps > FRESH_FRAMES) {
+      this.inPower = meanSquare(this.#prev);
+      this.outPower = meanSquare(this.#rnn);
+    }
     return this.#vad[0]!;
   }
 
   close(): void {
     this.#den.close();
   }
+}
+
+/** Mean square of a frame in the 16-bit range, full scale 1. */
+function meanSquare(x: Float32Array): number {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
+  return e / x.length / (32768 * 32768);
 }
 
 /** Raised-cosine gains over one frame, 0 → 1. */

@@ -9,9 +9,9 @@ import {
   type loadDenoiserModule,
   type loadResamplerModule,
 } from '../../../codecs/src/index.js';
+import { AutoDenoise } from './AutoDenoise.js';
 import { DenoiseStage } from './DenoiseStage.js';
 import { FrameFlags } from './dspProtocol.js';
-import { NoiseEstimator } from './NoiseEstimator.js';
 
 export type SpeexModule = Awaited<ReturnType<typeof loadResamplerModule>>;
 export type RnnoiseModule = Awaited<ReturnType<typeof loadDenoiserModule>>;
@@ -29,7 +29,7 @@ export interface InboundDspOptions {
   outRate: number;
   /**
    * true: RNNoise (bypassed only while the DSP is behind); false: no 48 kHz stage at all (the
-   * shortest path); 'auto': RNNoise where the call's measured SNR says it helps (NoiseEstimator).
+   * shortest path); 'auto': RNNoise where the call's measurements say it helps (AutoDenoise).
    */
   denoise: boolean | 'auto';
   /** speex quality */
@@ -53,7 +53,7 @@ const SILENT_DB = -100;
  * Inbound chain of one call: edge PCM → 48 kHz → RNNoise or its aligned bypass (DenoiseStage;
  * voice probability per 10 ms) → agent rate, framed to exactly 20 ms and emitted as soon as a
  * frame is complete. With denoise false, edge PCM goes straight to the agent rate. Every chain
- * estimates its call's noise floor and SNR (NoiseEstimator), which drives 'auto'.
+ * estimates its call's noise and SNR (AutoDenoise, NoiseEstimator), which drives 'auto'.
  *
  * Every buffer is allocated once here; `push` allocates nothing.
  */
@@ -62,7 +62,7 @@ export class InboundDsp {
   readonly #up: Resampler | null;
   readonly #stage: DenoiseStage | null;
   readonly #auto: boolean;
-  readonly #noise = new NoiseEstimator();
+  readonly #noise = new AutoDenoise();
   readonly #down: Resampler;
   readonly #outFrame: number;
   /** Algorithmic delay of the chain, ms (resamplers + RNNoise). */
@@ -102,8 +102,8 @@ export class InboundDsp {
     this.#auto = opts.denoise === 'auto';
     if (opts.denoise !== false) {
       this.#up = new Resampler(mods.speex, { inRate: opts.inRate, outRate: DENOISER_RATE, quality: opts.quality });
-      // auto starts bypassed (no RNNoise cost) until its first decision
-      this.#stage = new DenoiseStage(mods.rnnoise, opts.denoise === true);
+      // auto starts with RNNoise, as true does, until its first decision (AutoDenoise)
+      this.#stage = new DenoiseStage(mods.rnnoise, true);
       this.#down = new Resampler(mods.speex, { inRate: DENOISER_RATE, outRate: opts.outRate, quality: opts.quality });
       this.delayMs = this.#up.delayMs + DENOISER_DELAY_MS + this.#down.delayMs;
       maxChunk = DENOISER_FRAME;
@@ -139,6 +139,11 @@ export class InboundDsp {
     return this.#noise.snrDb;
   }
 
+  /** What the auto decision measures and decides (for tests and benchmarks). */
+  get autoDenoise(): AutoDenoise {
+    return this.#noise;
+  }
+
   /** FrameFlags of the frame being delivered: RNNoise running, shedding, auto decided, RNNoise wanted. */
   get flags(): number {
     const st = this.#stage;
@@ -168,13 +173,14 @@ export class InboundDsp {
       return;
     }
     stage.shed = shed;
-    // auto: RNNoise once the estimate says it helps, switched in a pause only
-    if (this.#auto) stage.want = this.#noise.want === true;
-    const allowSwitch = !this.#auto || this.#noise.quiet;
+    // auto: RNNoise while the estimate says it helps, switched in a pause only
+    if (this.#auto) stage.want = this.#noise.wantNow;
+    const allowSwitch = !this.#auto || this.#noise.noise.quiet;
     this.#midLen += this.#up.process(input, this.#mid.subarray(this.#midLen));
     let off = 0;
     while (this.#midLen - off >= DENOISER_FRAME) {
       const vad = stage.process(this.#mid.subarray(off, off + DENOISER_FRAME), this.#clean, allowSwitch);
+      this.#noise.noise.rnnoise(stage.inPower, stage.outPower);
       off += DENOISER_FRAME;
       this.#toAgentRate(this.#clean, vad, arrivalMs);
     }
@@ -198,7 +204,7 @@ export class InboundDsp {
         }
         this.#levels[(this.#levelHead + this.#levelCount) % LEVEL_QUEUE] = Math.max(SILENT_DB, db);
         this.#levelCount++;
-        this.#noise.push(sum / count / (32768 * 32768));
+        this.#noise.push(sum / count / (32768 * 32768), this.#stage?.running ?? false);
         sum = 0;
         count = 0;
       }
