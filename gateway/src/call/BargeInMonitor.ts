@@ -65,8 +65,8 @@ export class BargeInMonitor {
     });
     this.#silero =
       model !== null && opts.silero
-        ? new SileroStream(model, rate, (endMs, p) => {
-            this.#judge.chunk(endMs, (1000 * (rate === 8000 ? 256 : 512)) / rate, p, opts.sileroThreshold, this.#audible);
+        ? new SileroStream(model, rate, (endMs, p, chunkMs) => {
+            this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
           })
         : null;
   }
@@ -114,9 +114,9 @@ export class BargeInMonitor {
       // The packet's audio spans the 20 ms before its arrival: halves at −10 ms and 0 ms.
       const t = arrivalMs - 10 + 10 * i;
       const level = levelDb(frame, i * half, (i + 1) * half);
-      const verdict = this.#detector.push(t, level, vad[i]!, agentAudible, rawLevels[i]!);
+      const caller = this.#detector.push(t, level, vad[i]!, rawLevels[i]!);
       // Echo of the agent is not the caller: the voice-activity events see only caller speech.
-      const ev = this.#vad.push(verdict === null ? Math.min(vad[i]!, 0.1) : vad[i]!);
+      const ev = this.#vad.push(caller ? vad[i]! : Math.min(vad[i]!, 0.1));
       if (ev !== null) this.#ev.speech(ev);
       // Without Silero, barge-in takes RNNoise's (or the level's) probability of this half, which
       // ends at `t` + 10 ms on the clock its levels came on (see `cancelled`).

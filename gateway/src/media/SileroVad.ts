@@ -74,7 +74,8 @@ export class SileroStream {
   readonly chunk: number;
   readonly #ctx: number;
   readonly #model: SileroModel;
-  readonly #onResult: (endMs: number, p: number) => void;
+  /** a chunk's result: its end (media time, ms), speech probability, and length (ms) */
+  readonly #onResult: (endMs: number, p: number, chunkMs: number) => void;
   /** context + chunk being filled, float −1..1 */
   readonly #buf: Float32Array;
   #fill: number;
@@ -88,7 +89,7 @@ export class SileroStream {
   /** chunks skipped because inference fell behind */
   skipped = 0;
 
-  constructor(model: SileroModel, rate: SileroRate, onResult: (endMs: number, p: number) => void) {
+  constructor(model: SileroModel, rate: SileroRate, onResult: (endMs: number, p: number, chunkMs: number) => void) {
     this.#model = model;
     this.rate = rate;
     this.chunk = rate === 8000 ? 256 : 512;
@@ -136,7 +137,7 @@ export class SileroStream {
         this.#free.push(c.audio);
         if (this.#isClosed()) return; // closed while the model ran
         this.#state.set(r.state);
-        this.#onResult(c.endMs, r.p);
+        this.#onResult(c.endMs, r.p, (1000 * this.chunk) / this.rate);
       }
     } catch (err) {
       log('warn', 'silero_vad_failed', { error: String(err) });
