@@ -5,6 +5,7 @@ import { InterruptionDetector } from '../media/Interruption.js';
 import { SileroStream, type SileroModel, type SileroRate } from '../media/SileroVad.js';
 import type { Playout } from '../media/Playout.js';
 import { VoiceActivity, type VadEvent } from '../media/VoiceActivity.js';
+import type { Metrics } from '../metrics.js';
 import type { Route } from '../route.js';
 
 export interface BargeInEvents {
@@ -39,9 +40,13 @@ export class BargeInMonitor {
   /** echo-canceller clock (ms) of the caller's first sample, and whether the agent is audible */
   #clock0 = NaN;
   #audible = false;
+  /** the playout is ducked and its outcome not yet counted */
+  #ducked = false;
+  /** ducks by outcome, for the call's stats (gateway_bargein_ducks_total counts all calls') */
+  readonly ducks = { resumed: 0, bargeIn: 0 };
 
   /** `model`: this thread's Silero VAD (null: RNNoise's voice probability); `codec`: the edge's. */
-  constructor(opts: Readonly<BargeInOptions>, model: SileroModel | null, codec: EdgeCodecName, events: BargeInEvents) {
+  constructor(opts: Readonly<BargeInOptions>, model: SileroModel | null, codec: EdgeCodecName, metrics: Metrics, events: BargeInEvents) {
     // the echo canceller's rate: 8 kHz on G.711 edges, the 16 kHz band on Opus
     const rate: SileroRate = CODEC_INFO[codec].pcmRate === 8000 ? 8000 : 16000;
     this.#o = opts;
@@ -49,14 +54,25 @@ export class BargeInMonitor {
     this.#vad = new VoiceActivity({ startFrames: Math.max(1, Math.round(opts.onsetMs / 10)) });
     this.#ev = events;
     const media = (t: number) => Math.max(0, Math.round(t - this.#clock0));
+    /** the duck under way (if any) ends as `outcome` */
+    const outcome = (o: 'resumed' | 'barge_in') => {
+      if (!this.#ducked) return;
+      this.#ducked = false;
+      metrics.bargeInDucks.inc({ outcome: o });
+      if (o === 'resumed') this.ducks.resumed++;
+      else this.ducks.bargeIn++;
+    };
     this.#judge = new InterruptionDetector(opts, this.#detector, {
       duck: (t) => {
+        this.#ducked = true;
         events.duck(true, media(t), false);
       },
       confirm: (t) => {
+        outcome('barge_in');
         events.bargeIn(media(t));
       },
       resume: (t) => {
+        outcome('resumed');
         events.duck(false, media(t), true);
       },
       release: () => {
@@ -69,6 +85,11 @@ export class BargeInMonitor {
             this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
           })
         : null;
+  }
+
+  /** Speech-model chunks skipped because inference fell behind (each a hole in the judged audio). */
+  get vadChunksSkipped(): number {
+    return this.#silero?.skipped ?? 0;
   }
 
   /** Whether the caller is talking now. */
