@@ -74,8 +74,11 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   duckEvents: true,
 };
 
-/** Reference history kept, in 10 ms slots (covers the echo window). */
-const REF_SLOTS = 128;
+/**
+ * Reference history kept, in 10 ms slots (5.12 s): the echo window of a chunk the speech model
+ * judges up to ≈ 2 s late (SileroVad's queue), with room to spare.
+ */
+const REF_SLOTS = 512;
 const SILENT_DB = -100;
 /** Background level window, 10 ms frames (1.5 s), for InterruptionDetector's background. */
 const FLOOR_FRAMES = 150;

@@ -42,7 +42,8 @@ export interface EchoModel {
  */
 const BACKGROUND_QUANTILE = 0.5;
 
-const SLOTS = 64; // 10 ms levels kept: 640 ms covers any inference lag
+/** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
+const SLOTS = 256;
 const SILENT_DB = -100;
 
 export class InterruptionDetector {

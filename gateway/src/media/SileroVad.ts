@@ -16,12 +16,14 @@ import { log } from '../log.js';
 export type SileroRate = 8000 | 16000;
 
 /**
- * Chunks waiting for inference per call, at most (≈ 1 s); beyond it the oldest are skipped. A
- * loaded machine can stall onnxruntime's threads for a few hundred ms: results then come late,
- * but judged at their own media time they are still right; a skipped chunk is a hole in the
- * caller's speech that can keep an interruption from being confirmed.
+ * Chunks waiting for inference per call, at most (≈ 2 s); beyond it the oldest are skipped. A
+ * loaded machine can stall onnxruntime's threads for a second or more (the integration test saw
+ * results 1.3 s late on 2 cores shared by several test runs): results then come late, but judged
+ * at their own media time they are still right (InterruptionDetector and BargeInDetector keep
+ * levels for longer than this); a skipped chunk is a hole in the caller's speech that can keep an
+ * interruption from being confirmed.
  */
-const MAX_QUEUED = 32;
+const MAX_QUEUED = 64;
 
 export class SileroModel {
   readonly #session: ort.InferenceSession;
