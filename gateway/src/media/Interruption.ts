@@ -61,6 +61,8 @@ export class InterruptionDetector {
   #confirmed = false;
   /** the caller's background when the current utterance began, dBFS */
   #background = SILENT_DB;
+  /** the background the last chunk was judged against, dBFS */
+  #lastBackground = SILENT_DB;
 
   constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
     this.#o = o;
@@ -76,13 +78,17 @@ export class InterruptionDetector {
     this.#lastSlot = Math.max(this.#lastSlot, slot);
   }
 
+  /** An utterance of the caller is under way (pauses up to gapMs bridged). */
+  get inUtterance(): boolean {
+    return this.#run;
+  }
+
   /**
-   * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
-   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
-   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
-   * is judged against a background a few frames younger, which changes nothing that matters.)
+   * Whether the level of the chunk of `chunkMs` ending at `endMs` stands clear of the predicted
+   * echo (echoMarginDb), the caller's background (noiseMarginDb) and minLevelDb: a chunk that does
+   * not is no caller speech whatever the speech model says, so the model need not be asked.
    */
-  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
+  standsOut(endMs: number, chunkMs: number): boolean {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -95,7 +101,20 @@ export class InterruptionDetector {
     }
     const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
-    const speech = p >= threshold && level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= background + o.noiseMarginDb;
+    this.#lastBackground = background;
+    return level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= background + o.noiseMarginDb;
+  }
+
+  /**
+   * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
+   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
+   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
+   * is judged against a background a few frames younger, which changes nothing that matters.)
+   */
+  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
+    const o = this.#o;
+    const speech = this.standsOut(endMs, chunkMs) && p >= threshold;
+    const background = this.#lastBackground;
     if (speech) {
       if (!this.#run) {
         this.#run = true;
