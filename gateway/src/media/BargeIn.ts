@@ -69,7 +69,7 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   sileroThreshold: 0.5,
   duckDb: 12,
   duckMs: 64,
-  shortUtteranceMs: 500,
+  shortUtteranceMs: 700,
   gapMs: 400,
   duckEvents: true,
 };
