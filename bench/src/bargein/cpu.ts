@@ -1,10 +1,7 @@
 import os from 'node:os';
 import { loadResamplerModule, readWav } from '../../../codecs/src/index.js';
 import { EchoCanceller } from '../../../codecs/src/index.js';
-import { BargeInMonitor } from '../../../gateway/src/call/BargeInMonitor.js';
-import { DEFAULT_BARGE_IN } from '../../../gateway/src/media/BargeIn.js';
 import { LineEcho } from '../../../gateway/src/media/LineEcho.js';
-import { Metrics } from '../../../gateway/src/metrics.js';
 import { SileroModel, SileroStream } from '../../../gateway/src/media/SileroVad.js';
 import { g168Path, scaledResponse } from './echoPaths.js';
 
@@ -78,54 +75,7 @@ const runVad = async () => {
   s.close();
 };
 await runVad();
-rows.push(['Silero VAD v5, 8 kHz (32 ms chunks), every chunk', await cpu(runVad)]);
-
-// As a call runs it (BargeInMonitor: the judge asks the model only about chunks that stand out of
-// the predicted echo and the background, while the agent is audible or an utterance is under way):
-// the canceller's residual of the same 60 s, alone (echo only), and with the caller talking over
-// the agent (an interruption at 10 dB below the agent every 6 s: ≈ 40 % of the time).
-const talk = Float32Array.from(readWav(`${dir}interrupt-1-a.wav`).samples);
-const agentRms = Math.sqrt(speech8.reduce((a, v) => a + v * v, 0) / speech8.length);
-const talkRms = Math.sqrt(talk.reduce((a, v) => a + v * v, 0) / talk.length);
-const withTalk = Int16Array.from(near8, (v, n) => {
-  const t = n % 48000;
-  const x = v + (t < talk.length ? (talk[t]! * agentRms * 10 ** (-10 / 20)) / talkRms : 0);
-  return Math.max(-32768, Math.min(32767, Math.round(x)));
-});
-const cancel = (mic: Int16Array) => {
-  const aec = new EchoCanceller({ rate: 8000 });
-  const res = new Int16Array(mic.length);
-  const path: [number, number][] = [];
-  for (let k = 0; k + 160 <= far.length; k += 160) {
-    aec.playRef(far.subarray(k, k + 160), k);
-    aec.process(mic.subarray(k, k + 160), k, res.subarray(k, k + 160));
-    path.push(aec.locked ? [Math.min(40, aec.lossDb), (1000 * aec.delay) / 8000] : [NaN, NaN]);
-  }
-  return { res, path };
-};
-const metrics = new Metrics();
-for (const [label, mic] of [
-  ['echo only', near],
-  ['caller talking ≈ 40 % of the time', withTalk],
-] as const) {
-  const { res, path } = cancel(mic);
-  let asked = 0;
-  const runCall = async () => {
-    const m = new BargeInMonitor(DEFAULT_BARGE_IN, model, 'PCMU', metrics, { speech: () => {}, bargeIn: () => {}, duck: () => {} });
-    for (let k = 0, f = 0; k + 160 <= res.length; k += 160, f++) {
-      m.reference(k / 8, far.subarray(k, k + 160));
-      const [loss, delay] = path[f]!;
-      if (!Number.isNaN(loss)) m.echoPath(loss, delay);
-      m.cancelled(res.subarray(k, k + 160), 8000, k / 8, true);
-      await m.settled();
-    }
-    asked = 1 - m.vadChunksQuiet / Math.floor(res.length / 256);
-    m.close();
-  };
-  await runCall();
-  const r = await cpu(runCall);
-  rows.push([`Silero VAD v5 as the call runs it, ${label} (${(100 * asked).toFixed(0)} % of chunks asked)`, r]);
-}
+rows.push(['Silero VAD v5, 8 kHz (32 ms chunks)', await cpu(runVad)]);
 
 console.log(`${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${SECONDS} s of audio per row\n`);
 console.log('| part | CPU µs per 20 ms | % of one core per call |\n|---|---:|---:|');

@@ -81,27 +81,15 @@ export class BargeInMonitor {
     });
     this.#silero =
       model !== null && opts.silero
-        ? new SileroStream(
-            model,
-            rate,
-            (endMs, p, chunkMs) => {
-              this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
-            },
-            // The model is asked only what could matter (CPU): while the agent is audible or an
-            // utterance is under way, and when the chunk's level stands out of echo and background.
-            (endMs, chunkMs) => (this.#audible || this.#judge.inUtterance) && this.#judge.standsOut(endMs, chunkMs),
-          )
+        ? new SileroStream(model, rate, (endMs, p, chunkMs) => {
+            this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
+          })
         : null;
   }
 
   /** Speech-model chunks skipped because inference fell behind (each a hole in the judged audio). */
   get vadChunksSkipped(): number {
     return this.#silero?.skipped ?? 0;
-  }
-
-  /** Speech-model chunks not asked (too quiet to be speech, or nothing to barge in on), given p = 0. */
-  get vadChunksQuiet(): number {
-    return this.#silero?.quiet ?? 0;
   }
 
   /** Whether the caller is talking now. */

@@ -92,17 +92,12 @@ export class InterruptionDetector {
     this.#lastSlot = Math.max(this.#lastSlot, slot);
   }
 
-  /** An utterance of the caller is under way (pauses up to gapMs bridged). */
-  get inUtterance(): boolean {
-    return this.#run;
-  }
-
   /**
    * Whether the level of the chunk of `chunkMs` ending at `endMs` stands clear of the predicted
-   * echo (echoMarginDb), the caller's background (noiseMarginDb) and minLevelDb: a chunk that does
-   * not is no caller speech whatever the speech model says, so the model need not be asked.
+   * echo (echoMarginDb), the caller's background (noiseMarginDb, less HOLD_NOISE_DB within an
+   * utterance) and minLevelDb: a chunk that does not is no caller speech whatever the model says.
    */
-  standsOut(endMs: number, chunkMs: number): boolean {
+  #standsOut(endMs: number, chunkMs: number): boolean {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -128,7 +123,7 @@ export class InterruptionDetector {
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
-    const speech = this.standsOut(endMs, chunkMs) && p >= threshold;
+    const speech = this.#standsOut(endMs, chunkMs) && p >= threshold;
     const background = this.#lastBackground;
     if (speech) {
       if (!this.#run) {

@@ -83,29 +83,15 @@ export class SileroStream {
   #fill: number;
   readonly #state = new Float32Array(2 * 128);
   readonly #sr: ort.Tensor;
-  /** chunks waiting for the model: their audio (null: not to be asked, p = 0) and end time */
-  readonly #queue: { audio: Float32Array | null; endMs: number }[] = [];
-  readonly #gate: ((endMs: number, chunkMs: number) => boolean) | null;
-  readonly #chunkMs: number;
+  /** chunks waiting for the model: their audio and end time */
+  readonly #queue: { audio: Float32Array; endMs: number }[] = [];
   readonly #free: Float32Array[] = [];
   #busy: Promise<void> | null = null;
   #closed = false;
   /** chunks skipped because inference fell behind */
   skipped = 0;
-  /** chunks the gate said could not be speech, given p = 0 without inference */
-  quiet = 0;
 
-  /**
-   * `gate` (optional): whether the chunk ending at `endMs` could be speech at all (its level, say);
-   * a chunk it refuses is not run through the model but given p = 0, in order with the others.
-   * The model's recurrent state then skips that audio, as it would a pause.
-   */
-  constructor(
-    model: SileroModel,
-    rate: SileroRate,
-    onResult: (endMs: number, p: number, chunkMs: number) => void,
-    gate: ((endMs: number, chunkMs: number) => boolean) | null = null,
-  ) {
+  constructor(model: SileroModel, rate: SileroRate, onResult: (endMs: number, p: number, chunkMs: number) => void) {
     this.#model = model;
     this.rate = rate;
     this.chunk = rate === 8000 ? 256 : 512;
@@ -114,8 +100,6 @@ export class SileroStream {
     this.#fill = this.#ctx;
     this.#sr = new ort.Tensor('int64', BigInt64Array.of(BigInt(rate)), []);
     this.#onResult = onResult;
-    this.#gate = gate;
-    this.#chunkMs = (1000 * this.chunk) / rate;
   }
 
   /** Adds samples whose last one is at media time `endMs`. */
@@ -134,15 +118,8 @@ export class SileroStream {
   }
 
   #enqueue(endMs: number): void {
-    if (this.#gate !== null && !this.#gate(endMs, this.#chunkMs)) {
-      this.quiet++;
-      if (this.#queue.length === 0 && this.#busy === null) return this.#onResult(endMs, 0, this.#chunkMs);
-      this.#queue.push({ audio: null, endMs });
-      return;
-    }
     if (this.#queue.length >= MAX_QUEUED) {
-      const old = this.#queue.shift()!.audio;
-      if (old !== null) this.#free.push(old);
+      this.#free.push(this.#queue.shift()!.audio);
       this.skipped++;
     }
     const audio = this.#free.pop() ?? new Float32Array(this.#buf.length);
@@ -156,17 +133,13 @@ export class SileroStream {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const c = this.#queue.shift()!;
-        if (c.audio === null) {
-          this.#onResult(c.endMs, 0, this.#chunkMs);
-          continue;
-        }
         const input = new ort.Tensor('float32', c.audio, [1, c.audio.length]);
         const state = new ort.Tensor('float32', this.#state, [2, 1, 128]);
         const r = await this.#model.run(input, state, this.#sr);
         this.#free.push(c.audio);
         if (this.#isClosed()) return; // closed while the model ran
         this.#state.set(r.state);
-        this.#onResult(c.endMs, r.p, this.#chunkMs);
+        this.#onResult(c.endMs, r.p, (1000 * this.chunk) / this.rate);
       }
     } catch (err) {
       log('warn', 'silero_vad_failed', { error: String(err) });
