@@ -49,6 +49,12 @@ export class Metrics {
     labelNames: ['cleared'] as const,
     registers: [this.registry],
   });
+  readonly bargeInDucks = new client.Counter({
+    name: 'gateway_bargein_ducks_total',
+    help: 'Agent playout ducked on early evidence of an interruption, by outcome: resumed (a backchannel, cough or noise: full volume again, nothing dropped) or barge_in (confirmed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly concealed = new client.Counter({
     name: 'gateway_concealed_frames_total',
     help: 'Inbound 20 ms frames synthesised by loss concealment',

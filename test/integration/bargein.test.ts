@@ -49,40 +49,49 @@ const decode = (payload: Uint8Array): Int16Array => {
 const audible = (payload: Uint8Array): boolean => energy(decode(payload)) > 100;
 
 /**
- * Runs the caller's phone for `seconds`: every 20 ms it plays the packet due in that slot (a 1-packet
+ * Runs the caller's phone for `seconds` from the first audible agent packet (a loaded machine may
+ * start the agent late; at most 5 s more): every 20 ms it plays the packet due in that slot (a 1-packet
  * jitter buffer on its own clock) and sends back that playback's echo through the hybrid,
- * `echoDelayMs` later, plus `talk` starting at `talkAtMs` after the first audible agent packet.
- * Returns when the talk started (performance.now ms), NaN if it never did.
+ * `echoDelayMs` later, plus `talk` starting `talkAtMs` after the first audible agent packet (in
+ * the phone's media time: 20 ms per slot, however late a loaded machine runs this loop).
+ * Returns when the talk started (performance.now ms, NaN if it never did) and its first frame
+ * (the caller's media time is 20 ms per frame from the call's first packet).
  */
-async function phone(c: RtpCaller, o: { seconds: number; echoDelayMs: number; talk?: Int16Array; talkAtMs?: number }): Promise<number> {
+async function phone(
+  c: RtpCaller,
+  o: { seconds: number; echoDelayMs: number; talk?: Int16Array; talkAtMs?: number },
+): Promise<{ talkAt: number; talkFrame: number }> {
   const frames = o.seconds * 50;
   const played: Int16Array[] = [];
   // Playout on the phone's own clock, anchored at the first packet (plus one slot of jitter
-  // buffer): packet `firstSeq + n` plays in slot `firstK + 1 + n`, and one that comes too late is
-  // not played. So the echo path stays `echoDelayMs` in media time even when a loaded machine
-  // delays this loop or the packets, as a real phone's would.
-  let firstSeq = -1;
+  // buffer), by RTP timestamp as a real phone's jitter buffer (RFC 3550 §5.1): the packet with
+  // timestamp `firstTs + 160·n` plays in slot `firstK + 1 + n`, and one that comes too late is not
+  // played. So the echo path stays `echoDelayMs` in media time even when a loaded machine delays
+  // this loop or the packets, as a real phone's would; and when the gateway's clock skips slots
+  // after a stall (the timestamp jumps, the sequence number does not), the phone follows.
+  let firstTs = -1;
   let firstK = 0;
   const delayFrames = Math.round(o.echoDelayMs / 20);
   const h = hybrid;
   /** what the phone played, as one signal, for the hybrid's convolution */
-  const history = new Float32Array(frames * 160 + 160);
-  let firstAudibleAt = NaN;
+  const maxFrames = frames + 250;
+  const history = new Float32Array(maxFrames * 160 + 160);
+  let firstAudibleK = -1;
   let talkFrom = -1;
   let talkStartedAt = NaN;
   const t0 = performance.now();
-  for (let k = 0; k < frames; k++) {
+  for (let k = 0; k < Math.min(maxFrames, frames + Math.max(0, firstAudibleK)); k++) {
     const wait = t0 + 20 * k - performance.now();
     if (wait > 1) await sleep(wait);
     const rx = c.received.filter((p) => p.pt === 0);
-    if (firstSeq < 0 && rx.length > 0) {
-      firstSeq = rx[0]!.seq;
+    if (firstTs < 0 && rx.length > 0) {
+      firstTs = rx[0]!.ts;
       firstK = k;
     }
-    const want = firstSeq < 0 ? -1 : (firstSeq + (k - firstK - 1)) & 0xffff;
-    const pkt = k > firstK && firstSeq >= 0 ? rx.find((p) => p.seq === want) : undefined;
+    const want = firstTs < 0 ? -1 : (firstTs + 160 * (k - firstK - 1)) >>> 0;
+    const pkt = k > firstK && firstTs >= 0 ? rx.find((p) => p.ts === want) : undefined;
     played.push(pkt !== undefined ? decode(pkt.payload) : new Int16Array(160));
-    if (Number.isNaN(firstAudibleAt) && energy(played[played.length - 1]!) > 100) firstAudibleAt = performance.now();
+    if (firstAudibleK < 0 && energy(played[played.length - 1]!) > 100) firstAudibleK = k;
     history.set(played[played.length - 1]!, k * 160);
     const out = new Int16Array(160);
     const from = (k - delayFrames) * 160; // the echo of the slot played delayFrames ago
@@ -91,7 +100,7 @@ async function phone(c: RtpCaller, o: { seconds: number; echoDelayMs: number; ta
       for (let j = 0; j < h.length && from + i - j >= 0; j++) a += h[j]! * history[from + i - j]!;
       out[i] = Math.max(-32768, Math.min(32767, Math.round(a)));
     }
-    if (o.talk && talkFrom < 0 && !Number.isNaN(firstAudibleAt) && performance.now() - firstAudibleAt >= (o.talkAtMs ?? 0)) talkFrom = k;
+    if (o.talk && talkFrom < 0 && firstAudibleK >= 0 && 20 * (k - firstAudibleK) >= (o.talkAtMs ?? 0)) talkFrom = k;
     if (talkFrom >= 0) {
       const off = (k - talkFrom) * 160;
       for (let i = 0; i < 160 && off + i < o.talk!.length; i++) out[i] = Math.max(-32768, Math.min(32767, out[i]! + o.talk![off + i]!));
@@ -99,7 +108,7 @@ async function phone(c: RtpCaller, o: { seconds: number; echoDelayMs: number; ta
     const sentAt = c.sendFrame(out, k);
     if (talkFrom === k) talkStartedAt = sentAt;
   }
-  return talkStartedAt;
+  return { talkAt: talkStartedAt, talkFrame: talkFrom };
 }
 
 describe('barge-in (native dialect, autoClear on by default)', () => {
@@ -108,36 +117,49 @@ describe('barge-in (native dialect, autoClear on by default)', () => {
     const s = await agent.session(c.callId);
     s.sendAudio(agentSpeech24k);
     s.send({ type: 'mark', name: 'utterance-end' });
-    const talkAt = await phone(c, { seconds: 5, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
+    const { talkAt, talkFrame } = await phone(c, { seconds: 5, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
     await sleep(100);
 
+    expect(talkFrame).toBeGreaterThan(0); // the phone played the agent, and the caller talked
     const barges = s.eventsOf('barge_in');
     expect(barges.length).toBe(1);
     const b = barges[0]!;
     expect(b.msg['cleared']).toBe(true);
     const detectMs = b.atMs - talkAt;
-    console.log(`barge-in: decided ${detectMs.toFixed(0)} ms after the caller began talking; playedMs ${String(b.msg['playedMs'])}`);
+    const onsetMs = (b.msg['atMs'] as number) - 20 * talkFrame;
+    console.log(
+      `barge-in: decided ${detectMs.toFixed(0)} ms after the caller began talking (onset found at ${onsetMs} ms of the talk, media time); playedMs ${String(b.msg['playedMs'])}`,
+    );
+    // The onset is the talk's (media time, on the 20 ms grid, ± a 32 ms chunk of the speech model),
+    // and the decision came after it: wall-clock latency is the bench's to measure, not a test's.
+    // An utterance bridges pauses up to gapMs (400 ms), so a speech-like blip of residual echo
+    // less than that before the talk starts it earlier: seen at −176 ms with 2 cores loaded by
+    // other test runs (the echo path unchanged, the canceller's timing not); never later.
+    expect(onsetMs).toBeGreaterThanOrEqual(-400 - 32);
+    expect(onsetMs).toBeLessThanOrEqual(100);
     expect(detectMs).toBeGreaterThan(0);
-    expect(detectMs).toBeLessThan(1000);
     // speech_started came first (or with it), not after
     const started = s.eventsOf('speech_started')[0];
     expect(started).toBeDefined();
     expect(started!.atMs).toBeLessThanOrEqual(b.atMs);
 
-    // playedMs: what the caller heard, from its first audible packet to the barge-in (± a tick of packetisation)
+    // playedMs: what the caller heard, the 20 ms packets from its first audible one to the barge-in
+    // (± a tick of packetisation). Counted, not spanned: after a stall of the shared event loop the
+    // gateway's clock skips slots (the RTP timestamp jumps), and the caller hears nothing in them.
     const rx = c.received.filter((p) => p.pt === 0);
-    const first = rx.find((p) => audible(p.payload))!;
-    const heard = rx.filter((p) => audible(p.payload) && p.arrivalMs <= b.atMs);
+    const first = rx.findIndex((p) => audible(p.payload));
+    const heard = rx.slice(first).filter((p) => p.arrivalMs <= b.atMs);
     expect(heard.length).toBeGreaterThan(0);
-    const lastHeard = heard[heard.length - 1]!;
-    const heardSpan = lastHeard.arrivalMs + 20 - first.arrivalMs;
-    expect(Math.abs((b.msg['playedMs'] as number) - heardSpan)).toBeLessThanOrEqual(60);
+    expect(Math.abs((b.msg['playedMs'] as number) - 20 * heard.length)).toBeLessThanOrEqual(60);
 
     // The queued rest of the utterance never reached the caller: nothing audible a tick after the decision.
     expect(rx.filter((p) => p.arrivalMs > b.atMs + 25 && audible(p.payload))).toEqual([]);
     const mark = s.eventsOf('mark').find((e) => e.msg['name'] === 'utterance-end');
     expect(mark?.msg['cleared']).toBe(true);
     expect(await counter(gw, 'gateway_barge_ins_total', { cleared: 'true' })).toBeGreaterThanOrEqual(1);
+    // it was ducked first (64 ms of speech), and that duck ended as a barge-in
+    expect(s.eventsOf('barge_in_suspected').length).toBeGreaterThanOrEqual(1);
+    expect(await counter(gw, 'gateway_bargein_ducks_total', { outcome: 'barge_in' })).toBeGreaterThanOrEqual(1);
     await c.end();
   }, 20_000);
 
@@ -157,6 +179,7 @@ describe('barge-in (native dialect, autoClear on by default)', () => {
     expect(resumed.length).toBe(suspected.length);
     expect(resumed[0]!.atMs).toBeGreaterThan(suspected[0]!.atMs);
     expect(s.eventsOf('mark')[0]!.msg['cleared']).toBe(false);
+    expect(await counter(gw, 'gateway_bargein_ducks_total', { outcome: 'resumed' })).toBeGreaterThanOrEqual(1);
     // No audio lost: every 20 ms of the utterance reached the phone, in order ...
     const rx = c.received.filter((p) => p.pt === 0);
     const first = rx.findIndex((p) => audible(p.payload));
@@ -220,7 +243,7 @@ describe('barge-in in the Twilio dialect', () => {
     g711EncodeInto('ulaw', agentSpeech8k, codes);
     ws.send(JSON.stringify({ event: 'media', streamSid, media: { payload: Buffer.from(codes).toString('base64') } }));
     ws.send(JSON.stringify({ event: 'mark', streamSid, mark: { name: 'utterance-end' } }));
-    const talkAt = await phone(c, { seconds: 5, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
+    const { talkAt } = await phone(c, { seconds: 5, echoDelayMs: 60, talk: interruption, talkAtMs: 1500 });
     // The agent's audio kept playing through the interruption (well past the detector's window) ...
     const rx = c.received.filter((p) => p.pt === 0);
     expect(rx.filter((p) => p.arrivalMs > talkAt + 1000 && audible(p.payload)).length).toBeGreaterThan(25);

@@ -22,7 +22,16 @@ setLogLevel('silent');
 const NOISES: (NoiseKind | 'none')[] = ['none', 'pink', 'brown', 'car', 'babble', 'music'];
 const KINDS: EchoKind[] = ['flat', 'g168', 'handset'];
 
-async function main(): Promise<void> {
+export interface SetOptions {
+  trials: string;
+  seed: string;
+  split: string;
+  kinds: string;
+  out: string;
+  set: string[];
+}
+
+export function parseOptions(): SetOptions {
   const { values } = parseArgs({
     options: {
       trials: { type: 'string', default: '32' },
@@ -34,6 +43,11 @@ async function main(): Promise<void> {
       set: { type: 'string', multiple: true, default: [] },
     },
   });
+  return values;
+}
+
+/** The labelled set of `values` (split, seed, trials per kind), and what running it needs. */
+export async function buildSet(values: SetOptions) {
   const bargeIn: Record<string, unknown> = {};
   for (const kv of values.set) {
     const [k, v] = kv.split('=');
@@ -111,6 +125,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i++) trials.push(make(echo, 'noise-only', null, -10, snr()));
   }
 
+  return { bargeIn, trials, kinds, pool, speex, metrics, r, vad, n, seed };
+}
+
+async function main(): Promise<void> {
+  const values = parseOptions();
+  const { bargeIn, trials, kinds, pool, speex, metrics, r, vad, n, seed } = await buildSet(values);
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
   for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: r, vad }, bargeIn));
@@ -147,4 +167,4 @@ async function main(): Promise<void> {
   process.exit(0); // metrics collectors would keep the process alive
 }
 
-void main();
+if (process.argv[1]?.endsWith('main.ts')) void main();

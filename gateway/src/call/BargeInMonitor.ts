@@ -5,6 +5,7 @@ import { InterruptionDetector } from '../media/Interruption.js';
 import { SileroStream, type SileroModel, type SileroRate } from '../media/SileroVad.js';
 import type { Playout } from '../media/Playout.js';
 import { VoiceActivity, type VadEvent } from '../media/VoiceActivity.js';
+import type { Metrics } from '../metrics.js';
 import type { Route } from '../route.js';
 
 export interface BargeInEvents {
@@ -39,9 +40,13 @@ export class BargeInMonitor {
   /** echo-canceller clock (ms) of the caller's first sample, and whether the agent is audible */
   #clock0 = NaN;
   #audible = false;
+  /** the playout is ducked and its outcome not yet counted */
+  #ducked = false;
+  /** ducks by outcome, for the call's stats (gateway_bargein_ducks_total counts all calls') */
+  readonly ducks = { resumed: 0, bargeIn: 0 };
 
   /** `model`: this thread's Silero VAD (null: RNNoise's voice probability); `codec`: the edge's. */
-  constructor(opts: Readonly<BargeInOptions>, model: SileroModel | null, codec: EdgeCodecName, events: BargeInEvents) {
+  constructor(opts: Readonly<BargeInOptions>, model: SileroModel | null, codec: EdgeCodecName, metrics: Metrics, events: BargeInEvents) {
     // the echo canceller's rate: 8 kHz on G.711 edges, the 16 kHz band on Opus
     const rate: SileroRate = CODEC_INFO[codec].pcmRate === 8000 ? 8000 : 16000;
     this.#o = opts;
@@ -49,14 +54,25 @@ export class BargeInMonitor {
     this.#vad = new VoiceActivity({ startFrames: Math.max(1, Math.round(opts.onsetMs / 10)) });
     this.#ev = events;
     const media = (t: number) => Math.max(0, Math.round(t - this.#clock0));
+    /** the duck under way (if any) ends as `outcome` */
+    const outcome = (o: 'resumed' | 'barge_in') => {
+      if (!this.#ducked) return;
+      this.#ducked = false;
+      metrics.bargeInDucks.inc({ outcome: o });
+      if (o === 'resumed') this.ducks.resumed++;
+      else this.ducks.bargeIn++;
+    };
     this.#judge = new InterruptionDetector(opts, this.#detector, {
       duck: (t) => {
+        this.#ducked = true;
         events.duck(true, media(t), false);
       },
       confirm: (t) => {
+        outcome('barge_in');
         events.bargeIn(media(t));
       },
       resume: (t) => {
+        outcome('resumed');
         events.duck(false, media(t), true);
       },
       release: () => {
@@ -65,10 +81,15 @@ export class BargeInMonitor {
     });
     this.#silero =
       model !== null && opts.silero
-        ? new SileroStream(model, rate, (endMs, p) => {
-            this.#judge.chunk(endMs, (1000 * (rate === 8000 ? 256 : 512)) / rate, p, opts.sileroThreshold, this.#audible);
+        ? new SileroStream(model, rate, (endMs, p, chunkMs) => {
+            this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
           })
         : null;
+  }
+
+  /** Speech-model chunks skipped because inference fell behind (each a hole in the judged audio). */
+  get vadChunksSkipped(): number {
+    return this.#silero?.skipped ?? 0;
   }
 
   /** Whether the caller is talking now. */
@@ -119,9 +140,9 @@ export class BargeInMonitor {
       // The packet's audio spans the 20 ms before its arrival: halves at −10 ms and 0 ms.
       const t = arrivalMs - 10 + 10 * i;
       const level = levelDb(frame, i * half, (i + 1) * half);
-      const verdict = this.#detector.push(t, level, vad[i]!, agentAudible, rawLevels[i]!);
+      const caller = this.#detector.push(t, level, vad[i]!, rawLevels[i]!);
       // Echo of the agent is not the caller: the voice-activity events see only caller speech.
-      const ev = this.#vad.push(verdict === null ? Math.min(vad[i]!, 0.1) : vad[i]!);
+      const ev = this.#vad.push(caller ? vad[i]! : Math.min(vad[i]!, 0.1));
       if (ev !== null) this.#ev.speech(ev);
       // Without Silero, barge-in takes RNNoise's (or the level's) probability of this half, which
       // ends at `t` + 10 ms on the clock its levels came on (see `cancelled`).

@@ -61,7 +61,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.codec = setup.codec;
     this.edge = edge;
     const route = setup.route;
-    this.monitor = new BargeInMonitor(route.bargeIn, deps.vad ?? null, setup.codec, {
+    this.monitor = new BargeInMonitor(route.bargeIn, deps.vad ?? null, setup.codec, deps.metrics, {
       speech: (ev) => {
         this.#tell(ev);
       },

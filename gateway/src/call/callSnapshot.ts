@@ -36,6 +36,7 @@ export function callSnapshot(call: Call): Record<string, unknown> {
     denoise: call.inbound.denoise.snapshot(),
     playout: { queuedMs: Math.round(call.playout.queuedMs), playing: call.playout.playing, packetsSent: call.playout.framesSent },
     speaking: call.monitor.speaking,
+    bargeIn: { ducks: call.monitor.ducks, vadChunksSkipped: call.monitor.vadChunksSkipped },
     delayMs: { inbound: Math.round(call.inbound.delayMs * 100) / 100, outbound: Math.round(call.playout.delayMs * 100) / 100 },
     quality: call.record.quality.report(),
     recording:

@@ -69,19 +69,19 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   sileroThreshold: 0.5,
   duckDb: 12,
   duckMs: 64,
-  shortUtteranceMs: 500,
+  shortUtteranceMs: 700,
   gapMs: 400,
   duckEvents: true,
 };
 
-/** Reference history kept, in 10 ms slots (covers the echo window). */
-const REF_SLOTS = 128;
+/**
+ * Reference history kept, in 10 ms slots (5.12 s): the echo window of a chunk the speech model
+ * judges up to ≈ 2 s late (SileroVad's queue), with room to spare.
+ */
+const REF_SLOTS = 512;
 const SILENT_DB = -100;
-/** Background level window, 10 ms frames (1.5 s), and the percentile taken as the floor. */
+/** Background level window, 10 ms frames (1.5 s), for InterruptionDetector's background. */
 const FLOOR_FRAMES = 150;
-const FLOOR_PERCENTILE = 0.2;
-
-export type BargeInVerdict = 'speech' | 'barge_in' | null;
 
 export class BargeInDetector {
   readonly o: BargeInOptions;
@@ -91,28 +91,15 @@ export class BargeInDetector {
   /** echo path from the echo canceller: loss from reference to what we judge (dB), delay (slots) */
   #lossDb = -1;
   #delaySlots = -1;
-  /** caller level history and its histogram (1 dB bins from −100 to 0 dBFS) for the background floor */
+  /** caller level history and its histogram (1 dB bins from −100 to 0 dBFS) for the background */
   readonly #levels = new Int8Array(FLOOR_FRAMES).fill(-100);
   readonly #hist = new Uint16Array(101);
   #levelPos = 0;
   /** levels recorded so far, up to FLOOR_FRAMES */
   #recorded = 0;
-  #run = 0;
-  #barge = 0;
-  #gap = 0;
-  #runStartMs = 0;
-  #fired = false;
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
-  }
-
-  /**
-   * The caller's background level over the last 1.5 s (a low percentile of what was heard so
-   * far: in a call's first second too, when the window is not full), dBFS.
-   */
-  get floorDb(): number {
-    return this.percentileDb(FLOOR_PERCENTILE);
   }
 
   /** The `q` quantile (0..1) of the caller's levels over the last 1.5 s (so far), dBFS. */
@@ -182,42 +169,14 @@ export class BargeInDetector {
 
   /**
    * One 10 ms piece of caller audio arriving at wall time `tMs`: its denoised level (dBFS), voice
-   * probability, whether the agent is audible, and its raw (echo-cancelled, not denoised) level.
-   * Returns 'barge_in' once per interruption, 'speech' for other speech frames, else null.
+   * probability and raw (echo-cancelled, not denoised) level. Whether it is caller speech (not
+   * residual echo), for the speech events; the raw level goes into the background.
    */
-  push(tMs: number, level: number, vad: number, agentAudible: boolean, rawLevel: number): BargeInVerdict {
+  push(tMs: number, level: number, vad: number, rawLevel: number): boolean {
     const predicted = this.predictedEcho(Math.floor(tMs / 10));
     const echoRisk = predicted + this.o.erlPriorDb > this.o.minLevelDb;
-    const speech = vad >= this.o.vadThreshold && level >= this.o.minLevelDb && (!echoRisk || level >= predicted + this.o.echoMarginDb);
-    // A barge-in must also stand out from the caller's own background: a TV or a café is speech
-    // to RNNoise, but it was there before the interruption.
-    // Judged on the raw (not denoised) level: RNNoise's gating makes its output level bimodal.
-    const standsOut = rawLevel >= this.floorDb + this.o.noiseMarginDb;
     this.#record(rawLevel);
-    if (speech) {
-      if (this.#run === 0) {
-        this.#runStartMs = tMs;
-        this.#barge = 0;
-      }
-      this.#run++;
-      if (standsOut) this.#barge++;
-      this.#gap = 0;
-    } else if (this.#run > 0 && ++this.#gap > 1) {
-      this.#run = 0;
-      this.#gap = 0;
-      this.#fired = false;
-    }
-    if (!speech) return null;
-    if (this.o.enabled && agentAudible && !this.#fired && this.#barge * 10 >= this.o.minSpeechMs) {
-      this.#fired = true;
-      return 'barge_in';
-    }
-    return 'speech';
-  }
-
-  /** Wall time the current run of caller speech began, ms. */
-  get runStartMs(): number {
-    return this.#runStartMs;
+    return vad >= this.o.vadThreshold && level >= this.o.minLevelDb && (!echoRisk || level >= predicted + this.o.echoMarginDb);
   }
 }
 

@@ -42,7 +42,22 @@ export interface EchoModel {
  */
 const BACKGROUND_QUANTILE = 0.5;
 
-const SLOTS = 64; // 10 ms levels kept: 640 ms covers any inference lag
+/**
+ * Hysteresis within an utterance: once it has begun, a chunk continues it with a level this much
+ * (dB) less above the caller's background. At 5–10 dB of speech over car, pink or brown noise the
+ * quieter syllables of an interruption fall short of the full margin, and the utterance broke
+ * into pieces that never lasted shortUtteranceMs (chosen on the tune split, bench/README.md).
+ */
+const HOLD_NOISE_DB = 4;
+/**
+ * Speech must fill this share of an utterance (pauses bridged) for it to be confirmed: a noise
+ * that now and then sounds like speech does not; a caller speaking over noise, with syllables lost
+ * in it, does (0.5 lost a third of those on the tune split).
+ */
+const SPEECH_SHARE = 0.35;
+
+/** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
+const SLOTS = 256;
 const SILENT_DB = -100;
 
 export class InterruptionDetector {
@@ -60,6 +75,8 @@ export class InterruptionDetector {
   #confirmed = false;
   /** the caller's background when the current utterance began, dBFS */
   #background = SILENT_DB;
+  /** the background the last chunk was judged against, dBFS */
+  #lastBackground = SILENT_DB;
 
   constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
     this.#o = o;
@@ -76,12 +93,11 @@ export class InterruptionDetector {
   }
 
   /**
-   * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
-   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
-   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
-   * is judged against a background a few frames younger, which changes nothing that matters.)
+   * Whether the level of the chunk of `chunkMs` ending at `endMs` stands clear of the predicted
+   * echo (echoMarginDb), the caller's background (noiseMarginDb, less HOLD_NOISE_DB within an
+   * utterance) and minLevelDb: a chunk that does not is no caller speech whatever the model says.
    */
-  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
+  #standsOut(endMs: number, chunkMs: number): boolean {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -94,7 +110,21 @@ export class InterruptionDetector {
     }
     const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
-    const speech = p >= threshold && level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= background + o.noiseMarginDb;
+    this.#lastBackground = background;
+    const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
+    return level >= o.minLevelDb && level >= echo + o.echoMarginDb && level >= background + noiseMargin;
+  }
+
+  /**
+   * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
+   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
+   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
+   * is judged against a background a few frames younger, which changes nothing that matters.)
+   */
+  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
+    const o = this.#o;
+    const speech = this.#standsOut(endMs, chunkMs) && p >= threshold;
+    const background = this.#lastBackground;
     if (speech) {
       if (!this.#run) {
         this.#run = true;
@@ -120,9 +150,9 @@ export class InterruptionDetector {
       this.#ev.duck(this.#runStart);
     }
     // An utterance that still goes on after shortUtteranceMs (pauses bridged) is no backchannel;
-    // and speech fills at least half of it (a noise that now and then sounds like speech does not).
+    // and speech fills SPEECH_SHARE of it.
     const span = endMs - this.#runStart;
-    if (!this.#confirmed && speech && this.#speechMs >= Math.max(o.minSpeechMs, span / 2) && span >= o.shortUtteranceMs) {
+    if (!this.#confirmed && speech && this.#speechMs >= Math.max(o.minSpeechMs, span * SPEECH_SHARE) && span >= o.shortUtteranceMs) {
       this.#confirmed = true;
       this.#ev.confirm(this.#runStart);
     }

@@ -16,12 +16,14 @@ import { log } from '../log.js';
 export type SileroRate = 8000 | 16000;
 
 /**
- * Chunks waiting for inference per call, at most (≈ 1 s); beyond it the oldest are skipped. A
- * loaded machine can stall onnxruntime's threads for a few hundred ms: results then come late,
- * but judged at their own media time they are still right; a skipped chunk is a hole in the
- * caller's speech that can keep an interruption from being confirmed.
+ * Chunks waiting for inference per call, at most (≈ 2 s); beyond it the oldest are skipped. A
+ * loaded machine can stall onnxruntime's threads for a second or more (the integration test saw
+ * results 1.3 s late on 2 cores shared by several test runs): results then come late, but judged
+ * at their own media time they are still right (InterruptionDetector and BargeInDetector keep
+ * levels for longer than this); a skipped chunk is a hole in the caller's speech that can keep an
+ * interruption from being confirmed.
  */
-const MAX_QUEUED = 32;
+const MAX_QUEUED = 64;
 
 export class SileroModel {
   readonly #session: ort.InferenceSession;
@@ -74,7 +76,8 @@ export class SileroStream {
   readonly chunk: number;
   readonly #ctx: number;
   readonly #model: SileroModel;
-  readonly #onResult: (endMs: number, p: number) => void;
+  /** a chunk's result: its end (media time, ms), speech probability, and length (ms) */
+  readonly #onResult: (endMs: number, p: number, chunkMs: number) => void;
   /** context + chunk being filled, float −1..1 */
   readonly #buf: Float32Array;
   #fill: number;
@@ -88,7 +91,7 @@ export class SileroStream {
   /** chunks skipped because inference fell behind */
   skipped = 0;
 
-  constructor(model: SileroModel, rate: SileroRate, onResult: (endMs: number, p: number) => void) {
+  constructor(model: SileroModel, rate: SileroRate, onResult: (endMs: number, p: number, chunkMs: number) => void) {
     this.#model = model;
     this.rate = rate;
     this.chunk = rate === 8000 ? 256 : 512;
@@ -136,7 +139,7 @@ export class SileroStream {
         this.#free.push(c.audio);
         if (this.#isClosed()) return; // closed while the model ran
         this.#state.set(r.state);
-        this.#onResult(c.endMs, r.p);
+        this.#onResult(c.endMs, r.p, (1000 * this.chunk) / this.rate);
       }
     } catch (err) {
       log('warn', 'silero_vad_failed', { error: String(err) });

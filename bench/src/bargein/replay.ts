@@ -1,0 +1,212 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../../gateway/src/media/BargeIn.js';
+import { InterruptionDetector, type EchoModel } from '../../../gateway/src/media/Interruption.js';
+import { buildSet, parseOptions } from './main.js';
+import { pct, RECALL_WINDOW_MS } from './score.js';
+import { runTrial, type Kind } from './trial.js';
+
+/**
+ * Fast tuning aid for the interruption judge: `--record FILE` runs the set once through the real
+ * Call (autoClear off, so the agent plays on and every chunk is judged) and records what the
+ * judge saw, chunk by chunk (levels, speech probability, predicted echo, background quantiles,
+ * agent audible); `--replay FILE [--set k=v …]` runs a fresh InterruptionDetector over the
+ * recording with other options in milliseconds, stopping each trial at its first clear. Replay
+ * ignores what a different decision changes in the audio (a duck's lower echo, a clear's
+ * silence), so it only ranks candidates: the figures reported come from `bench:bargein`.
+ *
+ *   node --import tsx bench/src/bargein/replay.ts --split tune --seed 1 --trials 16 --record /tmp/tune.json
+ *   node --import tsx bench/src/bargein/replay.ts --replay /tmp/tune.json --set noiseMarginDb=4
+ */
+
+const QS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+type Ev = [0, number, number] | [1, number, number, number, number, number, number[], number[]];
+interface Rec {
+  kind: Kind;
+  path: string;
+  label: string;
+  onsetMs: number;
+  minutes: number;
+  /** level events [0, endMs, db] and chunk events [1, endMs, chunkMs, p, threshold, audible, echo per slot, quantiles] */
+  ev: Ev[];
+}
+
+async function record(file: string): Promise<void> {
+  const values = parseOptions();
+  const set = await buildSet(values);
+  let cur: Ev[] = [];
+  let echoes: number[] = [];
+  /** the echo and background model of the trial's call (the detector reads it), once seen */
+  const model: BargeInDetector[] = [];
+  // Wrapped on the prototypes: the call builds its own detectors, and this records what they see.
+  const ip = InterruptionDetector.prototype;
+  const level0 = Object.getOwnPropertyDescriptor(ip, 'level')!.value as InterruptionDetector['level'];
+  ip.level = function (this: InterruptionDetector, endMs, db) {
+    cur.push([0, endMs, db]);
+    level0.call(this, endMs, db);
+  };
+  const chunk0 = Object.getOwnPropertyDescriptor(ip, 'chunk')!.value as InterruptionDetector['chunk'];
+  ip.chunk = function (this: InterruptionDetector, endMs, chunkMs, p, threshold, audible) {
+    echoes = [];
+    chunk0.call(this, endMs, chunkMs, p, threshold, audible);
+    const m = model[0];
+    const qs = QS.map((q) => (m === undefined ? -100 : m.percentileDb(q)));
+    cur.push([1, endMs, chunkMs, p, threshold, audible ? 1 : 0, echoes, qs]);
+  };
+  const bp = BargeInDetector.prototype;
+  const pe0 = Object.getOwnPropertyDescriptor(bp, 'predictedEcho')!.value as BargeInDetector['predictedEcho'];
+  bp.predictedEcho = function (this: BargeInDetector, slot) {
+    model.splice(0, 1, this);
+    const v = pe0.call(this, slot);
+    echoes.push(v);
+    return v;
+  };
+  const recs: Rec[] = [];
+  for (const t of set.trials) {
+    cur = [];
+    model.length = 0;
+    const o = await runTrial(
+      t,
+      { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.r, vad: set.vad },
+      { ...set.bargeIn, autoClear: false },
+    );
+    recs.push({ kind: t.kind, path: t.path.kind, label: t.label, onsetMs: t.onset * 1000, minutes: o.agentSpeechMs / 60000, ev: cur });
+  }
+  writeFileSync(file, JSON.stringify(recs));
+  console.log(`${recs.length} trials recorded to ${file}`);
+  await set.pool.close();
+  process.exit(0);
+}
+
+function replay(file: string, opts: BargeInOptions): void {
+  const recs = JSON.parse(readFileSync(file, 'utf8')) as Rec[];
+  const byPath = new Map<
+    string,
+    {
+      tp: number;
+      n: number;
+      early: number;
+      bcKept: number;
+      bcs: number;
+      other: number;
+      echoFalse: number;
+      echoMin: number;
+      noiseFalse: number;
+      noiseMin: number;
+      clear: number[];
+      duck: number[];
+    }
+  >();
+  for (const r of recs) {
+    const s = byPath.get(r.path) ?? {
+      tp: 0,
+      n: 0,
+      early: 0,
+      bcKept: 0,
+      bcs: 0,
+      other: 0,
+      echoFalse: 0,
+      echoMin: 0,
+      noiseFalse: 0,
+      noiseMin: 0,
+      clear: [],
+      duck: [],
+    };
+    byPath.set(r.path, s);
+    let evIdx = 0;
+    const echo: EchoModel = {
+      predictedEcho: (slot) => {
+        const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
+        const first = Math.round((e[1] - e[2]) / 10);
+        return e[6][slot - first] ?? -100;
+      },
+      percentileDb: (q) => {
+        const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
+        return e[7][Math.max(0, Math.min(QS.length - 1, Math.round(q * 10) - 1))]!;
+      },
+    };
+    let confirmAt = NaN;
+    let duckAt = NaN;
+    let endMs = 0;
+    const d = new InterruptionDetector(opts, echo, {
+      duck: () => {
+        if (Number.isNaN(duckAt) && endMs >= r.onsetMs) duckAt = endMs;
+      },
+      confirm: () => {
+        if (Number.isNaN(confirmAt)) confirmAt = endMs;
+      },
+      resume: () => {},
+      release: () => {},
+    });
+    for (evIdx = 0; evIdx < r.ev.length && Number.isNaN(confirmAt); evIdx++) {
+      const e = r.ev[evIdx]!;
+      if (e[0] === 0) d.level(e[1], e[2]);
+      else {
+        endMs = e[1];
+        d.chunk(e[1], e[2], e[3], e[4], e[5] === 1);
+      }
+    }
+    const cleared = !Number.isNaN(confirmAt);
+    const hit = cleared && confirmAt >= r.onsetMs && confirmAt <= r.onsetMs + RECALL_WINDOW_MS;
+    if (process.env['VERBOSE'] && (r.kind === 'interruption' ? !hit : cleared))
+      console.log(
+        `  ${r.path} ${r.kind} ${r.label}: onset ${r.onsetMs.toFixed(0)} clear ${confirmAt.toFixed(0)} duck ${duckAt.toFixed(0)}`,
+      );
+    if (r.kind === 'interruption') {
+      s.n++;
+      if (cleared && confirmAt < r.onsetMs) s.early++;
+      else if (cleared && confirmAt <= r.onsetMs + RECALL_WINDOW_MS) {
+        s.tp++;
+        s.clear.push(confirmAt - r.onsetMs);
+      }
+      if (!Number.isNaN(duckAt)) s.duck.push(duckAt - r.onsetMs);
+    } else if (r.kind === 'backchannel') {
+      s.bcs++;
+      if (!cleared) s.bcKept++;
+    } else if (r.kind === 'echo-only') {
+      s.echoMin += r.minutes;
+      if (cleared) s.echoFalse++;
+    } else if (r.kind === 'noise-only') {
+      s.noiseMin += r.minutes;
+      if (cleared) s.noiseFalse++;
+    } else if (cleared) s.other++;
+  }
+  const all = { tp: 0, n: 0, fp: 0, bcKept: 0, bcs: 0, fEcho: 0, fNoise: 0, clear: [] as number[] };
+  for (const [k, s] of byPath) {
+    const fp = s.early + (s.bcs - s.bcKept) + s.other;
+    all.tp += s.tp;
+    all.n += s.n;
+    all.fp += fp;
+    all.bcKept += s.bcKept;
+    all.bcs += s.bcs;
+    all.fEcho += s.echoFalse;
+    all.fNoise += s.noiseFalse;
+    all.clear.push(...s.clear);
+    console.log(
+      `${k.padEnd(8)} recall ${s.tp}/${s.n}  precision ${((100 * s.tp) / Math.max(1, s.tp + fp)).toFixed(0)}% (early ${s.early} bc ${s.bcs - s.bcKept} other ${s.other})  bc kept ${s.bcKept}/${s.bcs}  false echo ${s.echoFalse} in ${s.echoMin.toFixed(1)} min, noise ${s.noiseFalse} in ${s.noiseMin.toFixed(1)} min  clear p50 ${pct(s.clear, 50).toFixed(0)} p95 ${pct(s.clear, 95).toFixed(0)}  duck p50 ${pct(s.duck, 50).toFixed(0)}`,
+    );
+  }
+  console.log(
+    `ALL      recall ${all.tp}/${all.n}  precision ${((100 * all.tp) / Math.max(1, all.tp + all.fp)).toFixed(0)}%  bc kept ${all.bcKept}/${all.bcs}  false echo ${all.fEcho} noise ${all.fNoise}  clear p50 ${pct(all.clear, 50).toFixed(0)}`,
+  );
+}
+
+const args = process.argv.slice(2);
+const at = (flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  process.argv.splice(process.argv.indexOf(flag), 2);
+  return v;
+};
+const rec = at('--record');
+const rep = at('--replay');
+if (rec !== undefined) void record(rec);
+else if (rep !== undefined) {
+  const o: Record<string, unknown> = { ...DEFAULT_BARGE_IN };
+  for (const kv of parseOptions().set) {
+    const [k, v] = kv.split('=');
+    o[k!] = v === 'true' ? true : v === 'false' ? false : Number(v);
+  }
+  replay(rep, o as unknown as BargeInOptions);
+}
