@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DialGuard } from '../../gateway/src/agent/dialGuard.js';
+import { DialGuard, embeddedIpv4 } from '../../gateway/src/agent/dialGuard.js';
 import { GatewayError } from '../../gateway/src/errors.js';
 
 const lookup = (g: DialGuard, host: string) =>
@@ -48,5 +48,62 @@ describe('DialGuard (where dial-outs may go)', () => {
     const { err, address } = await lookup(g, 'localhost');
     expect(err).toBeNull();
     expect(['127.0.0.1', '::1']).toContain(address);
+  });
+
+  it('refuses IPv6 forms that carry an inside IPv4 address: IPv4-compatible, NAT64, 6to4, SIIT', () => {
+    const g = new DialGuard();
+    const inside = [
+      '::127.0.0.1', // IPv4-compatible (::/96, deprecated)
+      '::a9fe:a9fe', // the same, metadata, in hex
+      '::8.8.8.8', // the whole of ::/96 is refused: it is not routed anywhere
+      '64:ff9b::a9fe:a9fe', // NAT64 well-known prefix, metadata
+      '64:ff9b::10.0.0.1',
+      '64:ff9b::7f00:1',
+      '64:ff9b:1:a9fe:a9:fe00::', // local-use NAT64 (RFC 8215), refused whole: its layout is the operator's
+      '64:ff9b:1::808:808',
+      '2002:a9fe:a9fe::1', // 6to4 of the metadata address
+      '2002:7f00:1::', // 6to4 of loopback
+      '2002:c0a8:101::1', // 6to4 of 192.168.1.1
+      '::ffff:0:127.0.0.1', // SIIT (RFC 2765) IPv4-translated
+      '::ffff:a9fe:a9fe', // IPv4-mapped, in hex
+    ];
+    for (const a of inside) expect(g.allowsAddress(a), a).toBe(false);
+    // the same forms carrying a public address stay reachable (an IPv6-only host dialling through NAT64)
+    for (const a of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '2002:808:808::1', '::ffff:0:8.8.8.8'])
+      expect(g.allowsAddress(a), a).toBe(true);
+    expect(embeddedIpv4('64:ff9b::a9fe:a9fe')).toEqual(['169.254.169.254']);
+    expect(embeddedIpv4('2002:a9fe:a9fe::1')).toEqual(['169.254.169.254']);
+    expect(embeddedIpv4('2606:4700:4700::1111')).toEqual([]);
+    // DIAL_ALLOW opens the IPv4 address whatever IPv6 form carries it
+    expect(new DialGuard(['169.254.169.254']).allowsAddress('64:ff9b::a9fe:a9fe')).toBe(true);
+  });
+
+  it('refuses localhost names however spelt (trailing dot, subdomains), without resolving them', async () => {
+    const g = new DialGuard();
+    for (const url of [
+      'ws://localhost.:8080/',
+      'ws://LOCALHOST./',
+      'ws://agent.localhost/',
+      'ws://[::127.0.0.1]/',
+      'ws://[64:ff9b::a9fe:a9fe]/',
+    ])
+      expect(() => g.checkUrl(url), url).toThrow(expect.objectContaining({ code: 'AGENT_URL_FORBIDDEN' }) as Error);
+    expect((await lookup(g, 'localhost.')).err).toMatchObject({ code: 'AGENT_URL_FORBIDDEN' });
+    // allowed by name, in either spelling
+    expect(() => new DialGuard(['localhost']).checkUrl('ws://localhost.:8080/')).not.toThrow();
+    expect(() => new DialGuard(['localhost.']).checkUrl('ws://localhost:8080/')).not.toThrow();
+    // with loopback allowed, `localhost.` is loopback (the hosts file's, not DNS's)
+    const open = await lookup(new DialGuard(['127.0.0.0/8', '::1']), 'localhost.');
+    expect(open.err).toBeNull();
+    expect(['127.0.0.1', '::1']).toContain(open.address);
+  });
+
+  it("gives the address to connect to for a SIP host, refusing inside ones with the caller's code", async () => {
+    const g = new DialGuard();
+    await expect(g.address('127.0.0.1', 'SIP_URI_FORBIDDEN')).rejects.toMatchObject({ code: 'SIP_URI_FORBIDDEN' });
+    await expect(g.address('localhost', 'SIP_URI_FORBIDDEN')).rejects.toMatchObject({ code: 'SIP_URI_FORBIDDEN' });
+    await expect(g.address('::ffff:10.0.0.1', 'SIP_URI_FORBIDDEN')).rejects.toMatchObject({ code: 'SIP_URI_FORBIDDEN' });
+    expect(await g.address('203.0.113.7', 'SIP_URI_FORBIDDEN')).toBe('203.0.113.7');
+    expect(await new DialGuard(['127.0.0.0/8']).address('127.0.0.1', 'SIP_URI_FORBIDDEN')).toBe('127.0.0.1');
   });
 });
