@@ -11,6 +11,7 @@ import type { Call } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
 import { Headroom, SAMPLE_MS } from './call/Headroom.js';
 import type { Settings } from './settings.js';
+import { DialGuard } from './agent/dialGuard.js';
 import { rtpEdgeRoutes } from './edge/edgeRoutes.js';
 import { SipService } from './edge/sip/SipService.js';
 import { startWsEdgeServer, type WsEdgeServer } from './edge/wsEdgeServer.js';
@@ -120,7 +121,8 @@ export class Gateway {
       this.#wsEdge = await startWsEdgeServer(s.host, 0, this.#guard, edges);
       this.wsEdgePort = this.#wsEdge.port;
     }
-    if (s.sip !== null) this.sip = await SipService.start({ ...edges, rtpBindHost: s.rtpBindHost, sip: s.sip, tls: s.tls });
+    const dialGuard = new DialGuard(s.dialAllow); // SIP dial-outs' (agents have their own)
+    if (s.sip !== null) this.sip = await SipService.start({ ...edges, rtpBindHost: s.rtpBindHost, sip: s.sip, tls: s.tls, dialGuard });
     this.audioSocket = await startAudioSocketServer(platforms);
     this.#housekeeping = setInterval(() => {
       this.calls.housekeep();

@@ -35,6 +35,8 @@ export type GatewayErrorCode =
   | 'SIP_CALL_FAILED'
   | 'AGENT_URL_FORBIDDEN'
   | 'AGENT_FLOOD'
+  | 'EDGE_FLOOD'
+  | 'SIP_URI_FORBIDDEN'
   | 'PEER_UNREACHABLE'
   | 'INTERNAL';
 

@@ -13,6 +13,8 @@ export interface UdpEdgeOptions {
   remote: UdpRemote | null;
   /** with a remote: the far end is behind NAT, so its media may come from another address (re-latch, see below) */
   behindNat?: boolean;
+  /** with a remote someone else named (the API's `remote`, a dial-out callee's SDP): nothing is sent until media has come from it */
+  confirm?: boolean;
   /** where our RTCP sender reports go (the RTP port with rtcp-mux, else the RTP port + 1); null: none */
   rtcp?: UdpRemote | null;
   /** what the edge reports as its kind ('udp', 'sip') */
@@ -29,6 +31,10 @@ export interface UdpEdgeOptions {
  * - Behind NAT (a trunk so configured), the SDP's address is not where media comes from: the first
  *   source is latched and answered (comedia), and re-latched only when the stream's own SSRC
  *   arrives from a new source (a NAT rebinding keeps the SSRC; a stranger does not know it).
+ *
+ * Whom we send to (our media must not be aimed at a host that never asked for it): with `confirm`,
+ * a named remote gets nothing until a packet has come from it, as SBCs latch symmetric RTP. A
+ * remote that is not a live RTP peer of ours (an inside host a token holder named) stays silent.
  */
 export class UdpEdge implements Edge {
   readonly kind: string;
@@ -40,6 +46,9 @@ export class UdpEdge implements Edge {
   #remote: UdpRemote | null;
   #rtcpTo: UdpRemote | null;
   #latched: UdpRemote | null = null;
+  readonly #confirm: boolean;
+  /** a packet was accepted from the far end (since the last change of remote) */
+  #heard = false;
   #sink: EdgeSink | null = null;
   #held = false;
   #closed = false;
@@ -50,6 +59,7 @@ export class UdpEdge implements Edge {
     this.#rtp = rtp;
     this.#remote = o.remote;
     this.#behindNat = o.behindNat === true;
+    this.#confirm = o.confirm === true;
     this.#rtcpTo = o.rtcp ?? null;
     this.kind = o.kind ?? 'udp';
     sock.on('message', (buf, rinfo) => {
@@ -57,6 +67,7 @@ export class UdpEdge implements Edge {
       const sink = this.#sink;
       if (sink === null) return;
       if (!this.#accepts(rinfo.address, rinfo.port, buf)) return sink.drop('RTP_FOREIGN_SOURCE');
+      this.#heard = true;
       this.#rtp.receive(buf, arrival, sink);
     });
     // A send error (ICMP port unreachable from a vanished edge) must not crash the process.
@@ -91,11 +102,13 @@ export class UdpEdge implements Edge {
 
   /** Where packets go: behind NAT the latched source (comedia), else the remote, else the latched source. */
   get peer(): UdpRemote | null {
+    if (this.#confirm && !this.#heard) return null;
     return this.#behindNat ? (this.#latched ?? this.#remote) : (this.#remote ?? this.#latched);
   }
 
   /** A new remote (a re-INVITE moved the media): packets go there, and only its packets are taken. */
   setRemote(remote: UdpRemote, rtcp: UdpRemote | null): void {
+    if (this.#remote?.address !== remote.address || this.#remote.port !== remote.port) this.#heard = false;
     this.#remote = remote;
     this.#rtcpTo = rtcp;
   }

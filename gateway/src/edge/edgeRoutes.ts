@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type uWS from 'uWebSockets.js';
 import type { Guard } from '../api/Guard.js';
 import { parseCallRequest } from '../call/callRequest.js';
@@ -83,7 +84,9 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
     const req = parseCallRequest(body, host.routing);
     const remote = parseRemote((body as Record<string, unknown>)['remote']);
     const rtp = new RtpFraming(req, host);
-    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote });
+    // A named remote hears nothing until it has sent us media (UdpEdge `confirm`), so `remote`
+    // cannot aim our RTP at a host that did not ask for it.
+    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote, confirm: true });
     if (r.aborted) {
       edge.close();
       return;
@@ -120,6 +123,8 @@ function parseRemote(v: unknown): UdpRemote | null {
   if (typeof v !== 'string') throw new GatewayError('BAD_REQUEST', 'remote: must be "host:port"');
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v);
   const port = m ? Number(m[2]) : 0;
-  if (!m || port < 1 || port > 65535) throw new GatewayError('BAD_REQUEST', `remote: must be "host:port", got ${JSON.stringify(v)}`);
+  // an address, not a name: media is taken only from this address, which is compared as received
+  if (!m || port < 1 || port > 65535 || isIP(m[1]!) === 0)
+    throw new GatewayError('BAD_REQUEST', `remote: must be "address:port" with an IP address, got ${JSON.stringify(v)}`);
   return { address: m[1]!, port };
 }
