@@ -2,6 +2,7 @@ import { dtmfDigit, type RtpPacket } from '../../../codecs/src/index.js';
 import type { EdgeSink } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { TokenBucket } from '../rateLimit.js';
 import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
 import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
 import { FrameFlags } from '../media/dspProtocol.js';
@@ -51,6 +52,9 @@ export interface InboundEvents {
   denoise?(change: DenoiseChange): void;
 }
 
+/** Caller digits passed to the agent: 10/s sustained (Q.24 tones of 40 ms + 40 ms pauses allow 12.5), 20 at once. */
+const DTMF_PER_SECOND = 10;
+const DTMF_BURST = 20;
 /** RFC 3389 comfort noise: accepted and ignored (we conceal or pass silence instead). */
 const PT_COMFORT_NOISE = 13;
 /** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
@@ -76,6 +80,7 @@ export class InboundLeg implements EdgeSink {
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;
   #lastDtmfTs = -1;
+  readonly #dtmfBudget = new TokenBucket(DTMF_PER_SECOND, DTMF_BURST);
   /** RFC 3550 A.8 interarrival jitter, timestamp units */
   #jitter = 0;
   #lastTransit = NaN;
@@ -192,6 +197,8 @@ export class InboundLeg implements EdgeSink {
 
   dtmf(digit: string, durationMs: number): void {
     if (this.#closed) return;
+    // No one presses more than ~10 keys a second: a flood of digits is dropped, not passed on.
+    if (!this.#dtmfBudget.take(this.#now())) return this.#ev.drop('EDGE_FLOOD');
     this.stats.dtmfIn++;
     this.#ev.dtmf(digit, durationMs);
   }
