@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { TestAgent, type AgentSession } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
+import { parseTrunks } from '../../gateway/src/edge/sip/trunks.js';
 import { counter, resampleAll, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
 
 /**
@@ -55,6 +57,33 @@ async function expectHealthyIntact(): Promise<void> {
   expect(peak).toBeGreaterThanOrEqual(0.9);
 }
 
+/**
+ * The healthy call's outbound packets since index `from`, checked on the 20 ms grid: each one the
+ * next sequence number and 160 timestamp units (20 ms at 8 kHz) after the last. The playout clock
+ * catches up a stall of up to 60 ms with packets back to back; a longer one skips slots, which
+ * shows here as a packet off the grid.
+ */
+function healthyGrid(from: number): { packets: number; offGrid: number; maxGapMs: number } {
+  const rx = healthy.received.slice(from);
+  let offGrid = 0;
+  let maxGapMs = 0;
+  for (let i = 1; i < rx.length; i++) {
+    const [a, b] = [rx[i - 1]!, rx[i]!];
+    if (((b.seq - a.seq) & 0xffff) !== 1 || (b.ts - a.ts) >>> 0 !== 160) offGrid++;
+    maxGapMs = Math.max(maxGapMs, b.arrivalMs - a.arrivalMs);
+  }
+  return { packets: rx.length, offGrid, maxGapMs };
+}
+
+/** One healthy outbound packet per 20 ms across `ms` (generous: at least half), all on the grid. */
+function expectHealthyOnGrid(g: ReturnType<typeof healthyGrid>, ms: number, what: string): void {
+  console.log(
+    `${what}: healthy call's ${g.packets} outbound packets, ${g.offGrid} off the 20 ms grid, largest gap ${g.maxGapMs.toFixed(1)} ms`,
+  );
+  expect(g.packets).toBeGreaterThan(ms / 40);
+  expect(g.offGrid).toBe(0);
+}
+
 beforeAll(async () => {
   ({ gw, url } = await startGateway({
     maxCalls: MAX_CALLS,
@@ -62,6 +91,17 @@ beforeAll(async () => {
     mediaTimeoutMs: 1500,
     agentConnectTimeoutMs: 500,
     rtpPacketsPerSecond: 150,
+    // the test agents listen on 127.0.0.1; the SIP dial-out targets below on 127.0.0.2, not allowed
+    dialAllow: ['127.0.0.1', '::1'],
+    sip: {
+      host: '127.0.0.1',
+      port: 0,
+      tlsPort: null,
+      publicHost: '127.0.0.1',
+      trunks: parseTrunks(undefined),
+      digestSecret: null,
+      digestAlgorithms: ['SHA-256', 'MD5'],
+    },
   }));
   agent = await TestAgent.listen();
   healthyRef = (await resampleAll(ulawRoundTrip(healthyPcm), 8000, 24000)).pcm;
@@ -151,22 +191,89 @@ describe('bad input, with a healthy call alongside', () => {
     const s = await agent.session(c.callId);
     const before = await drops('AGENT_FLOOD');
     const from = healthy.received.length;
+    const t0 = performance.now();
     const closed = new Promise<number>((r) => s.ws.once('close', (code) => r(code)));
     for (let i = 0; i < 10_000; i++) s.ws.send(`{"type":"mark","name":"m${i}"}`);
     expect(await closed).toBe(1008);
     await sleep(500);
     const flooded = (await drops('AGENT_FLOOD')) - before;
-    // The healthy call's outbound packets kept coming on the 20 ms grid while the flood was handled.
-    const rx = healthy.received.slice(from);
-    let maxGap = 0;
-    for (let i = 1; i < rx.length; i++) maxGap = Math.max(maxGap, rx[i]!.arrivalMs - rx[i - 1]!.arrivalMs);
-    console.log(`mark flood: ${flooded} messages dropped, socket closed 1008; healthy call's largest outbound gap ${maxGap.toFixed(1)} ms`);
+    console.log(`mark flood: ${flooded} messages dropped, socket closed 1008, ${s.eventsOf('mark').length} marks echoed`);
     expect(flooded).toBeGreaterThan(1000);
-    expect(rx.length).toBeGreaterThan(20);
-    expect(maxGap).toBeLessThan(200);
+    // The healthy call's outbound packets kept coming on the 20 ms grid while the flood was handled.
+    expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'mark flood');
     await c.end();
     await expectHealthyIntact();
   });
+
+  it("an agent's burst within its budget is handled whole and in order, a batch per turn: 3 s of audio and 50 marks at once", async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    const s = await agent.session(c.callId);
+    const before = await drops('AGENT_FLOOD');
+    const from = healthy.received.length;
+    const reply = fixture('agent-reply-24k.wav').samples;
+    const t0 = performance.now();
+    // 150 chunks of 20 ms at 24 kHz, a mark after every third: 200 messages in one burst
+    for (let k = 0; k < 150; k++) {
+      s.sendAudio(reply.subarray(480 * k, 480 * (k + 1)));
+      if (k % 3 === 2) s.send({ type: 'mark', name: `m${(k - 2) / 3}` });
+    }
+    await s.until(() => s.eventsOf('mark').length >= 50, 8000, 'every mark');
+    const marks = s.eventsOf('mark');
+    expect(marks.map((m) => m.msg['name'])).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    expect(marks.every((m) => m.msg['cleared'] !== true)).toBe(true);
+    // each mark came back once the audio before it had played: the last after ~3 s, not at once
+    expect(marks.at(-1)!.atMs - t0).toBeGreaterThan(2000);
+    expect((await drops('AGENT_FLOOD')) - before).toBe(0);
+    // the caller heard the reply (not silence) in those 3 s
+    const loud = c.received.filter((p) => p.payload.some((b) => b !== 0xff && b !== 0x7f)).length;
+    expect(loud).toBeGreaterThan(100);
+    expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'agent burst');
+    await c.end();
+    await expectHealthyIntact();
+  }, 15_000);
+
+  it('a /v1/edge flooding control messages is answered for its first few, then cut off (1008, EDGE_FLOOD); its RTP flood is rate-limited', async () => {
+    const [flood0, invalid0, limited0] = await Promise.all([drops('EDGE_FLOOD'), drops('CONTROL_INVALID'), drops('RTP_RATE_LIMITED')]);
+    const from = healthy.received.length;
+    const t0 = performance.now();
+    // control: unknown events, 10,000 in a burst
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/edge`);
+    await new Promise((r) => ws.once('open', r));
+    const replies: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer, isBinary: boolean) => {
+      if (!isBinary) replies.push(JSON.parse(d.toString()) as Record<string, unknown>);
+    });
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send(JSON.stringify({ event: 'start', codec: 'PCMU', route: route() }));
+    await until(() => replies.some((m) => m['event'] === 'started'), 2000, 'started');
+    const callId = String(replies.find((m) => m['event'] === 'started')!['callId']);
+    for (let i = 0; i < 10_000 && ws.readyState === WebSocket.OPEN; i++) ws.send(`{"event":"noise","n":${i}}`);
+    expect(await closed).toBe(1008);
+    await until(() => gw.calls.get(callId) === undefined, 2000, 'its call to end');
+    const flooded = (await drops('EDGE_FLOOD')) - flood0;
+    const invalid = (await drops('CONTROL_INVALID')) - invalid0;
+    console.log(`edge control flood: ${invalid} answered CONTROL_INVALID, ${flooded} dropped EDGE_FLOOD, then closed 1008`);
+    expect(invalid).toBeGreaterThan(0);
+    expect(invalid).toBeLessThanOrEqual(40); // the budget's burst (20) and what refilled meanwhile
+    expect(flooded).toBeGreaterThanOrEqual(100 - invalid);
+    expect(replies.filter((m) => m['event'] === 'error' && m['code'] === 'CONTROL_INVALID').length).toBe(invalid);
+    expect(replies.at(-1)).toMatchObject({ event: 'error', code: 'EDGE_FLOOD' });
+
+    // RTP: 3000 packets in a burst on another /v1/edge call, limited per call as over UDP
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    const s = await agent.session(c.callId);
+    const frame = speech.subarray(8000, 8160);
+    for (let k = 0; k < 3000; k++) c.sendFrame(frame, k);
+    await sleep(1000);
+    const limited = (await drops('RTP_RATE_LIMITED')) - limited0;
+    console.log(`edge RTP flood: 3000 packets, ${limited} rate-limited, ${s.frames.length} frames reached the agent`);
+    expect(limited).toBeGreaterThan(2500);
+    expect(s.frames.length).toBeLessThan(250);
+    expect(c.stopReason).toBeNull();
+    expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'edge floods');
+    await c.end();
+    await expectHealthyIntact();
+  }, 15_000);
 
   it('an agent URL pointing inside (cloud metadata) is not dialled: AGENT_URL_FORBIDDEN, the call ends with a reason', async () => {
     const before = await drops('AGENT_URL_FORBIDDEN');
@@ -219,6 +326,70 @@ describe('bad input, with a healthy call alongside', () => {
     await c.end();
     await expectHealthyIntact();
   }, 15_000);
+});
+
+/** A UDP socket on `host` that records what reaches it. */
+async function udpSink(host: string): Promise<{ sock: dgram.Socket; port: number; got: Buffer[] }> {
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const got: Buffer[] = [];
+  sock.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => sock.bind(0, host, r));
+  return { sock, port: sock.address().port, got };
+}
+
+describe('where the gateway sends, with a healthy call alongside', () => {
+  it('a `remote` that never sent us media hears nothing; once media comes from it, it is answered', async () => {
+    const phone = await udpSink('127.0.0.1');
+    const res = await fetch(`${url}/v1/calls`, {
+      method: 'POST',
+      body: JSON.stringify({ codec: 'PCMU', remote: `127.0.0.1:${phone.port}`, route: route() }),
+    });
+    expect(res.status).toBe(201);
+    const { callId, rtp } = (await res.json()) as { callId: string; rtp: { port: number } };
+    const s = await agent.session(callId);
+    s.sendAudio(fixture('agent-reply-24k.wav').samples.subarray(0, 24000)); // 1 s of reply queued
+    await sleep(1000);
+    expect(phone.got.length).toBe(0); // 50 packets/s would have gone there
+    // the phone speaks: from then on it is answered every 20 ms
+    const pkt = new Uint8Array(12 + 160).fill(0xff);
+    pkt.set([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
+    for (let k = 0; k < 25; k++) {
+      pkt[3] = k + 1;
+      phone.sock.send(pkt, rtp.port, '127.0.0.1');
+      await sleep(20);
+    }
+    await until(() => phone.got.length >= 10, 2000, 'packets to the phone');
+    await fetch(`${url}/v1/calls/${callId}`, { method: 'DELETE' });
+    phone.sock.close();
+    // a name is refused: media is taken only from the address named, compared as received
+    const named = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU', remote: 'localhost:4000' }) });
+    expect(named.status).toBe(400);
+    await expectHealthyIntact();
+  });
+
+  it('a SIP dial-out to an inside address not in DIAL_ALLOW is refused (SIP_URI_FORBIDDEN) before anything is sent', async () => {
+    const sinks = await Promise.all([udpSink('127.0.0.2'), udpSink('127.0.0.2')]);
+    const before = await counter(gw, 'gateway_requests_rejected_total', { reason: 'SIP_URI_FORBIDDEN' });
+    const uris = [
+      `sip:probe@127.0.0.2:${sinks[0].port}`,
+      `sip:probe@[::ffff:127.0.0.2]:${sinks[1].port}`,
+      'sip:probe@localhost.:5060',
+      'sip:probe@169.254.169.254',
+      'sip:probe@[64:ff9b::a9fe:a9fe]',
+    ];
+    for (const uri of uris) {
+      const r = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ sip: { uri }, route: route() }) });
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(r.status, uri).toBe(403);
+      expect(body.error.code, uri).toBe('SIP_URI_FORBIDDEN');
+      expect(body.error.message, uri).toMatch(/^sip\.uri: .*DIAL_ALLOW/);
+    }
+    await sleep(300);
+    expect(sinks.map((k) => k.got.length)).toEqual([0, 0]);
+    expect((await counter(gw, 'gateway_requests_rejected_total', { reason: 'SIP_URI_FORBIDDEN' })) - before).toBe(uris.length);
+    for (const k of sinks) k.sock.close();
+    await expectHealthyIntact();
+  });
 });
 
 describe('limits, with a healthy call alongside', () => {
