@@ -106,4 +106,22 @@ describe('DialGuard (where dial-outs may go)', () => {
     expect(await g.address('203.0.113.7', 'SIP_URI_FORBIDDEN')).toBe('203.0.113.7');
     expect(await new DialGuard(['127.0.0.0/8']).address('127.0.0.1', 'SIP_URI_FORBIDDEN')).toBe('127.0.0.1');
   });
+
+  it('judges the address the resolver makes of decimal, octal, hex and short IPv4 forms (inet_aton), not the spelling', async () => {
+    const g = new DialGuard();
+    for (const host of ['2130706433', '0177.0.0.1', '0x7f.1', '127.1', '0x7f000001', '0', '0xa9.0xfe.0xa9.0xfe', '3232235777'])
+      await expect(g.address(host, 'SIP_URI_FORBIDDEN'), host).rejects.toMatchObject({ code: 'SIP_URI_FORBIDDEN' });
+    for (const host of ['2130706433', '0x7f.1']) expect((await lookup(g, host)).err, host).toMatchObject({ code: 'AGENT_URL_FORBIDDEN' });
+    // a public address in decimal is still public: what it resolves to is dialled
+    expect(await g.address('134744072', 'SIP_URI_FORBIDDEN')).toBe('8.8.8.8');
+  });
+
+  it('refuses site-local, zoned link-local and Teredo forms of inside addresses', () => {
+    const g = new DialGuard();
+    for (const a of ['fec0::1', 'fe80::1%eth0', '::1%lo', '0:0:0:0:0:0:0:1', '2001:0:4136:e378:8000:63bf:80ff:fffe'])
+      expect(g.allowsAddress(a), a).toBe(false);
+    // Teredo: the client's address is the last 32 bits inverted (RFC 4380 §4): 0x80fffffe is 127.0.0.1
+    expect(embeddedIpv4('2001:0:4136:e378:8000:63bf:80ff:fffe')).toEqual(['127.0.0.1']);
+    expect(g.allowsAddress('2001:0:4136:e378:8000:63bf:3fff:fdd2')).toBe(true); // client 192.0.2.45: not an inside range
+  });
 });

@@ -28,6 +28,7 @@ const FORBIDDEN: [string, number, 'ipv4' | 'ipv6'][] = [
   ['64:ff9b:1::', 48, 'ipv6'],
   ['fc00::', 7, 'ipv6'], // unique local (RFC 4193)
   ['fe80::', 10, 'ipv6'], // link-local
+  ['fec0::', 10, 'ipv6'], // site-local (deprecated by RFC 3879, still the inside of some networks)
   ['ff00::', 8, 'ipv6'], // multicast
 ];
 
@@ -135,8 +136,9 @@ function isLocalhost(name: string): boolean {
 /**
  * The IPv4 addresses an IPv6 address carries, by which it may reach them: IPv4-mapped
  * (::ffff:0:0/96) and SIIT-translated (::ffff:0:0:0/96, RFC 2765); NAT64's well-known prefix
- * 64:ff9b::/96 (RFC 6052 §2.1); 6to4 2002::/16 (RFC 3056 §2). (The local-use NAT64 prefix is
- * refused whole: see FORBIDDEN.)
+ * 64:ff9b::/96 (RFC 6052 §2.1); 6to4 2002::/16 (RFC 3056 §2); Teredo 2001::/32, whose client
+ * address is the last 32 bits inverted (RFC 4380 §4). (The local-use NAT64 prefix is refused
+ * whole: see FORBIDDEN.)
  */
 export function embeddedIpv4(address: string): string[] {
   const b = ipv6Bytes(address);
@@ -148,6 +150,7 @@ export function embeddedIpv4(address: string): string[] {
   if (zeros(0, 8) && word(8) === 0xffff && word(10) === 0) return [v4(12, 13, 14, 15)];
   if (word(0) === 0x64 && word(2) === 0xff9b && zeros(4, 12)) return [v4(12, 13, 14, 15)];
   if (word(0) === 0x2002) return [v4(2, 3, 4, 5)];
+  if (word(0) === 0x2001 && word(2) === 0) return [[12, 13, 14, 15].map((k) => b[k]! ^ 0xff).join('.')];
   return [];
 }
 
