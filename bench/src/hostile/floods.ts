@@ -149,7 +149,7 @@ async function edgeFlood(t: Target, healthy: HealthyCall, agent: TestAgent, coun
   if ((await flooder.next('ready', 5000)) === null) throw new Error('the flooding edge never got its call');
   const a = await underAttack(t, healthy, flooder);
   const r = new Rows();
-  attackRows(r, a, kind === 'text' ? ['CONTROL_INVALID'] : ['RTP_RATE_LIMITED']);
+  attackRows(r, a, kind === 'text' ? ['CONTROL_INVALID', 'EDGE_FLOOD'] : ['RTP_RATE_LIMITED']);
   const what = kind === 'text' ? `${count} unknown control messages` : `${count} RTP packets`;
   return r.result(kind === 'text' ? 'edge-control' : 'edge-rtp', `a /v1/edge WebSocket floods ${what} in a burst beside a healthy call`);
 }
@@ -194,7 +194,7 @@ async function streamFlood(t: Target, healthy: HealthyCall, sink: Flooder, count
   await sleep(500); // the call is created at `start` and dials the sink agent
   const a = await underAttack(t, healthy, flooder);
   const r = new Rows();
-  attackRows(r, a, ['CONTROL_INVALID']);
+  attackRows(r, a, ['CONTROL_INVALID', 'EDGE_FLOOD']);
   const sinkSeen = await sinkReport(sink);
   r.add('dtmf events passed on to the call’s agent', sinkSeen);
   return r.result('stream-dtmf', title);
