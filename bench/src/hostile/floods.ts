@@ -36,8 +36,11 @@ export async function floodProbes(co: Checkout, count: number): Promise<ProbeRes
   try {
     const healthy = await HealthyCall.start(t, agent);
     out.push(await markFlood(t, healthy, count));
+    await t.ready(); // the next flooder's call must not be shed (AT_CAPACITY) for the last flood's load
     out.push(await edgeFlood(t, healthy, agent, count, 'text'));
+    await t.ready();
     out.push(await edgeFlood(t, healthy, agent, count, 'rtp'));
+    await t.ready();
     out.push(await streamFlood(t, healthy, sink, count));
     await healthy.stop();
   } finally {
