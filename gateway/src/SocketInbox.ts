@@ -27,6 +27,23 @@ export interface InboxOptions<M> {
   resume?(): void;
 }
 
+/**
+ * The event-loop turn, as a number: one setImmediate per turn shared by every socket (armed by the
+ * first message of a turn), not one per message, so RTP carried over WebSocket costs no timer.
+ */
+let turn = 0;
+let turnArmed = false;
+function currentTurn(): number {
+  if (!turnArmed) {
+    turnArmed = true;
+    setImmediate(() => {
+      turn++;
+      turnArmed = false;
+    });
+  }
+  return turn;
+}
+
 interface Waiting<M> {
   msg: M;
   flag: boolean;
@@ -42,7 +59,8 @@ interface Waiting<M> {
  *   are handled per turn. uWS and `ws` hand over everything one read brought (hundreds of small
  *   messages) at once; the rest wait here, in order, and are handled a batch per turn from
  *   setImmediate, so timers (the playout clock) run between batches and a flood from one socket
- *   delays the other calls by one batch at most.
+ *   delays the other calls by a batch or two at most (one as a read arrives, one from the queue
+ *   in the same loop iteration's check phase).
  * - Ordering: a socket's close is handled after what it sent before (`end`).
  */
 export class SocketInbox<M> {
@@ -53,7 +71,8 @@ export class SocketInbox<M> {
   readonly #queue: Waiting<M>[] = [];
   #head = 0;
   #queuedBytes = 0;
-  /** handled in this turn (reset by the next drain) */
+  /** handled in turn `#turn` (reset when a message arrives in a later turn, and by each drain) */
+  #turn = -1;
   #turnCount = 0;
   #turnBytes = 0;
   #immediate: NodeJS.Immediate | null = null;
@@ -123,10 +142,14 @@ export class SocketInbox<M> {
 
   #accept(msg: M, flag: boolean, arrivalMs: number): void {
     const size = this.#o.size(msg);
+    const now = currentTurn();
+    if (now !== this.#turn) {
+      this.#turn = now;
+      this.#turnCount = this.#turnBytes = 0;
+    }
     if (this.#waiting === 0 && this.#turnCount < MESSAGES_PER_TURN && this.#turnBytes < BYTES_PER_TURN) {
       this.#turnCount++;
       this.#turnBytes += size;
-      this.#arm();
       this.#o.handle(msg, flag, arrivalMs);
       return;
     }
@@ -146,6 +169,7 @@ export class SocketInbox<M> {
 
   readonly #drain = (): void => {
     this.#immediate = null;
+    this.#turn = currentTurn();
     this.#turnCount = this.#turnBytes = 0;
     this.#flushFlood();
     while (!this.#closed && this.#waiting > 0 && this.#turnCount < MESSAGES_PER_TURN && this.#turnBytes < BYTES_PER_TURN) {
@@ -171,8 +195,6 @@ export class SocketInbox<M> {
       this.#paused = false;
       this.#o.resume?.();
     }
-    // The counters reset next turn; then whatever the socket sent since is handled at once again.
-    if (this.#turnCount > 0) this.#arm();
     for (const fn of this.#after.splice(0)) fn();
   };
 
