@@ -354,29 +354,36 @@ async function udpSink(host: string): Promise<{ sock: dgram.Socket; port: number
 }
 
 describe('where the gateway sends, with a healthy call alongside', () => {
-  it('a `remote` that never sent us media hears nothing; once media comes from it, it is answered', async () => {
-    const phone = await udpSink('127.0.0.1');
-    const res = await fetch(`${url}/v1/calls`, {
-      method: 'POST',
-      body: JSON.stringify({ codec: 'PCMU', remote: `127.0.0.1:${phone.port}`, route: route() }),
-    });
-    expect(res.status).toBe(201);
-    const { callId, rtp } = (await res.json()) as { callId: string; rtp: { port: number } };
-    const s = await agent.session(callId);
-    s.sendAudio(fixture('agent-reply-24k.wav').samples.subarray(0, 24000)); // 1 s of reply queued
+  it('an inside `remote` DIAL_ALLOW does not open hears nothing until media came from it; an allowed one is sent to at once', async () => {
+    const place = async (phone: { port: number }, host: string) => {
+      const res = await fetch(`${url}/v1/calls`, {
+        method: 'POST',
+        body: JSON.stringify({ codec: 'PCMU', remote: `${host}:${phone.port}`, route: route() }),
+      });
+      expect(res.status).toBe(201);
+      const { callId, rtp } = (await res.json()) as { callId: string; rtp: { port: number } };
+      const s = await agent.session(callId);
+      s.sendAudio(fixture('agent-reply-24k.wav').samples.subarray(0, 24000)); // 1 s of reply queued
+      return { callId, rtp };
+    };
+    // 127.0.0.2 is inside and not in this gateway's DIAL_ALLOW (127.0.0.1, ::1)
+    const inside = await udpSink('127.0.0.2');
+    const allowed = await udpSink('127.0.0.1');
+    const [a, b] = [await place(inside, '127.0.0.2'), await place(allowed, '127.0.0.1')];
     await sleep(1000);
-    expect(phone.got.length).toBe(0); // 50 packets/s would have gone there
-    // the phone speaks: from then on it is answered every 20 ms
+    expect(inside.got.length).toBe(0); // 50 packets/s would have gone there
+    expect(allowed.got.length).toBeGreaterThan(10); // a receive-only peer still hears the agent
+    // the inside phone speaks: from then on it is answered every 20 ms
     const pkt = new Uint8Array(12 + 160).fill(0xff);
     pkt.set([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
     for (let k = 0; k < 25; k++) {
       pkt[3] = k + 1;
-      phone.sock.send(pkt, rtp.port, '127.0.0.1');
+      inside.sock.send(pkt, a.rtp.port, '127.0.0.1');
       await sleep(20);
     }
-    await until(() => phone.got.length >= 10, 2000, 'packets to the phone');
-    await fetch(`${url}/v1/calls/${callId}`, { method: 'DELETE' });
-    phone.sock.close();
+    await until(() => inside.got.length >= 10, 2000, 'packets to the phone');
+    for (const c of [a, b]) await fetch(`${url}/v1/calls/${c.callId}`, { method: 'DELETE' });
+    for (const k of [inside, allowed]) k.sock.close();
     // a name is refused: media is taken only from the address named, compared as received
     const named = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU', remote: 'localhost:4000' }) });
     expect(named.status).toBe(400);

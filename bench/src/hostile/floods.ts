@@ -31,7 +31,9 @@ export async function floodProbes(co: Checkout, count: number): Promise<ProbeRes
   const cfgDir = mkdtempSync(join(tmpdir(), 'hostile-'));
   const cfg = join(cfgDir, 'routes.json');
   writeFileSync(cfg, JSON.stringify({ default: { agent: { url: await sink.agentUrl() }, bargeIn: { enabled: false } } }));
-  const t = await Target.start(co, { GATEWAY_CONFIG: cfg });
+  // Admission by measured load off: what is measured is the healthy call's clock, and a flood's
+  // load must not refuse the next probe's calls (AT_CAPACITY; finding 4 has its own bench).
+  const t = await Target.start(co, { GATEWAY_CONFIG: cfg, ADMIT_MAX_LOAD: '1' });
   const out: ProbeResult[] = [];
   try {
     const healthy = await HealthyCall.start(t, agent);

@@ -13,8 +13,8 @@ export interface UdpEdgeOptions {
   remote: UdpRemote | null;
   /** with a remote: the far end is behind NAT, so its media may come from another address (re-latch, see below) */
   behindNat?: boolean;
-  /** with a remote someone else named (the API's `remote`, a dial-out callee's SDP): nothing is sent until media has come from it */
-  confirm?: boolean;
+  /** whether a remote at this address, named by someone else (the API's `remote`, a dial-out callee's SDP), gets nothing until media has come from it (an inside address the dial guard refuses) */
+  confirm?: (address: string) => boolean;
   /** where our RTCP sender reports go (the RTP port with rtcp-mux, else the RTP port + 1); null: none */
   rtcp?: UdpRemote | null;
   /** what the edge reports as its kind ('udp', 'sip') */
@@ -32,9 +32,10 @@ export interface UdpEdgeOptions {
  *   source is latched and answered (comedia), and re-latched only when the stream's own SSRC
  *   arrives from a new source (a NAT rebinding keeps the SSRC; a stranger does not know it).
  *
- * Whom we send to (our media must not be aimed at a host that never asked for it): with `confirm`,
- * a named remote gets nothing until a packet has come from it, as SBCs latch symmetric RTP. A
- * remote that is not a live RTP peer of ours (an inside host a token holder named) stays silent.
+ * Whom we send to (our media must not be aimed at an inside host that never asked for it): a named
+ * remote that `confirm` picks (an address DIAL_ALLOW does not open) gets nothing until a packet
+ * has come from it, as SBCs latch symmetric RTP; an inside host that is not a live RTP peer of ours
+ * stays silent. Public remotes are sent to from the start (a receive-only callee hears the agent).
  */
 export class UdpEdge implements Edge {
   readonly kind: string;
@@ -46,7 +47,7 @@ export class UdpEdge implements Edge {
   #remote: UdpRemote | null;
   #rtcpTo: UdpRemote | null;
   #latched: UdpRemote | null = null;
-  readonly #confirm: boolean;
+  readonly #confirm: (address: string) => boolean;
   /** a packet was accepted from the far end (since the last change of remote) */
   #heard = false;
   #sink: EdgeSink | null = null;
@@ -59,7 +60,7 @@ export class UdpEdge implements Edge {
     this.#rtp = rtp;
     this.#remote = o.remote;
     this.#behindNat = o.behindNat === true;
-    this.#confirm = o.confirm === true;
+    this.#confirm = o.confirm ?? (() => false);
     this.#rtcpTo = o.rtcp ?? null;
     this.kind = o.kind ?? 'udp';
     sock.on('message', (buf, rinfo) => {
@@ -102,7 +103,7 @@ export class UdpEdge implements Edge {
 
   /** Where packets go: behind NAT the latched source (comedia), else the remote, else the latched source. */
   get peer(): UdpRemote | null {
-    if (this.#confirm && !this.#heard) return null;
+    if (!this.#heard && this.#remote !== null && this.#confirm(this.#remote.address)) return null;
     return this.#behindNat ? (this.#latched ?? this.#remote) : (this.#remote ?? this.#latched);
   }
 

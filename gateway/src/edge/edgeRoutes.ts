@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type uWS from 'uWebSockets.js';
 import type { Guard } from '../api/Guard.js';
+import type { DialGuard } from '../agent/dialGuard.js';
 import { parseCallRequest } from '../call/callRequest.js';
 import { GatewayError } from '../errors.js';
 import { isObject } from '../route.js';
@@ -18,6 +19,8 @@ export interface RtpEdgeHost extends EdgeHost {
   sip: () => SipService | null;
   rtpBindHost: string;
   rtpPublicHost: string;
+  /** which `remote` addresses are sent to before media came from them (absent: all) */
+  dialGuard?: DialGuard;
 }
 
 const API_MAX_BODY = 64 * 1024;
@@ -84,9 +87,10 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
     const req = parseCallRequest(body, host.routing);
     const remote = parseRemote((body as Record<string, unknown>)['remote']);
     const rtp = new RtpFraming(req, host);
-    // A named remote hears nothing until it has sent us media (UdpEdge `confirm`), so `remote`
-    // cannot aim our RTP at a host that did not ask for it.
-    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote, confirm: true });
+    // An inside `remote` DIAL_ALLOW does not open hears nothing until it has sent us media
+    // (UdpEdge `confirm`), so `remote` cannot aim our RTP at an inside host that did not ask for it.
+    const guard = host.dialGuard;
+    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote, confirm: (a) => guard !== undefined && !guard.allowsAddress(a) });
     if (r.aborted) {
       edge.close();
       return;

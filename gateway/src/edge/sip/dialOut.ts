@@ -128,11 +128,12 @@ export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: Abo
     }
     const dtmfPayloadType = m.dtmfPayloadType ?? 101;
     const rtp = new RtpFraming({ codec: m.codec, payloadType: m.payloadType, dtmfPayloadType }, h);
-    // The callee's SDP may name any address (an inside one too): nothing is sent there until
-    // media has come from it (UdpEdge `confirm`), so a dial-out cannot aim our RTP elsewhere.
+    // The callee's SDP may name any address: an inside one the guard refuses gets nothing until
+    // media has come from it (UdpEdge `confirm`), so a dial-out cannot aim our RTP inside.
+    const guard = h.dialGuard;
     const udp = new UdpEdge(sock, rtp, {
       remote: { address: m.remoteAddress, port: m.remotePort },
-      confirm: true,
+      confirm: (a) => guard !== undefined && !guard.allowsAddress(a),
       rtcp: rtcpDestination(m),
       kind: 'sip',
     });
