@@ -41,6 +41,7 @@ async function stats(
 /** The healthy call is untouched: every packet became one frame, nothing lost, and the audio still matches. */
 async function expectHealthyIntact(): Promise<void> {
   const sent = healthy.sent.length;
+  expect((await stats(healthy.callId)).state, 'the healthy call is still up').toBe('active');
   await until(() => healthySession.frames.length >= sent, 1000, 'the healthy call to catch up');
   const st = await stats(healthy.callId);
   expect(st.state).toBe('active');
@@ -218,6 +219,8 @@ describe('bad input, with a healthy call alongside', () => {
     const before = await drops('AGENT_FLOOD');
     const from = healthy.received.length;
     const reply = fixture('agent-reply-24k.wav').samples;
+    // the caller talks meanwhile (a silent edge would end the call after MEDIA_TIMEOUT_MS)
+    const talking = c.stream(speech.subarray(0, 8000 * 5));
     const t0 = performance.now();
     // 150 chunks of 20 ms at 24 kHz, a mark after every third: 200 messages in one burst
     for (let k = 0; k < 150; k++) {
@@ -235,6 +238,7 @@ describe('bad input, with a healthy call alongside', () => {
     const loud = c.received.filter((p) => p.payload.some((b) => b !== 0xff && b !== 0x7f)).length;
     expect(loud).toBeGreaterThan(100);
     expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'agent burst');
+    await talking;
     await c.end();
     await expectHealthyIntact();
   }, 15_000);
