@@ -48,8 +48,8 @@ export class UdpEdge implements Edge {
   #rtcpTo: UdpRemote | null;
   #latched: UdpRemote | null = null;
   readonly #confirm: (address: string) => boolean;
-  /** a packet was accepted from the far end (since the last change of remote) */
-  #heard = false;
+  /** the remote must send before it is sent to, and has not yet (decided when the remote is set) */
+  #unconfirmed: boolean;
   #sink: EdgeSink | null = null;
   #held = false;
   #closed = false;
@@ -61,6 +61,7 @@ export class UdpEdge implements Edge {
     this.#remote = o.remote;
     this.#behindNat = o.behindNat === true;
     this.#confirm = o.confirm ?? (() => false);
+    this.#unconfirmed = o.remote !== null && this.#confirm(o.remote.address);
     this.#rtcpTo = o.rtcp ?? null;
     this.kind = o.kind ?? 'udp';
     sock.on('message', (buf, rinfo) => {
@@ -68,7 +69,7 @@ export class UdpEdge implements Edge {
       const sink = this.#sink;
       if (sink === null) return;
       if (!this.#accepts(rinfo.address, rinfo.port, buf)) return sink.drop('RTP_FOREIGN_SOURCE');
-      this.#heard = true;
+      this.#unconfirmed = false;
       this.#rtp.receive(buf, arrival, sink);
     });
     // A send error (ICMP port unreachable from a vanished edge) must not crash the process.
@@ -103,13 +104,13 @@ export class UdpEdge implements Edge {
 
   /** Where packets go: behind NAT the latched source (comedia), else the remote, else the latched source. */
   get peer(): UdpRemote | null {
-    if (!this.#heard && this.#remote !== null && this.#confirm(this.#remote.address)) return null;
+    if (this.#unconfirmed) return null;
     return this.#behindNat ? (this.#latched ?? this.#remote) : (this.#remote ?? this.#latched);
   }
 
   /** A new remote (a re-INVITE moved the media): packets go there, and only its packets are taken. */
   setRemote(remote: UdpRemote, rtcp: UdpRemote | null): void {
-    if (this.#remote?.address !== remote.address || this.#remote.port !== remote.port) this.#heard = false;
+    if (this.#remote?.address !== remote.address || this.#remote.port !== remote.port) this.#unconfirmed = this.#confirm(remote.address);
     this.#remote = remote;
     this.#rtcpTo = rtcp;
   }
