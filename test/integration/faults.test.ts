@@ -24,7 +24,8 @@ let agent: TestAgent;
 // The healthy caller: three voices back to back, looped.
 const voices = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => fixture(f).samples);
 const LOOP = Int16Array.from(voices.flatMap((v) => [...v]));
-const HEALTHY_SECONDS = 90;
+// (longer than the file takes on a loaded machine: the stream ends with afterAll, not before)
+const HEALTHY_SECONDS = 180;
 const healthyPcm = new Int16Array(8000 * HEALTHY_SECONDS).map((_, i) => LOOP[i % LOOP.length]!);
 let healthy: RtpCaller;
 let healthySession: AgentSession;
