@@ -120,7 +120,15 @@ export class Gateway {
     };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
-    rtpEdgeRoutes(app, { ...edges, guard: this.#guard, rtpBindHost: s.rtpBindHost, rtpPublicHost: s.rtpPublicHost, sip: () => this.sip });
+    const dialGuard = new DialGuard(s.dialAllow); // SIP dial-outs' and RTP remotes' (agents have their own)
+    rtpEdgeRoutes(app, {
+      ...edges,
+      guard: this.#guard,
+      rtpBindHost: s.rtpBindHost,
+      rtpPublicHost: s.rtpPublicHost,
+      sip: () => this.sip,
+      dialGuard,
+    });
     dialInRoute(app, this.#agents, this.#guard, this.metrics);
     const platforms = { ...edges, guard: this.#guard, settings: loadPlatformSettings(process.env), tls: s.tls !== null };
     platformRoutes(app, platforms);
@@ -138,7 +146,7 @@ export class Gateway {
       this.#wsEdge = await startWsEdgeServer(s.host, 0, this.#guard, edges);
       this.wsEdgePort = this.#wsEdge.port;
     }
-    if (s.sip !== null) this.sip = await SipService.start({ ...edges, rtpBindHost: s.rtpBindHost, sip: s.sip, tls: s.tls });
+    if (s.sip !== null) this.sip = await SipService.start({ ...edges, rtpBindHost: s.rtpBindHost, sip: s.sip, tls: s.tls, dialGuard });
     this.audioSocket = await startAudioSocketServer(platforms);
     this.#housekeeping = setInterval(() => {
       this.calls.housekeep();

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { TestAgent, type AgentSession } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
+import { parseTrunks } from '../../gateway/src/edge/sip/trunks.js';
 import { counter, resampleAll, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
 
 /**
@@ -22,7 +24,8 @@ let agent: TestAgent;
 // The healthy caller: three voices back to back, looped.
 const voices = ['caller-en-us-8k.wav', 'caller-en-f-8k.wav', 'caller-en-gb-8k.wav'].map((f) => fixture(f).samples);
 const LOOP = Int16Array.from(voices.flatMap((v) => [...v]));
-const HEALTHY_SECONDS = 90;
+// (longer than the file takes on a loaded machine: the stream ends with afterAll, not before)
+const HEALTHY_SECONDS = 180;
 const healthyPcm = new Int16Array(8000 * HEALTHY_SECONDS).map((_, i) => LOOP[i % LOOP.length]!);
 let healthy: RtpCaller;
 let healthySession: AgentSession;
@@ -39,6 +42,7 @@ async function stats(
 /** The healthy call is untouched: every packet became one frame, nothing lost, and the audio still matches. */
 async function expectHealthyIntact(): Promise<void> {
   const sent = healthy.sent.length;
+  expect((await stats(healthy.callId)).state, 'the healthy call is still up').toBe('active');
   await until(() => healthySession.frames.length >= sent, 1000, 'the healthy call to catch up');
   const st = await stats(healthy.callId);
   expect(st.state).toBe('active');
@@ -55,6 +59,40 @@ async function expectHealthyIntact(): Promise<void> {
   expect(peak).toBeGreaterThanOrEqual(0.9);
 }
 
+/**
+ * The healthy call's outbound packets since index `from`, checked on the 20 ms grid: each one the
+ * next sequence number and 160 timestamp units (20 ms at 8 kHz) after the last. The playout clock
+ * catches up a stall of up to 60 ms with packets back to back; a longer one skips slots, which
+ * shows here as a packet off the grid (one per stall, however long).
+ */
+function healthyGrid(from: number): { packets: number; offGrid: number; maxGapMs: number } {
+  const rx = healthy.received.slice(from);
+  let offGrid = 0;
+  let maxGapMs = 0;
+  for (let i = 1; i < rx.length; i++) {
+    const [a, b] = [rx[i - 1]!, rx[i]!];
+    if (((b.seq - a.seq) & 0xffff) !== 1 || (b.ts - a.ts) >>> 0 !== 160) offGrid++;
+    maxGapMs = Math.max(maxGapMs, b.arrivalMs - a.arrivalMs);
+  }
+  return { packets: rx.length, offGrid, maxGapMs };
+}
+
+/**
+ * One healthy outbound packet per 20 ms across `ms` (generous: at least a quarter), on the grid but
+ * for a few stalls over 60 ms, which a loaded 2-core machine has with or without a flood. How long the
+ * other calls wait is measured by `npm run bench:hostile` (bench/README.md), not asserted here.
+ */
+function expectHealthyOnGrid(g: ReturnType<typeof healthyGrid>, ms: number, what: string): void {
+  console.log(
+    `${what}: healthy call's ${g.packets} outbound packets, ${g.offGrid} off the 20 ms grid, largest gap ${g.maxGapMs.toFixed(1)} ms`,
+  );
+  expect(g.packets).toBeGreaterThan(ms / 80);
+  expect(g.offGrid).toBeLessThanOrEqual(Math.max(3, g.packets / 20));
+}
+
+/** RTP packets a call may admit in `ms` (rtpPacketsPerSecond 150 above, a burst of 75): what a flood may get through. */
+const admissible = (ms: number): number => 75 + (150 * ms) / 1000;
+
 beforeAll(async () => {
   ({ gw, url } = await startGateway({
     maxCalls: MAX_CALLS,
@@ -62,6 +100,17 @@ beforeAll(async () => {
     mediaTimeoutMs: 1500,
     agentConnectTimeoutMs: 500,
     rtpPacketsPerSecond: 150,
+    // the test agents listen on 127.0.0.1; the SIP dial-out targets below on 127.0.0.2, not allowed
+    dialAllow: ['127.0.0.1', '::1'],
+    sip: {
+      host: '127.0.0.1',
+      port: 0,
+      tlsPort: null,
+      publicHost: '127.0.0.1',
+      trunks: parseTrunks(undefined),
+      digestSecret: null,
+      digestAlgorithms: ['SHA-256', 'MD5'],
+    },
   }));
   agent = await TestAgent.listen();
   healthyRef = (await resampleAll(ulawRoundTrip(healthyPcm), 8000, 24000)).pcm;
@@ -151,22 +200,98 @@ describe('bad input, with a healthy call alongside', () => {
     const s = await agent.session(c.callId);
     const before = await drops('AGENT_FLOOD');
     const from = healthy.received.length;
+    // the caller talks meanwhile: its call must not end by MEDIA_TIMEOUT_MS while the flood is handled
+    const talking = c.stream(speech.subarray(0, 8000 * 3));
+    const t0 = performance.now();
     const closed = new Promise<number>((r) => s.ws.once('close', (code) => r(code)));
     for (let i = 0; i < 10_000; i++) s.ws.send(`{"type":"mark","name":"m${i}"}`);
     expect(await closed).toBe(1008);
     await sleep(500);
     const flooded = (await drops('AGENT_FLOOD')) - before;
-    // The healthy call's outbound packets kept coming on the 20 ms grid while the flood was handled.
-    const rx = healthy.received.slice(from);
-    let maxGap = 0;
-    for (let i = 1; i < rx.length; i++) maxGap = Math.max(maxGap, rx[i]!.arrivalMs - rx[i - 1]!.arrivalMs);
-    console.log(`mark flood: ${flooded} messages dropped, socket closed 1008; healthy call's largest outbound gap ${maxGap.toFixed(1)} ms`);
+    console.log(`mark flood: ${flooded} messages dropped, socket closed 1008, ${s.eventsOf('mark').length} marks echoed`);
     expect(flooded).toBeGreaterThan(1000);
-    expect(rx.length).toBeGreaterThan(20);
-    expect(maxGap).toBeLessThan(200);
+    // The healthy call's outbound packets kept coming on the 20 ms grid while the flood was handled.
+    expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'mark flood');
+    await talking;
     await c.end();
     await expectHealthyIntact();
   });
+
+  it("an agent's burst within its budget is handled whole and in order, a batch per turn: 3 s of audio and 50 marks at once", async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    const s = await agent.session(c.callId);
+    const before = await drops('AGENT_FLOOD');
+    const from = healthy.received.length;
+    const reply = fixture('agent-reply-24k.wav').samples;
+    // the caller talks meanwhile (a silent edge would end the call after MEDIA_TIMEOUT_MS)
+    const talking = c.stream(speech.subarray(0, 8000 * 5));
+    const t0 = performance.now();
+    // 150 chunks of 20 ms at 24 kHz, a mark after every third: 200 messages in one burst
+    for (let k = 0; k < 150; k++) {
+      s.sendAudio(reply.subarray(480 * k, 480 * (k + 1)));
+      if (k % 3 === 2) s.send({ type: 'mark', name: `m${(k - 2) / 3}` });
+    }
+    await s.until(() => s.eventsOf('mark').length >= 50, 8000, 'every mark');
+    const marks = s.eventsOf('mark');
+    expect(marks.map((m) => m.msg['name'])).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    expect(marks.every((m) => m.msg['cleared'] !== true)).toBe(true);
+    // each mark came back once the audio before it had played: the last after ~3 s, not at once
+    expect(marks.at(-1)!.atMs - t0).toBeGreaterThan(2000);
+    expect((await drops('AGENT_FLOOD')) - before).toBe(0);
+    // the caller heard the reply (not silence) in those 3 s
+    const loud = c.received.filter((p) => p.payload.some((b) => b !== 0xff && b !== 0x7f)).length;
+    expect(loud).toBeGreaterThan(100);
+    expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'agent burst');
+    await talking;
+    await c.end();
+    await expectHealthyIntact();
+  }, 15_000);
+
+  it('a /v1/edge flooding control messages is answered for its first few, then cut off (1008, EDGE_FLOOD); its RTP flood is rate-limited', async () => {
+    const [flood0, invalid0, limited0] = await Promise.all([drops('EDGE_FLOOD'), drops('CONTROL_INVALID'), drops('RTP_RATE_LIMITED')]);
+    const from = healthy.received.length;
+    const t0 = performance.now();
+    // control: unknown events, 10,000 in a burst
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/edge`);
+    await new Promise((r) => ws.once('open', r));
+    const replies: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer, isBinary: boolean) => {
+      if (!isBinary) replies.push(JSON.parse(d.toString()) as Record<string, unknown>);
+    });
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send(JSON.stringify({ event: 'start', codec: 'PCMU', route: route() }));
+    await until(() => replies.some((m) => m['event'] === 'started'), 2000, 'started');
+    const callId = String(replies.find((m) => m['event'] === 'started')!['callId']);
+    for (let i = 0; i < 10_000 && ws.readyState === WebSocket.OPEN; i++) ws.send(`{"event":"noise","n":${i}}`);
+    expect(await closed).toBe(1008);
+    await until(() => gw.calls.get(callId) === undefined, 2000, 'its call to end');
+    const flooded = (await drops('EDGE_FLOOD')) - flood0;
+    const invalid = (await drops('CONTROL_INVALID')) - invalid0;
+    console.log(`edge control flood: ${invalid} answered CONTROL_INVALID, ${flooded} dropped EDGE_FLOOD, then closed 1008`);
+    expect(invalid).toBeGreaterThan(0);
+    expect(invalid).toBeLessThanOrEqual(40); // the budget's burst (20) and what refilled meanwhile
+    expect(flooded).toBeGreaterThanOrEqual(100 - invalid);
+    expect(replies.filter((m) => m['event'] === 'error' && m['code'] === 'CONTROL_INVALID').length).toBe(invalid);
+    expect(replies.at(-1)).toMatchObject({ event: 'error', code: 'EDGE_FLOOD' });
+
+    // RTP: 3000 packets in a burst on another /v1/edge call, limited per call as over UDP
+    const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
+    await agent.session(c.callId); // its agent is connected before the flood
+    const frame = speech.subarray(8000, 8160);
+    const t1 = performance.now();
+    for (let k = 0; k < 3000; k++) c.sendFrame(frame, k);
+    await sleep(1000);
+    const admitted = (await stats(c.callId)).packets.in;
+    const limited = (await drops('RTP_RATE_LIMITED')) - limited0;
+    const bound = admissible(performance.now() - t1);
+    console.log(`edge RTP flood: 3000 packets, ${limited} rate-limited, ${admitted} admitted (at most ${bound.toFixed(0)})`);
+    expect(limited).toBeGreaterThan(3000 - bound);
+    expect(admitted).toBeLessThanOrEqual(bound);
+    expect(c.stopReason).toBeNull();
+    expectHealthyOnGrid(healthyGrid(from), performance.now() - t0, 'edge floods');
+    await c.end();
+    await expectHealthyIntact();
+  }, 15_000);
 
   it('an agent URL pointing inside (cloud metadata) is not dialled: AGENT_URL_FORBIDDEN, the call ends with a reason', async () => {
     const before = await drops('AGENT_URL_FORBIDDEN');
@@ -206,19 +331,96 @@ describe('bad input, with a healthy call alongside', () => {
     const s = await agent.session(c.callId);
     const before = await drops('RTP_RATE_LIMITED');
     const frame = speech.subarray(8000, 8160);
+    const t0 = performance.now();
     for (let k = 0; k < 3000; k++) {
       c.sendFrame(frame, k);
       if (k % 100 === 99) await new Promise((r) => setImmediate(r));
     }
     await sleep(500);
+    const admitted = (await stats(c.callId)).packets.in;
     const limited = (await drops('RTP_RATE_LIMITED')) - before;
-    console.log(`flood: 3000 packets in a burst, ${limited} rate-limited, ${s.frames.length} frames reached the agent`);
+    // a loaded machine spreads the burst (the sender yields every 100 packets), and the bucket refills meanwhile
+    const bound = admissible(performance.now() - t0);
+    console.log(
+      `flood: 3000 packets in a burst, ${limited} rate-limited, ${admitted} admitted (at most ${bound.toFixed(0)}), ${s.frames.length} frames to the agent (with concealment)`,
+    );
     // (the kernel may drop part of the burst before the gateway sees it)
     expect(limited).toBeGreaterThan(500);
-    expect(s.frames.length).toBeLessThan(250);
+    expect(admitted).toBeLessThanOrEqual(bound);
     await c.end();
     await expectHealthyIntact();
   }, 15_000);
+});
+
+/** A UDP socket on `host` that records what reaches it. */
+async function udpSink(host: string): Promise<{ sock: dgram.Socket; port: number; got: Buffer[] }> {
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const got: Buffer[] = [];
+  sock.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => sock.bind(0, host, r));
+  return { sock, port: sock.address().port, got };
+}
+
+describe('where the gateway sends, with a healthy call alongside', () => {
+  it('an inside `remote` DIAL_ALLOW does not open hears nothing until media came from it; an allowed one is sent to at once', async () => {
+    const place = async (phone: { port: number }, host: string) => {
+      const res = await fetch(`${url}/v1/calls`, {
+        method: 'POST',
+        body: JSON.stringify({ codec: 'PCMU', remote: `${host}:${phone.port}`, route: route() }),
+      });
+      expect(res.status).toBe(201);
+      const { callId, rtp } = (await res.json()) as { callId: string; rtp: { port: number } };
+      const s = await agent.session(callId);
+      s.sendAudio(fixture('agent-reply-24k.wav').samples.subarray(0, 24000)); // 1 s of reply queued
+      return { callId, rtp };
+    };
+    // 127.0.0.2 is inside and not in this gateway's DIAL_ALLOW (127.0.0.1, ::1)
+    const inside = await udpSink('127.0.0.2');
+    const allowed = await udpSink('127.0.0.1');
+    const [a, b] = [await place(inside, '127.0.0.2'), await place(allowed, '127.0.0.1')];
+    await sleep(1000);
+    expect(inside.got.length).toBe(0); // 50 packets/s would have gone there
+    expect(allowed.got.length).toBeGreaterThan(10); // a receive-only peer still hears the agent
+    // the inside phone speaks: from then on it is answered every 20 ms
+    const pkt = new Uint8Array(12 + 160).fill(0xff);
+    pkt.set([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
+    for (let k = 0; k < 25; k++) {
+      pkt[3] = k + 1;
+      inside.sock.send(pkt, a.rtp.port, '127.0.0.1');
+      await sleep(20);
+    }
+    await until(() => inside.got.length >= 10, 2000, 'packets to the phone');
+    for (const c of [a, b]) await fetch(`${url}/v1/calls/${c.callId}`, { method: 'DELETE' });
+    for (const k of [inside, allowed]) k.sock.close();
+    // a name is refused: media is taken only from the address named, compared as received
+    const named = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ codec: 'PCMU', remote: 'localhost:4000' }) });
+    expect(named.status).toBe(400);
+    await expectHealthyIntact();
+  });
+
+  it('a SIP dial-out to an inside address not in DIAL_ALLOW is refused (SIP_URI_FORBIDDEN) before anything is sent', async () => {
+    const sinks = await Promise.all([udpSink('127.0.0.2'), udpSink('127.0.0.2')]);
+    const before = await counter(gw, 'gateway_requests_rejected_total', { reason: 'SIP_URI_FORBIDDEN' });
+    const uris = [
+      `sip:probe@127.0.0.2:${sinks[0].port}`,
+      `sip:probe@[::ffff:127.0.0.2]:${sinks[1].port}`,
+      `sip:probe@0x7f.0.0.2:${sinks[0].port}`, // 127.0.0.2 as the resolver reads hex (inet_aton)
+      'sip:probe@169.254.169.254',
+      'sip:probe@[64:ff9b::a9fe:a9fe]',
+    ];
+    for (const uri of uris) {
+      const r = await fetch(`${url}/v1/calls`, { method: 'POST', body: JSON.stringify({ sip: { uri }, route: route() }) });
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(r.status, uri).toBe(403);
+      expect(body.error.code, uri).toBe('SIP_URI_FORBIDDEN');
+      expect(body.error.message, uri).toMatch(/^sip\.uri: .*DIAL_ALLOW/);
+    }
+    await sleep(300);
+    expect(sinks.map((k) => k.got.length)).toEqual([0, 0]);
+    expect((await counter(gw, 'gateway_requests_rejected_total', { reason: 'SIP_URI_FORBIDDEN' })) - before).toBe(uris.length);
+    for (const k of sinks) k.sock.close();
+    await expectHealthyIntact();
+  });
 });
 
 describe('limits, with a healthy call alongside', () => {

@@ -31,13 +31,18 @@ export async function floodProbes(co: Checkout, count: number): Promise<ProbeRes
   const cfgDir = mkdtempSync(join(tmpdir(), 'hostile-'));
   const cfg = join(cfgDir, 'routes.json');
   writeFileSync(cfg, JSON.stringify({ default: { agent: { url: await sink.agentUrl() }, bargeIn: { enabled: false } } }));
-  const t = await Target.start(co, { GATEWAY_CONFIG: cfg });
+  // Admission by measured load off: what is measured is the healthy call's clock, and a flood's
+  // load must not refuse the next probe's calls (AT_CAPACITY; finding 4 has its own bench).
+  const t = await Target.start(co, { GATEWAY_CONFIG: cfg, ADMIT_MAX_LOAD: '1' });
   const out: ProbeResult[] = [];
   try {
     const healthy = await HealthyCall.start(t, agent);
     out.push(await markFlood(t, healthy, count));
+    await t.ready(); // the next flooder's call must not be shed (AT_CAPACITY) for the last flood's load
     out.push(await edgeFlood(t, healthy, agent, count, 'text'));
+    await t.ready();
     out.push(await edgeFlood(t, healthy, agent, count, 'rtp'));
+    await t.ready();
     out.push(await streamFlood(t, healthy, sink, count));
     await healthy.stop();
   } finally {
@@ -149,7 +154,7 @@ async function edgeFlood(t: Target, healthy: HealthyCall, agent: TestAgent, coun
   if ((await flooder.next('ready', 5000)) === null) throw new Error('the flooding edge never got its call');
   const a = await underAttack(t, healthy, flooder);
   const r = new Rows();
-  attackRows(r, a, kind === 'text' ? ['CONTROL_INVALID'] : ['RTP_RATE_LIMITED']);
+  attackRows(r, a, kind === 'text' ? ['CONTROL_INVALID', 'EDGE_FLOOD'] : ['RTP_RATE_LIMITED']);
   const what = kind === 'text' ? `${count} unknown control messages` : `${count} RTP packets`;
   return r.result(kind === 'text' ? 'edge-control' : 'edge-rtp', `a /v1/edge WebSocket floods ${what} in a burst beside a healthy call`);
 }
@@ -194,7 +199,7 @@ async function streamFlood(t: Target, healthy: HealthyCall, sink: Flooder, count
   await sleep(500); // the call is created at `start` and dials the sink agent
   const a = await underAttack(t, healthy, flooder);
   const r = new Rows();
-  attackRows(r, a, ['CONTROL_INVALID']);
+  attackRows(r, a, ['CONTROL_INVALID', 'EDGE_FLOOD']);
   const sinkSeen = await sinkReport(sink);
   r.add('dtmf events passed on to the call’s agent', sinkSeen);
   return r.result('stream-dtmf', title);

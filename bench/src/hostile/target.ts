@@ -119,6 +119,21 @@ export class Target {
     return scrape(this.url, name, (l) => l.includes(label));
   }
 
+  /**
+   * Waits until /readyz answers 200 (a build with admission by measured load sheds new calls for a
+   * moment after handling a flood), at most `maxMs`; resolves with the ms waited.
+   */
+  async ready(maxMs = 5000): Promise<number> {
+    const t0 = performance.now();
+    while (performance.now() - t0 < maxMs) {
+      const res = await fetch(`${this.url}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 404) break; // 404: a build without /readyz
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return performance.now() - t0;
+  }
+
   /** Every `gateway_drops_total` reason with its count. */
   async drops(): Promise<Map<string, number>> {
     const text = await (await fetch(`${this.url}/metrics`)).text();

@@ -1,7 +1,7 @@
 import type { Agent, AgentCommands, CallInfo, GatewayEvent } from './Agent.js';
 import { AGENT_SEND_LIMIT, dialAgent, type AgentSocket, type SocketHandlers } from './AgentSocket.js';
 import { performance } from 'node:perf_hooks';
-import { TokenBucket } from '../rateLimit.js';
+import { bytesInbox, type SocketInbox } from '../SocketInbox.js';
 import type { DialGuard } from './dialGuard.js';
 import type { DialectLink, DialectSession, DialTarget } from './dialects/Dialect.js';
 
@@ -10,8 +10,9 @@ const PRECONNECT_FRAMES = 50;
 /**
  * Messages an agent may send: 300/s sustained, 1500 at once (a long reply streamed in 20 ms
  * chunks as fast as TTS makes it fits). Beyond, messages are dropped (AGENT_FLOOD) before any
- * parsing, so one agent cannot stall the event loop that every call's 20 ms clock shares; an
- * agent that keeps going past another burst's worth is cut off (1008).
+ * parsing; an agent that keeps going past another burst's worth is cut off (1008). Those within
+ * the budget are handled a few dozen per event-loop turn (SocketInbox), so one agent cannot stall
+ * the event loop that every call's 20 ms clock shares.
  */
 const AGENT_MESSAGE_RATE = 300;
 const AGENT_MESSAGE_BURST = 1500;
@@ -19,7 +20,10 @@ const AGENT_MESSAGE_BURST = 1500;
 export interface AgentLinkOptions {
   dialect: DialectSession;
   /** told of each caller frame dropped, by reason */
-  drop(reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED' | 'FRAME_TOO_LARGE' | 'AGENT_FLOOD' | 'AGENT_URL_FORBIDDEN'): void;
+  drop(
+    reason: 'AGENT_BACKPRESSURE' | 'AGENT_NOT_CONNECTED' | 'FRAME_TOO_LARGE' | 'AGENT_FLOOD' | 'AGENT_URL_FORBIDDEN',
+    count?: number,
+  ): void;
   /** where dial-outs may go (absent: anywhere, for embedders and benches) */
   guard?: DialGuard;
   maxPayload: number;
@@ -57,8 +61,8 @@ export class AgentLink implements Agent, DialectLink {
   /** the last service error that did not end the session, named if the socket closes next */
   #lastError: string | null = null;
   #markReady: () => void = () => {};
-  readonly #budget = new TokenBucket(AGENT_MESSAGE_RATE, AGENT_MESSAGE_BURST);
-  #flooded = 0;
+  /** the current socket's messages: budget, per-turn bound, order (one per socket generation) */
+  #inbox: SocketInbox<Uint8Array> | null = null;
   readonly ready = new Promise<void>((resolve) => {
     this.#markReady = resolve;
   });
@@ -112,6 +116,7 @@ export class AgentLink implements Agent, DialectLink {
       return;
     }
     const gen = ++this.#gen;
+    this.#newInbox();
     const h: SocketHandlers = {
       open: () => gen === this.#gen && this.open(),
       message: (data, isBinary) => gen === this.#gen && this.message(data, isBinary),
@@ -125,7 +130,27 @@ export class AgentLink implements Agent, DialectLink {
   /** Dial-in: the agent's socket, already open. */
   attach(sock: AgentSocket): void {
     this.#sock = sock;
+    this.#newInbox();
     this.open();
+  }
+
+  #newInbox(): void {
+    this.#inbox?.close();
+    this.#inbox = bytesInbox({
+      rate: AGENT_MESSAGE_RATE,
+      burst: AGENT_MESSAGE_BURST,
+      handle: (data, isBinary) => {
+        const sock = this.#sock;
+        if (!this.#closed && sock !== null) this.#o.dialect.message(sock, data, isBinary, this.#cmds);
+      },
+      flooded: (n) => {
+        this.#o.drop('AGENT_FLOOD', n);
+      },
+      cutoff: () => {
+        this.#sock?.close(1008, 'message flood');
+        this.#closedNow(1008, 'message flood');
+      },
+    });
   }
 
   start(info: CallInfo): void {
@@ -165,6 +190,7 @@ export class AgentLink implements Agent, DialectLink {
     this.#sockOpen = false;
     this.#open = false;
     this.#pending.length = 0;
+    this.#inbox?.close();
     this.#o.dialect.dispose?.();
   }
 
@@ -188,6 +214,7 @@ export class AgentLink implements Agent, DialectLink {
   fail(reason: string): void {
     if (this.#closed) return;
     this.#gen++; // what the socket says from now on is about a failure already reported
+    this.#inbox?.close();
     this.#sock?.close(1000, 'service error');
     this.#lost('AGENT_CLOSED', reason);
   }
@@ -218,21 +245,21 @@ export class AgentLink implements Agent, DialectLink {
     }, ms);
   }
 
+  /** One message of the current socket (`data` borrowed). */
   message(data: Uint8Array, isBinary: boolean): void {
-    const sock = this.#sock;
-    if (this.#closed || sock === null) return;
-    if (!this.#budget.take(performance.now())) {
-      this.#o.drop('AGENT_FLOOD');
-      if (++this.#flooded === AGENT_MESSAGE_BURST) {
-        sock.close(1008, 'message flood');
-        this.closed(1008, 'message flood');
-      }
-      return;
-    }
-    this.#o.dialect.message(sock, data, isBinary, this.#cmds);
+    if (!this.#closed) this.#inbox?.push(data, isBinary, performance.now());
   }
 
+  /** The socket closed: handled after the messages it sent before. */
   closed(code: number, reason: string): void {
+    const inbox = this.#inbox;
+    if (inbox === null) return this.#closedNow(code, reason);
+    inbox.end(() => {
+      this.#closedNow(code, reason);
+    });
+  }
+
+  #closedNow(code: number, reason: string): void {
     this.#sockOpen = this.#open = false;
     if (this.#closed) return;
     if (this.#o.dialect.closedBy?.(code) === 'hangup') {
@@ -259,6 +286,7 @@ export class AgentLink implements Agent, DialectLink {
     this.#sockOpen = this.#open = false;
     if (this.#closed) return;
     this.#stopTimers();
+    this.#inbox?.close();
     this.#o.dialect.dispose?.();
     this.#cmds.gone(code, this.#o.redact?.(reason) ?? reason);
   }

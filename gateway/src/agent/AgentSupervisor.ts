@@ -91,8 +91,8 @@ export class AgentSupervisor {
     };
     const link = new AgentLink(call, {
       dialect: DIALECT_FACTORIES[target.dialect](call.route, ctx),
-      drop: (reason) => {
-        this.#m.drops.inc({ reason });
+      drop: (reason, count = 1) => {
+        this.#m.drops.inc({ reason }, count);
       },
       maxPayload: AGENT_MAX_MESSAGE,
       guard: this.#guard,

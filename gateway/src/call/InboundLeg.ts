@@ -2,6 +2,7 @@ import { dtmfDigit, type RtpPacket } from '../../../codecs/src/index.js';
 import type { EdgeSink } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { TokenBucket } from '../rateLimit.js';
 import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
 import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
 import { FrameFlags } from '../media/dspProtocol.js';
@@ -52,6 +53,9 @@ export interface InboundEvents {
   denoise?(change: DenoiseChange): void;
 }
 
+/** Caller digits passed to the agent: 10/s sustained (Q.24 tones of 40 ms + 40 ms pauses allow 12.5), 20 at once. */
+const DTMF_PER_SECOND = 10;
+const DTMF_BURST = 20;
 /** RFC 3389 comfort noise: accepted and ignored (we conceal or pass silence instead). */
 const PT_COMFORT_NOISE = 13;
 /** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
@@ -82,6 +86,7 @@ export class InboundLeg implements EdgeSink {
   readonly receiver: ReceiverStats;
   /** Sees each decoded packet (edge rate, before echo cancelling) and its RTP timestamp: the call recorder's tap. Borrowed. */
   tap: ((pcm: Int16Array, ts: number, arrivalMs: number) => void) | null = null;
+  readonly #dtmfBudget = new TokenBucket(DTMF_PER_SECOND, DTMF_BURST);
   #lastPacketAt: number;
   #closed = false;
   /** the route's denoise mode, what it does now, the call's SNR, RNNoise shed under overload */
@@ -196,6 +201,8 @@ export class InboundLeg implements EdgeSink {
 
   dtmf(digit: string, durationMs: number): void {
     if (this.#closed) return;
+    // No one presses more than ~10 keys a second: a flood of digits is dropped, not passed on.
+    if (!this.#dtmfBudget.take(this.#now())) return this.#ev.drop('EDGE_FLOOD');
     this.stats.dtmfIn++;
     this.#ev.dtmf(digit, durationMs);
   }

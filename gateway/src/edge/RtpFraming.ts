@@ -90,7 +90,18 @@ export class RtpFraming {
 
   /** One datagram or message from the far end: parsed and handed on, or dropped and counted. `buf` may be borrowed. */
   receive(buf: Uint8Array, arrivalMs: number, sink: EdgeSink): void {
-    if (!this.#bucket.take(arrivalMs)) return sink.drop('RTP_RATE_LIMITED');
+    if (this.admit(arrivalMs, sink)) this.handle(buf, arrivalMs, sink);
+  }
+
+  /** The per-call rate limit alone: false (and the drop counted) when the packet is over it. */
+  admit(arrivalMs: number, sink: EdgeSink): boolean {
+    if (this.#bucket.take(arrivalMs)) return true;
+    sink.drop('RTP_RATE_LIMITED');
+    return false;
+  }
+
+  /** A packet already admitted (`admit`), maybe later than it arrived (a socket's per-turn bound). */
+  handle(buf: Uint8Array, arrivalMs: number, sink: EdgeSink): void {
     if (isRtcp(buf)) {
       if (!this.rtcp.receive(buf, arrivalMs, Date.now())) return sink.drop('RTCP_INVALID');
       this.#m?.rtcpPackets.inc();

@@ -14,6 +14,8 @@ export interface UdpEdgeOptions {
   remote: UdpRemote | null;
   /** with a remote: the far end is behind NAT, so its media may come from another address (re-latch, see below) */
   behindNat?: boolean;
+  /** whether a remote at this address, named by someone else (the API's `remote`, a dial-out callee's SDP), gets nothing until media has come from it (an inside address the dial guard refuses) */
+  confirm?: (address: string) => boolean;
   /** where our RTCP sender reports go (the RTP port with rtcp-mux, else the RTP port + 1); null: none */
   rtcp?: UdpRemote | null;
   /** what the edge reports as its kind ('udp', 'sip') */
@@ -30,6 +32,11 @@ export interface UdpEdgeOptions {
  * - Behind NAT (a trunk so configured), the SDP's address is not where media comes from: the first
  *   source is latched and answered (comedia), and re-latched only when the stream's own SSRC
  *   arrives from a new source (a NAT rebinding keeps the SSRC; a stranger does not know it).
+ *
+ * Whom we send to (our media must not be aimed at an inside host that never asked for it): a named
+ * remote that `confirm` picks (an address DIAL_ALLOW does not open) gets nothing until a packet
+ * has come from it, as SBCs latch symmetric RTP; an inside host that is not a live RTP peer of ours
+ * stays silent. Public remotes are sent to from the start (a receive-only callee hears the agent).
  */
 export class UdpEdge implements Edge {
   readonly kind: string;
@@ -41,6 +48,9 @@ export class UdpEdge implements Edge {
   #remote: UdpRemote | null;
   #rtcpTo: UdpRemote | null;
   #latched: UdpRemote | null = null;
+  readonly #confirm: (address: string) => boolean;
+  /** the remote must send before it is sent to, and has not yet (decided when the remote is set) */
+  #unconfirmed: boolean;
   #sink: EdgeSink | null = null;
   #held = false;
   #closed = false;
@@ -51,6 +61,8 @@ export class UdpEdge implements Edge {
     this.#rtp = rtp;
     this.#remote = o.remote;
     this.#behindNat = o.behindNat === true;
+    this.#confirm = o.confirm ?? (() => false);
+    this.#unconfirmed = o.remote !== null && this.#confirm(o.remote.address);
     this.#rtcpTo = o.rtcp ?? null;
     this.kind = o.kind ?? 'udp';
     sock.on('message', (buf, rinfo) => {
@@ -58,6 +70,7 @@ export class UdpEdge implements Edge {
       const sink = this.#sink;
       if (sink === null) return;
       if (!this.#accepts(rinfo.address, rinfo.port, buf)) return sink.drop('RTP_FOREIGN_SOURCE');
+      this.#unconfirmed = false;
       this.#rtp.receive(buf, arrival, sink);
     });
     // A send error (ICMP port unreachable from a vanished edge) must not crash the process.
@@ -92,11 +105,13 @@ export class UdpEdge implements Edge {
 
   /** Where packets go: behind NAT the latched source (comedia), else the remote, else the latched source. */
   get peer(): UdpRemote | null {
+    if (this.#unconfirmed) return null;
     return this.#behindNat ? (this.#latched ?? this.#remote) : (this.#remote ?? this.#latched);
   }
 
   /** A new remote (a re-INVITE moved the media): packets go there, and only its packets are taken. */
   setRemote(remote: UdpRemote, rtcp: UdpRemote | null): void {
+    if (this.#remote?.address !== remote.address || this.#remote.port !== remote.port) this.#unconfirmed = this.#confirm(remote.address);
     this.#remote = remote;
     this.#rtcpTo = rtcp;
   }

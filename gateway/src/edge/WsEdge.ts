@@ -42,9 +42,14 @@ export class WsEdge implements Edge {
     return this.#rtp.rtcp;
   }
 
-  /** One binary message: an RTP packet (borrowed: parsed before this returns). */
+  /** The call's RTP rate limit, at a packet's arrival: false when it is dropped (RTP_RATE_LIMITED). */
+  admit(arrivalMs: number): boolean {
+    return this.#sink !== null && this.#rtp.admit(arrivalMs, this.#sink);
+  }
+
+  /** One binary message already admitted: an RTP packet (borrowed: parsed before this returns). */
   receive(message: Uint8Array, arrivalMs: number): void {
-    if (this.#sink !== null) this.#rtp.receive(message, arrivalMs, this.#sink);
+    if (this.#sink !== null) this.#rtp.handle(message, arrivalMs, this.#sink);
   }
 
   /** The socket closed from the edge's side. */

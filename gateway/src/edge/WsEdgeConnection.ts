@@ -5,6 +5,7 @@ import type { RoutingTable } from '../routing.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { CODEC_INFO } from '../media/edgeCodecs.js';
+import { bytesInbox, type SocketInbox } from '../SocketInbox.js';
 import { RtpFraming } from './RtpFraming.js';
 import { WsEdge, type EdgeSocket } from './WsEdge.js';
 
@@ -18,6 +19,14 @@ export interface EdgeHost {
 
 /** Largest RTP packet accepted over WebSocket, bytes (a jumbo Opus packet fits many times over). */
 export const EDGE_MAX_MESSAGE = 16 * 1024;
+/**
+ * Control messages (text, and binary before the start) a /v1/edge may send: a call needs two
+ * (start, stop), so 5/s and 20 at once leave room for any client; beyond, dropped unread
+ * (EDGE_FLOOD), and 100 over closes the socket (1008). RTP is limited per call (RTP_RATE_LIMIT).
+ */
+const CONTROL_RATE = 5;
+const CONTROL_BURST = 20;
+const CONTROL_CUTOFF = 100;
 
 const utf8 = new TextDecoder();
 
@@ -30,17 +39,39 @@ export class WsEdgeConnection {
   readonly #host: EdgeHost;
   #edge: WsEdge | null = null;
   #callClose: ((reason: 'edge_stop') => void) | null = null;
+  readonly #inbox: SocketInbox<Uint8Array>;
 
   constructor(sock: EdgeSocket, host: EdgeHost) {
     this.#sock = sock;
     this.#host = host;
+    this.#inbox = bytesInbox({
+      rate: CONTROL_RATE,
+      burst: CONTROL_BURST,
+      cutoffAfter: CONTROL_CUTOFF,
+      handle: (m, isBinary, arrivalMs) => {
+        this.#handle(m, isBinary, arrivalMs);
+      },
+      flooded: (n) => {
+        host.metrics.drops.inc({ reason: 'EDGE_FLOOD' }, n);
+      },
+      cutoff: () => {
+        sock.end(1008, 'EDGE_FLOOD', JSON.stringify({ event: 'error', code: 'EDGE_FLOOD', message: 'control message flood' }));
+      },
+    });
   }
 
-  /** One message (borrowed: handled before this returns). */
+  /** One message (borrowed): RTP admitted by its call's rate limit, control by the budget above; handled in order, a batch per turn. */
   message(message: Uint8Array, isBinary: boolean): void {
+    const now = performance.now();
+    const edge = this.#edge;
+    if (!isBinary || edge === null) this.#inbox.push(message, isBinary, now);
+    else if (edge.admit(now)) this.#inbox.pass(message, true, now);
+  }
+
+  #handle(message: Uint8Array, isBinary: boolean, arrivalMs: number): void {
     if (isBinary) {
       if (this.#edge === null) this.#host.metrics.drops.inc({ reason: 'BAD_REQUEST' });
-      else this.#edge.receive(message, performance.now());
+      else this.#edge.receive(message, arrivalMs);
       return;
     }
     let msg: Record<string, unknown>;
@@ -92,6 +123,9 @@ export class WsEdgeConnection {
   /** The socket closed (from the edge's side, or for a too-large message): its call ends. */
   closed(tooLarge: boolean): void {
     if (tooLarge) this.#host.metrics.drops.inc({ reason: 'FRAME_TOO_LARGE' });
-    this.#edge?.socketClosed();
+    this.#inbox.end(() => {
+      this.#inbox.close();
+      this.#edge?.socketClosed();
+    });
   }
 }

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import type uWS from 'uWebSockets.js';
 import type { Guard } from '../api/Guard.js';
+import type { DialGuard } from '../agent/dialGuard.js';
 import { parseCallRequest } from '../call/callRequest.js';
 import { GatewayError } from '../errors.js';
 import { isObject } from '../route.js';
@@ -17,6 +19,8 @@ export interface RtpEdgeHost extends EdgeHost {
   sip: () => SipService | null;
   rtpBindHost: string;
   rtpPublicHost: string;
+  /** which `remote` addresses are sent to before media came from them (absent: all) */
+  dialGuard?: DialGuard;
 }
 
 const API_MAX_BODY = 64 * 1024;
@@ -83,7 +87,10 @@ async function createUdpCall(r: Reply, bodyPromise: Promise<unknown>, host: RtpE
     const req = parseCallRequest(body, host.routing);
     const remote = parseRemote((body as Record<string, unknown>)['remote']);
     const rtp = new RtpFraming(req, host);
-    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote });
+    // An inside `remote` DIAL_ALLOW does not open hears nothing until it has sent us media
+    // (UdpEdge `confirm`), so `remote` cannot aim our RTP at an inside host that did not ask for it.
+    const guard = host.dialGuard;
+    const edge = await UdpEdge.open(host.rtpBindHost, rtp, { remote, confirm: (a) => guard !== undefined && !guard.allowsAddress(a) });
     if (r.aborted) {
       edge.close();
       return;
@@ -120,6 +127,8 @@ function parseRemote(v: unknown): UdpRemote | null {
   if (typeof v !== 'string') throw new GatewayError('BAD_REQUEST', 'remote: must be "host:port"');
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v);
   const port = m ? Number(m[2]) : 0;
-  if (!m || port < 1 || port > 65535) throw new GatewayError('BAD_REQUEST', `remote: must be "host:port", got ${JSON.stringify(v)}`);
+  // an address, not a name: media is taken only from this address, which is compared as received
+  if (!m || port < 1 || port > 65535 || isIP(m[1]!) === 0)
+    throw new GatewayError('BAD_REQUEST', `remote: must be "address:port" with an IP address, got ${JSON.stringify(v)}`);
   return { address: m[1]!, port };
 }

@@ -22,6 +22,8 @@ export interface InviteOptions {
   signal?: AbortSignal;
   /** Each provisional response (100, 180, 183). */
   onProgress?: (res: SipResponse) => void;
+  /** Where the INVITE goes, when the caller resolved (and checked) the target's host itself; default: the URI's host. */
+  destination?: Remote;
 }
 
 /** What placing calls needs from the user agent. */
@@ -53,7 +55,7 @@ export class OutgoingCalls {
 
   /** See UserAgent.invite (which checks the user agent is open first). */
   async invite(target: string, offerSdp: string, opts: InviteOptions): Promise<Dialog> {
-    const dest = uriDestination(target, 'udp');
+    const dest = opts.destination ?? uriDestination(target, 'udp');
     const callId = `${rand(12)}@${this.#core.host()}`;
     const fromTag = rand();
     const name = opts.displayName === undefined ? '' : `"${opts.displayName.replace(/(["\\])/g, '\\$1')}" `;

@@ -146,6 +146,40 @@ describe('bad input on the platform edges, with a healthy call alongside', () =>
     healthy.hangup();
   }, 40_000);
 
+  it('a stream flooding dtmf: the agent gets no more digits than a person can press, the rest is dropped (EDGE_FLOOD) and the stream closed (1008)', async () => {
+    const healthy = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550920', authToken: TOKEN });
+    const hs = await sessionTo(env.agent, '+14155550920');
+    const hcall = env.gw.calls.get(String(hs.start!['callId']))!;
+    const input = speech.subarray(0, 8000 * 4);
+    const healthyDone = healthy.stream(input);
+    const p = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550921', authToken: TOKEN });
+    const s = await sessionTo(env.agent, '+14155550921');
+    const [flood0, invalid0] = [await drops('EDGE_FLOOD'), await drops('CONTROL_INVALID')];
+    const t0 = performance.now();
+    for (let i = 0; i < 5000; i++) p.dtmf('5');
+    await until(() => p.closed, 5000, 'the flooding stream to be closed');
+    await s.until(() => s.closed, 3000, 'its call to end');
+    const digits = s.eventsOf('dtmf').length;
+    const flooded = (await drops('EDGE_FLOOD')) - flood0;
+    // caller digits are capped at 10/s with 20 at once (InboundLeg), however many the platform sends
+    const bound = 20 + (10 * (performance.now() - t0)) / 1000;
+    console.log(
+      `dtmf flood: 5000 sent, ${digits} reached the agent (at most ${bound.toFixed(0)}), ${flooded} dropped as EDGE_FLOOD, closed ${p.closeCode}`,
+    );
+    expect(p.closeCode).toBe(1008);
+    expect(digits).toBeGreaterThan(0);
+    expect(digits).toBeLessThanOrEqual(bound);
+    expect(flooded).toBeGreaterThanOrEqual(500); // the stream is closed 500 messages over its budgets
+    expect((await drops('CONTROL_INVALID')) - invalid0).toBe(0);
+    // the healthy call beside it: every frame, nothing dropped
+    await healthyDone;
+    await hs.until(() => hs.frames.length >= 195, 3000, 'healthy frames');
+    expect(hcall.stats.dropped).toBe(0);
+    expect(hcall.inbound.stats).toMatchObject({ lost: 0, late: 0, duplicate: 0 });
+    expect(hs.closed).toBe(false);
+    healthy.hangup();
+  }, 30_000);
+
   it('takes a 10 s burst (a platform catching up after a stall): every frame reaches the agent, paced, nothing dropped, the call goes on', async () => {
     const healthy = await TwilioPeer.call({ gateway: env.url, from, to: '+14155550910', authToken: TOKEN });
     const hs = await sessionTo(env.agent, '+14155550910');

@@ -1,3 +1,4 @@
+import type { DialGuard } from '../../agent/dialGuard.js';
 import type { CallRegistry } from '../../call/CallRegistry.js';
 import type { Metrics } from '../../metrics.js';
 import type { RoutingTable } from '../../routing.js';
@@ -12,4 +13,6 @@ export interface SipHost {
   rtpPacketsPerSecond: number;
   sip: SipSettings;
   tls: Settings['tls'];
+  /** where dial-outs may go (absent: anywhere, for embedders and tests of the SIP stack alone) */
+  dialGuard?: DialGuard;
 }

@@ -1,3 +1,4 @@
+import type { DialGuard } from '../../agent/dialGuard.js';
 import type { Call } from '../../call/Call.js';
 import { toE164 } from '../../e164.js';
 import { GatewayError } from '../../errors.js';
@@ -6,7 +7,8 @@ import { isObject, parseRoute, type Route } from '../../route.js';
 import type { RoutingTable } from '../../routing.js';
 import { SipError } from '../../sip/errors.js';
 import { createOffer, parseAnswer } from '../../sip/sdp.js';
-import { parseUri, type SipUri } from '../../sip/uri.js';
+import type { Remote } from '../../sip/transport.js';
+import { parseUri, uriDestination, type SipUri } from '../../sip/uri.js';
 import type { UserAgent } from '../../sip/UserAgent.js';
 import { RtpFraming } from '../RtpFraming.js';
 import { bindRtpSocket, UdpEdge } from '../UdpEdge.js';
@@ -83,12 +85,32 @@ function e164OrEmpty(user: string | undefined): string {
 }
 
 /**
+ * Where the INVITE goes, checked before anything is sent: the URI's host resolved here, and
+ * refused (SIP_URI_FORBIDDEN) when it is loopback, link-local, private or metadata and not in
+ * DIAL_ALLOW. UDP and TCP go to the checked address (a name cannot resolve elsewhere a moment
+ * later); TLS keeps the name, whose certificate the handshake verifies. Null: unguarded.
+ */
+async function guardedDestination(guard: DialGuard | undefined, uri: string): Promise<Remote | null> {
+  if (guard === undefined) return null;
+  const dest = uriDestination(uri, 'udp');
+  let address: string;
+  try {
+    address = await guard.address(dest.address, 'SIP_URI_FORBIDDEN');
+  } catch (err) {
+    if (err instanceof GatewayError) throw new GatewayError(err.code, `sip.uri: ${err.message}`, { status: 403 });
+    throw new GatewayError('SIP_CALL_FAILED', `sip.uri: ${dest.address} does not resolve (${(err as Error).message})`, { status: 502 });
+  }
+  return dest.protocol === 'tls' ? null : { ...dest, address };
+}
+
+/**
  * Places a call (UAC): INVITE with our offer (the route's codecs, telephone-event), one retry
  * with digest on 401/407, provisional responses, then on 200 the ACK, and the call with its agent.
  * Resolves with the call once the callee answered; `signal` aborts a ringing call (CANCEL).
  * Rejects with SIP_REJECTED (the callee's status) or SIP_TIMEOUT.
  */
 export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: AbortSignal): Promise<Call> {
+  const destination = await guardedDestination(h.dialGuard, d.uri);
   const sock = await bindRtpSocket(h.rtpBindHost);
   try {
     const offer = createOffer({ address: h.sip.publicHost, port: sock.address().port, codecs: d.route.codecs });
@@ -97,6 +119,7 @@ export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: Abo
       headers: d.headers,
       signal,
       ...(d.auth !== null ? { auth: d.auth } : {}),
+      ...(destination !== null ? { destination } : {}),
     });
     const m = parseAnswer(dialog.remoteSdp, d.route.codecs);
     if (m === null) {
@@ -105,7 +128,15 @@ export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: Abo
     }
     const dtmfPayloadType = m.dtmfPayloadType ?? 101;
     const rtp = new RtpFraming({ codec: m.codec, payloadType: m.payloadType, dtmfPayloadType }, h);
-    const udp = new UdpEdge(sock, rtp, { remote: { address: m.remoteAddress, port: m.remotePort }, rtcp: rtcpDestination(m), kind: 'sip' });
+    // The callee's SDP may name any address: an inside one the guard refuses gets nothing until
+    // media has come from it (UdpEdge `confirm`), so a dial-out cannot aim our RTP inside.
+    const guard = h.dialGuard;
+    const udp = new UdpEdge(sock, rtp, {
+      remote: { address: m.remoteAddress, port: m.remotePort },
+      confirm: (a) => guard !== undefined && !guard.allowsAddress(a),
+      rtcp: rtcpDestination(m),
+      kind: 'sip',
+    });
     const edge = new SipCallEdge(udp);
     edge.negotiated(m);
     edge.bind(dialog);

@@ -3,13 +3,15 @@ import type { CallRequest } from '../../call/callRequest.js';
 import { toE164 } from '../../e164.js';
 import { GatewayError, type GatewayErrorCode } from '../../errors.js';
 import { log } from '../../log.js';
+import { TokenBucket } from '../../rateLimit.js';
+import { bytesInbox, type SocketInbox } from '../../SocketInbox.js';
 import { CODEC_INFO, DTMF_PAYLOAD_TYPE } from '../../media/edgeCodecs.js';
 import type { EdgeHost } from '../WsEdgeConnection.js';
 import type { EdgeSocket } from '../WsEdge.js';
 import type { PendingCalls } from './PendingCalls.js';
 import { CPAAS_PLATFORMS, type CpaasPlatform, type StreamPlatform, type StreamProtocol, type StreamStart } from './protocol.js';
 import { StreamEdge } from './StreamEdge.js';
-import { StreamFraming } from './StreamFraming.js';
+import { BACKLOG_FRAMES, StreamFraming } from './StreamFraming.js';
 
 export interface StreamHost extends EdgeHost {
   pending: PendingCalls;
@@ -17,6 +19,13 @@ export interface StreamHost extends EdgeHost {
 
 /** Messages refused before a stream starts, after which its socket is closed. */
 const MAX_EARLY_INVALID = 50;
+/**
+ * Control events (everything but media: mark echoes, DTMF, platform status): ours are a mark
+ * per 200 ms plus the agent's (at most 256 outstanding), so 100/s and 500 at once are plenty.
+ * Beyond, dropped (EDGE_FLOOD); a stream 500 messages over either budget is closed (1008).
+ */
+export const CONTROL_RATE = 100;
+export const CONTROL_BURST = 500;
 
 const utf8 = new TextDecoder();
 
@@ -36,6 +45,8 @@ export class StreamConnection {
   #edge: StreamEdge | null = null;
   #early = 0;
   #closed = false;
+  readonly #inbox: SocketInbox<Uint8Array>;
+  readonly #control = new TokenBucket(CONTROL_RATE, CONTROL_BURST);
 
   constructor(platform: StreamPlatform, proto: StreamProtocol, sock: EdgeSocket, host: StreamHost, query: URLSearchParams) {
     this.#platform = platform;
@@ -43,12 +54,29 @@ export class StreamConnection {
     this.#sock = sock;
     this.#host = host;
     this.#query = query;
+    this.#inbox = bytesInbox({
+      ...streamBudget(host),
+      handle: (data, isBinary, arrivalMs) => {
+        this.#handle(data, isBinary, arrivalMs);
+      },
+      flooded: (n) => {
+        host.metrics.drops.inc({ reason: 'EDGE_FLOOD' }, n);
+      },
+      cutoff: () => {
+        log('warn', 'stream_refused', { platform, code: 'EDGE_FLOOD', reason: 'message flood' });
+        this.#closed = true;
+        sock.end(1008, 'EDGE_FLOOD');
+      },
+    });
   }
 
-  /** One message (borrowed: handled before this returns). */
+  /** One message (borrowed): counted against the stream's budget, handled in order, a batch per event-loop turn. */
   message(data: Uint8Array, isBinary: boolean): void {
+    if (!this.#closed) this.#inbox.push(data, isBinary, performance.now());
+  }
+
+  #handle(data: Uint8Array, isBinary: boolean, now: number): void {
     if (this.#closed) return;
-    const now = performance.now();
     if (isBinary) {
       if (!this.#proto.binaryMedia) return this.#invalid('CONTROL_INVALID', 'binary message on a JSON stream');
       if (this.#edge === null && this.#proto.implicitStart !== undefined) {
@@ -61,6 +89,7 @@ export class StreamConnection {
     }
     const ev = this.#proto.text(utf8.decode(data), this.#query);
     const edge = this.#edge;
+    if (ev.kind !== 'media' && !this.#control.take(now)) return this.#inbox.over();
     switch (ev.kind) {
       case 'ignore':
         return;
@@ -87,9 +116,13 @@ export class StreamConnection {
 
   /** The socket closed (the platform hung up, or a message was too large). */
   closed(tooLarge: boolean): void {
-    this.#closed = true;
     if (tooLarge) this.#host.metrics.drops.inc({ reason: 'FRAME_TOO_LARGE' });
-    this.#edge?.socketClosed();
+    // what the platform sent before it closed (its stop, the last media) is handled first
+    this.#inbox.end(() => {
+      this.#closed = true;
+      this.#inbox.close();
+      this.#edge?.socketClosed();
+    });
   }
 
   #start(s: StreamStart): void {
@@ -130,8 +163,18 @@ export class StreamConnection {
     this.#host.metrics.rejected.inc({ reason: e.code });
     log('warn', 'stream_refused', { platform: this.#platform, code: e.code, reason: e.message });
     this.#closed = true;
+    this.#inbox.close();
     this.#sock.end(e.status === 503 || e.status === 429 ? 1013 : 1008, e.code);
   }
+}
+
+/**
+ * Every message (or AudioSocket frame) a stream may send, before it is read: media at
+ * RTP_RATE_LIMIT (50/s nominal) plus control, and at once the 20 s of audio a platform may release
+ * after a stall (StreamFraming paces it) plus control. Beyond, dropped unread (EDGE_FLOOD).
+ */
+export function streamBudget(host: EdgeHost): { rate: number; burst: number; cutoffAfter: number } {
+  return { rate: host.rtpPacketsPerSecond + CONTROL_RATE, burst: BACKLOG_FRAMES + CONTROL_BURST, cutoffAfter: CONTROL_BURST };
 }
 
 /** A number in E.164 when it reads as one, else as given (Exotel's 0-prefixed national numbers). */

@@ -10,7 +10,7 @@ const REFILL_PER_S = 55;
 /** Frames of a burst released per 20 ms while catching up (4× real time). */
 const CATCH_UP_FRAMES = 4;
 /** Frames a paced burst may hold (20 s); more are dropped as DSP_OVERLOAD. */
-const BACKLOG_FRAMES = 1000;
+export const BACKLOG_FRAMES = 1000;
 /** Initial size of the base64 scratch: 100 ms of 16 kHz L16 (grows for larger messages, rarely). */
 const SCRATCH_BYTES = 3200;
 

@@ -4,9 +4,12 @@ import { GatewayError } from '../../errors.js';
 import { log } from '../../log.js';
 import { CODEC_INFO, DTMF_PAYLOAD_TYPE } from '../../media/edgeCodecs.js';
 import { AudioSocketReader, type AudioSocketFrame } from '../../platforms/asterisk.js';
+import { TokenBucket } from '../../rateLimit.js';
+import { SocketInbox } from '../../SocketInbox.js';
 import type { EdgeHost } from '../WsEdgeConnection.js';
 import { AudioSocketEdge } from './AudioSocketEdge.js';
 import type { PlatformSettings } from './platformSettings.js';
+import { CONTROL_BURST, CONTROL_RATE, streamBudget } from './StreamConnection.js';
 import { StreamFraming } from './StreamFraming.js';
 
 export interface AudioSocketServer {
@@ -53,10 +56,17 @@ export async function startAudioSocketServer(host: EdgeHost & { settings: Platfo
   };
 }
 
+/**
+ * One AudioSocket connection. Its frames are budgeted like a platform stream's (streamBudget;
+ * beyond, EDGE_FLOOD, and far beyond the connection is hung up) and handled a few dozen per
+ * event-loop turn: while frames wait, the socket is paused, so the kernel holds the rest.
+ */
 class AudioSocketConnection {
   readonly #sock: net.Socket;
   readonly #host: EdgeHost;
   readonly #reader = new AudioSocketReader();
+  readonly #inbox: SocketInbox<AudioSocketFrame>;
+  readonly #control = new TokenBucket(CONTROL_RATE, CONTROL_BURST);
   #uuid: string | null = null;
   #edge: AudioSocketEdge | null = null;
   #done = false;
@@ -64,6 +74,27 @@ class AudioSocketConnection {
   constructor(sock: net.Socket, host: EdgeHost) {
     this.#sock = sock;
     this.#host = host;
+    this.#inbox = new SocketInbox<AudioSocketFrame>({
+      ...streamBudget(host),
+      handle: (f, _flag, arrivalMs) => {
+        this.#frame(f, arrivalMs);
+      },
+      // a frame's audio is a view into the read it came in, which nothing reuses
+      keep: (f) => f,
+      size: (f) => (f.kind === 'audio' ? f.pcm.length : 3),
+      flooded: (n) => {
+        host.metrics.drops.inc({ reason: 'EDGE_FLOOD' }, n);
+      },
+      cutoff: () => {
+        log('warn', 'audiosocket_refused', { uuid: this.#uuid, code: 'EDGE_FLOOD', reason: 'frame flood' });
+        this.#done = true;
+        // its call hangs up (a hang-up frame, then the close); before the call, the socket ends here
+        if (this.#edge !== null) this.#edge.ended('edge_stop');
+        else this.#sock.end(Uint8Array.of(0, 0, 0));
+      },
+      pause: () => sock.pause(),
+      resume: () => sock.resume(),
+    });
     sock.setTimeout(HELLO_TIMEOUT_MS, () => {
       if (this.#edge === null) this.#refuse(new GatewayError('CONTROL_INVALID', 'no UUID and audio in time'));
     });
@@ -71,8 +102,11 @@ class AudioSocketConnection {
       this.#data(chunk);
     });
     sock.on('close', () => {
-      this.#done = true;
-      this.#edge?.ended('edge_closed');
+      this.#inbox.end(() => {
+        this.#done = true;
+        this.#inbox.close();
+        this.#edge?.ended('edge_closed');
+      });
     });
     sock.on('error', () => {}); // a reset peer: 'close' follows
   }
@@ -91,11 +125,12 @@ class AudioSocketConnection {
       else this.#sock.destroy();
       return;
     }
-    for (const f of r.msg) this.#frame(f, now);
+    for (const f of r.msg) this.#inbox.push(f, false, now);
   }
 
   #frame(f: AudioSocketFrame, now: number): void {
     if (this.#done) return;
+    if (f.kind !== 'audio' && !this.#control.take(now)) return this.#inbox.over();
     const edge = this.#edge;
     switch (f.kind) {
       case 'uuid':
