@@ -97,7 +97,8 @@ beforeAll(async () => {
   ({ gw, url } = await startGateway({
     maxCalls: MAX_CALLS,
     callsPerSecond: 10,
-    mediaTimeoutMs: 1500,
+    // long enough that the healthy call outlives a flood sent from this same process on a loaded machine
+    mediaTimeoutMs: 4000,
     agentConnectTimeoutMs: 500,
     rtpPacketsPerSecond: 150,
     // the test agents listen on 127.0.0.1; the SIP dial-out targets below on 127.0.0.2, not allowed
@@ -554,9 +555,9 @@ describe('faults, with a healthy call alongside', () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
     await c.stream(speech.subarray(0, 1600));
     const t0 = performance.now();
-    await until(() => c.stopReason !== null, 4000, 'the media timeout');
+    await until(() => c.stopReason !== null, 10_000, 'the media timeout');
     expect(c.stopReason).toBe('media_timeout');
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(3000);
     await expectHealthyIntact();
   });
 
