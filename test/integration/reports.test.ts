@@ -187,7 +187,9 @@ describe('the end-of-call report', () => {
       await sleep(200);
       const framesAtAgent = ws.frames.length;
       await witness.hangup();
-      await until(() => gw.reports.pending === 0, 10_000, 'every report delivered or given up');
+      // The witness's report is queued once its recording is finished, a moment after the hang-up:
+      // wait for all 11 reports' 3 attempts (33 POSTs) and an empty queue; a lost report times out here.
+      await until(() => hang.got.length + fail.got.length >= 33 && gw.reports.pending === 0, 15_000, 'every report delivered or given up');
       // Every packet of the witness reached its agent, and every packet back is the next in
       // sequence, one whole 20 ms slot or more after the previous: the clock skips slots only after a
       // stall of the whole (shared, loaded) machine longer than its catch-up, a few at most, where a
