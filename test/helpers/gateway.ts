@@ -1,9 +1,11 @@
 import { tmpdir } from 'node:os';
+import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import { RoutingTable } from '../../gateway/src/routing.js';
 import { DEFAULT_LIMITS, type Settings } from '../../gateway/src/settings.js';
 import { Gateway } from '../../gateway/src/Gateway.js';
 import { setLogLevel } from '../../gateway/src/log.js';
+import { TestAgent } from '../../testkit/TestAgent.js';
 import { Resampler, g711DecodeInto, g711EncodeInto, tsDiff } from '../../codecs/src/index.js';
 
 setLogLevel((process.env['TEST_LOG_LEVEL'] as 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined) ?? 'silent');
@@ -37,6 +39,26 @@ export async function startGateway(overrides: Partial<Settings> = {}): Promise<{
   });
   const port = await gw.start();
   return { gw, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * For one describe block: a gateway (`overrides` on the test defaults) and a test agent, started
+ * before its tests and closed after them; `use` receives them once they run.
+ */
+export function withGatewayAndAgent(
+  overrides: Partial<Settings>,
+  use: (started: { gw: Gateway; url: string; agent: TestAgent }) => void,
+): void {
+  let started: { gw: Gateway; url: string; agent: TestAgent } | null = null;
+  beforeAll(async () => {
+    const { gw, url } = await startGateway(overrides);
+    started = { gw, url, agent: await TestAgent.listen() };
+    use(started);
+  });
+  afterAll(async () => {
+    await started?.agent.close();
+    await started?.gw.close();
+  });
 }
 
 /** What the gateway hears from a G.711 caller: the input after a µ-law round trip. */

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { mixAtSnr, pinkNoise } from '../../bench/src/latency/load.js';
 import { RtpCaller } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import { fixture } from '../helpers/audio.js';
-import { counter, startGateway } from '../helpers/gateway.js';
+import { counter, withGatewayAndAgent } from '../helpers/gateway.js';
 
 /**
  * `denoise: "auto"` (the route default) through a running gateway: the agent is told what was
@@ -14,14 +14,7 @@ describe('denoise "auto" through the gateway', () => {
   let gw: Gateway;
   let url: string;
   let agent: TestAgent;
-  beforeAll(async () => {
-    ({ gw, url } = await startGateway({ dspWorkers: 1 }));
-    agent = await TestAgent.listen();
-  });
-  afterAll(async () => {
-    await agent.close();
-    await gw.close();
-  });
+  withGatewayAndAgent({ dspWorkers: 1 }, (g) => ({ gw, url, agent } = g));
 
   const speech = fixture('caller-en-gb-8k.wav').samples;
   const cases = [

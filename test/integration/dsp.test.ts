@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { levelDb } from '../../gateway/src/media/BargeIn.js';
@@ -6,20 +6,13 @@ import { DspPool } from '../../gateway/src/media/DspPool.js';
 import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import { energy, fixture } from '../helpers/audio.js';
-import { counter, startGateway, until } from '../helpers/gateway.js';
+import { counter, until, withGatewayAndAgent } from '../helpers/gateway.js';
 
 describe('a DSP worker that dies mid-call', () => {
   let gw: Gateway;
   let url: string;
   let agent: TestAgent;
-  beforeAll(async () => {
-    ({ gw, url } = await startGateway({ dspWorkers: 1 }));
-    agent = await TestAgent.listen();
-  });
-  afterAll(async () => {
-    await agent.close();
-    await gw.close();
-  });
+  withGatewayAndAgent({ dspWorkers: 1 }, (g) => ({ gw, url, agent } = g));
 
   it('is replaced: the call keeps going and its audio comes back after a short gap, counted', async () => {
     const clip = fixture('caller-en-us-8k.wav').samples;

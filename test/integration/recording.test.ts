@@ -1,6 +1,6 @@
 import { readFile, stat, utimes } from 'node:fs/promises';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Call } from '../../gateway/src/call/Call.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { tsDiff } from '../../codecs/src/index.js';
@@ -8,7 +8,7 @@ import { RoutingTable } from '../../gateway/src/routing.js';
 import { RtpCaller, sleep } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import { fixture, gaussian, rng, xcorrPeak } from '../helpers/audio.js';
-import { counter, resampleAll, startGateway, ulawRoundTrip, until } from '../helpers/gateway.js';
+import { counter, resampleAll, startGateway, ulawRoundTrip, until, withGatewayAndAgent } from '../helpers/gateway.js';
 
 /**
  * Call recording (route option `record`): a stereo WAV on the call clock, the caller on the left
@@ -72,14 +72,7 @@ describe('call recording over UDP', () => {
   let gw: Gateway;
   let url: string;
   let agent: TestAgent;
-  beforeAll(async () => {
-    ({ gw, url } = await startGateway({ dspWorkers: 1 }));
-    agent = await TestAgent.listen();
-  });
-  afterAll(async () => {
-    await gw.close();
-    await agent.close();
-  });
+  withGatewayAndAgent({ dspWorkers: 1 }, (g) => ({ gw, url, agent } = g));
 
   it('records the caller (left) and the agent as played (right) on the call clock; after a clear the right channel is silent', async () => {
     const caller = await RtpCaller.place({

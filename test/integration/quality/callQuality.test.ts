@@ -13,7 +13,7 @@ import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
 import { TestAgent } from '../../../testkit/TestAgent.js';
 import { fixture, rng } from '../../helpers/audio.js';
-import { startGateway, until } from '../../helpers/gateway.js';
+import { until, withGatewayAndAgent } from '../../helpers/gateway.js';
 import { agentRoute, NUMBER, startSipGateway } from '../sip/sipGateway.js';
 
 /**
@@ -65,14 +65,7 @@ describe('per-call quality over real UDP', () => {
   let gw: Gateway;
   let url: string;
   let agent: TestAgent;
-  beforeAll(async () => {
-    ({ gw, url } = await startGateway({ dspWorkers: 1 }));
-    agent = await TestAgent.listen();
-  });
-  afterAll(async () => {
-    await gw.close();
-    await agent.close();
-  });
+  withGatewayAndAgent({ dspWorkers: 1 }, (g) => ({ gw, url, agent } = g));
 
   it('reports injected loss within ±1 point and jitter within ±5 ms; MOS falls with loss, in the published bands', async () => {
     const route = { agent: { url: agent.url }, sampleRate: 8000, denoise: false, bargeIn: { enabled: false } };
