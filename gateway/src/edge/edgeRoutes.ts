@@ -10,7 +10,7 @@ import { readJson, reply, sendJson, type Reply } from '../http.js';
 import { CODEC_INFO } from '../media/edgeCodecs.js';
 import { RtpFraming } from './RtpFraming.js';
 import { UdpEdge, type UdpRemote } from './UdpEdge.js';
-import type { EdgeSocket } from './WsEdge.js';
+import { uwsEdgeSocket } from './uwsEdgeSocket.js';
 import { EDGE_MAX_MESSAGE, WsEdgeConnection, type EdgeHost } from './WsEdgeConnection.js';
 
 export interface RtpEdgeHost extends EdgeHost {
@@ -50,21 +50,7 @@ export function rtpEdgeRoutes(app: uWS.TemplatedApp, host: RtpEdgeHost): void {
     open: (ws) => {
       const d = ws.getUserData();
       d.open = true;
-      const sock: EdgeSocket = {
-        sendBinary: (bytes) => d.open && ws.send(bytes, true) !== 2,
-        sendText: (text) => {
-          if (d.open) ws.send(text, false);
-        },
-        bufferedAmount: () => ws.getBufferedAmount(),
-        end: (code, reason, text) => {
-          if (!d.open) return;
-          ws.cork(() => {
-            if (text !== undefined) ws.send(text, false);
-            ws.end(code, reason);
-          });
-        },
-      };
-      d.conn = new WsEdgeConnection(sock, host);
+      d.conn = new WsEdgeConnection(uwsEdgeSocket(ws), host);
     },
     message: (ws, message, isBinary) => ws.getUserData().conn?.message(new Uint8Array(message), isBinary),
     // uWS ends a socket whose message exceeds maxPayloadLength with 1006 and this text.

@@ -3,7 +3,7 @@ import type { Guard } from '../../api/Guard.js';
 import { GatewayError } from '../../errors.js';
 import { readBody, reply, sendText, type Reply } from '../../http.js';
 import { log } from '../../log.js';
-import type { EdgeSocket } from '../WsEdge.js';
+import { uwsEdgeSocket } from '../uwsEdgeSocket.js';
 import type { EdgeHost } from '../WsEdgeConnection.js';
 import { answerDocument, callFields, verifyWebhook, webhookParams, type WebhookRequest } from './answers.js';
 import { asteriskProtocol } from './asteriskStream.js';
@@ -170,22 +170,7 @@ function streamRoute(app: uWS.TemplatedApp, pattern: string, platform: StreamPla
     open: (ws) => {
       const d = ws.getUserData();
       d.open = true;
-      const sock: EdgeSocket = {
-        sendBinary: (bytes) => d.open && ws.send(bytes, true) !== 2,
-        sendText: (text) => {
-          if (d.open) ws.send(text, false);
-        },
-        bufferedAmount: () => (d.open ? ws.getBufferedAmount() : 0),
-        end: (code, reason, text) => {
-          if (!d.open) return;
-          d.open = false;
-          ws.cork(() => {
-            if (text !== undefined) ws.send(text, false);
-            ws.end(code, reason);
-          });
-        },
-      };
-      d.conn = new StreamConnection(platform, PROTOCOLS[platform](), sock, host, new URLSearchParams(d.query));
+      d.conn = new StreamConnection(platform, PROTOCOLS[platform](), uwsEdgeSocket(ws), host, new URLSearchParams(d.query));
     },
     message: (ws, message, isBinary) => {
       ws.getUserData().conn?.message(new Uint8Array(message), isBinary);
