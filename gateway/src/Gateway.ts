@@ -44,6 +44,8 @@ export class Gateway {
   /** calls' records still finishing (recordings being closed, reports not yet queued) */
   readonly #finishing = new Set<Promise<void>>();
   readonly #guard: Guard;
+  /** Where dial-outs may go (DIAL_ALLOW): agent and fallback URLs, report webhooks, SIP dial-outs, RTP remotes. */
+  readonly #dialGuard: DialGuard;
   readonly #clock: PlayoutClock<Call>;
   readonly #agents: AgentSupervisor;
   #pool: DspPool | null = null;
@@ -72,10 +74,11 @@ export class Gateway {
         call.close('error');
       },
     );
-    this.#agents = new AgentSupervisor(settings, this.metrics);
+    this.#dialGuard = new DialGuard(settings.dialAllow);
+    this.#agents = new AgentSupervisor(settings, this.metrics, this.#dialGuard);
     this.calls = new CallRegistry(settings, this.metrics, this.#clock, this.#agents);
     this.recordings = new RecordingStore(settings.recordings, this.metrics);
-    this.reports = new EventsWebhook(settings.events, settings.authSecret, new DialGuard(settings.dialAllow), this.metrics);
+    this.reports = new EventsWebhook(settings.events, settings.authSecret, this.#dialGuard, this.metrics);
     this.#live = new LiveFeed(this.calls);
   }
 
@@ -120,7 +123,7 @@ export class Gateway {
     };
     const app = s.tls === null ? uWS.App() : uWS.SSLApp({ cert_file_name: s.tls.certFile, key_file_name: s.tls.keyFile });
     const edges = { registry: this.calls, routing: s.routing, metrics: this.metrics, rtpPacketsPerSecond: s.rtpPacketsPerSecond };
-    const dialGuard = new DialGuard(s.dialAllow); // SIP dial-outs' and RTP remotes' (agents have their own)
+    const dialGuard = this.#dialGuard;
     rtpEdgeRoutes(app, {
       ...edges,
       guard: this.#guard,

@@ -6,7 +6,7 @@ import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Agent } from './Agent.js';
 import { AgentLink } from './AgentLink.js';
-import { DialGuard } from './dialGuard.js';
+import type { DialGuard } from './dialGuard.js';
 import { DIALECT_FACTORIES } from './dialects/index.js';
 import { EchoAgent } from './EchoAgent.js';
 import { Secrets } from './services/secrets.js';
@@ -33,10 +33,11 @@ export class AgentSupervisor {
   readonly #dialIns = new Map<string, DialIn>();
   readonly #guard: DialGuard;
 
-  constructor(settings: Settings, metrics: Metrics) {
+  /** `guard`: the gateway's one dial guard (settings.dialAllow), which agent URLs pass. */
+  constructor(settings: Settings, metrics: Metrics, guard: DialGuard) {
     this.#s = settings;
     this.#m = metrics;
-    this.#guard = new DialGuard(settings.dialAllow);
+    this.#guard = guard;
   }
 
   /** Creates the call's first agent and takes charge of its failures. */
