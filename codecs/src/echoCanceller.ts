@@ -1,4 +1,5 @@
 import { BulkDelay } from './bulkDelay.js';
+import { EchoSuppressor } from './echoSuppressor.js';
 import { Fft } from './fft.js';
 
 /**
@@ -20,6 +21,9 @@ import { Fft } from './fft.js';
  * 4. The loss it measures (reference to residual, `lossDb`) tells the barge-in detector how much
  *    echo may be left; G.168 §6.4.2.7's non-divergence is guarded (a foreground that adds more
  *    than it removes is dropped).
+ * 5. With `suppress`, a residual echo suppressor (`EchoSuppressor`) makes a second output for the
+ *    barge-in detector, one block behind: the residual with what is left of the echo taken out
+ *    per frequency bin (`suppressed`).
  *
  * Samples are placed on one sample clock by the caller (`atSample`). The echo estimate of a block
  * is computed as soon as the block starts (the reference it needs was played ≥ lead + 4 ms
@@ -38,6 +42,8 @@ export interface EchoCancellerOptions {
   leadMs?: number;
   /** background filter step size (0..1) */
   mu?: number;
+  /** also make the residual-echo-suppressed output (`suppressed`) */
+  suppress?: boolean;
 }
 
 /**
@@ -106,8 +112,18 @@ export class EchoCanceller {
   #wN = 0;
   readonly #erl = new Float32Array(LOSS_WINDOWS);
   readonly #loss = new Float32Array(LOSS_WINDOWS);
+  /** the same for the suppressed output: its power over the window, per window, the last block's */
+  #wS = 0;
+  readonly #supLoss = new Float32Array(LOSS_WINDOWS);
+  #supPow = 0;
   readonly #sorted = new Float32Array(LOSS_WINDOWS);
   #windows = 0;
+  /** residual echo suppressor, its output ring (by absolute sample) and how far that is complete */
+  readonly #sup: EchoSuppressor | null;
+  readonly #supRing: Float32Array;
+  readonly #supBlock: Float32Array;
+  readonly #eBlock: Float32Array;
+  #supEnd = 0;
 
   constructor(o: EchoCancellerOptions) {
     this.rate = o.rate;
@@ -139,6 +155,27 @@ export class EchoCanceller {
     this.#yf = new Float32Array(this.#B);
     this.#yb = new Float32Array(this.#B);
     this.#d = new Float32Array(this.#B);
+    this.#sup = o.suppress === true ? new EchoSuppressor({ block: this.#B }) : null;
+    // ≥ 0.5 s, a power of two: the longest Opus packet (120 ms) four times over
+    this.#supRing = new Float32Array(this.#sup === null ? 0 : 1 << Math.ceil(Math.log2(o.rate / 2)));
+    this.#supBlock = new Float32Array(this.#sup === null ? 0 : this.#B);
+    this.#eBlock = new Float32Array(this.#sup === null ? 0 : this.#B);
+  }
+
+  /** Absolute sample up to which `suppressed` is complete after `process` up to `processedTo` (one block behind, whole blocks). */
+  suppressedEnd(processedTo: number): number {
+    return (Math.floor(processedTo / this.#B) - 1) * this.#B;
+  }
+
+  /** The residual-echo-suppressed residual from absolute sample `from` into `out` (needs `suppress`). */
+  suppressed(from: number, out: Int16Array): void {
+    const ring = this.#supRing;
+    const mask = ring.length - 1;
+    for (let i = 0; i < out.length; i++) {
+      const s = from + i;
+      const v = s < this.#supEnd && s >= this.#supEnd - ring.length ? ring[s & mask]! : 0;
+      out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
+    }
   }
 
   /** Bulk delay to the start of the echo, samples (−1: not locked). */
@@ -163,6 +200,11 @@ export class EchoCanceller {
   /** Total loss from the reference to the residual, dB: what is left of the echo (NaN until measured). */
   get lossDb(): number {
     return this.#percentile(this.#loss);
+  }
+
+  /** Total loss from the reference to the suppressed output (`suppress`), dB (NaN until measured). */
+  get suppressedLossDb(): number {
+    return this.#percentile(this.#supLoss);
   }
 
   #percentile(ring: Float32Array): number {
@@ -205,8 +247,30 @@ export class EchoCanceller {
       this.#d[j] = v;
       const e = this.#blockLive ? v - this.#yf[j]! : v;
       out[i] = e > 32767 ? 32767 : e < -32768 ? -32768 : Math.round(e);
-      if (++this.#fill === B) this.#endBlock();
+      if (++this.#fill === B) {
+        if (this.#sup !== null) this.#suppress();
+        this.#endBlock();
+      }
     }
+  }
+
+  /** The block is complete: the suppressor's output for the block before it goes into the ring. */
+  #suppress(): void {
+    const B = this.#B;
+    const e = this.#eBlock;
+    const live = this.#blockLive;
+    for (let j = 0; j < B; j++) e[j] = live ? this.#d[j]! - this.#yf[j]! : this.#d[j]!;
+    this.#sup!.block(e, live ? this.#yf : null, this.#supBlock);
+    const at = (this.#block - 1) * B;
+    const mask = this.#supRing.length - 1;
+    let pow = 0;
+    for (let j = 0; j < B; j++) {
+      const v = this.#supBlock[j]!;
+      this.#supRing[(at + j) & mask] = v;
+      pow += v * v;
+    }
+    this.#supPow = pow;
+    this.#supEnd = at + B;
   }
 
   /**
@@ -221,7 +285,7 @@ export class EchoCanceller {
     if (Math.abs(m) >= this.#P) {
       this.#start = want;
       for (const w of [this.#fr, this.#fi, this.#br, this.#bi]) w.fill(0);
-      this.#wX = this.#wD = this.#wE = this.#wN = this.#windows = 0;
+      this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = this.#windows = 0;
       return;
     }
     this.#start -= m * B;
@@ -265,6 +329,11 @@ export class EchoCanceller {
     this.#block = blk;
     this.#fill = offset;
     this.#blockLive = false;
+    if (!contiguous) {
+      // after a gap: the samples before `offset` were never heard
+      this.#d.fill(0, 0, offset);
+      this.#sup?.reset();
+    }
     if (this.#start < 0) return;
     if (contiguous) {
       this.#xHead = (this.#xHead + 1) % P;
@@ -413,11 +482,14 @@ export class EchoCanceller {
       this.#wX += sx;
       this.#wD += sdd;
       this.#wE += Math.min(sff, sdd);
+      // (the suppressed output is one block behind: over a window, that is the same echo)
+      this.#wS += this.#supPow;
       if (++this.#wN === WINDOW_BLOCKS) {
         const i = this.#windows++ % LOSS_WINDOWS;
         this.#erl[i] = 10 * Math.log10(this.#wX / (this.#wD + 1));
         this.#loss[i] = 10 * Math.log10(this.#wX / (this.#wE + 1));
-        this.#wX = this.#wD = this.#wE = this.#wN = 0;
+        this.#supLoss[i] = 10 * Math.log10(this.#wX / (this.#wS + 1));
+        this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = 0;
       }
     }
   }

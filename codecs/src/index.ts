@@ -12,5 +12,6 @@ export * from './resampler.js';
 export * from './denoiser.js';
 export * from './wav.js';
 export * from './echoCanceller.js';
+export * from './echoSuppressor.js';
 export * from './fft.js';
 export * from './bulkDelay.js';

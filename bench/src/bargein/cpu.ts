@@ -6,8 +6,8 @@ import { SileroModel, SileroStream } from '../../../gateway/src/media/SileroVad.
 import { g168Path, scaledResponse } from './echoPaths.js';
 
 /**
- * CPU per call of the barge-in parts, on this machine: the echo canceller (8 kHz G.711 edges,
- * and the 16 kHz band of an Opus edge with its two resamplers) and Silero VAD (one stream; its
+ * CPU per call of the barge-in parts, on this machine: the echo canceller, alone and with its
+ * residual echo suppressor (8 kHz G.711 edges, and the 16 kHz band of an Opus edge with its two resamplers) and Silero VAD (one stream; its
  * inference runs on onnxruntime's threads, which process.cpuUsage() counts). 60 s of agent speech
  * through a G.168 D.5 hybrid at 10 dB ERL, 20 ms at a time. Run under `flock -x /tmp/cpu.lock`.
  * `node --import tsx bench/src/bargein/cpu.ts`
@@ -38,16 +38,20 @@ async function cpu(f: () => Promise<void> | void): Promise<{ pct: number; usPerF
 }
 
 const rows: [string, { pct: number; usPerFrame: number }][] = [];
-const run8 = () => {
-  const aec = new EchoCanceller({ rate: 8000 });
+const run8 = (suppress: boolean) => () => {
+  const aec = new EchoCanceller({ rate: 8000, suppress });
   const out = new Int16Array(160);
+  const judged = new Int16Array(160);
   for (let k = 0; k + 160 <= far.length; k += 160) {
     aec.playRef(far.subarray(k, k + 160), k);
     aec.process(near.subarray(k, k + 160), k, out);
+    if (suppress) aec.suppressed(aec.suppressedEnd(k + 160) - 160, judged);
   }
 };
-run8(); // warm-up (JIT)
-rows.push(['echo canceller, G.711 edge (8 kHz, 64 ms tail)', await cpu(run8)]);
+run8(false)(); // warm-up (JIT)
+run8(true)();
+rows.push(['echo canceller, G.711 edge (8 kHz, 64 ms tail)', await cpu(run8(false))]);
+rows.push(['echo canceller + residual echo suppressor, G.711 edge (what a call runs)', await cpu(run8(true))]);
 
 const speex = await loadResamplerModule();
 const up = (x: Int16Array) => Int16Array.from({ length: x.length * 6 }, (_, i) => x[Math.floor(i / 6)]!); // crude 48 kHz
@@ -62,7 +66,7 @@ const run16 = () => {
   e.close();
 };
 run16();
-rows.push(['echo canceller, Opus edge (16 kHz band, resamplers included)', await cpu(run16)]);
+rows.push(['echo canceller + suppressor, Opus edge (16 kHz band, resamplers included)', await cpu(run16)]);
 
 const model = await SileroModel.load();
 if (model === null) throw new Error('Silero VAD did not load');

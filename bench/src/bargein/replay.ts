@@ -16,6 +16,9 @@ import { runTrial, type Kind } from './trial.js';
  *
  *   node --import tsx bench/src/bargein/replay.ts --split tune --seed 1 --trials 16 --record /tmp/tune.json
  *   node --import tsx bench/src/bargein/replay.ts --replay /tmp/tune.json --set noiseMarginDb=4
+ *
+ * (Silero's probabilities are recorded, so `sileroThreshold` replays too; RNNoise's 10 ms chunks
+ * keep the threshold they were recorded with.)
  */
 
 const QS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -142,7 +145,8 @@ function replay(file: string, opts: BargeInOptions): void {
       if (e[0] === 0) d.level(e[1], e[2]);
       else {
         endMs = e[1];
-        d.chunk(e[1], e[2], e[3], e[4], e[5] === 1);
+        // a 10 ms chunk is RNNoise's (its recorded threshold); a longer one is Silero's (the threshold asked for)
+        d.chunk(e[1], e[2], e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
       }
     }
     const cleared = !Number.isNaN(confirmAt);

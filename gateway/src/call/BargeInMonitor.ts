@@ -24,7 +24,7 @@ const SILENT_EDGE_MS = 100;
  * Listens to the caller for one call: speech start and end (for the agent's turn-taking) and
  * barge-in (the caller talking over the agent).
  *
- * Barge-in is judged on the echo-cancelled audio as it leaves the echo canceller
+ * Barge-in is judged on the echo-cancelled audio as it leaves the echo canceller, its residual echo suppressed
  * (InterruptionDetector: duck, then decide), with Silero's probability chunk by chunk as the
  * model's results come back (the default, when the model loaded), else with RNNoise's (or the
  * level's) per 10 ms as the inbound chain's frames come. BargeInDetector keeps the echo and
@@ -107,14 +107,14 @@ export class BargeInMonitor {
     this.#detector.reference(playsAtMs, frame);
   }
 
-  /** The echo path the echo canceller measured: loss (dB) and delay to this frame (ms). */
-  echoPath(lossDb: number, delayMs: number): void {
-    this.#detector.setEchoPath(lossDb, Math.round(delayMs / 10));
+  /** The echo path the echo canceller measured: loss to the agent's audio and to the judge's (dB), and delay to this frame (ms). */
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number): void {
+    this.#detector.setEchoPath(lossDb, judgedLossDb, Math.round(delayMs / 10));
   }
 
   /**
-   * Echo-cancelled caller audio at the canceller's rate, its first sample at `atMs` on the
-   * reference's clock, and whether agent audio may be audible.
+   * Echo-cancelled caller audio with the residual echo suppressed, at the canceller's rate, its
+   * first sample at `atMs` on the reference's clock, and whether agent audio may be audible.
    */
   cancelled(pcm: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
     if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;

@@ -37,9 +37,16 @@ export interface InboundEvents {
   frame: FrameSink;
   /** A caller digit (RFC 4733 end packet, or out of band from the edge). */
   dtmf(digit: string, durationMs: number): void;
-  /** The echo canceller's measure of the echo path: loss (dB) and delay to the agent frames (ms). */
-  echoPath(lossDb: number, delayMs: number): void;
-  /** Echo-cancelled caller audio (borrowed) at the canceller's rate, its first sample at `atMs` as the agent frames are timed. */
+  /**
+   * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent
+   * gets), loss to what the barge-in judge gets (`cancelled`: residual echo suppressed too), dB,
+   * and delay to the agent frames (ms).
+   */
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number): void;
+  /**
+   * Echo-cancelled caller audio with the residual echo suppressed (borrowed), for the barge-in
+   * judge, at the canceller's rate, its first sample at `atMs` as the agent frames are timed.
+   */
   cancelled(pcm: Int16Array, rate: number, atMs: number): void;
   /** Input refused, by stable code. */
   drop(code: GatewayErrorCode): void;
@@ -236,8 +243,8 @@ export class InboundLeg implements EdgeSink {
     const aec = echo.aec;
     // Until the first loss is measured, the worst line's (6 dB); capped, as a path that moves (a
     // handset picked up) echoes before it is re-learned.
-    const loss = Number.isFinite(aec.lossDb) ? Math.min(40, aec.lossDb) : 6;
-    if (aec.locked) this.#ev.echoPath(loss, (1000 * aec.delay) / aec.rate + this.#dsp.delayMs);
+    const cap = (db: number) => (Number.isFinite(db) ? Math.min(40, db) : 6);
+    if (aec.locked) this.#ev.echoPath(cap(aec.lossDb), cap(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate + this.#dsp.delayMs);
     this.#ev.cancelled(echo.residual, echo.rate, echo.atMs + this.#dsp.delayMs);
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }

@@ -64,7 +64,7 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   erlPriorDb: 18,
   minLevelDb: -55,
   echoWindowMs: 300,
-  noiseMarginDb: 6,
+  noiseMarginDb: 4,
   silero: true,
   sileroThreshold: 0.5,
   duckDb: 12,
@@ -88,8 +88,12 @@ export class BargeInDetector {
   /** reference level per 10 ms slot, dBFS; slot = floor(t / 10 ms) */
   readonly #ref = new Float32Array(REF_SLOTS).fill(SILENT_DB);
   #refSlot = -1;
-  /** echo path from the echo canceller: loss from reference to what we judge (dB), delay (slots) */
+  /**
+   * echo path from the echo canceller: loss from the reference to the cancelled audio (the
+   * speech gate's frames) and to the judge's audio (residual echo suppressed too), dB; delay (slots)
+   */
   #lossDb = -1;
+  #judgedLossDb = -1;
   #delaySlots = -1;
   /** caller level history and its histogram (1 dB bins from −100 to 0 dBFS) for the background */
   readonly #levels = new Int8Array(FLOOR_FRAMES).fill(-100);
@@ -136,11 +140,12 @@ export class BargeInDetector {
 
   /**
    * The echo path as the echo canceller measured it: total loss from the reference to the
-   * (cancelled) audio we judge, dB, and its delay in 10 ms slots. Until set, the detector assumes
-   * erlPriorDb anywhere in the echo window.
+   * cancelled audio and to the judge's (residual echo suppressed), dB, and its delay in 10 ms
+   * slots. Until set, the detector assumes erlPriorDb anywhere in the echo window.
    */
-  setEchoPath(lossDb: number, delaySlots: number): void {
+  setEchoPath(lossDb: number, judgedLossDb: number, delaySlots: number): void {
     this.#lossDb = lossDb;
+    this.#judgedLossDb = judgedLossDb;
     this.#delaySlots = delaySlots;
   }
 
@@ -160,10 +165,15 @@ export class BargeInDetector {
     return this.#refMax(Math.floor(fromMs / 10), Math.floor(toMs / 10));
   }
 
-  /** Predicted level of the echo in the audio we judge at `slot`, dBFS (−100 when none). */
+  /** Predicted level of the echo in the judge's audio (residual echo suppressed) at `slot`, dBFS (−100 when none). */
   predictedEcho(slot: number): number {
+    return this.#predicted(slot, this.#judgedLossDb);
+  }
+
+  /** Predicted echo at `slot` after a loss of `lossDb` from the reference, dBFS. */
+  #predicted(slot: number, lossDb: number): number {
     if (this.#delaySlots >= 0)
-      return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(this.#lossDb, this.o.erlPriorDb / 2);
+      return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(lossDb, this.o.erlPriorDb / 2);
     return this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
   }
 
@@ -173,7 +183,7 @@ export class BargeInDetector {
    * residual echo), for the speech events; the raw level goes into the background.
    */
   push(tMs: number, level: number, vad: number, rawLevel: number): boolean {
-    const predicted = this.predictedEcho(Math.floor(tMs / 10));
+    const predicted = this.#predicted(Math.floor(tMs / 10), this.#lossDb);
     const echoRisk = predicted + this.o.erlPriorDb > this.o.minLevelDb;
     this.#record(rawLevel);
     return vad >= this.o.vadThreshold && level >= this.o.minLevelDb && (!echoRisk || level >= predicted + this.o.echoMarginDb);

@@ -10,6 +10,8 @@ const WIDEBAND_RATE = 16000;
  * cancelled in place, so the agent gets the cancelled audio too. Opus edges (48 kHz) are
  * cancelled in the 0–8 kHz band at 16 kHz, for the barge-in detector only: near end and
  * reference go through the same resampler, so their delays cancel; the agent keeps full band.
+ * The detector judges the residual with the residual echo suppressed too (one 4 ms block later):
+ * what the filter leaves of the agent's voice must not look like the caller's.
  */
 export class LineEcho {
   readonly aec: EchoCanceller;
@@ -20,9 +22,13 @@ export class LineEcho {
   readonly #f32: Float32Array;
   readonly #f32Out: Float32Array;
   readonly #band: Int16Array;
+  readonly #judged: Int16Array;
   #base = NaN;
   #ts0 = 0;
-  /** the residual of the last packet (a view) and the reference-clock time of its first sample, ms */
+  /**
+   * what the detector judges of the last packet (the residual, echo suppressed: a view of as many
+   * samples, one block earlier) and the reference-clock time of its first sample, ms
+   */
   residual: Int16Array = new Int16Array(0);
   atMs = 0;
 
@@ -30,7 +36,7 @@ export class LineEcho {
     this.#edgeRate = edgeRate;
     this.#clockRate = clockRate;
     const rate = edgeRate <= WIDEBAND_RATE ? edgeRate : WIDEBAND_RATE;
-    this.aec = new EchoCanceller({ rate });
+    this.aec = new EchoCanceller({ rate, suppress: true });
     const wide = rate !== edgeRate;
     this.#near = wide ? new Resampler(speex, { inRate: edgeRate, outRate: rate, quality }) : null;
     this.#ref = wide ? new Resampler(speex, { inRate: edgeRate, outRate: rate, quality }) : null;
@@ -38,6 +44,7 @@ export class LineEcho {
     this.#f32 = new Float32Array(max);
     this.#f32Out = new Float32Array(wide ? this.#near!.maxOutput(max) + 8 : 0);
     this.#band = new Int16Array(this.#f32Out.length);
+    this.#judged = new Int16Array(wide ? this.#band.length : max);
   }
 
   get rate(): number {
@@ -64,18 +71,19 @@ export class LineEcho {
       this.#ts0 = ts;
     }
     const at = Math.round(this.#base + (tsDiff(this.#ts0, ts) * this.rate) / this.#clockRate);
-    this.atMs = (1000 * at) / this.rate;
-    if (this.#near === null) {
-      this.aec.process(pcm, at, pcm);
-      this.residual = pcm;
-      return;
+    let n = pcm.length;
+    if (this.#near === null) this.aec.process(pcm, at, pcm);
+    else {
+      int16ToFloat(pcm, this.#f32);
+      n = this.#near.process(this.#f32.subarray(0, pcm.length), this.#f32Out);
+      const band = this.#band.subarray(0, n);
+      floatToInt16(this.#f32Out.subarray(0, n), band);
+      this.aec.process(band, at, band);
     }
-    int16ToFloat(pcm, this.#f32);
-    const n = this.#near.process(this.#f32.subarray(0, pcm.length), this.#f32Out);
-    const band = this.#band.subarray(0, n);
-    floatToInt16(this.#f32Out.subarray(0, n), band);
-    this.aec.process(band, at, band);
-    this.residual = band;
+    const from = this.aec.suppressedEnd(at + n) - n;
+    this.residual = this.#judged.subarray(0, n);
+    this.aec.suppressed(from, this.residual);
+    this.atMs = (1000 * from) / this.rate;
   }
 
   /** A new source: the clock starts afresh at its first packet. */

@@ -139,4 +139,58 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     expect(Math.abs(db(energy(res, 0, n) / energy(mic, 0, n)))).toBeLessThanOrEqual(1);
     expect(xcorrPeak(mic.subarray(0, n), res.subarray(0, n), 0).peak).toBeGreaterThanOrEqual(0.95);
   });
+
+  /** Runs `run` with suppression on; returns the residual and the suppressed output, both on the input's clock. */
+  function runSuppressed(ref: Float32Array, mic: Float32Array): { aec: EchoCanceller; res: Int16Array; sup: Int16Array } {
+    const aec = new EchoCanceller({ rate: RATE, suppress: true });
+    const res = new Int16Array(mic.length);
+    const sup = new Int16Array(mic.length);
+    const frame = new Int16Array(160);
+    for (let k = 0; k + 160 <= mic.length; k += 160) {
+      aec.playRef(ref.subarray(k, k + 160), k);
+      for (let i = 0; i < 160; i++) frame[i] = Math.max(-32768, Math.min(32767, Math.round(mic[k + i]!)));
+      aec.process(frame, k, res.subarray(k, k + 160));
+      const end = aec.suppressedEnd(k + 160); // one block behind
+      if (end >= 160) aec.suppressed(end - 160, sup.subarray(end - 160, end));
+    }
+    return { aec, res, sup };
+  }
+
+  // G.168 §3.29's non-linear processor, here for the barge-in detector: what the filter leaves of
+  // the echo is taken out further, and the caller's voice is not.
+  it.each(['D3', 'D7'])('suppresses the residual echo of hybrid %s and keeps the caller talking over it', (model) => {
+    const echoOnly = echoOf(far, path(model, 10));
+    const quiet = runSuppressed(far, echoOnly);
+    const res = erle(echoOnly, quiet.res, 2 * RATE, far.length);
+    const sup = erle(echoOnly, quiet.sup, 2 * RATE, far.length);
+    const mic = Float32Array.from(echoOnly);
+    const at = 3 * RATE;
+    const span = Math.min(near.length, mic.length - at, 2 * RATE);
+    for (let i = 0; i < span; i++) mic[at + i] = mic[at + i]! + near[i]! * 0.3;
+    const talk = runSuppressed(far, mic);
+    const voice = Float32Array.from(near.subarray(0, span), (v) => v * 0.3);
+    const kept = db(energy(talk.sup, at, at + span) / energy(voice, 0, span));
+    const { peak } = xcorrPeak(voice, talk.sup.subarray(at, at + span + 80), 80);
+    console.log(
+      `${model}: ERLE ${res.toFixed(1)} dB, with suppression ${sup.toFixed(1)} dB; caller kept ${kept.toFixed(1)} dB, correlation ${peak.toFixed(3)}`,
+    );
+    expect(sup).toBeGreaterThanOrEqual(res + 4); // 4.8 (D7) and 6.6 dB (D3) here
+    expect(Math.abs(kept)).toBeLessThanOrEqual(2);
+    expect(peak).toBeGreaterThanOrEqual(0.9);
+    expect(quiet.aec.suppressedLossDb).toBeGreaterThanOrEqual(quiet.aec.lossDb + 3);
+  });
+
+  it('passes a near end with no echo through the suppressor unchanged', () => {
+    const mic = new Float32Array(far.length);
+    for (let i = 0; i < near.length && i < mic.length; i++) mic[i] = near[i]!;
+    const { sup } = runSuppressed(
+      far.map(() => 0),
+      mic,
+    );
+    const n = Math.min(near.length, mic.length) - 160;
+    let err = 0;
+    // (from the second packet: the first one's output is one block short)
+    for (let i = 160; i < n; i++) err = Math.max(err, Math.abs(sup[i]! - Math.round(mic[i]!)));
+    expect(err).toBeLessThanOrEqual(1);
+  });
 });
