@@ -34,7 +34,7 @@ export interface UserAgentOptions {
   digest?: DigestServerOptions;
   /** A new INVITE outside any dialog. Without a handler calls get 480. */
   onInvite?: (call: IncomingCall) => void | Promise<void>;
-  /** OPTIONS outside a dialog: the status to answer (default 200; 503 while draining). */
+  /** OPTIONS outside a dialog: the status to answer (default 200; 503 while draining or full). */
   onOptions?: (req: SipRequest, remote: Remote) => number;
   /** Dropped input, by stable code (a metrics counter). */
   onDrop?: (reason: SipErrorCode, remote: Remote | undefined) => void;

@@ -66,6 +66,27 @@ describe('abuse at the SIP port', () => {
     return u;
   }
 
+  it("answers the balancer's OPTIONS probe 503 while at MAX_CALLS, and 200 again once a call ends", async () => {
+    const { gw, sipPort } = await gateway({ maxCalls: 1 });
+    const u = await uac(sipPort);
+    let n = 0;
+    const probe = async (): Promise<number> => {
+      const o = { callId: `probe-${++n}@raw`, fromTag: `p${n}`, cseq: 1 };
+      u.peer.send(u.request('OPTIONS', o), sipPort);
+      return (await u.final({ ...o, toTag: '' }, 'OPTIONS')).status;
+    };
+    const idle = await probe();
+    const media = await RtpPeer.open();
+    cleanups.push(() => media.close());
+    const c = await u.call(sdpOffer(media.port));
+    const full = await probe();
+    u.inDialog(c, 'BYE');
+    await waitFor(() => gw.calls.size === 0, 5000, 'the call to end');
+    const again = await probe();
+    console.log(`OPTIONS: idle ${idle}, at MAX_CALLS ${full}, after the call ended ${again}`);
+    expect([idle, full, again]).toEqual([200, 503, 200]);
+  });
+
   it('a flood beyond MAX_CALLS / CALL_RATE_LIMIT gets 503 + Retry-After, stray/unknown/garbage input is refused or counted, the live call keeps its audio', async () => {
     const { gw, sipPort } = await gateway({ maxCalls: 1, callsPerSecond: 5 });
     const media = await RtpPeer.open();

@@ -59,8 +59,10 @@ export class SipService {
       // reach another one), so it comes from the settings; one random per process otherwise.
       digest: { realm: REALM, secret: s.digestSecret ?? randomSecret(), algorithms: s.digestAlgorithms },
       onInvite: (inc) => onInvite(inc),
-      // OPTIONS is the load balancer's health probe: 503 while draining takes us out of rotation.
-      onOptions: () => (host.registry.draining ? 503 : 200),
+      // OPTIONS is the load balancer's health probe (Kamailio's dispatcher, OpenSIPS' load
+      // balancer): 503 while draining or at capacity (MAX_CALLS, no DSP headroom) takes us out of
+      // rotation until a probe is answered 200 again, so new calls go where they can be taken.
+      onOptions: () => (host.registry.draining || host.registry.atCapacity() !== null ? 503 : 200),
       onDrop: (reason) => {
         host.metrics.drops.inc({ reason });
       },
