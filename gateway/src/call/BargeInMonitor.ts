@@ -24,11 +24,11 @@ const SILENT_EDGE_MS = 100;
  * Listens to the caller for one call: speech start and end (for the agent's turn-taking) and
  * barge-in (the caller talking over the agent).
  *
- * Barge-in is judged on the echo-cancelled audio as it leaves the echo canceller, its residual echo suppressed
- * (InterruptionDetector: duck, then decide), with Silero's probability chunk by chunk as the
- * model's results come back (the default, when the model loaded), else with RNNoise's (or the
- * level's) per 10 ms as the inbound chain's frames come. BargeInDetector keeps the echo and
- * background model the judge uses, and gates the speech events.
+ * Barge-in is judged on the echo-cancelled audio as it leaves the echo canceller, its residual
+ * echo suppressed (InterruptionDetector: duck, then decide), with Silero's probability chunk by
+ * chunk as the model's results come back (the default, when the model loaded), else with
+ * RNNoise's (or the level's) per 10 ms as the inbound chain's frames come. BargeInDetector keeps
+ * the echo and background model the judge uses, and gates the speech events.
  */
 export class BargeInMonitor {
   readonly #detector: BargeInDetector;

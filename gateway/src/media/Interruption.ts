@@ -3,10 +3,10 @@ import type { BargeInOptions } from './BargeIn.js';
 /**
  * Duck, then decide: is the caller talking over the agent, and is it an interruption?
  *
- * It judges the echo-cancelled caller audio, its residual echo suppressed (EchoSuppressor: what the
- * canceller leaves of the agent's voice is taken out bin by bin, so the speech model does not hear
- * it as the caller), in the 32 ms chunks of the speech model (Silero VAD),
- * whose results come back after their chunk: each is taken at its own media time, with the level
+ * It judges the echo-cancelled caller audio, its residual echo suppressed (EchoSuppressor: what
+ * the canceller leaves of the agent's voice is taken out bin by bin, so the speech model does not
+ * hear it as the caller), in the 32 ms chunks of the speech model (Silero VAD), whose results
+ * come back after their chunk: each is taken at its own media time, with the level
  * of those very samples (or, without Silero, per 10 ms with RNNoise's voice probability). A chunk
  * is caller speech when the model says so (≥ sileroThreshold, or vadThreshold) and
  * its level stands clear of the echo that may be left (the echo canceller's measured loss applied
