@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SipResponse } from '../../../gateway/src/sip/message.js';
 import { TestAgent } from '../../../testkit/TestAgent.js';
@@ -85,6 +86,39 @@ describe('abuse at the SIP port', () => {
     const again = await probe();
     console.log(`OPTIONS: idle ${idle}, at MAX_CALLS ${full}, after the call ended ${again}`);
     expect([idle, full, again]).toEqual([200, 503, 200]);
+  });
+
+  it('an INVITE whose SDP names an inside address DIAL_ALLOW does not open gets no RTP there until media came from it', async () => {
+    // 127.0.0.2 is inside and not in this gateway's DIAL_ALLOW (the INVITE comes from 127.0.0.1)
+    const { gw, sipPort } = await gateway({ dialAllow: ['127.0.0.1', '::1'] });
+    const inside = dgram.createSocket('udp4');
+    cleanups.push(() => inside.close());
+    const got: Buffer[] = [];
+    inside.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => inside.bind(0, '127.0.0.2', r));
+    const u = await uac(sipPort);
+    const c = u.invite(sdpOffer(inside.address().port, { address: '127.0.0.2' }));
+    const ok = await u.final(c);
+    expect(ok.status).toBe(200);
+    u.ack(c);
+    await waitFor(() => agent.sessions.length > 0 && gw.calls.size === 1, 5000, 'the agent session');
+    const s = agent.sessions[agent.sessions.length - 1]!;
+    s.sendAudio(fixture('caller-en-f-8k.wav').samples.subarray(0, 8000)); // 1 s of the agent, queued
+    await sleep(1000);
+    const before = got.length; // 50 packets/s would have gone there
+    // the inside phone speaks: from then on it is answered every 20 ms
+    const pkt = new Uint8Array(12 + 160).fill(0xff);
+    pkt.set([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
+    for (let k = 0; k < 25; k++) {
+      pkt[3] = k + 1;
+      inside.send(pkt, rtpPortOf(ok), '127.0.0.1');
+      await sleep(20);
+    }
+    await waitFor(() => got.length >= 10, 3000, 'packets to the phone once it spoke');
+    console.log(`inside SDP address: ${before} packets before it spoke, ${got.length} after`);
+    expect(before).toBe(0);
+    u.inDialog(c, 'BYE');
+    await waitFor(() => gw.calls.size === 0, 3000, 'the call to end');
   });
 
   it('a flood beyond MAX_CALLS / CALL_RATE_LIMIT gets 503 + Retry-After, stray/unknown/garbage input is refused or counted, the live call keeps its audio', async () => {

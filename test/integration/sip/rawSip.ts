@@ -9,12 +9,12 @@ import { RawPeer } from './peers.js';
 let n = 0;
 const rand = (): string => `${Date.now().toString(36)}${(n++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
-export function sdpOffer(port: number, opts: { pts?: string; extra?: string[]; direction?: string } = {}): string {
+export function sdpOffer(port: number, opts: { pts?: string; extra?: string[]; direction?: string; address?: string } = {}): string {
   return [
     'v=0',
-    `o=raw ${port} 1 IN IP4 127.0.0.1`,
+    `o=raw ${port} 1 IN IP4 ${opts.address ?? '127.0.0.1'}`,
     's=-',
-    'c=IN IP4 127.0.0.1',
+    `c=IN IP4 ${opts.address ?? '127.0.0.1'}`,
     't=0 0',
     `m=audio ${port} RTP/AVP ${opts.pts ?? '0 101'}`,
     'a=rtpmap:0 PCMU/8000',

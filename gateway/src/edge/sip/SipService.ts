@@ -22,6 +22,9 @@ const RETRY_AFTER_S = 5;
 /** The digest realm we challenge in. */
 const REALM = 'voice-gateway';
 
+/** An IPv4 address as a dual-stack socket reports it (`::ffff:a.b.c.d`), in its IPv4 form. */
+const unmapped = (address: string): string => (address.startsWith('::ffff:') ? address.slice(7) : address);
+
 /**
  * The gateway as a SIP endpoint for trunks (carriers, PBXs, SBCs, softphones): each INVITE is
  * checked (trunk by source address and/or digest, RFC 8760), routed by the called number, its
@@ -107,8 +110,15 @@ export class SipService {
     const m = answer.media;
     const dtmfPayloadType = m.dtmfPayloadType ?? 101;
     const rtp = new RtpFraming({ codec: m.codec, payloadType: m.payloadType, dtmfPayloadType }, h);
+    // The caller's SDP may name any address for our RTP. An inside one that DIAL_ALLOW does not
+    // open, other than the address the INVITE came from (a PBX on the LAN names itself), gets
+    // nothing until media has come from it (UdpEdge `confirm`), so an INVITE cannot aim our RTP
+    // at an inside host that never spoke to us. (Dial-outs and the API's `remote` do the same.)
+    const guard = h.dialGuard;
+    const signalling = unmapped(inc.remote.address);
     const udp = new UdpEdge(sock, rtp, {
       remote: { address: m.remoteAddress, port: m.remotePort },
+      confirm: (a) => guard !== undefined && unmapped(a) !== signalling && !guard.allowsAddress(a),
       behindNat: trunk.behindNat,
       rtcp: rtcpDestination(m),
       kind: 'sip',
