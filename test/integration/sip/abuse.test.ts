@@ -88,37 +88,55 @@ describe('abuse at the SIP port', () => {
     expect([idle, full, again]).toEqual([200, 503, 200]);
   });
 
-  it('an INVITE whose SDP names an inside address DIAL_ALLOW does not open gets no RTP there until media came from it', async () => {
-    // 127.0.0.2 is inside and not in this gateway's DIAL_ALLOW (the INVITE comes from 127.0.0.1)
+  it('an INVITE whose SDP names an inside address DIAL_ALLOW does not open gets no RTP there until media came from it, unless the INVITE came from that address', async () => {
+    // 127.0.0.2 and 127.0.0.3 are inside and not in this gateway's DIAL_ALLOW
     const { gw, sipPort } = await gateway({ dialAllow: ['127.0.0.1', '::1'] });
-    const inside = dgram.createSocket('udp4');
-    cleanups.push(() => inside.close());
-    const got: Buffer[] = [];
-    inside.on('message', (m) => got.push(m));
-    await new Promise<void>((r) => inside.bind(0, '127.0.0.2', r));
-    const u = await uac(sipPort);
-    const c = u.invite(sdpOffer(inside.address().port, { address: '127.0.0.2' }));
-    const ok = await u.final(c);
-    expect(ok.status).toBe(200);
-    u.ack(c);
-    await waitFor(() => agent.sessions.length > 0 && gw.calls.size === 1, 5000, 'the agent session');
-    const s = agent.sessions[agent.sessions.length - 1]!;
-    s.sendAudio(fixture('caller-en-f-8k.wav').samples.subarray(0, 8000)); // 1 s of the agent, queued
+    /** A phone on `host` that records the RTP reaching it. */
+    const phone = async (host: string) => {
+      const sock = dgram.createSocket('udp4');
+      cleanups.push(() => sock.close());
+      const got: Buffer[] = [];
+      sock.on('message', (m) => got.push(m));
+      await new Promise<void>((r) => sock.bind(0, host, r));
+      return { sock, got, port: sock.address().port };
+    };
+    /** An INVITE from `from` whose SDP names `media`; the agent then talks for 1 s. */
+    const place = async (from: string, media: { port: number }, address: string) => {
+      const u = await RawUac.open(sipPort, from);
+      cleanups.push(() => u.close());
+      const sessions = agent.sessions.length;
+      const c = u.invite(sdpOffer(media.port, { address }));
+      const ok = await u.final(c);
+      expect(ok.status).toBe(200);
+      u.ack(c);
+      await waitFor(() => agent.sessions.length > sessions, 5000, 'the agent session');
+      agent.sessions[agent.sessions.length - 1]!.sendAudio(fixture('caller-en-f-8k.wav').samples.subarray(0, 8000));
+      return { u, c, rtpPort: rtpPortOf(ok) };
+    };
+    // An INVITE from 127.0.0.1 naming 127.0.0.2; and a PBX at 127.0.0.3 naming itself.
+    const inside = await phone('127.0.0.2');
+    const pbx = await phone('127.0.0.3');
+    const a = await place('127.0.0.1', inside, '127.0.0.2');
+    const b = await place('127.0.0.3', pbx, '127.0.0.3');
     await sleep(1000);
-    const before = got.length; // 50 packets/s would have gone there
+    const before = inside.got.length; // 50 packets/s would have gone there
+    const pbxHeard = pbx.got.length;
     // the inside phone speaks: from then on it is answered every 20 ms
     const pkt = new Uint8Array(12 + 160).fill(0xff);
     pkt.set([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
     for (let k = 0; k < 25; k++) {
       pkt[3] = k + 1;
-      inside.send(pkt, rtpPortOf(ok), '127.0.0.1');
+      inside.sock.send(pkt, a.rtpPort, '127.0.0.1');
       await sleep(20);
     }
-    await waitFor(() => got.length >= 10, 3000, 'packets to the phone once it spoke');
-    console.log(`inside SDP address: ${before} packets before it spoke, ${got.length} after`);
+    await waitFor(() => inside.got.length >= 10, 3000, 'packets to the phone once it spoke');
+    console.log(
+      `inside SDP address: ${before} packets before it spoke, ${inside.got.length} after; the INVITE's own address: ${pbxHeard} packets in 1 s`,
+    );
     expect(before).toBe(0);
-    u.inDialog(c, 'BYE');
-    await waitFor(() => gw.calls.size === 0, 3000, 'the call to end');
+    expect(pbxHeard).toBeGreaterThan(10);
+    for (const x of [a, b]) x.u.inDialog(x.c, 'BYE');
+    await waitFor(() => gw.calls.size === 0, 3000, 'the calls to end');
   });
 
   it('a flood beyond MAX_CALLS / CALL_RATE_LIMIT gets 503 + Retry-After, stray/unknown/garbage input is refused or counted, the live call keeps its audio', async () => {

@@ -21,14 +21,19 @@ export class RawPeer {
     });
   }
 
-  static async open(): Promise<RawPeer> {
+  /** A socket on `host` (any loopback address) that sends to the gateway on 127.0.0.1. */
+  static async open(host = '127.0.0.1'): Promise<RawPeer> {
     const s = createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => s.bind(0, host, resolve));
     return new RawPeer(s);
   }
 
   get port(): number {
     return this.#socket.address().port;
+  }
+
+  get host(): string {
+    return this.#socket.address().address;
   }
 
   /** Everything received so far. */

@@ -41,8 +41,9 @@ export class RawUac {
     this.gwPort = gwPort;
   }
 
-  static async open(gwPort: number): Promise<RawUac> {
-    return new RawUac(await RawPeer.open(), gwPort);
+  /** A UAC on `host` (any loopback address) for the gateway's SIP port on 127.0.0.1. */
+  static async open(gwPort: number, host?: string): Promise<RawUac> {
+    return new RawUac(await RawPeer.open(host), gwPort);
   }
 
   /** A request with the usual headers; `body` is SDP unless `type` says otherwise. */
@@ -54,15 +55,16 @@ export class RawUac {
     extra: string[] = [],
   ): string {
     const p = this.peer.port;
+    const me = this.peer.host;
     const lines = [
       `${method} sip:+14155550100@127.0.0.1:${this.gwPort} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${p};branch=z9hG4bK${rand()};rport`,
+      `Via: SIP/2.0/UDP ${me}:${p};branch=z9hG4bK${rand()};rport`,
       'Max-Forwards: 70',
-      `From: <sip:raw@127.0.0.1:${p}>;tag=${c.fromTag}`,
+      `From: <sip:raw@${me}:${p}>;tag=${c.fromTag}`,
       `To: <sip:+14155550100@127.0.0.1:${this.gwPort}>${c.toTag !== undefined && c.toTag !== '' ? `;tag=${c.toTag}` : ''}`,
       `Call-ID: ${c.callId}`,
       `CSeq: ${c.cseq} ${method}`,
-      `Contact: <sip:raw@127.0.0.1:${p}>`,
+      `Contact: <sip:raw@${me}:${p}>`,
       ...extra,
       ...(body !== '' ? [`Content-Type: ${type}`] : []),
       `Content-Length: ${Buffer.byteLength(body)}`,
