@@ -28,6 +28,17 @@ export function reply(res: uWS.HttpResponse): Reply {
   return r;
 }
 
+/**
+ * The WebSocket handshake of `req`, read now (uWS's request lives only during the upgrade
+ * handler, and authorisation may finish later): upgrades `res` with its socket's `data`.
+ */
+export function upgrader(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): (data: unknown) => void {
+  const key = req.getHeader('sec-websocket-key');
+  const proto = req.getHeader('sec-websocket-protocol');
+  const ext = req.getHeader('sec-websocket-extensions');
+  return (data) => res.upgrade(data, key, proto, ext, context);
+}
+
 export function sendJson(r: Reply, status: number, body: unknown): void {
   if (r.aborted) return;
   r.res.cork(() => {

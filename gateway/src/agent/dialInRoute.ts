@@ -1,7 +1,7 @@
 import type uWS from 'uWebSockets.js';
 import type { Guard } from '../api/Guard.js';
 import { GatewayError } from '../errors.js';
-import { reply, sendError } from '../http.js';
+import { reply, sendError, upgrader } from '../http.js';
 import type { Metrics } from '../metrics.js';
 import type { AgentLink } from './AgentLink.js';
 import { uwsAgentSocket } from './AgentSocket.js';
@@ -21,13 +21,14 @@ export function dialInRoute(app: uWS.TemplatedApp, agents: AgentSupervisor, guar
     maxBackpressure: 2 * 1024 * 1024,
     upgrade: (res, req, context) => {
       const callId = req.getParameter(0);
-      const key = req.getHeader('sec-websocket-key');
-      const proto = req.getHeader('sec-websocket-protocol');
-      const ext = req.getHeader('sec-websocket-extensions');
+      const upgrade = upgrader(res, req, context);
       guard.authorized(reply(res), req, (r) => {
         if (!agents.awaitsDialIn(callId))
           sendError(r, new GatewayError('NOT_FOUND', 'no call awaiting a dial-in agent with this id', { status: 404 }));
-        else res.upgrade<AgentSocketData>({ callId, link: null, open: false }, key, proto, ext, context);
+        else {
+          const data: AgentSocketData = { callId, link: null, open: false };
+          upgrade(data);
+        }
       });
     },
     open: (ws) => {

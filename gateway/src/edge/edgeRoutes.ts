@@ -6,7 +6,7 @@ import { parseCallRequest } from '../call/callRequest.js';
 import { GatewayError } from '../errors.js';
 import { isObject } from '../route.js';
 import type { SipService } from './sip/SipService.js';
-import { readJson, reply, sendJson, type Reply } from '../http.js';
+import { readJson, reply, sendJson, upgrader, type Reply } from '../http.js';
 import { CODEC_INFO } from '../media/edgeCodecs.js';
 import { RtpFraming } from './RtpFraming.js';
 import { UdpEdge, type UdpRemote } from './UdpEdge.js';
@@ -42,10 +42,8 @@ export function rtpEdgeRoutes(app: uWS.TemplatedApp, host: RtpEdgeHost): void {
     idleTimeout: 60,
     maxBackpressure: 256 * 1024,
     upgrade: (res, req, context) => {
-      const key = req.getHeader('sec-websocket-key');
-      const proto = req.getHeader('sec-websocket-protocol');
-      const ext = req.getHeader('sec-websocket-extensions');
-      host.guard.authorized(reply(res), req, () => res.upgrade({ conn: null, open: false }, key, proto, ext, context));
+      const upgrade = upgrader(res, req, context);
+      host.guard.authorized(reply(res), req, () => upgrade({ conn: null, open: false }));
     },
     open: (ws) => {
       const d = ws.getUserData();

@@ -4,7 +4,7 @@ import type { Guard } from '../api/Guard.js';
 import type { Call } from '../call/Call.js';
 import type { CallRegistry } from '../call/CallRegistry.js';
 import type { TimelineEvent } from '../call/CallTimeline.js';
-import { reply } from '../http.js';
+import { reply, upgrader } from '../http.js';
 import { LIVE_PAGE } from './page.js';
 
 /** The feed's pub/sub topic (uWS): one message a second to every page, built once. */
@@ -80,10 +80,8 @@ export class LiveFeed {
       maxPayloadLength: 1024,
       maxBackpressure: 1024 * 1024,
       upgrade: (res, req, context) => {
-        const key = req.getHeader('sec-websocket-key');
-        const proto = req.getHeader('sec-websocket-protocol');
-        const ext = req.getHeader('sec-websocket-extensions');
-        guard.authorized(reply(res), req, () => res.upgrade({ open: true }, key, proto, ext, context));
+        const upgrade = upgrader(res, req, context);
+        guard.authorized(reply(res), req, () => upgrade({ open: true }));
       },
       open: (ws) => {
         ws.subscribe(TOPIC);

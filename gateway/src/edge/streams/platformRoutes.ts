@@ -1,7 +1,7 @@
 import type uWS from 'uWebSockets.js';
 import type { Guard } from '../../api/Guard.js';
 import { GatewayError } from '../../errors.js';
-import { readBody, reply, sendText, type Reply } from '../../http.js';
+import { readBody, reply, sendText, upgrader, type Reply } from '../../http.js';
 import { log } from '../../log.js';
 import { uwsEdgeSocket } from '../uwsEdgeSocket.js';
 import type { EdgeHost } from '../WsEdgeConnection.js';
@@ -160,12 +160,10 @@ function streamRoute(app: uWS.TemplatedApp, pattern: string, platform: StreamPla
     idleTimeout: 60,
     maxBackpressure: 256 * 1024,
     upgrade: (res, req, context) => {
-      const key = req.getHeader('sec-websocket-key');
-      const proto = req.getHeader('sec-websocket-protocol');
-      const ext = req.getHeader('sec-websocket-extensions');
+      const upgrade = upgrader(res, req, context);
       const data: SocketData = { conn: null, open: false, query: queryOf(req) };
-      if (guard === null) return res.upgrade(data, key, proto, ext, context);
-      guard.authorized(reply(res), req, () => res.upgrade(data, key, proto, ext, context));
+      if (guard === null) return upgrade(data);
+      guard.authorized(reply(res), req, () => upgrade(data));
     },
     open: (ws) => {
       const d = ws.getUserData();
