@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { readWav, writeWav } from '../codecs/src/index.js';
+import { freeRun, onPath } from './host.js';
 
 /**
  * baresip (Debian `baresip-core` 1.0.0) as a real SIP softphone for tests: headless, on loopback
@@ -209,39 +210,4 @@ export class Baresip {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** Absolute path of `name` on PATH, or undefined. */
-export function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const p = join(dir, name);
-    if (dir !== '' && existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-async function udpTcpFree(port: number): Promise<boolean> {
-  const { createSocket } = await import('node:dgram');
-  const tcp = await new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-  if (!tcp) return false;
-  return new Promise<boolean>((resolve) => {
-    const u = createSocket('udp4');
-    u.once('error', () => resolve(false));
-    u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-  });
-}
-
-/** The first of `n` consecutive ports free for UDP and TCP on 127.0.0.1 (random start, bounded tries). */
-export async function freeRun(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + 2 * Math.floor(Math.random() * 15000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await udpTcpFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error('no free run of ports');
 }

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { freeRun, onPath } from './host.js';
 
 /**
  * SIPp (Debian `sip-tester` 3.6) as a SIP peer for tests: runs a scenario (built-in `-sn` or an
@@ -21,6 +21,9 @@ export interface SippResult {
   messages: string;
 }
 
+/** SIPp's exit code -2, "fatal error binding a socket", as the unsigned byte the OS reports. */
+const BIND_FAILED = 254;
+
 /** Where Debian's sip-tester ships its RTP captures (g711a.pcap, dtmf_2833_*.pcap). */
 export const PCAP_DIR = '/usr/share/sip-tester';
 
@@ -31,7 +34,7 @@ export interface SippOptions {
   timeoutS: number;
   /** -p: SIP port (default: a free one) */
   port?: number;
-  /** -mp: media port (default: a free one) */
+  /** -mp: media port; SIPp binds it and it + 2, audio and video (default: free ones) */
   mediaPort?: number;
   /** log every message (-trace_msg) into `messages` */
   traceMessages?: boolean;
@@ -65,8 +68,10 @@ export class Sipp {
     const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
     // The built-in uac_pcap scenario plays pcap/g711a.pcap and pcap/dtmf_2833_1.pcap from its cwd.
     if (existsSync(PCAP_DIR)) symlinkSync(PCAP_DIR, join(dir, 'pcap'));
-    const port = o.port ?? (await freeUdpPort());
-    const mediaPort = o.mediaPort ?? (await freeUdpPort());
+    // media on P and P + 2, SIP on P + 1: a free run of three ports
+    const run = o.port === undefined || o.mediaPort === undefined ? await freeRun(3) : 0;
+    const port = o.port ?? run + 1;
+    const mediaPort = o.mediaPort ?? run;
     const child = spawn(
       'sipp',
       [
@@ -100,9 +105,16 @@ export class Sipp {
     return new Sipp(port, child, dir, o.timeoutS);
   }
 
-  /** Runs SIPp to the end and returns its statistics. */
+  /**
+   * Runs SIPp to the end and returns its statistics. A port taken between our check and SIPp's
+   * bind (it exits -2 then, before sending anything) is retried on other free ports, at most twice.
+   */
   static async run(args: readonly string[], o: SippOptions): Promise<SippResult> {
-    return (await Sipp.start(args, o)).result();
+    for (let attempt = 1; ; attempt++) {
+      const r = await (await Sipp.start(args, o)).result();
+      const portTaken = r.code === BIND_FAILED && /Unable to bind/.test(r.stderr);
+      if (!portTaken || attempt === 3 || (o.port !== undefined && o.mediaPort !== undefined)) return r;
+    }
   }
 
   /** Resolves once SIPp exited, with its statistics. */
@@ -142,22 +154,4 @@ export class Sipp {
     rmSync(this.#dir, { recursive: true, force: true });
     return r;
   }
-}
-
-/** Absolute path of `name` on PATH, or undefined. */
-export function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const p = join(dir, name);
-    if (dir !== '' && existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-/** A free UDP port on 127.0.0.1 (bound, read, released). */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayProcess, scrape } from '../../../testkit/GatewayProcess.js';
+import { freeRun, onPath } from '../../../testkit/host.js';
+import { Sipp, type SippResult } from '../../../testkit/Sipp.js';
 
 /**
  * More than one machine, on loopback: Kamailio (Debian 5.6, deploy/kamailio/kamailio.cfg as
@@ -16,8 +17,6 @@ import { GatewayProcess, scrape } from '../../../testkit/GatewayProcess.js';
  * rotation, its live calls drain to their end, new calls go to the other.
  */
 const DEPLOY = join(import.meta.dirname, '../../../deploy/kamailio');
-const onPath = (name: string, extra: string[] = []): string | undefined =>
-  [...(process.env['PATH'] ?? '').split(delimiter), ...extra].map((d) => join(d, name)).find((p) => p !== name && existsSync(p));
 const KAMAILIO = onPath('kamailio', ['/usr/sbin']);
 const SIPP = onPath('sipp');
 const KAMCMD = onPath('kamcmd', ['/usr/sbin']);
@@ -28,24 +27,6 @@ const missing = [
 if (missing.length > 0) console.warn(`SKIPPING Kamailio dispatcher tests: not installed: ${missing.join(', ')}`);
 
 const PROBE_INTERVAL_MS = 2000; // ds_ping_interval in kamailio.cfg
-
-/** A port free on 127.0.0.1 for both TCP and UDP right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = createServer();
-    const port = await new Promise<number>((resolve) =>
-      srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)),
-    );
-    await new Promise((r) => srv.close(r));
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) return port;
-  }
-}
 
 /** Sends one SIP OPTIONS over UDP and resolves with the status code of the answer (0: none in 1 s). */
 async function options(port: number): Promise<number> {
@@ -77,35 +58,11 @@ async function options(port: number): Promise<number> {
   return code;
 }
 
-interface SippRun {
-  code: number | null;
-  successful: number;
-  failed: number;
-  log: string;
-}
-
 /** SIPp with the deploy scenario, `calls` calls of `holdMs` at `rate`/s, bounded by a global timeout. */
-async function sipp(target: number, calls: number, holdMs: number, rate: number, dir: string): Promise<SippRun> {
-  const tag = Math.random().toString(36).slice(2);
-  const stf = join(dir, `sipp-${tag}.csv`);
-  const errors = join(dir, `sipp-${tag}.err`);
-  const [port, mediaPort] = [await freePort(), await freePort()];
-  const args = ['-sf', join(DEPLOY, 'sipp-uac.xml'), '-s', '+14155550100', '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort)];
-  args.push('-d', String(holdMs), '-r', String(rate), '-m', String(calls), '-nostdin', '-timeout', '60s', '-timeout_error');
-  args.push('-trace_stat', '-stf', stf, '-fd', '1', '-trace_err', '-error_file', errors, `127.0.0.1:${target}`);
-  const child = spawn(SIPP!, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const backstop = setTimeout(() => child.kill('SIGKILL'), 70_000);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearTimeout(backstop);
-  const rows = (existsSync(stf) ? readFileSync(stf, 'utf8') : '')
-    .trim()
-    .split('\n')
-    .map((l) => l.split(';'));
-  const col = (name: string) => Number(rows[rows.length - 1]?.[rows[0]?.indexOf(name) ?? -1] ?? NaN);
-  const log = stderr + (existsSync(errors) ? readFileSync(errors, 'utf8') : '');
-  return { code, successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), log };
+async function sipp(target: number, calls: number, holdMs: number, rate: number): Promise<SippResult & { log: string }> {
+  const args = ['-sf', join(DEPLOY, 'sipp-uac.xml'), '-s', '+14155550100', '-d', String(holdMs), '-r', String(rate), `127.0.0.1:${target}`];
+  const r = await Sipp.run(args, { calls, timeoutS: 60 });
+  return { ...r, log: r.stderr + r.errors };
 }
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
@@ -143,9 +100,10 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kamailio-'));
-    const http = [await freePort(), await freePort()];
-    sipPorts.push(await freePort(), await freePort());
-    kamPort = await freePort();
+    const base = await freeRun(5); // HTTP of gw1 and gw2, SIP of gw1 and gw2, Kamailio
+    const http = [base, base + 1];
+    sipPorts.push(base + 2, base + 3);
+    kamPort = base + 4;
     const peers = `gw1=http://127.0.0.1:${http[0]},gw2=http://127.0.0.1:${http[1]}`;
     for (const i of [0, 1]) {
       const env = { PORT: String(http[i]), SIP_PORT: String(sipPorts[i]), GATEWAY_INSTANCE: `gw${i + 1}`, GATEWAY_PEERS: peers };
@@ -190,7 +148,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
   }, 60_000);
 
   it('spreads calls over both gateways (least active calls), in-dialog requests through Kamailio', async () => {
-    const r = await sipp(kamPort, 10, 1000, 10, dir);
+    const r = await sipp(kamPort, 10, 1000, 10);
     expect(r, r.log).toMatchObject({ code: 0, successful: 10, failed: 0 });
     const [a, b] = [await sipCalls(gw[0]!.url), await sipCalls(gw[1]!.url)];
     console.info(`kamailio: 10 calls → gw1 ${a}, gw2 ${b}`);
@@ -201,7 +159,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
   }, 60_000);
 
   it('finds any call from either instance: the call id names the instance that holds it', async () => {
-    const running = sipp(kamPort, 4, 5000, 10, dir);
+    const running = sipp(kamPort, 4, 5000, 10);
     const ids = await until('calls on both gateways', 10_000, async () => {
       const [a, b] = [await liveCalls(gw[0]!.url), await liveCalls(gw[1]!.url)];
       return a.length > 0 && b.length > 0 && a.length + b.length === 4 ? ([a, b] as const) : undefined;
@@ -235,7 +193,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
 
   it('SIGTERM: the gateway answers OPTIONS 503, leaves rotation, drains its live calls; new calls go to the other', async () => {
     const [gw1, gw2] = [gw[0]!, gw[1]!];
-    const longCalls = sipp(kamPort, 6, 10_000, 10, dir);
+    const longCalls = sipp(kamPort, 6, 10_000, 10);
     const up = await until('6 live calls on both', 10_000, async () => {
       const [a, b] = [await liveCalls(gw1.url), await liveCalls(gw2.url)];
       return a.length > 0 && b.length > 0 && a.length + b.length === 6 ? a.length : undefined;
@@ -251,7 +209,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
     await until('Kamailio to take gw1 out of rotation', 3 * PROBE_INTERVAL_MS, () => (kamailioLog.includes(downLine) ? true : undefined));
     const outMs = Date.now() - t0;
 
-    const fresh = await sipp(kamPort, 4, 500, 10, dir);
+    const fresh = await sipp(kamPort, 4, 500, 10);
     expect(fresh, fresh.log).toMatchObject({ code: 0, successful: 4, failed: 0 });
     expect(await sipCalls(gw2.url)).toBe(gw2Before + 4);
     expect(await sipCalls(gw1.url)).toBe(gw1Before); // still draining, took nothing new
@@ -264,7 +222,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
       const draining = () => scrape(gw1.url, 'gateway_requests_rejected_total', (l) => l.includes('reason="DRAINING"'));
       const before = await draining();
       await kamcmd(dir, 'dispatcher.set_state', 'ap', '1', `sip:127.0.0.1:${sipPorts[0]}`);
-      const raced = await sipp(kamPort, 2, 500, 20, dir);
+      const raced = await sipp(kamPort, 2, 500, 20);
       expect(raced, raced.log).toMatchObject({ code: 0, successful: 2, failed: 0 });
       refused = (await draining()) - before;
       expect(refused).toBeGreaterThanOrEqual(1);
@@ -290,7 +248,7 @@ describe.skipIf(missing.length > 0)('Kamailio dispatcher in front of two gateway
         const logFrom = kamailioLog.length;
         await kamcmd(dir, 'dispatcher.set_state', 'ap', '1', `sip:127.0.0.1:${sipPorts[0]}`);
         const t0 = Date.now();
-        const r = await sipp(kamPort, 2, 500, 20, dir);
+        const r = await sipp(kamPort, 2, 500, 20);
         expect(r, r.log).toMatchObject({ code: 0, successful: 2, failed: 0 });
         expect(await sipCalls(gw[1]!.url)).toBe(gw2Before + 2);
         const failedOver = /gateway refused or silent, trying sip:127\.0\.0\.1:/.test(kamailioLog.slice(logFrom));

@@ -4,7 +4,8 @@ import { answerOffer, createOffer, parseAnswer } from '../../../gateway/src/sip/
 import type { NegotiatedMedia } from '../../../gateway/src/sip/sdp.js';
 import { UserAgent } from '../../../gateway/src/sip/UserAgent.js';
 import type { IncomingCall, UserAgentOptions } from '../../../gateway/src/sip/UserAgent.js';
-import { freeUdpPort, onPath, Sipp } from '../../../testkit/Sipp.js';
+import { freeRun, onPath } from '../../../testkit/host.js';
+import { Sipp } from '../../../testkit/Sipp.js';
 
 /**
  * The user agent against a real peer: SIPp (Debian `sip-tester`) drives calls at it over UDP on
@@ -157,7 +158,7 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
 
   it('places a call to `sipp -sn uas`, reads its answer, hangs up', async () => {
     const { ua: agent } = await start({});
-    const sippPort = await freeUdpPort();
+    const sippPort = await freeRun(1);
     const sipp = Sipp.run(['-sn', 'uas'], { calls: 1, timeoutS: 30, port: sippPort });
     const progress: number[] = [];
     // UDP retransmission (Timer A) covers SIPp still starting up.

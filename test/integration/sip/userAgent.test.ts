@@ -10,7 +10,7 @@ import { answerOffer, createOffer } from '../../../gateway/src/sip/sdp.js';
 import type { SipProtocol } from '../../../gateway/src/sip/transport.js';
 import { UserAgent } from '../../../gateway/src/sip/UserAgent.js';
 import type { UserAgentOptions } from '../../../gateway/src/sip/UserAgent.js';
-import { onPath } from '../../../testkit/Sipp.js';
+import { onPath } from '../../../testkit/host.js';
 import { RawPeer } from './peers.js';
 
 /** The user agent on loopback against hand-written messages and against itself (no external peer). */
