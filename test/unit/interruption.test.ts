@@ -47,6 +47,22 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual(['duck@320', 'confirm@320', 'release']);
   });
 
+  it('ducks one chunk sooner on clear evidence (a sure model, well over every margin) than on marginal speech', () => {
+    const duckedAfter = (p: number, db: number): number => {
+      const h = harness({ predictedEcho: () => -100, percentileDb: () => -40 });
+      h.feed(320, 0.05, -60);
+      for (let chunks = 1; chunks <= 4; chunks++) {
+        h.feed(CHUNK, p, db);
+        if (h.events.length > 0) return chunks;
+      }
+      return Infinity;
+    };
+    // a −40 dBFS background and noiseMarginDb 4: −25 dBFS clears it by 11 dB, −35 dBFS by 1 dB
+    expect(duckedAfter(0.95, -25)).toBe(1);
+    expect(duckedAfter(0.6, -25)).toBe(2); // the model only fairly sure
+    expect(duckedAfter(0.95, -35)).toBe(2); // only just over the background
+  });
+
   it('bridges pauses shorter than gapMs within one utterance', () => {
     const h = harness(quiet, { gapMs: 200 });
     h.feed(320, 0.05, -60);

@@ -97,6 +97,8 @@ function replay(file: string, opts: BargeInOptions): void {
       noiseMin: number;
       clear: number[];
       duck: number[];
+      /** ducks in the echo-only and noise-only trials */
+      falseDucks: number;
     }
   >();
   for (const r of recs) {
@@ -113,6 +115,7 @@ function replay(file: string, opts: BargeInOptions): void {
       noiseMin: 0,
       clear: [],
       duck: [],
+      falseDucks: 0,
     };
     byPath.set(r.path, s);
     let evIdx = 0;
@@ -132,6 +135,7 @@ function replay(file: string, opts: BargeInOptions): void {
     let endMs = 0;
     const d = new InterruptionDetector(opts, echo, {
       duck: () => {
+        if (r.kind === 'echo-only' || r.kind === 'noise-only') s.falseDucks++;
         if (Number.isNaN(duckAt) && endMs >= r.onsetMs) duckAt = endMs;
       },
       confirm: () => {
@@ -186,7 +190,7 @@ function replay(file: string, opts: BargeInOptions): void {
     all.fNoise += s.noiseFalse;
     all.clear.push(...s.clear);
     console.log(
-      `${k.padEnd(8)} recall ${s.tp}/${s.n}  precision ${((100 * s.tp) / Math.max(1, s.tp + fp)).toFixed(0)}% (early ${s.early} bc ${s.bcs - s.bcKept} other ${s.other})  bc kept ${s.bcKept}/${s.bcs}  false echo ${s.echoFalse} in ${s.echoMin.toFixed(1)} min, noise ${s.noiseFalse} in ${s.noiseMin.toFixed(1)} min  clear p50 ${pct(s.clear, 50).toFixed(0)} p95 ${pct(s.clear, 95).toFixed(0)}  duck p50 ${pct(s.duck, 50).toFixed(0)}`,
+      `${k.padEnd(8)} recall ${s.tp}/${s.n}  precision ${((100 * s.tp) / Math.max(1, s.tp + fp)).toFixed(0)}% (early ${s.early} bc ${s.bcs - s.bcKept} other ${s.other})  bc kept ${s.bcKept}/${s.bcs}  false echo ${s.echoFalse} in ${s.echoMin.toFixed(1)} min, noise ${s.noiseFalse} in ${s.noiseMin.toFixed(1)} min  clear p50 ${pct(s.clear, 50).toFixed(0)} p95 ${pct(s.clear, 95).toFixed(0)}  duck p50 ${pct(s.duck, 50).toFixed(0)}, ${s.falseDucks} with no caller`,
     );
   }
   console.log(

@@ -44,7 +44,7 @@ export interface BargeInOptions {
   sileroThreshold: number;
   /** dB the agent's playout is lowered by on early evidence (0: no ducking) */
   duckDb: number;
-  /** ms of caller speech before ducking */
+  /** ms of caller speech before ducking (a chunk with clear evidence counts twice: Interruption.ts) */
   duckMs: number;
   /** ms of caller speech below which an utterance only ducks (a backchannel, a cough), never clears */
   shortUtteranceMs: number;
