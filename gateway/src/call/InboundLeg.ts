@@ -69,6 +69,15 @@ const PT_COMFORT_NOISE = 13;
 const MAX_CONCEALED = 10;
 
 /**
+ * An echo loss the canceller measured (dB, NaN until measured) as barge-in is told it: until
+ * measured, the worst line's (6 dB); capped at 40 dB, as a path that moves (a handset picked up)
+ * echoes before it is re-learned.
+ */
+function reportedLoss(db: number): number {
+  return Number.isFinite(db) ? Math.min(40, db) : 6;
+}
+
+/**
  * The caller's side of a call, from the edge to the agent: payload types checked, sources
  * followed, RFC 3550 loss and jitter measured (one ReceiverStats, which RTCP reports read too),
  * packets reordered (losses concealed), decoded, the agent's echo cancelled (G.711 edges), then
@@ -241,10 +250,8 @@ export class InboundLeg implements EdgeSink {
     const echo = this.#echo;
     echo.process(pcm, ts, arrivalMs);
     const aec = echo.aec;
-    // Until the first loss is measured, the worst line's (6 dB); capped, as a path that moves (a
-    // handset picked up) echoes before it is re-learned.
-    const cap = (db: number) => (Number.isFinite(db) ? Math.min(40, db) : 6);
-    if (aec.locked) this.#ev.echoPath(cap(aec.lossDb), cap(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate + this.#dsp.delayMs);
+    if (aec.locked)
+      this.#ev.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate + this.#dsp.delayMs);
     this.#ev.cancelled(echo.residual, echo.rate, echo.atMs + this.#dsp.delayMs);
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }
