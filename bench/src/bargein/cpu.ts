@@ -7,9 +7,10 @@ import { g168Path, scaledResponse } from './echoPaths.js';
 
 /**
  * CPU per call of the barge-in parts, on this machine: the echo canceller, alone and with its
- * residual echo suppressor (8 kHz G.711 edges, and the 16 kHz band of an Opus edge with its two resamplers) and Silero VAD (one stream; its
- * inference runs on onnxruntime's threads, which process.cpuUsage() counts). 60 s of agent speech
- * through a G.168 D.5 hybrid at 10 dB ERL, 20 ms at a time. Run under `flock -x /tmp/cpu.lock`.
+ * residual echo suppressor (8 kHz G.711 edges, and the 16 kHz band of an Opus edge with its two
+ * resamplers) and Silero VAD (one stream; its inference runs on onnxruntime's threads, which
+ * process.cpuUsage() counts). 60 s of agent speech through a G.168 D.5 hybrid at 10 dB ERL,
+ * 20 ms at a time. Run under `flock -x /tmp/cpu.lock`.
  * `node --import tsx bench/src/bargein/cpu.ts`
  */
 const SECONDS = 60;

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SipResponse } from '../../../gateway/src/sip/message.js';
 import { TestAgent } from '../../../testkit/TestAgent.js';
@@ -91,15 +90,13 @@ describe('abuse at the SIP port', () => {
   it('an INVITE whose SDP names an inside address DIAL_ALLOW does not open gets no RTP there until media came from it, unless the INVITE came from that address', async () => {
     // 127.0.0.2 and 127.0.0.3 are inside and not in this gateway's DIAL_ALLOW
     const { gw, sipPort } = await gateway({ dialAllow: ['127.0.0.1', '::1'] });
-    /** A phone on `host` that records the RTP reaching it. */
+    /** A phone on `host` that records the RTP (and RTCP) reaching it. */
     const phone = async (host: string) => {
-      const sock = dgram.createSocket('udp4');
-      cleanups.push(() => sock.close());
-      const got: Buffer[] = [];
-      sock.on('message', (m) => got.push(m));
-      await new Promise<void>((r) => sock.bind(0, host, r));
-      return { sock, got, port: sock.address().port };
+      const p = await RtpPeer.open(host);
+      cleanups.push(() => p.close());
+      return p;
     };
+    const heard = (p: RtpPeer) => p.rtp.length + p.rtcp.length;
     /** An INVITE from `from` whose SDP names `media`; the agent then talks for 1 s. */
     const place = async (from: string, media: { port: number }, address: string) => {
       const u = await RawUac.open(sipPort, from);
@@ -119,19 +116,13 @@ describe('abuse at the SIP port', () => {
     const a = await place('127.0.0.1', inside, '127.0.0.2');
     const b = await place('127.0.0.3', pbx, '127.0.0.3');
     await sleep(1000);
-    const before = inside.got.length; // 50 packets/s would have gone there
-    const pbxHeard = pbx.got.length;
-    // the inside phone speaks: from then on it is answered every 20 ms
-    const pkt = new Uint8Array(12 + 160).fill(0xff);
-    pkt.set([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
-    for (let k = 0; k < 25; k++) {
-      pkt[3] = k + 1;
-      inside.sock.send(pkt, a.rtpPort, '127.0.0.1');
-      await sleep(20);
-    }
-    await waitFor(() => inside.got.length >= 10, 3000, 'packets to the phone once it spoke');
+    const before = heard(inside); // 50 packets/s would have gone there
+    const pbxHeard = heard(pbx);
+    // the inside phone speaks (0.5 s of µ-law silence): from then on it is answered every 20 ms
+    await inside.streamUlaw(new Int16Array(25 * 160), a.rtpPort);
+    await waitFor(() => heard(inside) >= 10, 3000, 'packets to the phone once it spoke');
     console.log(
-      `inside SDP address: ${before} packets before it spoke, ${inside.got.length} after; the INVITE's own address: ${pbxHeard} packets in 1 s`,
+      `inside SDP address: ${before} packets before it spoke, ${heard(inside)} after; the INVITE's own address: ${pbxHeard} packets in 1 s`,
     );
     expect(before).toBe(0);
     expect(pbxHeard).toBeGreaterThan(10);

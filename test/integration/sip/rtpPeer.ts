@@ -55,9 +55,10 @@ export class RtpPeer {
     });
   }
 
-  static async open(): Promise<RtpPeer> {
+  /** A media end on `host` (any loopback address), sending to the gateway on 127.0.0.1. */
+  static async open(host = '127.0.0.1'): Promise<RtpPeer> {
     const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => s.bind(0, host, () => r()));
     return new RtpPeer(s);
   }
 
