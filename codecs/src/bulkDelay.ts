@@ -3,7 +3,10 @@
  * end. Every `everyMs` the last `windowMs` of near-end audio is cross-correlated with the
  * reference, coarse (every `dec`th sample, over contiguous copies, with the reference energy slid
  * along the lags) then refined at full rate. A dispersive path smears the peak over a few ms; the
- * echo canceller's filter spans that, so only a move out of its span counts as a new path.
+ * echo canceller's filter spans that, so only a move out of its span counts as a new path. A
+ * handset's or a hybrid's later reflection sometimes correlates best with a window of speech:
+ * while the filter cancels (`holding`), a move later needs the old place to have stopped
+ * correlating, and a second search to agree.
  *
  * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
  * locked, every second after; searches back off while nothing is found.
@@ -19,6 +22,8 @@ export interface BulkDelayOptions {
 /** A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms. */
 const LOCK_CORR = 0.5;
 const AGREE_CORR = 0.25;
+/** A peak this strong against the best one where the filter is keeps it there (see `holding`). */
+const STAY_SHARE = 0.5;
 
 export class BulkDelay {
   /** samples (−1: not locked) */
@@ -41,6 +46,8 @@ export class BulkDelay {
   /** where the caller's filter covers: a delay within [delay − slackBefore, delay + slackAfter] is the same path */
   slackBefore = 0;
   slackAfter = 0;
+  /** the caller's filter cancels this path well: a move out of its span must be confirmed */
+  holding = false;
 
   constructor(o: BulkDelayOptions) {
     this.#maxDelay = o.maxDelay;
@@ -65,13 +72,18 @@ export class BulkDelay {
     this.#since = 0;
     const was = this.delay;
     let found = this.#estimate(atSample + x.length, refAt);
-    if (found >= 0 && this.corr < LOCK_CORR) {
+    const later = found >= 0 && was >= 0 && found > was + this.slackAfter;
+    const outside = later || (found >= 0 && was >= 0 && found < was - this.slackBefore);
+    // While the filter cancels well (`holding`), a move later must be found twice too, however
+    // strong: a path that moved stays moved (see `#estimate`). A filter that does not cancel moves
+    // on the first strong peak.
+    if (found >= 0 && (this.corr < LOCK_CORR || (later && this.holding))) {
       const agreed = this.#candidate >= 0 && Math.abs(found - this.#candidate) <= this.#agree;
       this.#candidate = found;
       if (!agreed) found = -1;
     }
     let moved = false;
-    if (found >= 0 && (was < 0 || found < was - this.slackBefore || found > was + this.slackAfter)) {
+    if (found >= 0 && (was < 0 || outside)) {
       this.delay = found;
       moved = true;
     }
@@ -106,6 +118,11 @@ export class BulkDelay {
     let best = -1;
     let bestLag = -1;
     let re = 0;
+    // the best correlation within the filter's span where it is (−1: none, or not holding)
+    const held = this.holding && this.delay >= 0;
+    const from = held ? Math.floor((this.delay - this.slackBefore) / D) : 0;
+    const to = held ? Math.ceil((this.delay + this.slackAfter) / D) : -1;
+    let here = 0;
     for (let j = 0; j < Wc; j++) re += refC[Lc + j]! ** 2;
     for (let q = 0; q <= Lc; q++) {
       const o = Lc - q; // lag = D·q
@@ -115,6 +132,7 @@ export class BulkDelay {
       for (let j = 0; j < Wc; j++) num += nearC[j]! * refC[o + j]!;
       // |c|: a hybrid may invert the echo
       const c = Math.abs(num) / Math.sqrt(nearE * re);
+      if (q >= from && q <= to && c > here) here = c;
       if (c > best) {
         best = c;
         bestLag = D * q;
@@ -122,6 +140,11 @@ export class BulkDelay {
     }
     this.corr = best;
     if (best < AGREE_CORR) return -1;
+    // While the filter models the path where it is, a better peak later moves it only if the
+    // path's own place no longer correlates (STAY_SHARE of the best): one window of speech now and
+    // then correlates best with a later reflection, which the filter models already, and a filter
+    // moved there would miss the direct path. (A move earlier keeps the path in the filter's span.)
+    if (held && bestLag > this.delay + this.slackAfter && here >= STAY_SHARE * best) return this.delay;
     let fine = bestLag;
     let fineC = -1;
     for (let lag = Math.max(0, bestLag - D); lag <= bestLag + D; lag++) {

@@ -55,6 +55,11 @@ export interface EchoCancellerOptions {
 const WINDOW_BLOCKS = 25;
 const LOSS_WINDOWS = 30;
 const LOSS_PERCENTILE = 0.7;
+/**
+ * ERLE (dB) from which the filter is taken to model the path where it is: the delay search then
+ * moves it later only on confirmed evidence (BulkDelay's `holding`). Updated per loss window.
+ */
+const HOLD_ERLE_DB = 10;
 /** Per-bin power of a 2B-sample block of white noise at RMS 100 (≈ −50 dBFS), per sample of B. */
 const REG = 2 * 100 * 100;
 
@@ -286,6 +291,7 @@ export class EchoCanceller {
       this.#start = want;
       for (const w of [this.#fr, this.#fi, this.#br, this.#bi]) w.fill(0);
       this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = this.#windows = 0;
+      this.#search.holding = false;
       return;
     }
     this.#start -= m * B;
@@ -490,6 +496,7 @@ export class EchoCanceller {
         this.#loss[i] = 10 * Math.log10(this.#wX / (this.#wE + 1));
         this.#supLoss[i] = 10 * Math.log10(this.#wX / (this.#wS + 1));
         this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = 0;
+        this.#search.holding = this.erleDb >= HOLD_ERLE_DB;
       }
     }
   }
