@@ -46,7 +46,7 @@ export class BulkDelay {
   /** where the caller's filter covers: a delay within [delay − slackBefore, delay + slackAfter] is the same path */
   slackBefore = 0;
   slackAfter = 0;
-  /** the caller's filter cancels this path well: a move out of its span must be confirmed */
+  /** the caller's filter cancels this path well: a move to a later delay must be confirmed */
   holding = false;
 
   constructor(o: BulkDelayOptions) {
@@ -118,7 +118,7 @@ export class BulkDelay {
     let best = -1;
     let bestLag = -1;
     let re = 0;
-    // the best correlation within the filter's span where it is (−1: none, or not holding)
+    // the best correlation within the filter's span where it is (stays 0 when not holding)
     const held = this.holding && this.delay >= 0;
     const from = held ? Math.floor((this.delay - this.slackBefore) / D) : 0;
     const to = held ? Math.ceil((this.delay + this.slackAfter) / D) : -1;
