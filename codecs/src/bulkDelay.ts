@@ -72,8 +72,9 @@ export class BulkDelay {
     this.#since = 0;
     const was = this.delay;
     let found = this.#estimate(atSample + x.length, refAt);
-    const later = found >= 0 && was >= 0 && found > was + this.slackAfter;
-    const outside = later || (found >= 0 && was >= 0 && found < was - this.slackBefore);
+    const locked = found >= 0 && was >= 0;
+    const later = locked && found > was + this.slackAfter;
+    const outside = later || (locked && found < was - this.slackBefore);
     // While the filter cancels well (`holding`), a move later must be found twice too, however
     // strong: a path that moved stays moved (see `#estimate`). A filter that does not cancel moves
     // on the first strong peak.

@@ -93,8 +93,6 @@ export class InterruptionDetector {
   #background = SILENT_DB;
   /** the background the last chunk was judged against, dBFS */
   #lastBackground = SILENT_DB;
-  /** by how much (dB) the last chunk's level cleared its tightest margin (negative: it did not) */
-  #lastHeadroomDb = 0;
 
   constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
     this.#o = o;
@@ -111,11 +109,12 @@ export class InterruptionDetector {
   }
 
   /**
-   * Whether the level of the chunk of `chunkMs` ending at `endMs` stands clear of the predicted
-   * echo (echoMarginDb), the caller's background (noiseMarginDb, less HOLD_NOISE_DB within an
-   * utterance) and minLevelDb: a chunk that does not is no caller speech whatever the model says.
+   * By how much (dB) the level of the chunk of `chunkMs` ending at `endMs` stands clear of the
+   * predicted echo (echoMarginDb), the caller's background (noiseMarginDb, less HOLD_NOISE_DB within
+   * an utterance) and minLevelDb, at its tightest: a chunk below 0 is no caller speech whatever the
+   * model says.
    */
-  #standsOut(endMs: number, chunkMs: number): boolean {
+  #headroomDb(endMs: number, chunkMs: number): number {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -130,8 +129,7 @@ export class InterruptionDetector {
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
     this.#lastBackground = background;
     const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
-    this.#lastHeadroomDb = Math.min(level - o.minLevelDb, level - echo - o.echoMarginDb, level - background - noiseMargin);
-    return this.#lastHeadroomDb >= 0;
+    return Math.min(level - o.minLevelDb, level - echo - o.echoMarginDb, level - background - noiseMargin);
   }
 
   /**
@@ -142,7 +140,8 @@ export class InterruptionDetector {
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
-    const speech = this.#standsOut(endMs, chunkMs) && p >= threshold;
+    const headroom = this.#headroomDb(endMs, chunkMs);
+    const speech = headroom >= 0 && p >= threshold;
     const background = this.#lastBackground;
     if (speech) {
       if (!this.#run) {
@@ -153,7 +152,7 @@ export class InterruptionDetector {
         this.#duckEvidenceMs = 0;
       }
       this.#speechMs += chunkMs;
-      this.#duckEvidenceMs += p >= CLEAR_P && this.#lastHeadroomDb >= CLEAR_DB ? 2 * chunkMs : chunkMs;
+      this.#duckEvidenceMs += p >= CLEAR_P && headroom >= CLEAR_DB ? 2 * chunkMs : chunkMs;
       this.#lastSpeech = endMs;
     } else if (this.#run && endMs - this.#lastSpeech > o.gapMs) {
       this.#end();
