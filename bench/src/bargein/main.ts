@@ -142,6 +142,7 @@ async function main(): Promise<void> {
     `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
+  console.log('\n(shares: the count, then its 95 % Wilson interval in %)');
   const byNoise = new Map<string, number>();
   for (const o of outcomes) {
     const early = o.trial.kind === 'interruption' ? o.clears.filter((c) => c.atMs < o.trial.onset * 1000).length : o.clears.length;

@@ -90,7 +90,26 @@ export function score(outcomes: Outcome[]): Scores {
 }
 
 const per10 = ([n, min]: [number, number]) => `${((10 * n) / Math.max(min, 1e-9)).toFixed(1)} (${n} in ${min.toFixed(1)} min)`;
-const frac = ([a, b]: [number, number]) => `${((100 * a) / Math.max(1, b)).toFixed(0)} % (${a}/${b})`;
+/**
+ * Wilson score interval of the proportion a/n (z = 1.96: 95 %), as fractions. With 32 trials per
+ * kind one trial is 3 points: the interval shows whether a goal is missed or merely not yet shown.
+ */
+export function wilson(a: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = a / n;
+  const z2 = z * z;
+  const d = 1 + z2 / n;
+  const center = (p + z2 / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / d;
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}
+
+/** "91 % (29/32; 76–97)": the share, the counts, and its 95 % interval in % */
+const share = (a: number, n: number) => {
+  const [lo, hi] = wilson(a, n);
+  return `${((100 * a) / Math.max(1, n)).toFixed(0)} % (${a}/${n}; ${(100 * lo).toFixed(0)}–${(100 * hi).toFixed(0)})`;
+};
+const frac = ([a, b]: [number, number]) => share(a, b);
 const ms = (v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(0)} ms`);
 
 /** Markdown table: one column per echo-path kind, then the goal. */
@@ -108,7 +127,7 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
     [
       'precision (mixed set)',
       (s) =>
-        `${((100 * s.precision[0]) / Math.max(1, s.precision[0] + s.precision[1])).toFixed(0)} % (${s.precision[0]} true; false: ${['backchannel', 'cough', 'click', 'interruption'].map((k) => `${s.falseByKind[k] ?? 0} ${k === 'interruption' ? 'early' : k}`).join(', ')})`,
+        `${share(s.precision[0], s.precision[0] + s.precision[1])}: false ${['backchannel', 'cough', 'click', 'interruption'].map((k) => `${s.falseByKind[k] ?? 0} ${k === 'interruption' ? 'early' : k}`).join(', ')}`,
       '≥ 90 %',
     ],
     [

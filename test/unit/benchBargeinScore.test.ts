@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { wilson } from '../../bench/src/bargein/score.js';
+
+/**
+ * The barge-in bench reports each share with its 95 % Wilson score interval (Wilson 1927; the
+ * interval Newcombe 1998 recommends for small counts), so a reader sees whether a goal is missed
+ * or merely not shown by 32 trials.
+ */
+describe('bench:bargein Wilson interval', () => {
+  it('matches the closed form on a held-out count (29 of 32)', () => {
+    // p = 0.90625, z = 1.96: centre (p + z²/2n) / (1 + z²/n), half-width z·√(p(1−p)/n + z²/4n²) / (1 + z²/n)
+    const [lo, hi] = wilson(29, 32);
+    expect(lo).toBeCloseTo(0.7578, 3);
+    expect(hi).toBeCloseTo(0.9676, 3);
+  });
+
+  it('is asymmetric and stays inside [0, 1] at the edges', () => {
+    const [lo0, hi0] = wilson(0, 32);
+    expect(lo0).toBe(0);
+    expect(hi0).toBeGreaterThan(0.09); // none of 32 still allows ≈ 11 %
+    expect(hi0).toBeLessThan(0.12);
+    const [lo1, hi1] = wilson(32, 32);
+    expect(hi1).toBeCloseTo(1, 12);
+    expect(lo1).toBeCloseTo(1 - hi0, 12); // mirror image of 0 of 32
+  });
+
+  it('narrows as trials grow, around the same share', () => {
+    const width = (a: number, n: number) => wilson(a, n)[1] - wilson(a, n)[0];
+    expect(width(90, 100)).toBeLessThan(width(9, 10));
+    expect(width(900, 1000)).toBeLessThan(width(90, 100));
+    const [lo, hi] = wilson(900, 1000);
+    expect(lo).toBeLessThan(0.9);
+    expect(hi).toBeGreaterThan(0.9);
+  });
+
+  it('says nothing of no trials', () => {
+    expect(wilson(0, 0)).toEqual([0, 1]);
+  });
+});
