@@ -104,12 +104,11 @@ export function wilson(a: number, n: number, z = 1.96): [number, number] {
   return [Math.max(0, center - half), Math.min(1, center + half)];
 }
 
-/** "91 % (29/32; 76–97)": the share, the counts, and its 95 % interval in % */
-const share = (a: number, n: number) => {
+/** "91 % (29/32; 76–97)": the share a/n, the counts, and its 95 % interval in % */
+const frac = ([a, n]: [number, number]) => {
   const [lo, hi] = wilson(a, n);
   return `${((100 * a) / Math.max(1, n)).toFixed(0)} % (${a}/${n}; ${(100 * lo).toFixed(0)}–${(100 * hi).toFixed(0)})`;
 };
-const frac = ([a, b]: [number, number]) => share(a, b);
 const ms = (v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(0)} ms`);
 
 /** Markdown table: one column per echo-path kind, then the goal. */
@@ -127,7 +126,7 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
     [
       'precision (mixed set)',
       (s) =>
-        `${share(s.precision[0], s.precision[0] + s.precision[1])}: false ${['backchannel', 'cough', 'click', 'interruption'].map((k) => `${s.falseByKind[k] ?? 0} ${k === 'interruption' ? 'early' : k}`).join(', ')}`,
+        `${frac([s.precision[0], s.precision[0] + s.precision[1]])}: false ${['backchannel', 'cough', 'click', 'interruption'].map((k) => `${s.falseByKind[k] ?? 0} ${k === 'interruption' ? 'early' : k}`).join(', ')}`,
       '≥ 90 %',
     ],
     [
