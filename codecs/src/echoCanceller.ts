@@ -192,6 +192,11 @@ export class EchoCanceller {
     return this.#search.delay >= 0;
   }
 
+  /** Far-end speech the loss measures rest on, ms (100 ms windows of it, up to the 3 s kept). */
+  get measuredMs(): number {
+    return (Math.min(this.#windows, LOSS_WINDOWS) * WINDOW_BLOCKS * this.#B * 1000) / this.rate;
+  }
+
   /** Echo return loss: reference to near end over far-end-only speech, dB (NaN until measured). */
   get erlDb(): number {
     return this.#percentile(this.#erl);

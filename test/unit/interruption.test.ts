@@ -9,7 +9,7 @@ import { InterruptionDetector, type EchoModel } from '../../gateway/src/media/In
  */
 
 const CHUNK = 32;
-const quiet: EchoModel = { predictedEcho: () => -100, percentileDb: () => -70 };
+const quiet: EchoModel = { predictedEcho: () => -100, percentileDb: () => -70, pathMeasured: false };
 
 function harness(echo: EchoModel = quiet, opts: Partial<typeof DEFAULT_BARGE_IN> = {}) {
   const events: string[] = [];
@@ -49,7 +49,7 @@ describe('InterruptionDetector', () => {
 
   it('ducks one chunk sooner on clear evidence (a sure model, well over every margin) than on marginal speech', () => {
     const duckedAfter = (p: number, db: number): number => {
-      const h = harness({ predictedEcho: () => -100, percentileDb: () => -40 });
+      const h = harness({ predictedEcho: () => -100, percentileDb: () => -40, pathMeasured: false });
       h.feed(320, 0.05, -60);
       for (let chunks = 1; chunks <= 4; chunks++) {
         h.feed(CHUNK, p, db);
@@ -72,16 +72,28 @@ describe('InterruptionDetector', () => {
     expect(h.events.filter((e) => e.startsWith('confirm'))).toEqual(['confirm@320']);
   });
 
-  it('takes nothing that does not stand clear of the predicted echo, however speech-like', () => {
-    const echo: EchoModel = { predictedEcho: () => -32, percentileDb: () => -70 };
+  it('takes nothing that does not stand clear of the predicted echo, however speech-like, until the path is measured', () => {
+    const echo: EchoModel = { predictedEcho: () => -32, percentileDb: () => -70, pathMeasured: false };
     const h = harness(echo);
     h.feed(2000, 0.99, -30); // residual echo: 2 dB above the prediction, margin 6 dB
     expect(h.events).toEqual([]);
   });
 
+  it('once the path is measured, takes a chunk the model is sure of that reaches the predicted echo, and only such a chunk', () => {
+    const outcome = (p: number, db: number): string[] => {
+      const h = harness({ predictedEcho: () => -32, percentileDb: () => -70, pathMeasured: true });
+      h.feed(2000, p, db);
+      return h.events;
+    };
+    // a caller talking over the agent, 2 dB above the echo predicted to be left (margin 6 dB)
+    expect(outcome(0.95, -30)).toEqual(['duck@0', 'confirm@0']);
+    expect(outcome(0.7, -30)).toEqual([]); // the model only fairly sure: the margin holds
+    expect(outcome(0.99, -33)).toEqual([]); // under the prediction
+  });
+
   it('takes nothing that does not rise above the caller background', () => {
     // 1 dB short of the margin over a −34 dBFS background
-    const h = harness({ predictedEcho: () => -100, percentileDb: () => -34 });
+    const h = harness({ predictedEcho: () => -100, percentileDb: () => -34, pathMeasured: false });
     h.feed(2000, 0.99, -34 + DEFAULT_BARGE_IN.noiseMarginDb - 1);
     expect(h.events).toEqual([]);
   });

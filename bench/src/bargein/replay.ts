@@ -22,14 +22,17 @@ import { runTrial, type Kind } from './trial.js';
  */
 
 const QS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-type Ev = [0, number, number] | [1, number, number, number, number, number, number[], number[]];
+type Ev = [0, number, number] | [1, number, number, number, number, number, number[], number[], number?];
 interface Rec {
   kind: Kind;
   path: string;
   label: string;
   onsetMs: number;
   minutes: number;
-  /** level events [0, endMs, db] and chunk events [1, endMs, chunkMs, p, threshold, audible, echo per slot, quantiles] */
+  /**
+   * level events [0, endMs, db] and chunk events [1, endMs, chunkMs, p, threshold, audible, echo
+   * per slot, quantiles, path measured (1/0; records made before it have none: taken as measured)]
+   */
   ev: Ev[];
 }
 
@@ -53,7 +56,7 @@ async function record(file: string): Promise<void> {
     chunk0.call(this, endMs, chunkMs, p, threshold, audible);
     const m = model[0];
     const qs = QS.map((q) => (m === undefined ? -100 : m.percentileDb(q)));
-    cur.push([1, endMs, chunkMs, p, threshold, audible ? 1 : 0, echoes, qs]);
+    cur.push([1, endMs, chunkMs, p, threshold, audible ? 1 : 0, echoes, qs, m?.pathMeasured === true ? 1 : 0]);
   };
   const bp = BargeInDetector.prototype;
   const pe0 = Object.getOwnPropertyDescriptor(bp, 'predictedEcho')!.value as BargeInDetector['predictedEcho'];
@@ -128,6 +131,10 @@ function replay(file: string, opts: BargeInOptions): void {
       percentileDb: (q) => {
         const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
         return e[7][Math.max(0, Math.min(QS.length - 1, Math.round(q * 10) - 1))]!;
+      },
+      get pathMeasured() {
+        const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
+        return e[8] !== 0;
       },
     };
     let confirmAt = NaN;

@@ -107,9 +107,12 @@ export class BargeInMonitor {
     this.#detector.reference(playsAtMs, frame);
   }
 
-  /** The echo path the echo canceller measured: loss to the agent's audio and to the judge's (dB), and delay to this frame (ms). */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number): void {
-    this.#detector.setEchoPath(lossDb, judgedLossDb, Math.round(delayMs / 10));
+  /**
+   * The echo path the echo canceller measured: loss to the agent's audio and to the judge's (dB),
+   * delay to this frame (ms), and the agent speech it was measured over (ms).
+   */
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number): void {
+    this.#detector.setEchoPath(lossDb, judgedLossDb, Math.round(delayMs / 10), measuredMs);
   }
 
   /**

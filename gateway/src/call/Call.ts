@@ -89,8 +89,8 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         dtmf: (digit, durationMs) => {
           this.#tell({ type: 'dtmf', digit, durationMs });
         },
-        echoPath: (lossDb, judgedLossDb, delayMs) => {
-          this.monitor.echoPath(lossDb, judgedLossDb, delayMs);
+        echoPath: (lossDb, judgedLossDb, delayMs, measuredMs) => {
+          this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs);
         },
         cancelled: (pcm, rate, atMs) => this.monitor.cancelled(pcm, rate, atMs, this.playout.playing),
         drop: (code) => {

@@ -40,9 +40,9 @@ export interface InboundEvents {
   /**
    * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent
    * gets), loss to what the barge-in judge gets (`cancelled`: residual echo suppressed too), dB,
-   * and delay to the agent frames (ms).
+   * delay to the agent frames (ms), and the agent speech those losses were measured over (ms).
    */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number): void;
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number): void;
   /**
    * Echo-cancelled caller audio with the residual echo suppressed (borrowed), for the barge-in
    * judge, at the canceller's rate, its first sample at `atMs` as the agent frames are timed.
@@ -251,7 +251,12 @@ export class InboundLeg implements EdgeSink {
     echo.process(pcm, ts, arrivalMs);
     const aec = echo.aec;
     if (aec.locked)
-      this.#ev.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate + this.#dsp.delayMs);
+      this.#ev.echoPath(
+        reportedLoss(aec.lossDb),
+        reportedLoss(aec.suppressedLossDb),
+        (1000 * aec.delay) / aec.rate + this.#dsp.delayMs,
+        aec.measuredMs,
+      );
     this.#ev.cancelled(echo.residual, echo.rate, echo.atMs + this.#dsp.delayMs);
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }

@@ -82,6 +82,19 @@ const REF_SLOTS = 512;
 const SILENT_DB = -100;
 /** Background level window, 10 ms frames (1.5 s), for InterruptionDetector's background. */
 const FLOOR_FRAMES = 150;
+/**
+ * When the predicted echo is taken as this line's (`pathMeasured`): once the canceller's loss rests
+ * on MEASURED_MS of the agent's speech (fewer 100 ms windows made residual echo exceed the
+ * prediction in the first second on the tune split), or, where it has found no echo at all, once
+ * UNFOUND_MS of the agent's speech has played (dBFS ≥ SPEECH_DB per 10 ms): the delay search
+ * finds an echo that stands out of the caller's line within 0.3–0.7 s of speech (tune split: p50
+ * 0.3 s, p90 0.7 s), so one it has not found in a second lies in the caller's own noise, well
+ * under the prior's estimate (erlPriorDb under the loudest reference of the echo window).
+ */
+const MEASURED_MS = 500;
+const UNFOUND_MS = 1000;
+/** reference level from which the agent is taken to be speaking, dBFS per 10 ms (where the canceller adapts) */
+const SPEECH_DB = -50;
 
 export class BargeInDetector {
   readonly o: BargeInOptions;
@@ -95,6 +108,9 @@ export class BargeInDetector {
   #lossDb = -1;
   #judgedLossDb = -1;
   #delaySlots = -1;
+  /** agent speech the loss was measured over, and agent speech played, ms */
+  #measuredMs = 0;
+  #playedMs = 0;
   /** caller level history and its histogram (1 dB bins from −100 to 0 dBFS) for the background */
   readonly #levels = new Int8Array(FLOOR_FRAMES).fill(-100);
   readonly #hist = new Uint16Array(101);
@@ -133,7 +149,9 @@ export class BargeInDetector {
       const slot = Math.floor(tMs / 10) + h;
       // slots skipped since the last frame were silent
       for (let s = Math.max(this.#refSlot + 1, slot - REF_SLOTS + 1); s < slot; s++) this.#ref[s % REF_SLOTS] = SILENT_DB;
-      this.#ref[slot % REF_SLOTS] = levelDb(frame, h * half, (h + 1) * half);
+      const db = levelDb(frame, h * half, (h + 1) * half);
+      this.#ref[slot % REF_SLOTS] = db;
+      if (db >= SPEECH_DB) this.#playedMs += 10;
       if (slot > this.#refSlot) this.#refSlot = slot;
     }
   }
@@ -141,12 +159,19 @@ export class BargeInDetector {
   /**
    * The echo path as the echo canceller measured it: total loss from the reference to the
    * cancelled audio and to the judge's (residual echo suppressed), dB, and its delay in 10 ms
-   * slots. Until set, the detector assumes erlPriorDb anywhere in the echo window.
+   * slots, and the agent speech it was measured over (ms). Until set, the detector assumes
+   * erlPriorDb anywhere in the echo window.
    */
-  setEchoPath(lossDb: number, judgedLossDb: number, delaySlots: number): void {
+  setEchoPath(lossDb: number, judgedLossDb: number, delaySlots: number, measuredMs: number): void {
     this.#lossDb = lossDb;
     this.#judgedLossDb = judgedLossDb;
     this.#delaySlots = delaySlots;
+    this.#measuredMs = measuredMs;
+  }
+
+  /** Whether the predicted echo is taken as this line's (MEASURED_MS, UNFOUND_MS). */
+  get pathMeasured(): boolean {
+    return this.#delaySlots >= 0 ? this.#measuredMs >= MEASURED_MS : this.#playedMs >= UNFOUND_MS;
   }
 
   #refAt(slot: number): number {

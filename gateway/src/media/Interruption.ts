@@ -10,8 +10,9 @@ import type { BargeInOptions } from './BargeIn.js';
  * of those very samples (or, without Silero, per 10 ms with RNNoise's voice probability). A chunk
  * is caller speech when the model says so (≥ sileroThreshold, or vadThreshold) and
  * its level stands clear of the echo that may be left (the echo canceller's measured loss applied
- * to what was played then: `echoMarginDb`), of the caller's own background (`noiseMarginDb`) and
- * of `minLevelDb`. So residual echo is not speech, whatever it sounds like.
+ * to what was played then: `echoMarginDb`, none for a chunk the model is sure of once the loss is
+ * measured), of the caller's own background (`noiseMarginDb`) and of `minLevelDb`. So residual
+ * echo is not speech, whatever it sounds like.
  *
  * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged)
  *   - with `duckMs` of speech (a chunk with clear evidence counts twice) → duck: the agent's
@@ -36,6 +37,8 @@ export interface EchoModel {
   predictedEcho(slot: number): number;
   /** a quantile of the caller's recent levels, dBFS */
   percentileDb(q: number): number;
+  /** the predicted echo is taken as this line's (BargeInDetector: measured, or no echo found) */
+  readonly pathMeasured: boolean;
 }
 
 /**
@@ -69,6 +72,18 @@ const SPEECH_SHARE = 0.35;
  */
 const CLEAR_P = 0.8;
 const CLEAR_DB = 3;
+/**
+ * A chunk the model is sure of (probability ≥ SURE_P) need only reach the predicted echo, not
+ * stand echoMarginDb over it, once that prediction is taken as the line's (`pathMeasured`: the
+ * canceller has measured the loss over half a second of the agent's speech, or found no echo in a
+ * second of it). The prediction is a ceiling (the loudest reference within ±20 ms of the echo
+ * delay, less the loss at its 70th percentile), and the residual echo suppressor leaves little
+ * that Silero is sure is speech. A caller talking over the agent on a line of 6–10 dB ERL stands
+ * only 0–6 dB over that ceiling for much of the first second; with the margin, such interruptions
+ * were cleared late or never (tune split, bench/README.md, seventh pass).
+ */
+const SURE_P = 0.9;
+const SURE_ECHO_MARGIN_DB = 0;
 
 /** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
 const SLOTS = 256;
@@ -110,11 +125,11 @@ export class InterruptionDetector {
 
   /**
    * By how much (dB) the level of the chunk of `chunkMs` ending at `endMs` stands clear of the
-   * predicted echo (echoMarginDb), the caller's background (noiseMarginDb, less HOLD_NOISE_DB within
-   * an utterance) and minLevelDb, at its tightest: a chunk below 0 is no caller speech whatever the
-   * model says.
+   * predicted echo (echoMarginDb, or SURE_ECHO_MARGIN_DB at probability `p` ≥ SURE_P), the
+   * caller's background (noiseMarginDb, less HOLD_NOISE_DB within an utterance) and minLevelDb, at
+   * its tightest: a chunk below 0 is no caller speech whatever the model says.
    */
-  #headroomDb(endMs: number, chunkMs: number): number {
+  #headroomDb(endMs: number, chunkMs: number, p: number): number {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -129,7 +144,8 @@ export class InterruptionDetector {
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
     this.#lastBackground = background;
     const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
-    return Math.min(level - o.minLevelDb, level - echo - o.echoMarginDb, level - background - noiseMargin);
+    const echoMargin = p >= SURE_P && this.#echo.pathMeasured ? Math.min(SURE_ECHO_MARGIN_DB, o.echoMarginDb) : o.echoMarginDb;
+    return Math.min(level - o.minLevelDb, level - echo - echoMargin, level - background - noiseMargin);
   }
 
   /**
@@ -140,7 +156,7 @@ export class InterruptionDetector {
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
-    const headroom = this.#headroomDb(endMs, chunkMs);
+    const headroom = this.#headroomDb(endMs, chunkMs, p);
     const speech = headroom >= 0 && p >= threshold;
     const background = this.#lastBackground;
     if (speech) {

@@ -88,6 +88,19 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     expect(erle(mic, res, 2 * RATE, mic.length)).toBeGreaterThanOrEqual(15);
   });
 
+  // The barge-in judge trusts the loss it reports only once it rests on enough of the agent's speech.
+  it('says how much far-end speech its loss rests on: none in silence, then up to the 3 s it keeps', () => {
+    const aec = new EchoCanceller({ rate: RATE });
+    const ref = new Float32Array(RATE + far.length); // 1 s of silence, then the agent
+    ref.set(far, RATE);
+    const seen: number[] = [];
+    run(aec, ref, echoOf(ref, path('D5', 10)), undefined, () => seen.push(aec.measuredMs));
+    expect(seen[RATE / 160 - 1]).toBe(0);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+    expect(seen.at(-1)).toBe(3000);
+    expect(Number.isFinite(aec.lossDb)).toBe(true);
+  });
+
   // G.168 §6.4.2.4 (test 3, double talk): the caller's speech survives, and the model learned
   // before is not lost to it.
   it('keeps the caller talking over the echo (double talk) and still cancels afterwards', () => {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { BargeInDetector, DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
+
+/**
+ * The echo model the interruption judge reads: the echo predicted from what was played, before and
+ * after the canceller has measured the line, and when that prediction is taken as the line's.
+ */
+
+/** A 20 ms frame of a 440 Hz tone at `rms` (8 kHz). */
+function tone(rms: number): Int16Array {
+  const f = new Int16Array(160);
+  for (let i = 0; i < f.length; i++) f[i] = Math.round(rms * Math.SQRT2 * Math.sin((2 * Math.PI * 440 * i) / 8000));
+  return f;
+}
+
+/** A detector that was played `rms` over [fromMs, toMs) (20 ms frames). */
+function play(d: BargeInDetector, fromMs: number, toMs: number, rms: number): BargeInDetector {
+  for (let t = fromMs; t < toMs; t += 20) d.reference(t, tone(rms));
+  return d;
+}
+
+const PRIOR = DEFAULT_BARGE_IN.erlPriorDb;
+
+describe('BargeInDetector echo model', () => {
+  // −20 dBFS played for 900 ms, then silence
+  const played = () => play(play(new BargeInDetector(), 0, 900, 3277), 900, 2000, 0);
+
+  it('predicts the loudest echo the window could hold, less erlPriorDb, until the canceller measures the line', () => {
+    const d = played();
+    expect(d.predictedEcho(50)).toBeCloseTo(-20 - PRIOR, 0);
+    // the echo window (300 ms) reaches back to the last slot played (89), then no more
+    expect(d.predictedEcho(119)).toBeCloseTo(-20 - PRIOR, 0);
+    expect(d.predictedEcho(120)).toBe(-100 - PRIOR);
+    expect(d.pathMeasured).toBe(false); // 0.9 s of agent speech, no echo found
+  });
+
+  it('predicts from the measured delay and loss, taken as the line’s once measured over half a second of agent speech', () => {
+    const d = played();
+    d.setEchoPath(30, 36, 10, 400);
+    expect(d.predictedEcho(50)).toBeCloseTo(-20 - 36, 0);
+    // the echo of slot 89, the last played, reaches slots 89 + 10 ± 2
+    expect(d.predictedEcho(101)).toBeCloseTo(-20 - 36, 0);
+    expect(d.predictedEcho(102)).toBe(-100 - 36);
+    expect(d.pathMeasured).toBe(false);
+    d.setEchoPath(30, 36, 10, 500);
+    expect(d.pathMeasured).toBe(true);
+  });
+
+  it('takes an echo the canceller has not found in a second of agent speech as measured (lost in the line), silence not counted', () => {
+    const d = play(new BargeInDetector(), 0, 2000, 0);
+    expect(d.pathMeasured).toBe(false);
+    play(d, 2000, 2980, 3277);
+    expect(d.pathMeasured).toBe(false);
+    play(d, 2980, 3000, 3277);
+    expect(d.pathMeasured).toBe(true);
+  });
+});
