@@ -82,10 +82,15 @@ describe.skipIf(!HAVE)('baresip calls the gateway', () => {
     await waitFor(() => b.saw(/Call established/), 10_000, 'baresip: call established');
     await waitFor(() => s.frames.length >= 50, 10_000, '1 s of caller audio');
     s.send({ type: 'hangup' });
-    await waitFor(() => b.saw(/terminated/), 5000, 'baresip: call terminated');
+    // A BYE lost on a loaded machine is sent again after 0.5, 1.5, 3.5 and 7.5 s (RFC 3261 §17.1.2,
+    // Timer E): 15 s covers four tries. Should it still fail, the failure says how far each side got.
+    await waitFor(() => b.saw(/terminated/), 15_000, 'baresip: call terminated').catch((e: unknown) => {
+      const state = `gateway calls ${gw.calls.size}, SIP dialogs ${gw.sip!.ua.dialogCount}`;
+      throw new Error(`${String(e)} (${state}); baresip's log ends:\n${b.log.slice(-1500)}`);
+    });
     expect(b.log).toMatch(/terminated/);
     await waitFor(() => gw.calls.size === 0 && gw.sip!.ua.dialogCount === 0, 5000, 'the call and its dialog to be gone');
-  }, 30_000);
+  }, 60_000);
 
   it('RFC 4733 from baresip (sndcode) reaches the agent as dtmf events', async () => {
     const { b, s } = await dial(30);
