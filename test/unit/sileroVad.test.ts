@@ -36,3 +36,82 @@ describe('SileroStream', () => {
     expect(pSpeech).toBeGreaterThan(0.8);
   });
 });
+
+describe('SileroModel batches', () => {
+  /** Four calls' audio: speech of four voices and noise, 8 kHz, 2 s each. */
+  function calls(): Int16Array[] {
+    const g = gaussian(rng(7));
+    return [
+      fixture('bargein/interrupt-1-a.wav').samples.subarray(0, 16000),
+      fixture('bargein/x-interrupt-fr.wav').samples.subarray(0, 16000),
+      fixture('bargein/agent-1.wav').samples.subarray(0, 16000),
+      Int16Array.from({ length: 16000 }, () => Math.round(800 * g())),
+    ];
+  }
+
+  /** Each call's probabilities, its audio pushed 20 ms at a time; `lead[i]` samples of silence first. */
+  async function judge(model: SileroModel, audio: Int16Array[], together: boolean, lead: number[] = []): Promise<number[][]> {
+    const out = audio.map(() => [] as number[]);
+    const feeds = audio.map((a, i) => {
+      const x = new Int16Array((lead[i] ?? 0) + a.length);
+      x.set(a, lead[i] ?? 0);
+      return x;
+    });
+    const run = async (idx: number[]) => {
+      const streams = idx.map((i) => new SileroStream(model, 8000, (_, p) => out[i]!.push(p)));
+      for (let k = 0; k + 160 <= feeds[0]!.length; k += 160) {
+        idx.forEach((i, j) => streams[j]!.push(feeds[i]!.subarray(k, k + 160), k / 8));
+        await Promise.all(streams.map((s) => s.settled()));
+      }
+      streams.forEach((s) => s.close());
+    };
+    if (together) await run(audio.map((_, i) => i));
+    else for (let i = 0; i < audio.length; i++) await run([i]);
+    return out;
+  }
+
+  it('runs the calls’ chunks together, each getting what it gets alone (to the bit)', async () => {
+    const model = (await SileroModel.load())!;
+    const audio = calls();
+    const alone = await judge(model, audio, false);
+    const before = model.batches;
+    const together = await judge(model, audio, true);
+    const runs = model.batches.runs - before.runs;
+    const rows = model.batches.rows - before.rows;
+    console.log(`4 calls in lockstep: ${rows} chunks in ${runs} inferences`);
+    expect(together).toEqual(alone);
+    expect(alone[0]!.length).toBe(Math.floor(16000 / 256));
+    // every stream's chunk ends on the same 20 ms packet: all four are in before any runs
+    expect(rows).toBe(4 * alone[0]!.length);
+    expect(runs).toBe(alone[0]!.length);
+  });
+
+  it('calls whose chunks end at different times are batched too, and still get what they get alone', async () => {
+    const model = (await SileroModel.load())!;
+    const audio = calls();
+    // chunk ends 0, 8, 16 and 24 ms apart: a batch waits for the others up to 8 ms
+    const lead = [0, 64, 128, 192];
+    const alone = await judge(model, audio, false, lead);
+    const together = await judge(model, audio, true, lead);
+    expect(together).toEqual(alone);
+  });
+
+  it('a call closed while its chunk waits for a batch leaves the others theirs', async () => {
+    const model = (await SileroModel.load())!;
+    const audio = calls();
+    const got = [0, 0, 0];
+    const streams = [0, 1, 2].map((i) => new SileroStream(model, 8000, () => got[i]!++));
+    // two calls have a chunk in; the third's is not complete: the two wait for it
+    streams[0]!.push(audio[0]!.subarray(0, 256), 32);
+    streams[1]!.push(audio[1]!.subarray(0, 256), 32);
+    streams[2]!.push(audio[2]!.subarray(0, 200), 25);
+    streams[0]!.close();
+    await streams[1]!.settled();
+    expect(got).toEqual([0, 1, 0]);
+    streams[2]!.push(audio[2]!.subarray(200, 256), 32);
+    await streams[2]!.settled();
+    expect(got).toEqual([0, 1, 1]);
+    await streams[0]!.settled(); // closed: resolves at once
+    streams.forEach((s) => s.close());
+  });
+});

@@ -8,9 +8,10 @@ import { g168Path, scaledResponse } from './echoPaths.js';
 /**
  * CPU per call of the barge-in parts, on this machine: the echo canceller, alone and with its
  * residual echo suppressor (8 kHz G.711 edges, and the 16 kHz band of an Opus edge with its two
- * resamplers) and Silero VAD (one stream; its inference runs on onnxruntime's threads, which
- * process.cpuUsage() counts). 60 s of agent speech through a G.168 D.5 hybrid at 10 dB ERL,
- * 20 ms at a time. Run under `flock -x /tmp/cpu.lock`.
+ * resamplers) and Silero VAD (process.cpuUsage(): every thread). 60 s of agent speech through a
+ * G.168 D.5 hybrid at 10 dB ERL, 20 ms at a time, back to back (warm caches: a floor); then Silero
+ * for 1, 10 and 40 calls in real time, as a gateway runs it (batched; a process that sleeps
+ * between chunks pays more per inference). Run under `flock -x /tmp/cpu.lock`.
  * `node --import tsx bench/src/bargein/cpu.ts`
  */
 const SECONDS = 60;
@@ -81,6 +82,51 @@ const runVad = async () => {
 };
 await runVad();
 rows.push(['Silero VAD v5, 8 kHz (32 ms chunks)', await cpu(runVad)]);
+
+/**
+ * `calls` streams in real time, each fed 20 ms at a time on its own drift-free timer at a random
+ * phase, as a gateway's calls are: the model runs their chunks in batches. CPU per call with the
+ * timers' own cost (the same run with no model) taken off; REAL_SECONDS of wall time.
+ */
+const REAL_SECONDS = 10;
+const realTime = async (calls: number, withModel: boolean): Promise<number> => {
+  const streams = Array.from({ length: calls }, () => (withModel ? new SileroStream(model, 8000, () => {}) : null));
+  const t0 = performance.now() + 50;
+  const start = process.cpuUsage();
+  await Promise.all(
+    streams.map(
+      (s, i) =>
+        new Promise<void>((resolve) => {
+          const phase = (20 * i) / calls;
+          let k = 0;
+          const tick = () => {
+            if (k + 160 > near.length || k >= REAL_SECONDS * 8000) {
+              resolve();
+              return;
+            }
+            s?.push(near.subarray(k, k + 160), k / 8);
+            k += 160;
+            setTimeout(tick, Math.max(0, t0 + phase + k / 8 - performance.now()));
+          };
+          setTimeout(tick, Math.max(0, t0 + phase - performance.now()));
+        }),
+    ),
+  );
+  await Promise.all(streams.flatMap((s) => (s === null ? [] : [s.settled()])));
+  streams.forEach((s) => s?.close());
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+};
+for (const calls of [1, 10, 40]) {
+  const b0 = model.batches;
+  const ms = (await realTime(calls, true)) - (await realTime(calls, false));
+  const b1 = model.batches;
+  const pct = (100 * ms) / (REAL_SECONDS * 1000 * calls);
+  rows.push([
+    `Silero VAD v5, 8 kHz, ${calls} call${calls > 1 ? 's' : ''} in real time (${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} chunks per inference)`,
+    { pct, usPerFrame: (pct / 100) * 20_000 },
+  ]);
+}
 
 console.log(`${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${SECONDS} s of audio per row\n`);
 console.log('| part | CPU µs per 20 ms | % of one core per call |\n|---|---:|---:|');

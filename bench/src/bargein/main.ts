@@ -153,9 +153,15 @@ async function main(): Promise<void> {
     for (const o of outcomes) {
       const onset = o.trial.onset * 1000;
       const wrong = o.trial.kind === 'interruption' ? !o.clears.some((c) => c.atMs >= onset) : o.clears.length > 0;
-      if (!wrong) continue;
+      // a backchannel ducked and not cleared whose volume never came back, or whose audio did not all play
+      const notWhole =
+        o.trial.kind === 'backchannel' &&
+        o.ducks.length > 0 &&
+        o.clears.length === 0 &&
+        (o.resumes.length === 0 || o.agentSamplesPlayed < o.agentSamplesDue);
+      if (!wrong && !notWhole) continue;
       console.log(
-        `${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,
+        `${notWhole ? `not whole (resumes ${o.resumes.join(',')}, played ${o.agentSamplesPlayed} of ${o.agentSamplesDue} samples) ` : ''}${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,
       );
     }
   }
