@@ -47,6 +47,29 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual(['duck@320', 'confirm@320', 'release']);
   });
 
+  it('brings the volume back when an utterance neither confirms nor ends (speech-like noise), and can still confirm it', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60);
+    h.feed(96, 0.95, -30); // ducked on its first chunks
+    // then one speech-like chunk in every 320 ms: never a 400 ms pause, a tenth of it speech
+    for (let i = 0; i < 6; i++) {
+      h.feed(288, 0.05, -60);
+      h.feed(32, 0.95, -30);
+    }
+    // not confirmed; shortUtteranceMs + gapMs (1100 ms) after its onset the volume came back
+    expect(h.events).toEqual(['duck@320', 'resume@1440']);
+    h.feed(1024, 0.95, -30); // the caller now talks: confirmed, not ducked again
+    h.feed(640, 0.05, -60);
+    expect(h.events).toEqual(['duck@320', 'resume@1440', 'confirm@320', 'release']);
+  });
+
+  it('does not bring the volume back under a confirmed interruption, however long', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60);
+    h.feed(3200, 0.95, -30);
+    expect(h.events).toEqual(['duck@320', 'confirm@320']);
+  });
+
   it('ducks one chunk sooner on clear evidence (a sure model, well over every margin) than on marginal speech', () => {
     const duckedAfter = (p: number, db: number): number => {
       const h = harness({ predictedEcho: () => -100, percentileDb: () => -40, pathMeasured: false });
