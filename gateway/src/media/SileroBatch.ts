@@ -4,16 +4,17 @@ import { log } from '../log.js';
 /**
  * Silero VAD runs in batches: the chunks of every call at one rate that wait for the model go into
  * one inference, a row each of its input and state (SileroVad.ts has the model and the calls'
- * streams). A run has a fixed cost in onnxruntime-node (≈ 150 µs on the bench machine against
- * ≈ 30 µs per row, bench/README.md), paid once per batch. The rows do not mix: each gets the
+ * streams). A run has a fixed cost in onnxruntime-node, paid once per batch: back to back, 202 µs
+ * for one chunk against ≈ 30 µs per chunk in a batch of 16 or more (more still in real time, where
+ * caches go cold between runs; bench/README.md, eighth pass). The rows do not mix: each gets the
  * probability and state it gets alone (to the bit, test/unit/sileroVad.test.ts).
  */
 
 /**
  * How long (ms) a chunk waits for the other calls' chunks to share its run, at most: none once
  * every open stream of its rate has one waiting (a lone call never waits). Calls' chunks end at
- * random phases of their 32 ms, so a batch holds about a quarter of the calls, and a result comes
- * back up to 8 ms later than alone (against a duck at ≈ 80 ms after the onset).
+ * random phases of their 32 ms (measured: 4.7 chunks per run at 10 calls, 15.4 at 40), and a
+ * result comes back up to 8 ms later than alone (against a duck at ≈ 80 ms after the onset).
  */
 const BATCH_WAIT_MS = 8;
 /** Rows per run, at most (the rest wait for the next run). */
