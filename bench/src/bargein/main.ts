@@ -6,7 +6,7 @@ import { setLogLevel } from '../../../gateway/src/log.js';
 import { DspPool } from '../../../gateway/src/media/DspPool.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
-import { score, table } from './score.js';
+import { RECALL_WINDOW_MS, score, table } from './score.js';
 import { activeRms, click, cough, dbToGain, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
 
@@ -152,7 +152,11 @@ async function main(): Promise<void> {
   if (process.env['VERBOSE']) {
     for (const o of outcomes) {
       const onset = o.trial.onset * 1000;
-      const wrong = o.trial.kind === 'interruption' ? !o.clears.some((c) => c.atMs >= onset) : o.clears.length > 0;
+      // an interruption never cleared, or cleared after the recall window (a miss too), or any other cleared
+      const wrong =
+        o.trial.kind === 'interruption'
+          ? !o.clears.some((c) => c.atMs >= onset && c.atMs <= onset + RECALL_WINDOW_MS)
+          : o.clears.length > 0;
       // a backchannel ducked and not cleared whose volume never came back, or whose audio did not all play
       const notWhole =
         o.trial.kind === 'backchannel' &&
