@@ -104,6 +104,7 @@ export class Gateway {
     );
     this.#pool = pool;
     this.metrics.workerStats = () => pool.stats();
+    if (vad !== null) this.metrics.vadBatches = () => vad.batches;
     // Admission by measured headroom; availableParallelism() honours the CPU affinity (taskset).
     const headroom = new Headroom(pool.workers > 0 ? pool : null, { maxLoad: s.admitMaxLoad, cores: os.availableParallelism() });
     this.calls.headroom = headroom;

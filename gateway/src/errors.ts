@@ -17,6 +17,7 @@ export type GatewayErrorCode =
   | 'RTP_RATE_LIMITED'
   | 'FRAME_TOO_LARGE'
   | 'DSP_OVERLOAD'
+  | 'VAD_OVERLOAD'
   | 'RTP_UNKNOWN_PAYLOAD_TYPE'
   | 'RTP_SSRC_CHANGED'
   | 'RTP_LATE'

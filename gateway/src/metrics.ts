@@ -151,6 +151,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * The speech model's inferences and the 32 ms chunks they carried (SileroModel.batches: the
+   * process's model, which every gateway in it shares), read at each scrape.
+   */
+  vadBatches: () => { runs: number; rows: number } = () => ({ runs: 0, rows: 0 });
+  readonly vadInferences = this.#fromVadBatches(
+    'gateway_vad_inferences_total',
+    'Silero VAD inferences run; each carries the 32 ms chunks then waiting, one per call, up to 32 (gateway_vad_chunks_total over this: the mean batch)',
+    'runs',
+  );
+  readonly vadChunks = this.#fromVadBatches(
+    'gateway_vad_chunks_total',
+    "Calls' 32 ms chunks of audio judged by Silero VAD (a chunk skipped because inference fell behind is a drop VAD_OVERLOAD)",
+    'rows',
+  );
+  #fromVadBatches(name: string, help: string, key: 'runs' | 'rows'): client.Counter {
+    const read = () => this.vadBatches()[key];
+    return new client.Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** where worker memory comes from (the DSP pool, once started) */
   workerStats: () => Promise<{ heapUsed: number; external: number; wasm: number }[]> = () => Promise.resolve([]);
   readonly workerMemory = new client.Gauge({

@@ -81,7 +81,7 @@ export async function resampleAll(pcm: Int16Array, inRate: number, outRate: numb
 }
 
 /** Sum of a prom-client counter's values in the gateway's registry, optionally filtered by label. */
-export async function counter(gw: Gateway, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function counter(gw: Pick<Gateway, 'metrics'>, name: string, labels: Record<string, string> = {}): Promise<number> {
   const m = await gw.metrics.registry.getSingleMetric(name)?.get();
   if (!m) return 0;
   return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);

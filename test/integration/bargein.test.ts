@@ -160,6 +160,13 @@ describe('barge-in (native dialect, autoClear on by default)', () => {
     // it was ducked first (64 ms of speech), and that duck ended as a barge-in
     expect(s.eventsOf('barge_in_suspected').length).toBeGreaterThanOrEqual(1);
     expect(await counter(gw, 'gateway_bargein_ducks_total', { outcome: 'barge_in' })).toBeGreaterThanOrEqual(1);
+    // Silero judged the call's audio in 32 ms chunks (about 150 in its 5 s; the counters are the
+    // process's model's, which any other gateway in the process shares), at least one per inference
+    const chunks = await counter(gw, 'gateway_vad_chunks_total');
+    const inferences = await counter(gw, 'gateway_vad_inferences_total');
+    expect(chunks).toBeGreaterThanOrEqual(50);
+    expect(inferences).toBeGreaterThanOrEqual(1);
+    expect(chunks).toBeGreaterThanOrEqual(inferences);
     await c.end();
   }, 20_000);
 

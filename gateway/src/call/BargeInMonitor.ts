@@ -81,9 +81,14 @@ export class BargeInMonitor {
     });
     this.#silero =
       model !== null && opts.silero
-        ? new SileroStream(model, rate, (endMs, p, chunkMs) => {
-            this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
-          })
+        ? new SileroStream(
+            model,
+            rate,
+            (endMs, p, chunkMs) => {
+              this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
+            },
+            () => metrics.drops.inc({ reason: 'VAD_OVERLOAD' }),
+          )
         : null;
   }
 

@@ -109,14 +109,22 @@ export class SileroStream {
   #closed = false;
   /** chunks skipped because inference fell behind */
   skipped = 0;
+  readonly #onSkipped: () => void;
 
-  constructor(model: SileroModel, rate: SileroRate, onResult: (endMs: number, p: number, chunkMs: number) => void) {
+  /** `onSkipped`: a chunk was skipped, inference having fallen MAX_QUEUED chunks behind */
+  constructor(
+    model: SileroModel,
+    rate: SileroRate,
+    onResult: (endMs: number, p: number, chunkMs: number) => void,
+    onSkipped: () => void = () => {},
+  ) {
     this.rate = rate;
     this.chunk = rate === 8000 ? 256 : 512;
     this.#ctx = rate === 8000 ? 32 : 64;
     this.#buf = new Float32Array(this.#ctx + this.chunk);
     this.#fill = this.#ctx;
     this.#onResult = onResult;
+    this.#onSkipped = onSkipped;
     this.#batcher = model.batcher(rate, this.#buf.length);
     this.#batcher.opened();
     this.#row = {
@@ -164,6 +172,7 @@ export class SileroStream {
     if (this.#queue.length >= MAX_QUEUED) {
       this.#free.push(this.#queue.shift()!.audio);
       this.skipped++;
+      this.#onSkipped();
     }
     const audio = this.#free.pop() ?? new Float32Array(this.#buf.length);
     audio.set(this.#buf);
