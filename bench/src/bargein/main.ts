@@ -59,7 +59,11 @@ export async function buildSet(values: SetOptions) {
   const models = heldout ? G168_HELDOUT : G168_TUNE;
   const n = Number(values.trials);
   const seed = Number(values.seed);
-  const r = rng(seed);
+  // The set's draws, then the trials' own (noise): one stream. The two-backchannel trials are drawn
+  // from a second stream, so that every other trial stays as it was before they came.
+  const main = rng(seed);
+  let draws = main;
+  const r = () => draws();
   const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
   const pool = await DspPool.create({ speex, rnnoise }, 0);
   // Silero VAD when this tree has it (the same command measures the detector before it came)
@@ -124,6 +128,24 @@ export async function buildSet(values: SetOptions) {
     for (let i = 0; i < n; i++) trials.push(make(echo, 'echo-only', null, -10, 99));
     for (let i = 0; i < n; i++) trials.push(make(echo, 'noise-only', null, -10, snr()));
   }
+  // Two backchannels 300–900 ms apart ("yeah … uh-huh"), each cut to its sound: a pause longer
+  // than gapMs ends the first, and the second must not make an interruption of the two. n/4 per
+  // kind, run after every other trial.
+  const sound = (x: Float32Array) => x.subarray(onsetIndex(x), x.length - onsetIndex(x.slice().reverse()));
+  draws = rng(seed + 1_000_003);
+  for (const echo of kinds) {
+    for (let i = 0; i < n / 4; i++) {
+      const a = sound(load(pick(backchannels)));
+      const b = sound(load(pick(backchannels)));
+      const gap = Math.round(8 * (300 + 600 * r()));
+      const clip = new Float32Array(a.length + gap + b.length);
+      clip.set(a);
+      clip.set(b, a.length + gap);
+      const t = make(echo, 'backchannel', clip, callerDb(), snr());
+      trials.push({ ...t, label: `two ${(gap / 8).toFixed(0)} ms apart, ${t.label}` });
+    }
+  }
+  draws = main;
 
   return { bargeIn, trials, kinds, pool, speex, metrics, r, vad, n, seed };
 }
