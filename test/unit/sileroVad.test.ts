@@ -119,7 +119,7 @@ describe('SileroModel batches', () => {
     streams.forEach((s) => s.close());
   });
 
-  it('a call whose inference falls 64 chunks behind skips its oldest, counted as drops VAD_OVERLOAD, and goes on', async () => {
+  it('a call whose inference falls 64 chunks behind skips the chunks beyond, counted as drops VAD_OVERLOAD, and goes on', async () => {
     const model = (await SileroModel.load())!;
     const metrics = new Metrics();
     const monitor = new BargeInMonitor(DEFAULT_BARGE_IN, model, 'PCMU', metrics, { speech: () => {}, bargeIn: () => {}, duck: () => {} });
@@ -132,11 +132,11 @@ describe('SileroModel batches', () => {
     for (let k = 0; k < audio.length; k += 160) monitor.cancelled(audio.subarray(k, k + 160), 8000, k / 8, true);
     await monitor.settled();
     const skipped = monitor.vadChunksSkipped;
-    // at most 64 wait (≈ 2 s), and at most one is with the model: the rest were skipped, oldest first
+    // at most 64 wait (≈ 2 s), and at most one is with the model: the rest were skipped (the oldest)
     expect(skipped).toBeGreaterThanOrEqual(n - 64 - 1);
     expect(skipped).toBeLessThanOrEqual(n - 64);
     expect(await counter({ metrics }, 'gateway_drops_total', { reason: 'VAD_OVERLOAD' })).toBe(skipped);
-    // and the newest chunks were judged: more audio now gets its results as usual
+    // and the stream goes on: more audio is judged as usual, none of it skipped
     const before = model.batches.rows;
     for (let k = 0; k < 2560; k += 160) monitor.cancelled(speech.subarray(k, k + 160), 8000, audio.length / 8 + k / 8, true);
     await monitor.settled();
