@@ -6,7 +6,7 @@ import { setLogLevel } from '../../../gateway/src/log.js';
 import { DspPool } from '../../../gateway/src/media/DspPool.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
-import { RECALL_WINDOW_MS, score, table } from './score.js';
+import { recallHit, resumedWhole, score, table } from './score.js';
 import { activeRms, click, cough, dbToGain, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
 
@@ -61,8 +61,8 @@ export async function buildSet(values: SetOptions) {
   const seed = Number(values.seed);
   // The set's draws, then the trials' own (noise): one stream. The two-backchannel trials are drawn
   // from a second stream, so that every other trial stays as it was before they came.
-  const main = rng(seed);
-  let draws = main;
+  const setDraws = rng(seed);
+  let draws = setDraws;
   const r = () => draws();
   const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
   const pool = await DspPool.create({ speex, rnnoise }, 0);
@@ -145,7 +145,7 @@ export async function buildSet(values: SetOptions) {
       trials.push({ ...t, label: `two ${(gap / 8).toFixed(0)} ms apart, ${t.label}` });
     }
   }
-  draws = main;
+  draws = setDraws;
 
   return { bargeIn, trials, kinds, pool, speex, metrics, r, vad, n, seed };
 }
@@ -174,17 +174,10 @@ async function main(): Promise<void> {
   if (process.env['VERBOSE']) {
     for (const o of outcomes) {
       const onset = o.trial.onset * 1000;
-      // an interruption never cleared, or cleared after the recall window (a miss too), or any other cleared
-      const wrong =
-        o.trial.kind === 'interruption'
-          ? !o.clears.some((c) => c.atMs >= onset && c.atMs <= onset + RECALL_WINDOW_MS)
-          : o.clears.length > 0;
+      // an interruption not cleared within the recall window (never, or late), or any other cleared
+      const wrong = o.trial.kind === 'interruption' ? recallHit(o) === undefined : o.clears.length > 0;
       // a backchannel ducked and not cleared whose volume never came back, or whose audio did not all play
-      const notWhole =
-        o.trial.kind === 'backchannel' &&
-        o.ducks.length > 0 &&
-        o.clears.length === 0 &&
-        (o.resumes.length === 0 || o.agentSamplesPlayed < o.agentSamplesDue);
+      const notWhole = o.trial.kind === 'backchannel' && o.ducks.length > 0 && o.clears.length === 0 && !resumedWhole(o);
       if (!wrong && !notWhole) continue;
       console.log(
         `${notWhole ? `not whole (resumes ${o.resumes.join(',')}, played ${o.agentSamplesPlayed} of ${o.agentSamplesDue} samples) ` : ''}${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,

@@ -4,6 +4,17 @@ import type { Kind, Outcome } from './trial.js';
 /** A clear counts for an interruption when it comes within this long of the speech onset. */
 export const RECALL_WINDOW_MS = 1000;
 
+/** The clear that catches interruption `o` (within RECALL_WINDOW_MS of its onset), if any. */
+export function recallHit(o: Outcome): Outcome['clears'][number] | undefined {
+  const onsetMs = o.trial.onset * 1000;
+  return o.clears.find((c) => c.atMs >= onsetMs && c.atMs <= onsetMs + RECALL_WINDOW_MS);
+}
+
+/** A ducked backchannel that was not cleared came back whole: resumed, and every 20 ms due by the end reached the phone. */
+export function resumedWhole(o: Outcome): boolean {
+  return o.resumes.length > 0 && o.agentSamplesPlayed >= o.agentSamplesDue;
+}
+
 export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -49,7 +60,7 @@ export function score(outcomes: Outcome[]): Scores {
     const onsetMs = o.trial.onset * 1000;
     if (k === 'interruption') {
       interruptions++;
-      const hit = o.clears.find((c) => c.atMs >= onsetMs && c.atMs <= onsetMs + RECALL_WINDOW_MS);
+      const hit = recallHit(o);
       falseByKind[k] = (falseByKind[k] ?? 0) + o.clears.filter((c) => c.atMs < onsetMs).length;
       if (hit !== undefined) {
         tp++;
@@ -65,8 +76,7 @@ export function score(outcomes: Outcome[]): Scores {
         if (o.clears.length === 0) bcKept++;
         if (o.ducks.length > 0 && o.clears.length === 0) {
           bcDucked++;
-          // resumed, and every 20 ms of the utterance due by the end reached the phone
-          if (o.resumes.length > 0 && o.agentSamplesPlayed >= o.agentSamplesDue) bcWhole++;
+          if (resumedWhole(o)) bcWhole++;
         }
       }
     }
