@@ -56,11 +56,12 @@ describe('InterruptionDetector', () => {
       h.feed(288, 0.05, -60);
       h.feed(32, 0.95, -30);
     }
-    // not confirmed; shortUtteranceMs + gapMs (1100 ms) after its onset the volume came back
-    expect(h.events).toEqual(['duck@320', 'resume@1440']);
+    // not confirmed; at the first chunk ending shortUtteranceMs + gapMs after its onset the volume came back
+    const back = 320 + Math.ceil((DEFAULT_BARGE_IN.shortUtteranceMs + DEFAULT_BARGE_IN.gapMs) / CHUNK) * CHUNK;
+    expect(h.events).toEqual(['duck@320', `resume@${back}`]);
     h.feed(1024, 0.95, -30); // the caller now talks: confirmed, not ducked again
     h.feed(640, 0.05, -60);
-    expect(h.events).toEqual(['duck@320', 'resume@1440', 'confirm@320', 'release']);
+    expect(h.events).toEqual(['duck@320', `resume@${back}`, 'confirm@320', 'release']);
   });
 
   it('does not bring the volume back under a confirmed interruption, however long', () => {

@@ -16,6 +16,12 @@ import { runTrial, type Kind } from './trial.js';
  *
  *   node --import tsx bench/src/bargein/replay.ts --split tune --seed 1 --trials 16 --record /tmp/tune.json
  *   node --import tsx bench/src/bargein/replay.ts --replay /tmp/tune.json --set noiseMarginDb=4
+ *   TRACE='g168 backchannel none' node --import tsx bench/src/bargein/replay.ts --replay /tmp/tune.json
+ *
+ * TRACE prints, for each trial whose `path kind label` (as VERBOSE names it) starts with it, what
+ * the judge saw chunk by chunk from 200 ms before the onset to 1.2 s after: media time from the
+ * onset (ms), speech probability, the chunk's level, the loudest predicted echo in it and the
+ * background's median (dBFS), and whether the echo path was taken as measured.
  *
  * (Silero's probabilities are recorded, so `sileroThreshold` replays too; RNNoise's 10 ms chunks
  * keep the threshold they were recorded with.)
@@ -151,6 +157,7 @@ function replay(file: string, opts: BargeInOptions): void {
       resume: () => {},
       release: () => {},
     });
+    if (trace !== undefined && `${r.path} ${r.kind} ${r.label}`.startsWith(trace)) traceTrial(r);
     for (evIdx = 0; evIdx < r.ev.length && Number.isNaN(confirmAt); evIdx++) {
       const e = r.ev[evIdx]!;
       if (e[0] === 0) d.level(e[1], e[2]);
@@ -203,6 +210,30 @@ function replay(file: string, opts: BargeInOptions): void {
   console.log(
     `ALL      recall ${all.tp}/${all.n}  precision ${((100 * all.tp) / Math.max(1, all.tp + all.fp)).toFixed(0)}%  bc kept ${all.bcKept}/${all.bcs}  false echo ${all.fEcho} noise ${all.fNoise}  clear p50 ${pct(all.clear, 50).toFixed(0)}`,
   );
+}
+
+const trace = process.env['TRACE'];
+
+/** The chunks of `r` around its onset, as TRACE prints them (see the top). */
+function traceTrial(r: Rec): void {
+  console.log(`${r.path} ${r.kind} ${r.label}: onset ${r.onsetMs.toFixed(0)}`);
+  const levels = new Map<number, number>();
+  for (const e of r.ev) {
+    if (e[0] === 0) {
+      levels.set(Math.round(e[1] / 10) - 1, e[2]);
+      continue;
+    }
+    if (e[1] < r.onsetMs - 200 || e[1] > r.onsetMs + 1200) continue;
+    const first = Math.round((e[1] - e[2]) / 10);
+    const last = Math.round(e[1] / 10) - 1;
+    let pow = 0;
+    for (let slot = first; slot <= last; slot++) pow += 10 ** ((levels.get(slot) ?? -100) / 10);
+    const level = 10 * Math.log10(pow / (last - first + 1) + 1e-12);
+    const echo = Math.max(-100, ...e[6]);
+    console.log(
+      `  ${(e[1] - r.onsetMs).toFixed(0).padStart(5)} ms  p ${e[3].toFixed(2)}  level ${level.toFixed(1)}  echo ${echo.toFixed(1)}  background ${e[7][4]!.toFixed(0)}  measured ${e[8] ?? 1}`,
+    );
+  }
 }
 
 const args = process.argv.slice(2);
