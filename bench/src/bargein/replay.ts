@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../../gateway/src/media/BargeIn.js';
-import { InterruptionDetector, type EchoModel } from '../../../gateway/src/media/Interruption.js';
+import { InterruptionDetector, type EchoModel, type JudgedChunk } from '../../../gateway/src/media/Interruption.js';
 import { buildSet, parseOptions } from './main.js';
 import { pct, RECALL_WINDOW_MS } from './score.js';
 import { runTrial, type Kind } from './trial.js';
@@ -19,9 +19,10 @@ import { runTrial, type Kind } from './trial.js';
  *   TRACE='g168 backchannel none' node --import tsx bench/src/bargein/replay.ts --replay /tmp/tune.json
  *
  * TRACE prints, for each trial whose `path kind label` (as VERBOSE names it) starts with it, what
- * the judge saw chunk by chunk from 200 ms before the onset to 1.2 s after: media time from the
- * onset (ms), speech probability, the chunk's level, the loudest predicted echo in it and the
- * background's median (dBFS), and whether the echo path was taken as measured.
+ * the judge saw chunk by chunk from 200 ms before the onset until its first clear or 1.2 s after
+ * the onset: media time from the onset (ms), speech probability, the chunk's level, the loudest
+ * echo predicted in it and the background it had to clear (dBFS, InterruptionDetector.lastJudged),
+ * its headroom over the tightest margin (dB), and whether the echo path was taken as measured.
  *
  * (Silero's probabilities are recorded, so `sileroThreshold` replays too; RNNoise's 10 ms chunks
  * keep the threshold they were recorded with.)
@@ -157,7 +158,8 @@ function replay(file: string, opts: BargeInOptions): void {
       resume: () => {},
       release: () => {},
     });
-    if (trace !== undefined && `${r.path} ${r.kind} ${r.label}`.startsWith(trace)) traceTrial(r);
+    const traced = trace !== undefined && `${r.path} ${r.kind} ${r.label}`.startsWith(trace);
+    if (traced) console.log(`${r.path} ${r.kind} ${r.label}: onset ${r.onsetMs.toFixed(0)}`);
     for (evIdx = 0; evIdx < r.ev.length && Number.isNaN(confirmAt); evIdx++) {
       const e = r.ev[evIdx]!;
       if (e[0] === 0) d.level(e[1], e[2]);
@@ -165,6 +167,8 @@ function replay(file: string, opts: BargeInOptions): void {
         endMs = e[1];
         // a 10 ms chunk is RNNoise's (its recorded threshold); a longer one is Silero's (the threshold asked for)
         d.chunk(e[1], e[2], e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
+        if (traced && e[1] >= r.onsetMs - 200 && e[1] <= r.onsetMs + 1200)
+          traceChunk(e[1] - r.onsetMs, e[3], d.lastJudged, echo.pathMeasured);
       }
     }
     const cleared = !Number.isNaN(confirmAt);
@@ -214,26 +218,12 @@ function replay(file: string, opts: BargeInOptions): void {
 
 const trace = process.env['TRACE'];
 
-/** The chunks of `r` around its onset, as TRACE prints them (see the top). */
-function traceTrial(r: Rec): void {
-  console.log(`${r.path} ${r.kind} ${r.label}: onset ${r.onsetMs.toFixed(0)}`);
-  const levels = new Map<number, number>();
-  for (const e of r.ev) {
-    if (e[0] === 0) {
-      levels.set(Math.round(e[1] / 10) - 1, e[2]);
-      continue;
-    }
-    if (e[1] < r.onsetMs - 200 || e[1] > r.onsetMs + 1200) continue;
-    const first = Math.round((e[1] - e[2]) / 10);
-    const last = Math.round(e[1] / 10) - 1;
-    let pow = 0;
-    for (let slot = first; slot <= last; slot++) pow += 10 ** ((levels.get(slot) ?? -100) / 10);
-    const level = 10 * Math.log10(pow / (last - first + 1) + 1e-12);
-    const echo = Math.max(-100, ...e[6]);
-    console.log(
-      `  ${(e[1] - r.onsetMs).toFixed(0).padStart(5)} ms  p ${e[3].toFixed(2)}  level ${level.toFixed(1)}  echo ${echo.toFixed(1)}  background ${e[7][4]!.toFixed(0)}  measured ${e[8] ?? 1}`,
-    );
-  }
+/** One chunk as TRACE prints it (see the top): `t` from the onset (ms), probability `p`. */
+function traceChunk(t: number, p: number, j: Readonly<JudgedChunk>, measured: boolean): void {
+  const db = (v: number) => v.toFixed(1).padStart(6);
+  console.log(
+    `  ${t.toFixed(0).padStart(5)} ms  p ${p.toFixed(2)}  level ${db(j.levelDb)}  echo ${db(j.echoDb)}  background ${db(j.backgroundDb)}  headroom ${db(j.headroomDb)}  measured ${measured ? 1 : 0}`,
+  );
 }
 
 const args = process.argv.slice(2);

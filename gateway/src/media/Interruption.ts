@@ -87,6 +87,16 @@ const CLEAR_DB = 3;
 const SURE_P = 0.9;
 const SURE_ECHO_MARGIN_DB = 0;
 
+/** What one chunk was judged on. */
+export interface JudgedChunk {
+  /** the chunk's level, the loudest echo predicted in it and the background it must clear, dBFS */
+  levelDb: number;
+  echoDb: number;
+  backgroundDb: number;
+  /** by how much it cleared the tightest of its margins, dB (below 0: no caller speech) */
+  headroomDb: number;
+}
+
 /** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
 const SLOTS = 256;
 const SILENT_DB = -100;
@@ -110,13 +120,18 @@ export class InterruptionDetector {
   #confirmed = false;
   /** the caller's background when the current utterance began, dBFS */
   #background = SILENT_DB;
-  /** the background the last chunk was judged against, dBFS */
-  #lastBackground = SILENT_DB;
+  /** what the last chunk was judged on (its background is the one `chunk` starts an utterance with) */
+  readonly #judged: JudgedChunk = { levelDb: SILENT_DB, echoDb: SILENT_DB, backgroundDb: SILENT_DB, headroomDb: 0 };
 
   constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
     this.#o = o;
     this.#echo = echo;
     this.#ev = events;
+  }
+
+  /** What the last chunk was judged on (a tuning aid's trace: bench/src/bargein/replay.ts). */
+  get lastJudged(): Readonly<JudgedChunk> {
+    return this.#judged;
   }
 
   /** Level of the 10 ms of caller audio ending at media time `endMs` (ms, on the reference's clock). */
@@ -146,10 +161,14 @@ export class InterruptionDetector {
     }
     const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
-    this.#lastBackground = background;
     const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
     const echoMargin = p >= SURE_P && this.#echo.pathMeasured ? Math.min(SURE_ECHO_MARGIN_DB, o.echoMarginDb) : o.echoMarginDb;
-    return Math.min(level - o.minLevelDb, level - echo - echoMargin, level - background - noiseMargin);
+    const j = this.#judged;
+    j.levelDb = level;
+    j.echoDb = echo;
+    j.backgroundDb = background;
+    j.headroomDb = Math.min(level - o.minLevelDb, level - echo - echoMargin, level - background - noiseMargin);
+    return j.headroomDb;
   }
 
   /**
@@ -162,7 +181,7 @@ export class InterruptionDetector {
     const o = this.#o;
     const headroom = this.#headroomDb(endMs, chunkMs, p);
     const speech = headroom >= 0 && p >= threshold;
-    const background = this.#lastBackground;
+    const background = this.#judged.backgroundDb;
     if (speech) {
       if (!this.#run) {
         this.#run = true;
