@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
@@ -10,8 +11,18 @@ import { Resampler, g711DecodeInto, g711EncodeInto, tsDiff } from '../../codecs/
 
 setLogLevel((process.env['TEST_LOG_LEVEL'] as 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined) ?? 'silent');
 
+/** The recordings directories of this test file's gateways, removed once its tests are done. */
+const recordingDirs: string[] = [];
+// Imported by a test file as it is collected, so this is that file's own afterAll (vitest runs
+// each file in a fresh module graph), after the file's own hooks have closed its gateways.
+afterAll(async () => {
+  await Promise.all(recordingDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
 /** A gateway on an ephemeral loopback port with test-friendly settings. */
 export async function startGateway(overrides: Partial<Settings> = {}): Promise<{ gw: Gateway; url: string }> {
+  const recordingDir = join(tmpdir(), `vg-recordings-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  recordingDirs.push(recordingDir);
   const gw = new Gateway({
     port: 0,
     host: '127.0.0.1',
@@ -33,7 +44,7 @@ export async function startGateway(overrides: Partial<Settings> = {}): Promise<{
     // Each gateway its own recordings directory (created only if a call is recorded).
     recordings: {
       ...DEFAULT_LIMITS.recordings,
-      dir: join(tmpdir(), `vg-recordings-${process.pid}-${Math.random().toString(36).slice(2)}`),
+      dir: recordingDir,
     },
     ...overrides,
   });

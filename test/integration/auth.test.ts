@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,8 +60,11 @@ function wss(path: string, headers: Record<string, string> = {}): Promise<WebSoc
   });
 }
 
+/** the test's certificate and key, removed after */
+let dir = '';
+
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
+  dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
   execFileSync(
     'openssl',
     [
@@ -93,6 +96,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw.close();
   await agent.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('authentication (JWT, HS256) over TLS', () => {

