@@ -19,10 +19,11 @@ import { runTrial, type Kind } from './trial.js';
  *   TRACE='g168 backchannel none' node --import tsx bench/src/bargein/replay.ts --replay /tmp/tune.json
  *
  * TRACE prints, for each trial whose `path kind label` (as VERBOSE names it) starts with it, what
- * the judge saw chunk by chunk from 200 ms before the onset until its first clear or 1.2 s after
- * the onset: media time from the onset (ms), speech probability, the chunk's level, the loudest
- * echo predicted in it and the background it had to clear (dBFS, InterruptionDetector.lastJudged),
- * its headroom over the tightest margin (dB), and whether the echo path was taken as measured.
+ * the judge saw chunk by chunk from TRACE_BEFORE ms (200 unless set) before the onset until its
+ * first clear or 1.2 s after the onset: media time from the onset (ms), speech probability, the
+ * chunk's level, the loudest echo predicted in it and the background it had to clear (dBFS,
+ * InterruptionDetector.lastJudged), its headroom over the tightest margin (dB), and whether the
+ * echo path was taken as measured.
  *
  * (Silero's probabilities are recorded, so `sileroThreshold` replays too; RNNoise's 10 ms chunks
  * keep the threshold they were recorded with.)
@@ -167,7 +168,7 @@ function replay(file: string, opts: BargeInOptions): void {
         endMs = e[1];
         // a 10 ms chunk is RNNoise's (its recorded threshold); a longer one is Silero's (the threshold asked for)
         d.chunk(e[1], e[2], e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
-        if (traced && e[1] >= r.onsetMs - 200 && e[1] <= r.onsetMs + 1200)
+        if (traced && e[1] >= r.onsetMs - Number(process.env['TRACE_BEFORE'] ?? 200) && e[1] <= r.onsetMs + 1200)
           traceChunk(e[1] - r.onsetMs, e[3], d.lastJudged, echo.pathMeasured);
       }
     }
