@@ -163,7 +163,7 @@ describe('SileroModel and onnxruntime', () => {
         "if (model === null) throw new Error('Silero did not load');",
         'console.log(process.pid);',
       ].join('\n');
-      const env = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') };
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') };
       delete env['ORT_DISABLE_TELEMETRY'];
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
         env,
