@@ -169,7 +169,7 @@ describe('SileroModel and onnxruntime', () => {
         env,
         cwd: join(import.meta.dirname, '../..'),
       });
-      const pid = Number(stdout.trim());
+      const pid = Number(stdout.trim().split('\n').at(-1));
       expect(pid).toBeGreaterThan(0);
       expect(existsSync(join(home, '.cache', 'Microsoft'))).toBe(false);
       expect(existsSync(`/tmp/mat-debug-${pid}.log`)).toBe(false);
