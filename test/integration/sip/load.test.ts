@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { PCAP_DIR, Sipp } from '../../../testkit/Sipp.js';
 import { TestAgent } from '../../../testkit/TestAgent.js';
@@ -45,7 +45,9 @@ describe.skipIf(!SIPP || !ROOT || !PCAPS)('SIP load: SIPp uac_pcap, 50 concurren
     const poll = setInterval(() => (peak = Math.max(peak, gw.calls.size)), 100);
     // SIPp's own uac_pcap with its 8 s pause stretched to 10.5 s: at 5 calls/s the calls then
     // overlap past 50, so the -l 50 limit (not the call length) sets how many are up at once.
-    const scenario = join(mkdtempSync(join(tmpdir(), 'sipp-')), 'uac_pcap_long.xml');
+    const scenarioDir = mkdtempSync(join(tmpdir(), 'sipp-'));
+    onTestFinished(() => rmSync(scenarioDir, { recursive: true, force: true }));
+    const scenario = join(scenarioDir, 'uac_pcap_long.xml');
     // (`sipp -sd` prints the scenario and exits non-zero: read its output whatever the status)
     const builtIn = spawnSync('sipp', ['-sd', 'uac_pcap'], { encoding: 'utf8' }).stdout;
     expect(builtIn).toContain('<pause milliseconds="8000"/>');
