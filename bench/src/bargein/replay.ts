@@ -168,7 +168,7 @@ function replay(file: string, opts: BargeInOptions): void {
         endMs = e[1];
         // a 10 ms chunk is RNNoise's (its recorded threshold); a longer one is Silero's (the threshold asked for)
         d.chunk(e[1], e[2], e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
-        if (traced && e[1] >= r.onsetMs - Number(process.env['TRACE_BEFORE'] ?? 200) && e[1] <= r.onsetMs + 1200)
+        if (traced && e[1] >= r.onsetMs - traceBeforeMs && e[1] <= r.onsetMs + 1200)
           traceChunk(e[1] - r.onsetMs, e[3], d.lastJudged, echo.pathMeasured);
       }
     }
@@ -218,6 +218,8 @@ function replay(file: string, opts: BargeInOptions): void {
 }
 
 const trace = process.env['TRACE'];
+/** how far before the onset the trace starts, ms */
+const traceBeforeMs = Number(process.env['TRACE_BEFORE'] ?? 200);
 
 /** One chunk as TRACE prints it (see the top): `t` from the onset (ms), probability `p`. */
 function traceChunk(t: number, p: number, j: Readonly<JudgedChunk>, measured: boolean): void {
