@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { wilson } from '../../bench/src/bargein/score.js';
+import { score, wilson } from '../../bench/src/bargein/score.js';
+import type { Outcome } from '../../bench/src/bargein/trial.js';
 
 /**
  * The barge-in bench reports each share with its 95 % Wilson score interval (Wilson 1927; the
@@ -35,5 +36,32 @@ describe('bench:bargein Wilson interval', () => {
 
   it('says nothing of no trials', () => {
     expect(wilson(0, 0)).toEqual([0, 1]);
+  });
+});
+
+describe('bench:bargein interruptions missed', () => {
+  /** an interruption with its onset at 2 s, cleared at `clearsMs` (simulated ms) */
+  const interruption = (...clearsMs: number[]) =>
+    ({
+      trial: { kind: 'interruption', onset: 2, path: { kind: 'none' } },
+      clears: clearsMs.map((atMs) => ({ atMs, playedMs: atMs, truthMs: atMs })),
+      ducks: [],
+      resumes: [],
+      agentSpeechMs: 4000,
+      agentSamplesPlayed: 0,
+      agentSamplesDue: 0,
+      erlDb: NaN,
+      erleDb: NaN,
+      delayMs: NaN,
+    }) as unknown as Outcome;
+
+  it('tells a late clear, none, and one before the onset apart, and counts a clear within the second as caught', () => {
+    const s = score([interruption(2700), interruption(3000), interruption(3400), interruption(), interruption(1200, 2800)]);
+    // 2700, 3000 and the last one's 2800 are within 1 s of the onset (its 1200 a false clear); 3400 is late
+    expect(s.recall).toEqual([3, 5]);
+    expect(s.missed).toEqual({ late: 1, never: 1, early: 0 });
+    const e = score([interruption(1200)]);
+    expect(e.missed).toEqual({ late: 0, never: 0, early: 1 });
+    expect(e.falseByKind['interruption']).toBe(1);
   });
 });

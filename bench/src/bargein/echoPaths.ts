@@ -78,7 +78,8 @@ export const G168_MODELS: Record<string, readonly number[]> = {
 export const G168_TUNE = ['D2', 'D4', 'D6', 'D8'] as const;
 export const G168_HELDOUT = ['D3', 'D5', 'D7', 'D9'] as const;
 
-export type EchoKind = 'flat' | 'g168' | 'handset';
+/** `none`: no echo at all (a mobile or softphone that cancels its own, a 4-wire trunk). */
+export type EchoKind = 'flat' | 'g168' | 'handset' | 'none';
 
 export interface EchoPath {
   kind: EchoKind;

@@ -20,7 +20,7 @@ import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
  */
 setLogLevel('silent');
 const NOISES: (NoiseKind | 'none')[] = ['none', 'pink', 'brown', 'car', 'babble', 'music'];
-const KINDS: EchoKind[] = ['flat', 'g168', 'handset'];
+const KINDS: EchoKind[] = ['flat', 'g168', 'handset', 'none'];
 
 export interface SetOptions {
   trials: string;
@@ -81,6 +81,7 @@ export async function buildSet(values: SetOptions) {
   const pathOf = (kind: EchoKind): EchoPath => {
     const delayMs = 20 + 230 * r();
     const erlDb = 6 + 24 * r();
+    if (kind === 'none') return { kind, name: 'none', h: Float32Array.of(0), delayMs, erlDb: Infinity };
     if (kind === 'flat') return { kind, name: 'flat', h: Float32Array.of(1), delayMs, erlDb };
     if (kind === 'g168') {
       const m = pick(models);
@@ -120,20 +121,19 @@ export async function buildSet(values: SetOptions) {
   // caller (noise-only trials: the same range below a typical caller).
   const callerDb = () => -4 - 16 * r();
   const snr = () => 5 + 20 * r();
-  for (const echo of kinds) {
+  const addTrials = (echo: EchoKind) => {
     for (let i = 0; i < n; i++) trials.push(make(echo, 'interruption', load(pick(interrupts)), callerDb(), snr()));
     for (let i = 0; i < n; i++) trials.push(make(echo, 'backchannel', load(pick(backchannels)), callerDb(), snr()));
     for (let i = 0; i < n / 4; i++) trials.push(make(echo, 'cough', cough(r), -10, snr()));
     for (let i = 0; i < n / 4; i++) trials.push(make(echo, 'click', click(r), -10, snr()));
     for (let i = 0; i < n; i++) trials.push(make(echo, 'echo-only', null, -10, 99));
     for (let i = 0; i < n; i++) trials.push(make(echo, 'noise-only', null, -10, snr()));
-  }
+  };
   // Two backchannels 300–900 ms apart ("yeah … uh-huh"), each cut to its sound: a pause longer
   // than gapMs ends the first, and the second must not make an interruption of the two. n/4 per
-  // kind, run after every other trial.
+  // kind, run after the single trials.
   const sound = (x: Float32Array) => x.subarray(onsetIndex(x), x.length - onsetIndex(x.slice().reverse()));
-  draws = rng(seed + 1_000_003);
-  for (const echo of kinds) {
+  const addDoubles = (echo: EchoKind) => {
     for (let i = 0; i < n / 4; i++) {
       const a = sound(load(pick(backchannels)));
       const b = sound(load(pick(backchannels)));
@@ -144,18 +144,34 @@ export async function buildSet(values: SetOptions) {
       const t = make(echo, 'backchannel', clip, callerDb(), snr());
       trials.push({ ...t, label: `two ${(gap / 8).toFixed(0)} ms apart, ${t.label}` });
     }
+  };
+  const lined = kinds.filter((k) => k !== 'none');
+  for (const echo of lined) addTrials(echo);
+  draws = rng(seed + 1_000_003);
+  for (const echo of lined) addDoubles(echo);
+  // Lines with no echo at all (since the thirteenth pass): drawn from a stream of their own and run
+  // last, so that every other trial is as it was.
+  if (kinds.includes('none')) {
+    draws = rng(seed + 2_000_003);
+    addTrials('none');
+    addDoubles('none');
   }
   draws = setDraws;
+  // The trials' own draws (noise) on a no-echo line come from a stream of their own too, so that
+  // `--kinds none` alone runs the very trials the whole set does.
+  const noEchoDraws = rng(seed + 3_000_003);
+  /** the stream a trial's own draws come from */
+  const drawsOf = (t: Trial) => (t.path.kind === 'none' ? noEchoDraws : r);
 
-  return { bargeIn, trials, kinds, pool, speex, metrics, r, vad, n, seed };
+  return { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed };
 }
 
 async function main(): Promise<void> {
   const values = parseOptions();
-  const { bargeIn, trials, kinds, pool, speex, metrics, r, vad, n, seed } = await buildSet(values);
+  const { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed } = await buildSet(values);
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
-  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: r, vad }, bargeIn));
+  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;

@@ -26,6 +26,8 @@ export interface Scores {
   clearP95: number;
   duckP50: number;
   recall: [number, number];
+  /** interruptions not caught within the window: cleared later, never, or before the onset (by noise or echo) */
+  missed: { late: number; never: number; early: number };
   echoOnly: [number, number]; // false clears, minutes
   noiseEcho: [number, number];
   echoOnlyDucks: number;
@@ -45,6 +47,7 @@ export function score(outcomes: Outcome[]): Scores {
   const minutes: Partial<Record<Kind, number>> = {};
   let tp = 0;
   let interruptions = 0;
+  const missed = { late: 0, never: 0, early: 0 };
   let bcKept = 0;
   let bcs = 0;
   let bcWhole = 0;
@@ -65,7 +68,9 @@ export function score(outcomes: Outcome[]): Scores {
       if (hit !== undefined) {
         tp++;
         clearDelays.push(hit.atMs - onsetMs);
-      }
+      } else if (o.clears.some((c) => c.atMs < onsetMs)) missed.early++;
+      else if (o.clears.length > 0) missed.late++;
+      else missed.never++;
       const duck = o.ducks.find((t) => t >= onsetMs);
       if (duck !== undefined) duckDelays.push(duck - onsetMs);
     } else {
@@ -87,6 +92,7 @@ export function score(outcomes: Outcome[]): Scores {
     clearP95: pct(clearDelays, 95),
     duckP50: pct(duckDelays, 50),
     recall: [tp, interruptions],
+    missed,
     echoOnly: [falseByKind['echo-only'] ?? 0, minutes['echo-only'] ?? 0],
     noiseEcho: [falseByKind['noise-only'] ?? 0, minutes['noise-only'] ?? 0],
     echoOnlyDucks,
@@ -128,6 +134,11 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
     ['clear decided, p95', (s) => ms(s.clearP95), '≤ 250 ms'],
     ['duck started after onset, p50', (s) => ms(s.duckP50), '≤ 100 ms'],
     [`recall (cleared within ${RECALL_WINDOW_MS} ms)`, (s) => frac(s.recall), '≥ 97 %'],
+    [
+      'interruptions missed: cleared later / never / before the onset',
+      (s) => `${s.missed.late} / ${s.missed.never} / ${s.missed.early}`,
+      '—',
+    ],
     ['false clears / 10 min, echo only', (s) => per10(s.echoOnly), '≤ 1'],
     ['false clears / 10 min, noise + echo', (s) => per10(s.noiseEcho), '≤ 2'],
     ['false ducks, echo only', (s) => String(s.echoOnlyDucks), '—'],
