@@ -54,4 +54,27 @@ describe('BargeInDetector echo model', () => {
     play(d, 2980, 3000, 3277);
     expect(d.pathMeasured).toBe(true);
   });
+
+  it('holds an echo it has not found in a second of agent speech to the line’s own level (+ 6 dB): a quiet caller on a no-echo line need not out-talk the prior', () => {
+    /** the agent at −20 dBFS for `ms`, the caller's line (raw levels) at `lineDb` meanwhile */
+    const line = (lineDb: number, ms: number) => {
+      const d = new BargeInDetector();
+      for (let t = 0; t < ms; t += 20) {
+        d.reference(t, tone(3277));
+        d.push(t, lineDb, 0, lineDb);
+        d.push(t + 10, lineDb, 0, lineDb);
+      }
+      return d;
+    };
+    // a mobile or softphone that cancelled its own echo: the line at −60 dBFS
+    expect(line(-60, 980).predictedEcho(97)).toBeCloseTo(-20 - PRIOR, 0); // 0.98 s: the prior still
+    const quiet = line(-60, 1000);
+    expect(quiet.pathMeasured).toBe(true);
+    expect(quiet.predictedEcho(99)).toBeCloseTo(-60 + 6, 0);
+    // a loud line (a background 15 dB under the agent) could hide an echo the prior's size: the prior stands
+    expect(line(-35, 1000).predictedEcho(99)).toBeCloseTo(-20 - PRIOR, 0);
+    // an echo found is predicted from its measured loss, however quiet the line
+    quiet.setEchoPath(40, 40, 10, 600);
+    expect(quiet.predictedEcho(99)).toBeCloseTo(-20 - 40, 0);
+  });
 });
