@@ -4,6 +4,7 @@ import { setLogLevel } from '../../gateway/src/log.js';
 import { DspPool } from '../../gateway/src/media/DspPool.js';
 import { SileroModel } from '../../gateway/src/media/SileroVad.js';
 import { Metrics } from '../../gateway/src/metrics.js';
+import { noEchoPath } from '../../bench/src/bargein/echoPaths.js';
 import { activeRms, dbToGain, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';
 import { runTrial, type Trial } from '../../bench/src/bargein/trial.js';
 
@@ -41,7 +42,7 @@ function noEchoTrial(clip: string, callerDb: number): Trial {
     event,
     eventAt,
     onset: eventAt + onsetIndex(event) / 8000,
-    path: { kind: 'none', name: 'none', h: Float32Array.of(0), delayMs: 60, erlDb: Infinity },
+    path: noEchoPath(60),
     h: Float32Array.of(0),
     noise: 'none',
     noiseRms: 0,

@@ -140,6 +140,11 @@ export function handsetPath(r: () => number): { h: Float32Array; name: string } 
   return { h, name: `hp${hp.toFixed(0)}/lp${lp.toFixed(0)}/disp${disp.toFixed(0)}ms/2nd@${second.toFixed(0)}ms${secondDb.toFixed(0)}dB` };
 }
 
+/** A line with no echo at all (`delayMs` kept only for the record). */
+export function noEchoPath(delayMs: number): EchoPath {
+  return { kind: 'none', name: 'none', h: Float32Array.of(0), delayMs, erlDb: Infinity };
+}
+
 export function g168Path(model: string): Float32Array {
   return Float32Array.from(G168_MODELS[model]!, (v) => v / 32768);
 }

@@ -5,7 +5,7 @@ import { loadDenoiserModule, loadResamplerModule } from '../../../codecs/src/ind
 import { setLogLevel } from '../../../gateway/src/log.js';
 import { DspPool } from '../../../gateway/src/media/DspPool.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
-import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
+import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, noEchoPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
 import { recallHit, resumedWhole, score, table } from './score.js';
 import { activeRms, click, cough, dbToGain, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
@@ -81,7 +81,7 @@ export async function buildSet(values: SetOptions) {
   const pathOf = (kind: EchoKind): EchoPath => {
     const delayMs = 20 + 230 * r();
     const erlDb = 6 + 24 * r();
-    if (kind === 'none') return { kind, name: 'none', h: Float32Array.of(0), delayMs, erlDb: Infinity };
+    if (kind === 'none') return noEchoPath(delayMs);
     if (kind === 'flat') return { kind, name: 'flat', h: Float32Array.of(1), delayMs, erlDb };
     if (kind === 'g168') {
       const m = pick(models);

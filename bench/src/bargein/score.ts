@@ -64,11 +64,12 @@ export function score(outcomes: Outcome[]): Scores {
     if (k === 'interruption') {
       interruptions++;
       const hit = recallHit(o);
-      falseByKind[k] = (falseByKind[k] ?? 0) + o.clears.filter((c) => c.atMs < onsetMs).length;
+      const early = o.clears.filter((c) => c.atMs < onsetMs).length;
+      falseByKind[k] = (falseByKind[k] ?? 0) + early;
       if (hit !== undefined) {
         tp++;
         clearDelays.push(hit.atMs - onsetMs);
-      } else if (o.clears.some((c) => c.atMs < onsetMs)) missed.early++;
+      } else if (early > 0) missed.early++;
       else if (o.clears.length > 0) missed.late++;
       else missed.never++;
       const duck = o.ducks.find((t) => t >= onsetMs);

@@ -211,9 +211,10 @@ export class BargeInDetector {
     if (this.#delaySlots >= 0)
       return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(lossDb, this.o.erlPriorDb / 2);
     const prior = this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
-    // No echo found in UNFOUND_MS of the agent's speech: one the prior's size would have stood out
-    // of a quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB).
-    return this.#playedMs >= UNFOUND_MS ? Math.min(prior, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB) : prior;
+    // No echo found in UNFOUND_MS of the agent's speech (what `pathMeasured` means here): one the
+    // prior's size would have stood out of a quiet line, so the echo is no louder than the line
+    // itself (UNFOUND_OVER_LINE_DB).
+    return this.pathMeasured ? Math.min(prior, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB) : prior;
   }
 
   /**
