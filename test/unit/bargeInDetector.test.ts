@@ -56,13 +56,13 @@ describe('BargeInDetector echo model', () => {
   });
 
   it('holds an echo it has not found in a second of agent speech to the line’s own level (+ 6 dB): a quiet caller on a no-echo line need not out-talk the prior', () => {
-    /** the agent at −20 dBFS for `ms`, the caller's line (raw levels) at `lineDb` meanwhile */
+    /** the agent at −20 dBFS for `ms`, the caller's line (echo-cancelled levels) at `lineDb` meanwhile */
     const line = (lineDb: number, ms: number) => {
       const d = new BargeInDetector();
       for (let t = 0; t < ms; t += 20) {
         d.reference(t, tone(3277));
-        d.push(t, lineDb, 0, lineDb);
-        d.push(t + 10, lineDb, 0, lineDb);
+        d.line(lineDb);
+        d.line(lineDb);
       }
       return d;
     };

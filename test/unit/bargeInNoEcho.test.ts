@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
 import { setLogLevel } from '../../gateway/src/log.js';
-import { DspPool } from '../../gateway/src/media/DspPool.js';
-import { SileroModel } from '../../gateway/src/media/SileroVad.js';
-import { Metrics } from '../../gateway/src/metrics.js';
 import { noEchoPath } from '../../bench/src/bargein/echoPaths.js';
-import { activeRms, dbToGain, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';
-import { runTrial, type Trial } from '../../bench/src/bargein/trial.js';
+import { runTrial } from '../../bench/src/bargein/trial.js';
+import { quietTrial, trialDeps } from '../helpers/bargeinTrial.js';
 
 /**
  * Barge-in on a line with no echo at all, the common case of a mobile or softphone caller (its own
@@ -20,42 +16,16 @@ setLogLevel('silent');
 let deps: Parameters<typeof runTrial>[1];
 
 beforeAll(async () => {
-  const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
-  deps = { pool: await DspPool.create({ speex, rnnoise }, 0), speex, metrics: new Metrics(), rng: rng(7), vad: await SileroModel.load() };
+  deps = await trialDeps();
 });
 
 afterAll(async () => {
   await deps.pool.close();
 });
 
-/** The agent's utterance on a no-echo line at a −60 dBFS floor, the caller saying `clip` `callerDb` under the agent from 1.5 s. */
-function noEchoTrial(clip: string, callerDb: number): Trial {
-  const agentPcm = load('agent-1.wav');
-  const talk = load(clip);
-  const gain = (activeRms(agentPcm) * dbToGain(callerDb)) / activeRms(talk);
-  const event = talk.map((v) => v * gain);
-  const eventAt = 1.5;
-  return {
-    kind: 'interruption',
-    agentPcm,
-    agent: 'agent-1.wav',
-    event,
-    eventAt,
-    onset: eventAt + onsetIndex(event) / 8000,
-    path: noEchoPath(60),
-    h: Float32Array.of(0),
-    noise: 'none',
-    noiseRms: 0,
-    floorRms: 32768 * dbToGain(-60),
-    label: 'none',
-    seed: 7,
-    babblePrefix: 'interrupt-',
-  };
-}
-
 describe('barge-in on a line with no echo', () => {
   it('clears for a caller 16 dB under the agent within a second of the onset, ducking first', async () => {
-    const t = noEchoTrial('interrupt-1-a.wav', -16);
+    const t = quietTrial('interrupt-1-a.wav', -16, noEchoPath(60));
     const o = await runTrial(t, deps, {});
     const onsetMs = t.onset * 1000;
     expect(Number.isNaN(o.erlDb)).toBe(true); // the canceller found no echo
@@ -69,7 +39,7 @@ describe('barge-in on a line with no echo', () => {
   }, 60_000);
 
   it('ducks a backchannel there and brings the agent back, with no clear', async () => {
-    const o = await runTrial(noEchoTrial('backchannel-en-us-okay.wav', -16), deps, {});
+    const o = await runTrial(quietTrial('backchannel-en-us-okay.wav', -16, noEchoPath(60)), deps, {});
     expect(o.clears).toEqual([]);
     expect(o.ducks.length).toBeGreaterThanOrEqual(1);
     expect(o.resumes.length).toBe(o.ducks.length);

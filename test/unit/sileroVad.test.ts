@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BargeInMonitor } from '../../gateway/src/call/BargeInMonitor.js';
 import { DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
 import { SileroModel, SileroStream } from '../../gateway/src/media/SileroVad.js';
@@ -84,7 +84,12 @@ describe('SileroModel batches', () => {
     const audio = calls();
     const alone = await judge(model, audio, false);
     const before = model.batches;
+    // The batcher's clock stands still: a thread descheduled for over its 8 ms wait between two
+    // streams' pushes (a loaded CI machine) would otherwise start a run with part of the chunks,
+    // and the count of runs would hang on the scheduler, not on the batching.
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(0);
     const together = await judge(model, audio, true);
+    clock.mockRestore();
     const runs = model.batches.runs - before.runs;
     const rows = model.batches.rows - before.rows;
     console.log(`4 calls in lockstep: ${rows} chunks in ${runs} inferences`);
@@ -134,7 +139,8 @@ describe('SileroModel batches', () => {
     const n = 100;
     const audio = new Int16Array(n * 256);
     for (let i = 0; i < audio.length; i++) audio[i] = speech[i % speech.length]!;
-    for (let k = 0; k < audio.length; k += 160) monitor.cancelled(audio.subarray(k, k + 160), 8000, k / 8, true);
+    for (let k = 0; k < audio.length; k += 160)
+      monitor.cancelled(audio.subarray(k, k + 160), audio.subarray(k, k + 160), 8000, k / 8, true);
     await monitor.settled();
     const skipped = monitor.vadChunksSkipped;
     // at most 64 wait (≈ 2 s), and at most one is with the model: the rest were skipped (the oldest)
@@ -143,7 +149,8 @@ describe('SileroModel batches', () => {
     expect(await counter({ metrics }, 'gateway_drops_total', { reason: 'VAD_OVERLOAD' })).toBe(skipped);
     // and the stream goes on: more audio is judged as usual, none of it skipped
     const before = model.batches.rows;
-    for (let k = 0; k < 2560; k += 160) monitor.cancelled(speech.subarray(k, k + 160), 8000, audio.length / 8 + k / 8, true);
+    for (let k = 0; k < 2560; k += 160)
+      monitor.cancelled(speech.subarray(k, k + 160), speech.subarray(k, k + 160), 8000, audio.length / 8 + k / 8, true);
     await monitor.settled();
     expect(model.batches.rows - before).toBe(2560 / 256);
     expect(monitor.vadChunksSkipped).toBe(skipped);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadDenoiserModule, loadResamplerModule } from '../../../codecs/src/index.js';
 import { setLogLevel } from '../../../gateway/src/log.js';
 import { DspPool } from '../../../gateway/src/media/DspPool.js';
+import { EDGE_CODECS } from '../../../gateway/src/media/edgeCodecs.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, noEchoPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
 import { recallHit, resumedWhole, score, table } from './score.js';
@@ -29,6 +30,7 @@ export interface SetOptions {
   kinds: string;
   out: string;
   set: string[];
+  codec: string;
 }
 
 export function parseOptions(): SetOptions {
@@ -41,6 +43,8 @@ export function parseOptions(): SetOptions {
       out: { type: 'string', default: 'bench/results' },
       // detector options to try, e.g. --set minSpeechMs=150
       set: { type: 'string', multiple: true, default: [] },
+      // the edge's codec: PCMU, or a wideband one (slin16, opus; phoneLine.ts)
+      codec: { type: 'string', default: 'PCMU' },
     },
   });
   return values;
@@ -55,6 +59,8 @@ export async function buildSet(values: SetOptions) {
   }
   const heldout = values.split === 'heldout';
   if (!heldout && values.split !== 'tune') throw new Error('--split is tune or heldout');
+  const codec = EDGE_CODECS.find((c) => c === values.codec);
+  if (codec === undefined) throw new Error(`--codec is one of ${EDGE_CODECS.join(', ')}`);
   const px = heldout ? 'x-' : '';
   const models = heldout ? G168_HELDOUT : G168_TUNE;
   const n = Number(values.trials);
@@ -163,21 +169,21 @@ export async function buildSet(values: SetOptions) {
   /** the stream a trial's own draws come from */
   const drawsOf = (t: Trial) => (t.path.kind === 'none' ? noEchoDraws : r);
 
-  return { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed };
+  return { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed, codec };
 }
 
 async function main(): Promise<void> {
   const values = parseOptions();
-  const { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed } = await buildSet(values);
+  const { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed, codec } = await buildSet(values);
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
-  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad }, bargeIn));
+  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const byKind = kinds.map((k) => [k, score(outcomes.filter((o) => o.trial.path.kind === k))] as [EchoKind, ReturnType<typeof score>]);
   console.log(
-    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
+    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
   console.log('\n(shares: the count, then its 95 % Wilson interval in %)');
@@ -202,8 +208,8 @@ async function main(): Promise<void> {
   }
   mkdirSync(values.out, { recursive: true });
   writeFileSync(
-    `${values.out}/bargein-${values.split}-${seed}.json`,
-    JSON.stringify({ machine, date: new Date().toISOString(), seed, split: values.split, options: bargeIn, byKind }, null, 2),
+    `${values.out}/bargein-${values.split}-${seed}${codec === 'PCMU' ? '' : `-${codec}`}.json`,
+    JSON.stringify({ machine, date: new Date().toISOString(), seed, split: values.split, codec, options: bargeIn, byKind }, null, 2),
   );
   await pool.close();
   process.exit(0); // metrics collectors would keep the process alive

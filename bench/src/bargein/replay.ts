@@ -80,7 +80,7 @@ async function record(file: string): Promise<void> {
     model.length = 0;
     const o = await runTrial(
       t,
-      { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.drawsOf(t), vad: set.vad },
+      { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.drawsOf(t), vad: set.vad, codec: set.codec },
       { ...set.bargeIn, autoClear: false },
     );
     recs.push({ kind: t.kind, path: t.path.kind, label: t.label, onsetMs: t.onset * 1000, minutes: o.agentSpeechMs / 60000, ev: cur });

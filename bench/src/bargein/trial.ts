@@ -1,11 +1,13 @@
-import { createRtpPacket, g711DecodeInto, g711EncodeFloatInto, type loadResamplerModule } from '../../../codecs/src/index.js';
+import { createRtpPacket, type loadResamplerModule } from '../../../codecs/src/index.js';
 import type { Agent, GatewayEvent } from '../../../gateway/src/agent/Agent.js';
 import { Call } from '../../../gateway/src/call/Call.js';
 import type { Edge } from '../../../gateway/src/edge/Edge.js';
 import type { DspPool } from '../../../gateway/src/media/DspPool.js';
+import { CODEC_INFO, type EdgeCodecName } from '../../../gateway/src/media/edgeCodecs.js';
 import type { Metrics } from '../../../gateway/src/metrics.js';
 import { parseRoute } from '../../../gateway/src/route.js';
 import type { EchoPath } from './echoPaths.js';
+import { phoneLine } from './phoneLine.js';
 import { noise, RATE, type NoiseKind } from './signals.js';
 
 export type Kind = 'interruption' | 'backchannel' | 'cough' | 'click' | 'echo-only' | 'noise-only';
@@ -66,7 +68,7 @@ const FRAME = 160; // 20 ms at 8 kHz
  */
 export async function runTrial(
   t: Trial,
-  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown },
+  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown; codec?: EdgeCodecName },
   bargeIn: Record<string, unknown>,
 ): Promise<Outcome> {
   let now = 0;
@@ -92,6 +94,8 @@ export async function runTrial(
   const decoded = new Int16Array(FRAME);
   let agentSpeechMs = 0;
   let agentSamplesPlayed = 0;
+  const codec = CODEC_INFO[deps.codec ?? 'PCMU'];
+  const line = phoneLine(codec.name, deps.speex);
   const edge: Edge = {
     kind: 'sim',
     playback: 'clocked',
@@ -99,7 +103,7 @@ export async function runTrial(
     attach: () => {},
     send: (f) => {
       if (f.kind !== 'audio') return true;
-      g711DecodeInto('ulaw', f.payload, decoded);
+      line.hear(f.payload, decoded);
       const k = now / 20; // the frame sent at time 20k ms is played over [20k, 20k + 20) ms
       played.set(decoded, k * FRAME);
       if (!f.idle) agentSamplesPlayed += FRAME;
@@ -127,8 +131,8 @@ export async function runTrial(
       from: '',
       to: '',
       route: parseRoute({ agent: { url: 'builtin:echo' }, sampleRate: 8000, bargeIn }),
-      codec: 'PCMU',
-      payloadType: 0,
+      codec: codec.name,
+      payloadType: codec.payloadType,
       dtmfPayloadType: 101,
     },
     edge,
@@ -138,10 +142,10 @@ export async function runTrial(
   const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, deps.rng, t.babblePrefix);
   const floor = noise('pink', seconds + 1, deps.rng);
   const mic = new Float32Array(FRAME);
-  const codes = new Uint8Array(FRAME);
+  const codes = new Uint8Array(codec.maxPayload);
   const rx = createRtpPacket();
   rx.ssrc = 1;
-  rx.payload = codes;
+  rx.payloadType = codec.payloadType;
   const h = t.h;
   const d = Math.round((t.path.delayMs * RATE) / 1000);
   const ev0 = Math.round(t.eventAt * RATE);
@@ -161,15 +165,16 @@ export async function runTrial(
       if (t.event && n >= ev0 && n - ev0 < t.event.length) v += t.event[n - ev0]!;
       mic[i] = v;
     }
-    g711EncodeFloatInto('ulaw', mic, codes);
+    rx.payload = codes.subarray(0, line.speak(mic, codes));
     rx.marker = k === 0;
     rx.sequenceNumber = k & 0xffff;
-    rx.timestamp = k * FRAME;
+    rx.timestamp = (k * codec.frameTicks) >>> 0;
     call.inbound.media(rx, now);
     if (settle) await settle();
   }
   const { erlDb, erleDb, delayMs } = call.inbound.echoPath;
   call.close('api_delete');
+  line.close();
   // one frame a tick from the first: all of the utterance, or as much as the trial lasted
   const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames) * FRAME;
   return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs };

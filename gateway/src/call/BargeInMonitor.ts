@@ -121,15 +121,17 @@ export class BargeInMonitor {
   }
 
   /**
-   * Echo-cancelled caller audio with the residual echo suppressed, at the canceller's rate, its
-   * first sample at `atMs` on the reference's clock, and whether agent audio may be audible.
+   * Echo-cancelled caller audio at the canceller's rate, with the residual echo suppressed
+   * (`judged`, its first sample at `atMs` on the reference's clock) and without (`line`, whose
+   * levels are the caller's background), and whether agent audio may be audible.
    */
-  cancelled(pcm: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
     if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;
     this.#audible = agentAudible;
     const ten = rate / 100;
-    for (let i = 0; i + ten <= pcm.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(pcm, i, i + ten));
-    this.#silero?.push(pcm, atMs + ((pcm.length - 1) * 1000) / rate);
+    for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
+    for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
+    this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate);
   }
 
   /** Resolves once every chunk given to the speech model has been judged (simulated time). */
@@ -138,17 +140,17 @@ export class BargeInMonitor {
   }
 
   /**
-   * One frame of (denoised) caller audio as the agent gets it, its voice probabilities and raw
-   * levels per 10 ms, the arrival time of the packet that completed it, and whether agent audio
-   * may be audible to the caller.
+   * One frame of (denoised) caller audio as the agent gets it, its voice probabilities per 10 ms,
+   * the arrival time of the packet that completed it, and whether agent audio may be audible to
+   * the caller.
    */
-  frame(frame: Int16Array, vad: Float32Array, rawLevels: Float32Array, arrivalMs: number, agentAudible: boolean): void {
+  frame(frame: Int16Array, vad: Float32Array, arrivalMs: number, agentAudible: boolean): void {
     const half = frame.length >> 1;
     for (let i = 0; i < 2; i++) {
       // The packet's audio spans the 20 ms before its arrival: halves at −10 ms and 0 ms.
       const t = arrivalMs - 10 + 10 * i;
       const level = levelDb(frame, i * half, (i + 1) * half);
-      const caller = this.#detector.push(t, level, vad[i]!, rawLevels[i]!);
+      const caller = this.#detector.push(t, level, vad[i]!);
       // Echo of the agent is not the caller: the voice-activity events see only caller speech.
       const ev = this.#vad.push(caller ? vad[i]! : Math.min(vad[i]!, 0.1));
       if (ev !== null) this.#ev.speech(ev);

@@ -92,7 +92,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         echoPath: (lossDb, judgedLossDb, delayMs, measuredMs) => {
           this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs);
         },
-        cancelled: (pcm, rate, atMs) => this.monitor.cancelled(pcm, rate, atMs, this.playout.playing),
+        cancelled: (judged, line, rate, atMs) => this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing),
         drop: (code) => {
           this.#drop(code);
         },
@@ -188,7 +188,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
     this.stats.framesToAgent++;
     this.#m.agentFrames.inc({ direction: 'out' });
     this.record.toAgent(frame, levels, arrivalMs);
-    this.monitor.frame(frame, vad, levels, arrivalMs, this.playout.playing);
+    this.monitor.frame(frame, vad, arrivalMs, this.playout.playing);
   }
 
   /** The caller talks over the agent: tell the agent how much it heard; with autoClear, stop the audio now. */

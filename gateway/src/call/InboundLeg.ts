@@ -44,10 +44,11 @@ export interface InboundEvents {
    */
   echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number): void;
   /**
-   * Echo-cancelled caller audio with the residual echo suppressed (borrowed), for the barge-in
-   * judge, at the canceller's rate, its first sample at `atMs` as the agent frames are timed.
+   * Echo-cancelled caller audio for barge-in (borrowed), at the canceller's rate, its first sample
+   * at `atMs` as the agent frames are timed: with the residual echo suppressed (`judged`), and
+   * without (`line`: the background is measured on it, LineEcho).
    */
-  cancelled(pcm: Int16Array, rate: number, atMs: number): void;
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number): void;
   /** Input refused, by stable code. */
   drop(code: GatewayErrorCode): void;
   /** The far end confirmed playout of a mark (buffered edges). */
@@ -257,7 +258,7 @@ export class InboundLeg implements EdgeSink {
         (1000 * aec.delay) / aec.rate + this.#dsp.delayMs,
         aec.measuredMs,
       );
-    this.#ev.cancelled(echo.residual, echo.rate, echo.atMs + this.#dsp.delayMs);
+    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.#dsp.delayMs);
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }
 

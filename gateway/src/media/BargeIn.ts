@@ -144,7 +144,11 @@ export class BargeInDetector {
     return 0;
   }
 
-  #record(level: number): void {
+  /**
+   * The level of 10 ms of the caller's line, dBFS: echo-cancelled, not denoised, the residual
+   * echo not suppressed (LineEcho's `line`), for the background (`percentileDb`).
+   */
+  line(level: number): void {
     const bin = Math.max(-100, Math.min(0, Math.round(level)));
     if (this.#recorded < FLOOR_FRAMES) this.#recorded++;
     else this.#hist[this.#levels[this.#levelPos]! + 100]!--;
@@ -218,14 +222,12 @@ export class BargeInDetector {
   }
 
   /**
-   * One 10 ms piece of caller audio arriving at wall time `tMs`: its denoised level (dBFS), voice
-   * probability and raw (echo-cancelled, not denoised) level. Whether it is caller speech (not
-   * residual echo), for the speech events; the raw level goes into the background.
+   * One 10 ms piece of caller audio arriving at wall time `tMs`: its denoised level (dBFS) and
+   * voice probability. Whether it is caller speech (not residual echo), for the speech events.
    */
-  push(tMs: number, level: number, vad: number, rawLevel: number): boolean {
+  push(tMs: number, level: number, vad: number): boolean {
     const predicted = this.#predicted(Math.floor(tMs / 10), this.#lossDb);
     const echoRisk = predicted + this.o.erlPriorDb > this.o.minLevelDb;
-    this.#record(rawLevel);
     return vad >= this.o.vadThreshold && level >= this.o.minLevelDb && (!echoRisk || level >= predicted + this.o.echoMarginDb);
   }
 }

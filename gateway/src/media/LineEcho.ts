@@ -31,6 +31,12 @@ export class LineEcho {
    */
   residual: Int16Array = new Int16Array(0);
   atMs = 0;
+  /**
+   * The echo-cancelled audio of the last packet at the canceller's rate (before the residual echo
+   * suppressor; a view): the caller's line as barge-in measures its background. On a wideband
+   * edge that is the band the canceller ran on, not the decoded packet, which keeps its echo.
+   */
+  line: Int16Array = new Int16Array(0);
 
   constructor(speex: SpeexModule, edgeRate: number, clockRate: number, quality: number) {
     this.#edgeRate = edgeRate;
@@ -72,13 +78,16 @@ export class LineEcho {
     }
     const at = Math.round(this.#base + (tsDiff(this.#ts0, ts) * this.rate) / this.#clockRate);
     let n = pcm.length;
-    if (this.#near === null) this.aec.process(pcm, at, pcm);
-    else {
+    if (this.#near === null) {
+      this.aec.process(pcm, at, pcm);
+      this.line = pcm;
+    } else {
       int16ToFloat(pcm, this.#f32);
       n = this.#near.process(this.#f32.subarray(0, pcm.length), this.#f32Out);
       const band = this.#band.subarray(0, n);
       floatToInt16(this.#f32Out.subarray(0, n), band);
       this.aec.process(band, at, band);
+      this.line = band;
     }
     const from = this.aec.suppressedEnd(at + n) - n;
     this.residual = this.#judged.subarray(0, n);

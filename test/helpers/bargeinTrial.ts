@@ -1,0 +1,41 @@
+import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
+import { DspPool } from '../../gateway/src/media/DspPool.js';
+import { SileroModel } from '../../gateway/src/media/SileroVad.js';
+import { Metrics } from '../../gateway/src/metrics.js';
+import { scaledResponse, type EchoPath } from '../../bench/src/bargein/echoPaths.js';
+import { activeRms, dbToGain, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';
+import type { runTrial, Trial } from '../../bench/src/bargein/trial.js';
+
+/** What `runTrial` needs: the inline DSP chain, speex, Silero VAD (the caller closes `pool`). */
+export async function trialDeps(): Promise<Parameters<typeof runTrial>[1]> {
+  const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
+  return { pool: await DspPool.create({ speex, rnnoise }, 0), speex, metrics: new Metrics(), rng: rng(7), vad: await SileroModel.load() };
+}
+
+/**
+ * One trial of the barge-in bench on `path`, in a quiet room (the phone's floor at −60 dBFS): the
+ * agent's utterance `agent-1.wav`, the caller saying `clip` `callerDb` under the agent from 1.5 s.
+ */
+export function quietTrial(clip: string, callerDb: number, path: EchoPath): Trial {
+  const agentPcm = load('agent-1.wav');
+  const talk = load(clip);
+  const gain = (activeRms(agentPcm) * dbToGain(callerDb)) / activeRms(talk);
+  const event = talk.map((v) => v * gain);
+  const eventAt = 1.5;
+  return {
+    kind: clip.startsWith('backchannel') ? 'backchannel' : 'interruption',
+    agentPcm,
+    agent: 'agent-1.wav',
+    event,
+    eventAt,
+    onset: eventAt + onsetIndex(event) / 8000,
+    path,
+    h: scaledResponse(agentPcm, path),
+    noise: 'none',
+    noiseRms: 0,
+    floorRms: 32768 * dbToGain(-60),
+    label: 'none',
+    seed: 7,
+    babblePrefix: 'interrupt-',
+  };
+}
