@@ -1,4 +1,6 @@
+import { afterAll, beforeAll } from 'vitest';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
+import { setLogLevel } from '../../gateway/src/log.js';
 import { DspPool } from '../../gateway/src/media/DspPool.js';
 import { SileroModel } from '../../gateway/src/media/SileroVad.js';
 import { Metrics } from '../../gateway/src/metrics.js';
@@ -6,10 +8,23 @@ import { scaledResponse, type EchoPath } from '../../bench/src/bargein/echoPaths
 import { activeRms, dbToGain, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';
 import type { runTrial, Trial } from '../../bench/src/bargein/trial.js';
 
-/** What `runTrial` needs: the inline DSP chain, speex, Silero VAD (the caller closes `pool`). */
-export async function trialDeps(): Promise<Parameters<typeof runTrial>[1]> {
-  const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
-  return { pool: await DspPool.create({ speex, rnnoise }, 0), speex, metrics: new Metrics(), rng: rng(7), vad: await SileroModel.load() };
+type Deps = Parameters<typeof runTrial>[1];
+
+/**
+ * What `runTrial` needs (the inline DSP chain, speex, Silero VAD), set up before the file's tests
+ * and closed after them; the returned function gives it to a test. Logging is silenced.
+ */
+export function useTrialDeps(): () => Deps {
+  let deps: Deps | undefined;
+  setLogLevel('silent');
+  beforeAll(async () => {
+    const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
+    deps = { pool: await DspPool.create({ speex, rnnoise }, 0), speex, metrics: new Metrics(), rng: rng(7), vad: await SileroModel.load() };
+  });
+  afterAll(async () => {
+    await deps?.pool.close();
+  });
+  return () => deps!;
 }
 
 /**

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLogLevel } from '../../gateway/src/log.js';
+import { describe, expect, it } from 'vitest';
 import { noEchoPath } from '../../bench/src/bargein/echoPaths.js';
 import { runTrial } from '../../bench/src/bargein/trial.js';
-import { quietTrial, trialDeps } from '../helpers/bargeinTrial.js';
+import { quietTrial, useTrialDeps } from '../helpers/bargeinTrial.js';
 
 /**
  * Barge-in on a line with no echo at all, the common case of a mobile or softphone caller (its own
@@ -12,21 +11,12 @@ import { quietTrial, trialDeps } from '../helpers/bargeinTrial.js';
  * under the agent was caught only in the agent's pauses, seconds late (bench/README.md).
  */
 
-setLogLevel('silent');
-let deps: Parameters<typeof runTrial>[1];
-
-beforeAll(async () => {
-  deps = await trialDeps();
-});
-
-afterAll(async () => {
-  await deps.pool.close();
-});
+const deps = useTrialDeps();
 
 describe('barge-in on a line with no echo', () => {
   it('clears for a caller 16 dB under the agent within a second of the onset, ducking first', async () => {
     const t = quietTrial('interrupt-1-a.wav', -16, noEchoPath(60));
-    const o = await runTrial(t, deps, {});
+    const o = await runTrial(t, deps(), {});
     const onsetMs = t.onset * 1000;
     expect(Number.isNaN(o.erlDb)).toBe(true); // the canceller found no echo
     expect(o.clears.length).toBe(1);
@@ -39,7 +29,7 @@ describe('barge-in on a line with no echo', () => {
   }, 60_000);
 
   it('ducks a backchannel there and brings the agent back, with no clear', async () => {
-    const o = await runTrial(quietTrial('backchannel-en-us-okay.wav', -16, noEchoPath(60)), deps, {});
+    const o = await runTrial(quietTrial('backchannel-en-us-okay.wav', -16, noEchoPath(60)), deps(), {});
     expect(o.clears).toEqual([]);
     expect(o.ducks.length).toBeGreaterThanOrEqual(1);
     expect(o.resumes.length).toBe(o.ducks.length);

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLogLevel } from '../../gateway/src/log.js';
+import { describe, expect, it } from 'vitest';
 import type { EchoPath } from '../../bench/src/bargein/echoPaths.js';
 import { runTrial } from '../../bench/src/bargein/trial.js';
-import { quietTrial, trialDeps } from '../helpers/bargeinTrial.js';
+import { quietTrial, useTrialDeps } from '../helpers/bargeinTrial.js';
 
 /**
  * Barge-in on wideband edges (16 kHz linear PCM, Opus at 48 kHz) carrying a telephone caller, a
@@ -14,16 +13,7 @@ import { quietTrial, trialDeps } from '../helpers/bargeinTrial.js';
  * this caller was never cleared on Opus before). 16 kHz PCM, cancelled in place, must do the same.
  */
 
-setLogLevel('silent');
-let deps: Parameters<typeof runTrial>[1];
-
-beforeAll(async () => {
-  deps = await trialDeps();
-});
-
-afterAll(async () => {
-  await deps.pool.close();
-});
+const deps = useTrialDeps();
 
 /** A loud echo: 8 dB of echo return loss (the worst lines of the set), 100 ms later. */
 const loudEcho: EchoPath = { kind: 'flat', name: 'flat', h: Float32Array.of(1), delayMs: 100, erlDb: 8 };
@@ -32,7 +22,7 @@ describe('barge-in on wideband edges', () => {
   for (const codec of ['opus', 'slin16'] as const) {
     it(`${codec}: clears for a caller 12 dB under the agent on a loud echo within a second of the onset`, async () => {
       const t = quietTrial('interrupt-1-a.wav', -12, loudEcho);
-      const o = await runTrial(t, { ...deps, codec }, {});
+      const o = await runTrial(t, { ...deps(), codec }, {});
       const onsetMs = t.onset * 1000;
       // the canceller found the echo: 100 ms, plus a few ms of the phone's converters and codec
       expect(o.delayMs).toBeGreaterThanOrEqual(95);
