@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResamplerModule, rmsDbfs } from '../../codecs/src/index.js';
-import { phoneLine, type PhoneLine } from '../../bench/src/bargein/phoneLine.js';
+import { PhoneLine } from '../../bench/src/bargein/phoneLine.js';
 import { rng } from '../../bench/src/bargein/signals.js';
 import type { EdgeCodecName } from '../../gateway/src/media/edgeCodecs.js';
 
@@ -23,7 +23,7 @@ afterAll(() => {
 
 /** Sends `frames` × 20 ms of noise at about −20 dBFS and hears each payload back; returns what was heard at 8 kHz. */
 function loop(codec: EdgeCodecName, frames: number): { sent: Float32Array; heard: Int16Array } {
-  const line = phoneLine(codec, speex);
+  const line = new PhoneLine(codec, speex);
   lines.push(line);
   const sent = new Float32Array(frames * 160);
   const r = rng(3);

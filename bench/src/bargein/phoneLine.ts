@@ -1,11 +1,4 @@
-import {
-  floatToInt16,
-  g711DecodeInto,
-  g711EncodeFloatInto,
-  int16ToFloat,
-  Resampler,
-  type loadResamplerModule,
-} from '../../../codecs/src/index.js';
+import { floatToInt16, int16ToFloat, Resampler, type loadResamplerModule } from '../../../codecs/src/index.js';
 import {
   CODEC_INFO,
   createDecoder,
@@ -25,43 +18,16 @@ const QUALITY = 3;
 
 /**
  * The phone's side of the edge codec in a trial: what it plays of one 20 ms payload from the
- * gateway, and the payload it sends of 20 ms of its microphone, both at 8 kHz. On a G.711 edge
- * that is G.711 itself; on a wideband edge (16 kHz linear PCM, Opus at 48 kHz) the phone decodes
- * and resamples to 8 kHz, and resamples and encodes its microphone, with speex and libopus as a
- * real peer would. So the gateway's wideband chain (its canceller at 16 kHz, the resamplers, the
- * codec) is what a trial measures, while the echo paths (G.168 Annex D is defined at 8 kHz), the
- * voices and the noises stay those of the narrowband set. The converters' delays (a few ms) add
- * to the echo path's bulk delay, as a real phone's would.
+ * gateway, and the payload it sends of 20 ms of its microphone, both at 8 kHz. The phone decodes
+ * and resamples to 8 kHz, and resamples and encodes its microphone, with speex and the gateway's
+ * codecs (libopus for Opus) as a real peer would; on a G.711 edge the resamplers pass through
+ * (the rates are equal), so that is G.711 itself. On a wideband edge (16 kHz linear PCM, Opus at
+ * 48 kHz) the gateway's wideband chain (its canceller at 16 kHz, the resamplers, the codec) is what
+ * a trial measures, while the echo paths (G.168 Annex D is defined at 8 kHz), the voices and the
+ * noises stay those of the narrowband set. The converters' delays (a few ms) add to the echo
+ * path's bulk delay, as a real phone's would.
  */
-export interface PhoneLine {
-  readonly codec: EdgeCodecName;
-  /** Decodes one payload into 20 ms at 8 kHz (`out`, FRAME samples). */
-  hear(payload: Uint8Array, out: Int16Array): void;
-  /** Encodes 20 ms of the microphone at 8 kHz (FRAME samples, 16-bit scale) into `dst`; returns bytes written. */
-  speak(mic: Float32Array, dst: Uint8Array): number;
-  close(): void;
-}
-
-export function phoneLine(codec: EdgeCodecName, speex: Speex): PhoneLine {
-  return codec === 'PCMU' || codec === 'PCMA' ? new G711Line(codec) : new WidebandLine(codec, speex);
-}
-
-class G711Line implements PhoneLine {
-  readonly #law: 'ulaw' | 'alaw';
-  constructor(readonly codec: 'PCMU' | 'PCMA') {
-    this.#law = codec === 'PCMU' ? 'ulaw' : 'alaw';
-  }
-  hear(payload: Uint8Array, out: Int16Array): void {
-    g711DecodeInto(this.#law, payload, out);
-  }
-  speak(mic: Float32Array, dst: Uint8Array): number {
-    g711EncodeFloatInto(this.#law, mic, dst);
-    return FRAME;
-  }
-  close(): void {}
-}
-
-class WidebandLine implements PhoneLine {
+export class PhoneLine {
   readonly #dec: FrameDecoder;
   readonly #enc: FrameEncoder;
   readonly #down: Resampler;
@@ -75,10 +41,7 @@ class WidebandLine implements PhoneLine {
   readonly #spokenBuf: Float32Array;
   #spoken = 0;
 
-  constructor(
-    readonly codec: EdgeCodecName,
-    speex: Speex,
-  ) {
+  constructor(codec: EdgeCodecName, speex: Speex) {
     const info = CODEC_INFO[codec];
     this.#dec = createDecoder(codec);
     this.#enc = createEncoder(codec);
@@ -90,6 +53,7 @@ class WidebandLine implements PhoneLine {
     this.#spokenBuf = new Float32Array(2 * info.frameSamples + 16);
   }
 
+  /** Decodes one payload into 20 ms at 8 kHz (`out`, FRAME samples). */
   hear(payload: Uint8Array, out: Int16Array): void {
     const n = this.#dec.decode(payload, this.#pcm);
     int16ToFloat(this.#pcm.subarray(0, n), this.#wideIn);
@@ -97,6 +61,7 @@ class WidebandLine implements PhoneLine {
     this.#heard = take(this.#heardBuf, this.#heard, FRAME, (x) => floatToInt16(x, out));
   }
 
+  /** Encodes 20 ms of the microphone at 8 kHz (FRAME samples, 16-bit scale) into `dst`; returns bytes written. */
   speak(mic: Float32Array, dst: Uint8Array): number {
     this.#spoken += this.#up.process(mic.subarray(0, FRAME), this.#spokenBuf.subarray(this.#spoken));
     let len = 0;

@@ -7,7 +7,7 @@ import { CODEC_INFO, type EdgeCodecName } from '../../../gateway/src/media/edgeC
 import type { Metrics } from '../../../gateway/src/metrics.js';
 import { parseRoute } from '../../../gateway/src/route.js';
 import type { EchoPath } from './echoPaths.js';
-import { phoneLine } from './phoneLine.js';
+import { PhoneLine } from './phoneLine.js';
 import { noise, RATE, type NoiseKind } from './signals.js';
 
 export type Kind = 'interruption' | 'backchannel' | 'cough' | 'click' | 'echo-only' | 'noise-only';
@@ -95,7 +95,7 @@ export async function runTrial(
   let agentSpeechMs = 0;
   let agentSamplesPlayed = 0;
   const codec = CODEC_INFO[deps.codec ?? 'PCMU'];
-  const line = phoneLine(codec.name, deps.speex);
+  const line = new PhoneLine(codec.name, deps.speex);
   const edge: Edge = {
     kind: 'sim',
     playback: 'clocked',
