@@ -7,8 +7,8 @@ import { g168Path, scaledResponse } from './echoPaths.js';
 
 /**
  * CPU per call of the barge-in parts, on this machine: the echo canceller, alone and with its
- * residual echo suppressor (8 kHz G.711 edges, and the 16 kHz band of an Opus edge with its two
- * resamplers) and Silero VAD (process.cpuUsage(): every thread). 60 s of agent speech through a
+ * residual echo suppressor (8 kHz G.711 edges; wider edges with their resamplers to the judge's
+ * band, 8 kHz on 16 kHz PCM with the agent's canceller in place at 16 kHz, 16 kHz on Opus: LineEcho) and Silero VAD (process.cpuUsage(): every thread). 60 s of agent speech through a
  * G.168 D.5 hybrid at 10 dB ERL, 20 ms at a time, back to back (warm caches: a floor); then Silero
  * for 1, 10 and 40 calls in real time, as a gateway runs it (batched; a process that sleeps
  * between chunks pays more per inference). Run under `flock -x /tmp/cpu.lock`.
@@ -56,19 +56,29 @@ rows.push(['echo canceller, G.711 edge (8 kHz, 64 ms tail)', await cpu(run8(fals
 rows.push(['echo canceller + residual echo suppressor, G.711 edge (what a call runs)', await cpu(run8(true))]);
 
 const speex = await loadResamplerModule();
-const up = (x: Int16Array) => Int16Array.from({ length: x.length * 6 }, (_, i) => x[Math.floor(i / 6)]!); // crude 48 kHz
-const far48 = up(far);
-const near48 = up(near);
-const run16 = () => {
-  const e = new LineEcho(speex, 48000, 48000, 3);
-  for (let k = 0; k + 960 <= far48.length; k += 960) {
-    e.reference((k / 48000) * 1000, far48.subarray(k, k + 960));
-    e.process(near48.slice(k, k + 960), k, (k / 48000) * 1000 + 20);
-  }
-  e.close();
+/** crude upsampling by repetition: speech-like input at the edge's rate */
+const up = (x: Int16Array, r: number) => Int16Array.from({ length: x.length * r }, (_, i) => x[Math.floor(i / r)]!);
+const runEdge = (rate: number) => {
+  const r = rate / 8000;
+  const f = up(far, r);
+  const n = up(near, r);
+  const p = rate / 50;
+  return () => {
+    const e = new LineEcho(speex, rate, rate, 3);
+    for (let k = 0; k + p <= f.length; k += p) {
+      e.reference((k / rate) * 1000, f.subarray(k, k + p));
+      e.process(n.slice(k, k + p), k, (k / rate) * 1000 + 20);
+    }
+    e.close();
+  };
 };
-run16();
-rows.push(['echo canceller + suppressor, Opus edge (16 kHz band, resamplers included)', await cpu(run16)]);
+for (const [rate, name] of [
+  [16000, "echo cancellers, 16 kHz PCM edge (the judge's at 8 kHz + suppressor, the agent's at 16 kHz in place)"],
+  [48000, "echo canceller + suppressor, Opus edge (the judge's at 16 kHz, resamplers included)"],
+] as const) {
+  runEdge(rate)(); // warm-up
+  rows.push([name, await cpu(runEdge(rate))]);
+}
 
 const model = await SileroModel.load();
 if (model === null) throw new Error('Silero VAD did not load');

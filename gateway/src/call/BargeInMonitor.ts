@@ -2,6 +2,7 @@ import type { Agent } from '../agent/Agent.js';
 import { BargeInDetector, levelDb, type BargeInOptions } from '../media/BargeIn.js';
 import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
 import { InterruptionDetector } from '../media/Interruption.js';
+import { judgeRate } from '../media/LineEcho.js';
 import { SileroStream, type SileroModel, type SileroRate } from '../media/SileroVad.js';
 import type { Playout } from '../media/Playout.js';
 import { VoiceActivity, type VadEvent } from '../media/VoiceActivity.js';
@@ -47,8 +48,8 @@ export class BargeInMonitor {
 
   /** `model`: this thread's Silero VAD (null: RNNoise's voice probability); `codec`: the edge's. */
   constructor(opts: Readonly<BargeInOptions>, model: SileroModel | null, codec: EdgeCodecName, metrics: Metrics, events: BargeInEvents) {
-    // the echo canceller's rate: 8 kHz on G.711 edges, the 16 kHz band on Opus
-    const rate: SileroRate = CODEC_INFO[codec].pcmRate === 8000 ? 8000 : 16000;
+    // the rate barge-in judges at (LineEcho)
+    const rate: SileroRate = judgeRate(CODEC_INFO[codec].pcmRate);
     this.#o = opts;
     this.#detector = new BargeInDetector(opts);
     this.#vad = new VoiceActivity({ startFrames: Math.max(1, Math.round(opts.onsetMs / 10)) });

@@ -81,9 +81,9 @@ function reportedLoss(db: number): number {
 /**
  * The caller's side of a call, from the edge to the agent: payload types checked, sources
  * followed, RFC 3550 loss and jitter measured (one ReceiverStats, which RTCP reports read too),
- * packets reordered (losses concealed), decoded, the agent's echo cancelled (G.711 edges), then
- * the DSP chain (denoise, resample, voice probability) on a worker. Implements the sink the edge
- * delivers to.
+ * packets reordered (losses concealed), decoded, the agent's echo cancelled (edges up to 16 kHz:
+ * LineEcho), then the DSP chain (denoise, resample, voice probability) on a worker. Implements the
+ * sink the edge delivers to.
  */
 export class InboundLeg implements EdgeSink {
   readonly codec: EdgeCodecInfo;
@@ -94,7 +94,7 @@ export class InboundLeg implements EdgeSink {
   readonly #decoder: FrameDecoder;
   readonly #reorder: Reorderer;
   readonly #dsp: InboundChain;
-  /** line echo canceller (Opus edges: in the 0–8 kHz band, for barge-in) */
+  /** line echo cancellers: barge-in's in the telephone band, the agent's in place up to 16 kHz */
   readonly #echo: LineEcho;
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;
