@@ -94,7 +94,7 @@ export class InboundLeg implements EdgeSink {
   readonly #decoder: FrameDecoder;
   readonly #reorder: Reorderer;
   readonly #dsp: InboundChain;
-  /** line echo cancellers: barge-in's in the telephone band, the agent's in place up to 16 kHz */
+  /** line echo cancellers: barge-in's (at LineEcho's `judgeRate`), the agent's in place up to 16 kHz */
   readonly #echo: LineEcho;
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;

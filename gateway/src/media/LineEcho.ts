@@ -47,8 +47,9 @@ export class LineEcho {
   #agentBase = 0;
   #ts0 = 0;
   /**
-   * what the detector judges of the last packet (the residual at the judge's rate, echo suppressed: a view of
-   * as many samples, one block earlier) and the reference-clock time of its first sample, ms
+   * what the detector judges of the last packet (the residual at the judge's rate, echo
+   * suppressed: a view of as many samples, one block earlier) and the reference-clock time of its
+   * first sample, ms
    */
   residual: Int16Array = new Int16Array(0);
   atMs = 0;
