@@ -42,9 +42,8 @@ export class LineEcho {
   readonly #band: Int16Array;
   readonly #refBand: Int16Array;
   readonly #judged: Int16Array;
-  /** the first packet's start on each canceller's clock, samples (NaN: none yet) */
-  #base = NaN;
-  #agentBase = 0;
+  /** the first packet's start, ms on the reference's clock (NaN: none yet), and its RTP timestamp */
+  #startMs = NaN;
   #ts0 = 0;
   /**
    * what the detector judges of the last packet (the residual at the judge's rate, echo
@@ -95,14 +94,12 @@ export class LineEcho {
    * place on edges up to 16 kHz. The residual the detector judges is left in `residual` / `atMs`.
    */
   process(pcm: Int16Array, ts: number, arrivalMs: number): void {
-    if (Number.isNaN(this.#base)) {
-      const startMs = arrivalMs - (1000 * pcm.length) / this.#edgeRate;
-      this.#base = (startMs * this.rate) / 1000;
-      this.#agentBase = (startMs * this.#edgeRate) / 1000;
+    if (Number.isNaN(this.#startMs)) {
+      this.#startMs = arrivalMs - (1000 * pcm.length) / this.#edgeRate;
       this.#ts0 = ts;
     }
     const ticks = tsDiff(this.#ts0, ts);
-    const at = Math.round(this.#base + (ticks * this.rate) / this.#clockRate);
+    const at = this.#sample(this.rate, ticks);
     let band = pcm;
     if (this.#near === null) {
       this.aec.process(pcm, at, pcm);
@@ -110,7 +107,7 @@ export class LineEcho {
       // the band first: the judge's canceller gets the line as it came, echo and all
       band = this.#toBand(this.#near, pcm, this.#band);
       this.aec.process(band, at, band);
-      this.#agentAec?.process(pcm, Math.round(this.#agentBase + (ticks * this.#edgeRate) / this.#clockRate), pcm);
+      this.#agentAec?.process(pcm, this.#sample(this.#edgeRate, ticks), pcm);
     }
     this.line = band;
     const n = band.length;
@@ -122,12 +119,17 @@ export class LineEcho {
 
   /** A new source: the clock starts afresh at its first packet. */
   restart(): void {
-    this.#base = NaN;
+    this.#startMs = NaN;
   }
 
   close(): void {
     this.#near?.close();
     this.#ref?.close();
+  }
+
+  /** The sample, on a canceller's clock at `rate`, of the packet `ticks` RTP ticks after the first. */
+  #sample(rate: number, ticks: number): number {
+    return Math.round((this.#startMs * rate) / 1000 + (ticks * rate) / this.#clockRate);
   }
 
   /** `x` resampled to the judge's band by `r` into `out` (a view of it). */
