@@ -22,8 +22,8 @@ const QUALITY = 3;
  * and resamples to 8 kHz, and resamples and encodes its microphone, with speex and the gateway's
  * codecs (libopus for Opus) as a real peer would; on a G.711 edge the resamplers pass through
  * (the rates are equal), so that is G.711 itself. On a wideband edge (16 kHz linear PCM, Opus at
- * 48 kHz) the gateway's wideband chain (its canceller at 16 kHz, the resamplers, the codec) is what
- * a trial measures, while the echo paths (G.168 Annex D is defined at 8 kHz), the voices and the
+ * 48 kHz) the gateway's wideband chain (its cancellers, the resamplers, the codec) is what a trial
+ * measures, while the echo paths (G.168 Annex D is defined at 8 kHz), the voices and the
  * noises stay those of the narrowband set. The converters' delays (a few ms) add to the echo
  * path's bulk delay, as a real phone's would.
  */
