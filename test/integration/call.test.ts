@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { g711DecodeInto, seqDiff, tsDiff } from '../../codecs/src/index.js';
+import { g711DecodeInto, OpusDecoder, OpusEncoder, OPUS_FRAME, seqDiff, tsDiff } from '../../codecs/src/index.js';
 import { RtpCaller, sleep, type Transport } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
@@ -158,6 +158,50 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     expect(audible.length).toBeLessThanOrEqual(1 + Math.ceil(clearStall / 20));
     for (const { i } of audible) expect(grid.at(i) - clearAt).toBeLessThanOrEqual(25 + clearStall);
   }, 30_000);
+});
+
+describe('an Opus call over UDP', () => {
+  it("carries the caller to the agent as late as the call reports, the echo canceller's band split included", async () => {
+    // 5 s of the caller's speech at Opus' 48 kHz
+    const up = await resampleAll(speech.subarray(0, 8000 * 5), 8000, 48000);
+    const speech48 = Int16Array.from(up.pcm, (v) => Math.round(v));
+    const caller = await RtpCaller.place({
+      gateway: url,
+      transport: 'udp',
+      codec: 'opus',
+      route: { agent: { url: agent.url }, bargeIn: { enabled: false } },
+    });
+    const s = await agent.session(caller.callId);
+    // 2 ms band split (LineEcho) + 10 ms RNNoise + 1 ms 48→24 kHz
+    const call = (await (await fetch(`${url}/v1/calls/${caller.callId}`)).json()) as { delayMs: { inbound: number } };
+    await caller.stream(speech48);
+    await sleep(400);
+    await caller.end();
+
+    // what the gateway decoded: the caller's packets again (libopus is deterministic), decoded afresh
+    const enc = new OpusEncoder();
+    const dec = new OpusDecoder();
+    const decoded = new Int16Array(speech48.length);
+    const frame = new Int16Array(OPUS_FRAME);
+    for (let k = 0; (k + 1) * OPUS_FRAME <= speech48.length; k++) {
+      dec.decode(enc.encode(speech48.subarray(k * OPUS_FRAME, (k + 1) * OPUS_FRAME)), frame);
+      decoded.set(frame, k * OPUS_FRAME);
+    }
+    enc.close();
+    dec.close();
+    const ref = await resampleAll(decoded, 48000, 24000);
+    const heard = s.audio();
+    const from = 24000;
+    const { lag, peak } = xcorrPeak(ref.pcm.subarray(from, from + 72000), heard.subarray(from, from + 72000 + 1200), 1200);
+    const delayMs = (lag + ref.delay) / 24;
+    console.log(
+      `[opus] agent audio vs caller speech: xcorr peak ${peak.toFixed(3)}, audio delay ${delayMs.toFixed(2)} ms, reported ${call.delayMs.inbound} ms`,
+    );
+    expect(s.frames.every((f) => f.pcm.length === 480)).toBe(true);
+    expect(peak).toBeGreaterThanOrEqual(0.7);
+    expect(call.delayMs.inbound).toBe(13);
+    expect(Math.abs(delayMs - call.delayMs.inbound)).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('20 calls at once', () => {

@@ -8,8 +8,8 @@ import { g168Path, scaledResponse } from './echoPaths.js';
 /**
  * CPU per call of the barge-in parts, on this machine: the echo canceller, alone and with its
  * residual echo suppressor (8 kHz G.711 edges; wider edges with their resamplers to the judge's
- * band, 8 kHz on 16 kHz PCM with the agent's canceller in place at 16 kHz, 16 kHz on Opus:
- * LineEcho) and Silero VAD (process.cpuUsage(): every thread). 60 s of agent speech through a
+ * band, 8 kHz on 16 kHz PCM with the agent's canceller in place at 16 kHz, 16 kHz on Opus with
+ * the agent's band split: LineEcho) and Silero VAD (process.cpuUsage(): every thread). 60 s of agent speech through a
  * G.168 D.5 hybrid at 10 dB ERL, 20 ms at a time, back to back (warm caches: a floor); then Silero
  * for 1, 10 and 40 calls in real time, as a gateway runs it (batched; a process that sleeps
  * between chunks pays more per inference). Run under `flock -x /tmp/cpu.lock`.
@@ -75,7 +75,7 @@ const runEdge = (rate: number) => {
 };
 for (const [rate, name] of [
   [16000, "echo cancellers, 16 kHz PCM edge (the judge's at 8 kHz + suppressor, the agent's at 16 kHz in place)"],
-  [48000, "echo canceller + suppressor, Opus edge (the judge's at 16 kHz, resamplers included)"],
+  [48000, "echo canceller + suppressor, Opus edge (the judge's at 16 kHz, resamplers, the agent's band split)"],
 ] as const) {
   runEdge(rate)(); // warm-up
   rows.push([name, await cpu(runEdge(rate))]);

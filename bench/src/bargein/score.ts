@@ -37,6 +37,8 @@ export interface Scores {
   falseByKind: Record<string, number>;
   playedErr: number[];
   erle: number[];
+  /** echo-only trials on loud echoes: the echo's level at the phone over what reached the agent, dB (Outcome.echoToAgentDb) */
+  echoToAgent: number[];
 }
 
 /** The issue's measures over a set of outcomes (one echo-path kind, or all). */
@@ -55,10 +57,14 @@ export function score(outcomes: Outcome[]): Scores {
   let echoOnlyDucks = 0;
   const playedErr: number[] = [];
   const erle: number[] = [];
+  const echoToAgent: number[] = [];
   for (const o of outcomes) {
     const k = o.trial.kind;
     minutes[k] = (minutes[k] ?? 0) + o.agentSpeechMs / 60000;
     if (Number.isFinite(o.erleDb)) erle.push(o.erlDb + o.erleDb);
+    // loud echoes only: at ERL ≤ 12 dB the echo stands ≥ 20 dB over the phone's floor (echo-only
+    // trials have no other background), which would otherwise bound the measure
+    if (k === 'echo-only' && o.trial.path.erlDb <= 12 && Number.isFinite(o.echoToAgentDb)) echoToAgent.push(o.echoToAgentDb);
     for (const c of o.clears) playedErr.push(Math.abs(c.playedMs - c.truthMs));
     const onsetMs = o.trial.onset * 1000;
     if (k === 'interruption') {
@@ -103,6 +109,7 @@ export function score(outcomes: Outcome[]): Scores {
     falseByKind,
     playedErr,
     erle,
+    echoToAgent,
   };
 }
 
@@ -157,6 +164,14 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
       '≤ 60 ms',
     ],
     ['echo loss at the end (ERL + ERLE measured), p50', (s) => (s.erle.length ? `${pct(s.erle, 50).toFixed(1)} dB` : '—'), '—'],
+    [
+      'echo the agent gets, under the echo at the phone, p50 / min (echo only, ERL ≤ 12 dB, from 1 s)',
+      (s) =>
+        s.echoToAgent.length
+          ? `${pct(s.echoToAgent, 50).toFixed(1)} / ${Math.min(...s.echoToAgent).toFixed(1)} dB (${s.echoToAgent.length})`
+          : '—',
+      '—',
+    ],
   ];
   const head = `| measure | ${byKind.map(([k]) => k).join(' | ')} | goal |`;
   const sep = `|---|${byKind.map(() => '---').join('|')}|---|`;

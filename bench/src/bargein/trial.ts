@@ -49,6 +49,12 @@ export interface Outcome {
   erlDb: number;
   erleDb: number;
   delayMs: number;
+  /**
+   * The echo's level at the phone's microphone over the level of what the agent got, from 1 s
+   * into the trial until the event (or the end), dB: the loss the call's canceller and denoiser
+   * gave the echo on the agent's side (NaN without such a stretch).
+   */
+  echoToAgentDb: number;
 }
 
 type Speex = Awaited<ReturnType<typeof loadResamplerModule>>;
@@ -76,9 +82,20 @@ export async function runTrial(
   const ducks: number[] = [];
   const resumes: number[] = [];
   let agentFramesBefore = 0; // frames of agent audio sent in ticks before `now`
+  // the stretch the echo reaching the agent is measured over (Outcome.echoToAgentDb), ms
+  const echoFromMs = 1000;
+  const echoToMs = t.event === null ? Infinity : t.eventAt * 1000;
+  let echoEnergy = 0;
+  let agentEnergy = 0;
+  let agentCount = 0;
+  let echoCount = 0;
   const agent: Agent = {
     start: () => {},
-    audio: () => {},
+    audio: (frame: Int16Array) => {
+      if (now <= echoFromMs || now > echoToMs) return;
+      for (const v of frame) agentEnergy += v * v;
+      agentCount += frame.length;
+    },
     event: (ev: GatewayEvent) => {
       const type = (ev as { type: string }).type;
       if (ev.type === 'barge_in') clears.push({ atMs: now, playedMs: ev.playedMs, truthMs: agentFramesBefore * 20 });
@@ -160,6 +177,10 @@ export async function runTrial(
       let v = 0;
       const top = Math.min(h.length, n - d + 1);
       for (let j = 0; j < top; j++) v += h[j]! * played[n - d - j]!;
+      if (n >= (echoFromMs * RATE) / 1000 && n < (echoToMs * RATE) / 1000) {
+        echoEnergy += v * v;
+        echoCount++;
+      }
       if (nz) v += nz[n]! * (t.noiseRms / 1000);
       v += floor[n]! * (t.floorRms / 1000);
       if (t.event && n >= ev0 && n - ev0 < t.event.length) v += t.event[n - ev0]!;
@@ -177,5 +198,6 @@ export async function runTrial(
   line.close();
   // one frame a tick from the first: all of the utterance, or as much as the trial lasted
   const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames) * FRAME;
-  return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs };
+  const echoToAgentDb = 10 * Math.log10(echoEnergy / echoCount / (agentEnergy / agentCount));
+  return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs, echoToAgentDb };
 }

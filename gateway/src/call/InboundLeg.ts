@@ -81,9 +81,9 @@ function reportedLoss(db: number): number {
 /**
  * The caller's side of a call, from the edge to the agent: payload types checked, sources
  * followed, RFC 3550 loss and jitter measured (one ReceiverStats, which RTCP reports read too),
- * packets reordered (losses concealed), decoded, the agent's echo cancelled (edges up to 16 kHz:
- * LineEcho), then the DSP chain (denoise, resample, voice probability) on a worker. Implements the
- * sink the edge delivers to.
+ * packets reordered (losses concealed), decoded, the agent's echo cancelled (LineEcho), then the
+ * DSP chain (denoise, resample, voice probability) on a worker. Implements the sink the edge
+ * delivers to.
  */
 export class InboundLeg implements EdgeSink {
   readonly codec: EdgeCodecInfo;
@@ -94,7 +94,7 @@ export class InboundLeg implements EdgeSink {
   readonly #decoder: FrameDecoder;
   readonly #reorder: Reorderer;
   readonly #dsp: InboundChain;
-  /** line echo cancellers: barge-in's (at LineEcho's `judgeRate`), the agent's in place up to 16 kHz */
+  /** line echo cancellers: barge-in's (at LineEcho's `judgeRate`), and the agent's audio cancelled in place */
   readonly #echo: LineEcho;
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;
@@ -152,9 +152,9 @@ export class InboundLeg implements EdgeSink {
     );
   }
 
-  /** Algorithmic delay of the chain from edge to agent, ms. */
+  /** Algorithmic delay of the chain from edge to agent, ms (Opus: the echo canceller's band split first). */
   get delayMs(): number {
-    return this.#dsp.delayMs;
+    return this.#echo.delayMs + this.#dsp.delayMs;
   }
 
   /** RFC 3550 interarrival jitter, ms. */
@@ -255,10 +255,10 @@ export class InboundLeg implements EdgeSink {
       this.#ev.echoPath(
         reportedLoss(aec.lossDb),
         reportedLoss(aec.suppressedLossDb),
-        (1000 * aec.delay) / aec.rate + this.#dsp.delayMs,
+        (1000 * aec.delay) / aec.rate + this.delayMs,
         aec.measuredMs,
       );
-    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.#dsp.delayMs);
+    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs);
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }
 
@@ -267,10 +267,11 @@ export class InboundLeg implements EdgeSink {
     const frames = Math.min(count, MAX_CONCEALED);
     const now = this.#now();
     for (let i = 0; i < frames; i++) {
-      const n = this.#decoder.conceal(this.#pcm);
+      const pcm = this.#pcm.subarray(0, this.#decoder.conceal(this.#pcm));
       this.stats.concealed++;
       this.#m.concealed.inc();
-      if (!this.#dsp.push(this.#pcm.subarray(0, n), now)) this.#ev.drop('DSP_OVERLOAD');
+      this.#echo.conceal(pcm);
+      if (!this.#dsp.push(pcm, now)) this.#ev.drop('DSP_OVERLOAD');
     }
   }
 

@@ -3,6 +3,13 @@ import type { SpeexModule } from './InboundDsp.js';
 
 /** Edges up to this rate have their audio echo-cancelled in place for the agent too, Hz. */
 const IN_PLACE_MAX_RATE = 16000;
+/**
+ * speex quality of the resampler that brings the judge's echo estimate back to an Opus edge's
+ * 48 kHz: 1 puts its images above 8 kHz 37 dB under the estimate, as quality 3 does (white noise
+ * in the band; 28 dB at quality 0), in 0.5 ms rather than 1.5 ms. What it images is the echo
+ * estimate, itself 10–30 dB under the agent.
+ */
+const ESTIMATE_UP_QUALITY = 1;
 
 /**
  * The rate barge-in judges at on an edge of `edgeRate`, Hz: the telephone band (0–4 kHz, where a
@@ -22,9 +29,13 @@ export function judgeRate(edgeRate: number): 8000 | 16000 {
  * The barge-in judge's canceller (`aec`, with a residual echo suppressor) runs at `judgeRate`. On
  * G.711 and 8 kHz PCM edges it cancels in place, so the agent gets the cancelled audio too. On
  * wider edges near end and reference go through the same resampler to that rate (their delays
- * cancel), and on 16 kHz PCM edges a second canceller at the edge's rate, without the suppressor,
- * cancels in place for the agent; Opus edges (48 kHz) keep their full band, echo and all, for the
- * agent.
+ * cancel). On 16 kHz PCM edges a second canceller at the edge's rate, without the suppressor,
+ * cancels in place for the agent. On Opus edges (48 kHz) the agent's audio is cancelled by band
+ * splitting (WebRTC's AEC3 likewise adapts its filter on the 0–8 kHz band alone): the judge's
+ * canceller's echo estimate (what it took out of the 0–8 kHz band) is brought back to 48 kHz and
+ * subtracted from the packet, delayed by the two resamplers' delay (`delayMs`: 2 ms, 1.5 down at
+ * speex quality 3 and 0.5 up), so the band above 8 kHz, where a telephone line's echo has no
+ * energy, passes as it came.
  * The judge's residual comes with the residual echo suppressed too (one 4 ms block later): what
  * the filter leaves of the agent's voice must not look like the caller's.
  */
@@ -37,6 +48,15 @@ export class LineEcho {
   readonly #clockRate: number;
   readonly #near: Resampler | null;
   readonly #ref: Resampler | null;
+  /** Opus: the judge's echo estimate back to the edge's rate, and the packet's delay line (edge samples) */
+  readonly #up: Resampler | null;
+  readonly #held: Int16Array;
+  #heldAt = 0;
+  readonly #bandIn: Int16Array;
+  readonly #estimate: Float32Array;
+  readonly #estimateUp: Float32Array;
+  /** what the agent's audio is delayed by here, ms (Opus: the band split's; 0 elsewhere) */
+  readonly delayMs: number;
   readonly #f32: Float32Array;
   readonly #f32Out: Float32Array;
   readonly #band: Int16Array;
@@ -74,6 +94,17 @@ export class LineEcho {
     this.#band = new Int16Array(this.#f32Out.length);
     this.#refBand = new Int16Array(this.#f32Out.length);
     this.#judged = new Int16Array(wide ? this.#band.length : max);
+    const split = wide && this.#agentAec === null;
+    this.#up = split ? new Resampler(speex, { inRate: rate, outRate: edgeRate, quality: ESTIMATE_UP_QUALITY }) : null;
+    // the echo estimate reaches the edge's rate this many samples after the packet it came from:
+    // the down resampler's delay (its output samples, at the edge's rate) and the up resampler's
+    // (never 0: every speex filter has a delay)
+    const held = split ? (this.#near!.delaySamples * edgeRate) / rate + this.#up!.delaySamples : 0;
+    this.#held = new Int16Array(held);
+    this.delayMs = (1000 * held) / edgeRate;
+    this.#bandIn = new Int16Array(split ? this.#band.length : 0);
+    this.#estimate = new Float32Array(split ? this.#band.length : 0);
+    this.#estimateUp = new Float32Array(split ? this.#up!.maxOutput(this.#band.length) + 8 : 0);
   }
 
   /** The judge's rate (`residual`, `line`), Hz. */
@@ -90,8 +121,8 @@ export class LineEcho {
   }
 
   /**
-   * Cancels one decoded packet (RTP timestamp `ts`, arrived at `arrivalMs`); `pcm` is cancelled in
-   * place on edges up to 16 kHz. The residual the detector judges is left in `residual` / `atMs`.
+   * Cancels one decoded packet (RTP timestamp `ts`, arrived at `arrivalMs`) in place for the agent
+   * (on Opus, delayed by `delayMs`). The residual the detector judges is left in `residual` / `atMs`.
    */
   process(pcm: Int16Array, ts: number, arrivalMs: number): void {
     if (Number.isNaN(this.#startMs)) {
@@ -106,8 +137,17 @@ export class LineEcho {
     } else {
       // the band first: the judge's canceller gets the line as it came, echo and all
       band = this.#toBand(this.#near, pcm, this.#band);
-      this.aec.process(band, at, band);
-      this.#agentAec?.process(pcm, this.#sample(this.#edgeRate, ticks), pcm);
+      if (this.#up === null) {
+        this.aec.process(band, at, band);
+        this.#agentAec?.process(pcm, this.#sample(this.#edgeRate, ticks), pcm);
+      } else {
+        const bandIn = this.#bandIn.subarray(0, band.length);
+        bandIn.set(band);
+        this.aec.process(band, at, band);
+        const est = this.#estimate.subarray(0, band.length);
+        for (let i = 0; i < band.length; i++) est[i] = bandIn[i]! - band[i]!;
+        this.#subtract(pcm, est);
+      }
     }
     this.line = band;
     const n = band.length;
@@ -115,6 +155,17 @@ export class LineEcho {
     this.residual = this.#judged.subarray(0, n);
     this.aec.suppressed(from, this.residual);
     this.atMs = (1000 * from) / this.rate;
+  }
+
+  /**
+   * A packet the decoder concealed (a loss), on its way to the agent: on Opus it takes its place in
+   * the delay line (nothing is cancelled in it), so the agent's audio stays one stream.
+   */
+  conceal(pcm: Int16Array): void {
+    if (this.#up === null) return;
+    const est = this.#estimate.subarray(0, Math.round((pcm.length * this.rate) / this.#edgeRate));
+    est.fill(0);
+    this.#subtract(pcm, est);
   }
 
   /** A new source: the clock starts afresh at its first packet. */
@@ -125,11 +176,31 @@ export class LineEcho {
   close(): void {
     this.#near?.close();
     this.#ref?.close();
+    this.#up?.close();
   }
 
   /** The sample, on a canceller's clock at `rate`, of the packet `ticks` RTP ticks after the first. */
   #sample(rate: number, ticks: number): number {
     return Math.round((this.#startMs * rate) / 1000 + (ticks * rate) / this.#clockRate);
+  }
+
+  /**
+   * Opus: `pcm` ← `pcm` delayed by `delayMs`, less the band's echo estimate `est` brought to the
+   * edge's rate (ratio 3: as many samples as `pcm` has).
+   */
+  #subtract(pcm: Int16Array, est: Float32Array): void {
+    const up = this.#estimateUp;
+    const n = this.#up!.process(est, up);
+    const held = this.#held;
+    let at = this.#heldAt;
+    for (let i = 0; i < pcm.length; i++) {
+      const x = pcm[i]!;
+      const e = held[at]! - (i < n ? up[i]! : 0);
+      held[at] = x;
+      at = at + 1 === held.length ? 0 : at + 1;
+      pcm[i] = e > 32767 ? 32767 : e < -32768 ? -32768 : Math.round(e);
+    }
+    this.#heldAt = at;
   }
 
   /** `x` resampled to the judge's band by `r` into `out` (a view of it). */
