@@ -87,6 +87,27 @@ describe('InterruptionDetector', () => {
     expect(duckedAfter(0.95, -35)).toBe(2); // only just over the background
   });
 
+  it('does not confirm an utterance that goes on past shortUtteranceMs trailing off (a long backchannel)', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60);
+    h.feed(320, 0.95, -30); // "okay, sure…"
+    h.feed(640, 0.95, -44); // …still speech to the model, 14 dB under its peak
+    h.feed(640, 0.05, -60);
+    expect(h.events[0]).toBe('duck@320');
+    expect(h.events.filter((e) => e.startsWith('confirm'))).toEqual([]);
+    expect(h.events.at(-1)).toMatch(/^resume@/); // the agent's volume came back, nothing dropped
+  });
+
+  it('confirms an interruption with a quiet stretch at shortUtteranceMs once it is strong again', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60);
+    h.feed(640, 0.95, -30);
+    h.feed(192, 0.95, -44); // a quiet word, past shortUtteranceMs: not yet
+    expect(h.events).toEqual(['duck@320']);
+    h.feed(CHUNK, 0.95, -32); // within 10 dB of its peak again: confirmed on this chunk
+    expect(h.events).toEqual(['duck@320', 'confirm@320']);
+  });
+
   it('bridges pauses shorter than gapMs within one utterance', () => {
     const h = harness(quiet, { gapMs: 200 });
     h.feed(320, 0.05, -60);

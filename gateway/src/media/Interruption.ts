@@ -17,8 +17,8 @@ import type { BargeInOptions } from './BargeIn.js';
  * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged)
  *   - with `duckMs` of speech (a chunk with clear evidence counts twice) → duck: the agent's
  *     playout drops by duckDb at once (`barge_in_suspected`);
- *   - still speaking `shortUtteranceMs` after its onset (and `minSpeechMs` of speech) → confirm:
- *     barge-in (clear with autoClear);
+ *   - still speaking `shortUtteranceMs` after its onset (and `minSpeechMs` of speech), and not
+ *     trailing off (CONFIRM_SPAN_DB) → confirm: barge-in (clear with autoClear);
  *   - that ends before → resume: the volume comes back, nothing was dropped (`barge_in_resumed`);
  *   - neither confirmed nor ended `shortUtteranceMs + gapMs` after its onset → resume as well
  *     (speech-like noise keeps it open with too little speech in it); it can still be confirmed.
@@ -86,6 +86,20 @@ const CLEAR_DB = 3;
  */
 const SURE_P = 0.9;
 const SURE_ECHO_MARGIN_DB = 0;
+/**
+ * An utterance is confirmed only while it still goes strong: one of its chunks within the last
+ * CONFIRM_WINDOW_MS (ms; two of Silero's 32 ms chunks) stands within CONFIRM_SPAN_DB (dB) of its
+ * loudest speech chunk so far. An interruption is mid-sentence at shortUtteranceMs; a backchannel
+ * that lasts that long ("okay, sure…") is trailing off, though the model still calls it speech
+ * (one traced over music: −28 dBFS at its peak, −40 dBFS at 700 ms with p 1.00). Chosen on the
+ * tune split (bench/README.md, seventeenth pass): seeds 1, 3 and 4 (×32 per echo-path kind) kept
+ * 11, 17 and 7 more backchannels of 160 and lost no interruption; 8 dB lost 1–2 of 128, 12 dB kept
+ * fewer; the last chunk alone (32 ms, 8 dB) lost 5.
+ */
+const CONFIRM_SPAN_DB = 10;
+const CONFIRM_WINDOW_MS = 64;
+/** chunk levels kept for CONFIRM_WINDOW_MS: RNNoise's 10 ms chunks need 7 */
+const RECENT = 8;
 
 /** What one chunk was judged on. */
 export interface JudgedChunk {
@@ -118,6 +132,11 @@ export class InterruptionDetector {
   /** this utterance was ducked and the volume came back while it went on: no second duck */
   #duckSpent = false;
   #confirmed = false;
+  /** the loudest speech chunk of the current utterance, dBFS */
+  #peakDb = SILENT_DB;
+  /** the levels of the last RECENT chunks, dBFS (ring, `#chunks` is the next to write) */
+  readonly #recentDb = new Float32Array(RECENT).fill(SILENT_DB);
+  #chunks = 0;
   /** the caller's background when the current utterance began, dBFS */
   #background = SILENT_DB;
   /** what the last chunk was judged on (its background is the one `chunk` starts an utterance with) */
@@ -181,7 +200,8 @@ export class InterruptionDetector {
     const o = this.#o;
     const headroom = this.#headroomDb(endMs, chunkMs, p);
     const speech = headroom >= 0 && p >= threshold;
-    const background = this.#judged.backgroundDb;
+    const { levelDb, backgroundDb: background } = this.#judged;
+    this.#recentDb[this.#chunks++ % RECENT] = levelDb;
     if (speech) {
       if (!this.#run) {
         this.#run = true;
@@ -190,7 +210,9 @@ export class InterruptionDetector {
         this.#speechMs = 0;
         this.#duckEvidenceMs = 0;
         this.#duckSpent = false;
+        this.#peakDb = SILENT_DB;
       }
+      this.#peakDb = Math.max(this.#peakDb, levelDb);
       this.#speechMs += chunkMs;
       this.#duckEvidenceMs += p >= CLEAR_P && headroom >= CLEAR_DB ? 2 * chunkMs : chunkMs;
       this.#lastSpeech = endMs;
@@ -210,9 +232,15 @@ export class InterruptionDetector {
       this.#ev.duck(this.#runStart);
     }
     // An utterance that still goes on after shortUtteranceMs (pauses bridged) is no backchannel;
-    // and speech fills SPEECH_SHARE of it.
+    // and speech fills SPEECH_SHARE of it, and it has not trailed off.
     const span = endMs - this.#runStart;
-    if (!this.#confirmed && speech && this.#speechMs >= Math.max(o.minSpeechMs, span * SPEECH_SHARE) && span >= o.shortUtteranceMs) {
+    if (
+      !this.#confirmed &&
+      speech &&
+      this.#speechMs >= Math.max(o.minSpeechMs, span * SPEECH_SHARE) &&
+      span >= o.shortUtteranceMs &&
+      this.#strong(chunkMs)
+    ) {
       this.#confirmed = true;
       this.#ev.confirm(this.#runStart);
     } else if (this.#ducked && !this.#confirmed && span >= o.shortUtteranceMs + o.gapMs) {
@@ -225,6 +253,13 @@ export class InterruptionDetector {
       this.#duckSpent = true;
       this.#ev.resume(endMs);
     }
+  }
+
+  /** A chunk of the last CONFIRM_WINDOW_MS stands within CONFIRM_SPAN_DB of the utterance's peak. */
+  #strong(chunkMs: number): boolean {
+    const n = Math.min(RECENT, Math.ceil(CONFIRM_WINDOW_MS / chunkMs), this.#chunks);
+    for (let k = 1; k <= n; k++) if (this.#recentDb[(this.#chunks - k) % RECENT]! >= this.#peakDb - CONFIRM_SPAN_DB) return true;
+    return false;
   }
 
   #end(): void {
