@@ -30,6 +30,10 @@ function harness(echo: EchoModel = quiet, opts: Partial<typeof DEFAULT_BARGE_IN>
   return { events, feed, at: () => t };
 }
 
+/** where an unconfirmed duck resumes: the first chunk end shortUtteranceMs + gapMs after `onsetMs` */
+const resumeUnconfirmed = (onsetMs: number) =>
+  onsetMs + Math.ceil((DEFAULT_BARGE_IN.shortUtteranceMs + DEFAULT_BARGE_IN.gapMs) / CHUNK) * CHUNK;
+
 describe('InterruptionDetector', () => {
   it('ducks on early evidence and resumes when the utterance is short (a backchannel)', () => {
     const h = harness();
@@ -57,7 +61,7 @@ describe('InterruptionDetector', () => {
       h.feed(32, 0.95, -30);
     }
     // not confirmed; at the first chunk ending shortUtteranceMs + gapMs after its onset the volume came back
-    const back = 320 + Math.ceil((DEFAULT_BARGE_IN.shortUtteranceMs + DEFAULT_BARGE_IN.gapMs) / CHUNK) * CHUNK;
+    const back = resumeUnconfirmed(320);
     expect(h.events).toEqual(['duck@320', `resume@${back}`]);
     h.feed(1024, 0.95, -30); // the caller now talks: confirmed, not ducked again
     h.feed(640, 0.05, -60);
@@ -93,9 +97,8 @@ describe('InterruptionDetector', () => {
     h.feed(320, 0.95, -30); // "okay, sure…"
     h.feed(640, 0.95, -44); // …still speech to the model, 14 dB under its peak
     h.feed(640, 0.05, -60);
-    expect(h.events[0]).toBe('duck@320');
-    expect(h.events.filter((e) => e.startsWith('confirm'))).toEqual([]);
-    expect(h.events.at(-1)).toMatch(/^resume@/); // the agent's volume came back, nothing dropped
+    // never confirmed: the agent's volume came back, nothing dropped
+    expect(h.events).toEqual(['duck@320', `resume@${resumeUnconfirmed(320)}`]);
   });
 
   it('confirms an interruption with a quiet stretch at shortUtteranceMs once it is strong again', () => {
