@@ -146,6 +146,21 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual([]);
   });
 
+  it('holds an utterance that began before any background was heard to the background once there is one', () => {
+    // BargeInDetector knows no background in the call's first 50 ms (SILENT_DB, −100 dBFS)
+    const fromCallStart = (backgroundDb: number, ms: number, db: number): string[] => {
+      let now = 0;
+      const h = harness({ predictedEcho: () => -100, percentileDb: () => (now < 50 ? -100 : backgroundDb), pathMeasured: false });
+      for (const end = now + ms; now < end; now += CHUNK) h.feed(CHUNK, 0.95, db);
+      return h.events;
+    };
+    // speech-like babble from the first instant, 1 dB under its own median: ducked on its first
+    // two chunks (no background yet), then no speech, and brought back; never confirmed
+    expect(fromCallStart(-34, 2000, -35)).toEqual(['duck@0', 'resume@64']);
+    // a caller talking from the first instant over a quiet line is still an interruption
+    expect(fromCallStart(-70, 1024, -30)).toEqual(['duck@0', 'confirm@0']);
+  });
+
   it('neither ducks nor clears while the agent is silent', () => {
     const h = harness();
     h.feed(1500, 0.95, -30, false);

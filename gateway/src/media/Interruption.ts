@@ -199,6 +199,11 @@ export class InterruptionDetector {
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
+    // An utterance that began before any background was heard (the call's first 50 ms:
+    // percentileDb has nothing yet) is held to the background as soon as there is one, not to
+    // silence for as long as it lasts: babble from the call's first instant was confirmed 0.78 s
+    // in as an interruption (tune split, bench/README.md, eighteenth pass).
+    if (this.#run && this.#background <= SILENT_DB) this.#background = this.#echo.percentileDb(BACKGROUND_QUANTILE);
     const headroom = this.#headroomDb(endMs, chunkMs, p);
     const speech = headroom >= 0 && p >= threshold;
     const { levelDb, backgroundDb: background } = this.#judged;
