@@ -37,7 +37,7 @@ export interface InterruptionEvents {
 export interface EchoModel {
   /** predicted residual echo at 10 ms slot `slot`, dBFS */
   predictedEcho(slot: number): number;
-  /** a quantile of the caller's recent levels, dBFS */
+  /** a quantile of the caller's recent levels, dBFS (−100, silence, until any has been heard) */
   percentileDb(q: number): number;
   /** the predicted echo is taken as this line's (BargeInDetector: measured, or no echo found) */
   readonly pathMeasured: boolean;
