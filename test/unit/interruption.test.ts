@@ -102,7 +102,8 @@ describe('InterruptionDetector', () => {
   });
 
   it('confirms an interruption with a quiet stretch at shortUtteranceMs once it is strong again', () => {
-    const h = harness();
+    // 700 ms, so that the quiet word below spans it whatever the default
+    const h = harness(quiet, { shortUtteranceMs: 700 });
     h.feed(320, 0.05, -60);
     h.feed(640, 0.95, -30);
     h.feed(192, 0.95, -44); // a quiet word, past shortUtteranceMs: not yet

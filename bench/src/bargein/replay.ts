@@ -20,10 +20,10 @@ import { runTrial, type Kind } from './trial.js';
  *
  * TRACE prints, for each trial whose `path kind label` (as VERBOSE names it) starts with it, what
  * the judge saw chunk by chunk from TRACE_BEFORE ms (200 unless set) before the onset until its
- * first clear or 1.2 s after the onset: media time from the onset (ms), speech probability, the
- * chunk's level, the loudest echo predicted in it and the background it had to clear (dBFS,
- * InterruptionDetector.lastJudged), its headroom over the tightest margin (dB), and whether the
- * echo path was taken as measured.
+ * first clear or TRACE_AFTER ms (1200 unless set) after the onset: media time from the onset
+ * (ms), speech probability, the chunk's level, the loudest echo predicted in it and the background
+ * it had to clear (dBFS, InterruptionDetector.lastJudged), its headroom over the tightest margin
+ * (dB), and whether the echo path was taken as measured.
  *
  * (Silero's probabilities are recorded, so `sileroThreshold` replays too; RNNoise's 10 ms chunks
  * keep the threshold they were recorded with.)
@@ -168,7 +168,7 @@ function replay(file: string, opts: BargeInOptions): void {
         endMs = e[1];
         // a 10 ms chunk is RNNoise's (its recorded threshold); a longer one is Silero's (the threshold asked for)
         d.chunk(e[1], e[2], e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
-        if (traced && e[1] >= r.onsetMs - traceBeforeMs && e[1] <= r.onsetMs + 1200)
+        if (traced && e[1] >= r.onsetMs - traceBeforeMs && e[1] <= r.onsetMs + traceAfterMs)
           traceChunk(e[1] - r.onsetMs, e[3], d.lastJudged, echo.pathMeasured);
       }
     }
@@ -220,6 +220,8 @@ function replay(file: string, opts: BargeInOptions): void {
 const trace = process.env['TRACE'];
 /** how far before the onset the trace starts, ms */
 const traceBeforeMs = Number(process.env['TRACE_BEFORE'] ?? 200);
+/** how far after the onset it ends (at the first clear if sooner), ms: a noise-only trial's onset is the call's start */
+const traceAfterMs = Number(process.env['TRACE_AFTER'] ?? 1200);
 
 /** One chunk as TRACE prints it (see the top): `t` from the onset (ms), probability `p`. */
 function traceChunk(t: number, p: number, j: Readonly<JudgedChunk>, measured: boolean): void {

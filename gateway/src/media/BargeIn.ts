@@ -47,7 +47,14 @@ export interface BargeInOptions {
   duckDb: number;
   /** ms of caller speech before ducking (a chunk with clear evidence counts twice: Interruption.ts) */
   duckMs: number;
-  /** ms of caller speech below which an utterance only ducks (a backchannel, a cough), never clears */
+  /**
+   * ms from its onset before an utterance can clear (pauses up to gapMs bridged): shorter ones (a
+   * backchannel, a cough) only duck. 650, not the 700 chosen before utterances that trail off
+   * stopped being confirmed (Interruption.ts, CONFIRM_SPAN_DB): on the tune split 650 cleared no
+   * more backchannels, one more interruption, and the clear a 32 ms chunk sooner (625: 2–6 more
+   * backchannels of 160 cleared); held out on three codecs, 2 more interruptions of 576 and 3 more
+   * backchannels of 720 cleared, the clear p50 7–32 ms sooner (bench/README.md, nineteenth pass).
+   */
   shortUtteranceMs: number;
   /** ms of pause bridged within one utterance */
   gapMs: number;
@@ -70,7 +77,7 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   sileroThreshold: 0.5,
   duckDb: 12,
   duckMs: 64,
-  shortUtteranceMs: 700,
+  shortUtteranceMs: 650,
   gapMs: 400,
   duckEvents: true,
 };
