@@ -68,6 +68,36 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual(['duck@320', `resume@${back}`, 'confirm@320', 'release']);
   });
 
+  it('judges an utterance under way when the agent starts from the agent’s start, not from where it began', () => {
+    // the caller (or a TV) talks through the agent's silence, and on when the agent starts
+    const h = harness();
+    h.feed(320, 0.05, -60, false);
+    h.feed(1024, 0.95, -30, false);
+    expect(h.events).toEqual([]); // nothing to duck or clear while the agent is silent
+    h.feed(1024, 0.95, -30, true);
+    // ducked at once, confirmed shortUtteranceMs after the agent's start (1 344 ms), not at it
+    const confirmAt = 1344 + Math.ceil(DEFAULT_BARGE_IN.shortUtteranceMs / CHUNK) * CHUNK;
+    expect(h.events).toEqual(['duck@1344', 'confirm@1344']);
+    // (the confirm's onset is the agent's start; it came on the chunk ending at confirmAt)
+    const g = harness();
+    g.feed(320, 0.05, -60, false);
+    g.feed(1024, 0.95, -30, false);
+    g.feed(confirmAt - 1344 - CHUNK, 0.95, -30, true);
+    expect(g.events).toEqual(['duck@1344']);
+    g.feed(CHUNK, 0.95, -30, true);
+    expect(g.events).toEqual(['duck@1344', 'confirm@1344']);
+  });
+
+  it('a gap in the agent’s audio shorter than gapMs is no new turn: the utterance goes on', () => {
+    const h = harness();
+    h.feed(320, 0.05, -60);
+    h.feed(320, 0.95, -30); // ducked
+    h.feed(96, 0.95, -30, false); // the agent's stream ran dry for 96 ms
+    h.feed(608, 0.95, -30);
+    // (the duck is let go while nothing plays, and taken again) confirmed with its own onset
+    expect(h.events).toEqual(['duck@320', 'resume@672', 'duck@320', 'confirm@320']);
+  });
+
   it('does not bring the volume back under a confirmed interruption, however long', () => {
     const h = harness();
     h.feed(320, 0.05, -60);

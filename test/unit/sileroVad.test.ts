@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { BargeInMonitor } from '../../gateway/src/call/BargeInMonitor.js';
+import { BargeInMonitor, SILERO_WARM_MS } from '../../gateway/src/call/BargeInMonitor.js';
 import { DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
 import { SileroModel, SileroStream } from '../../gateway/src/media/SileroVad.js';
 import { Metrics } from '../../gateway/src/metrics.js';
@@ -43,6 +43,122 @@ describe('SileroStream', () => {
     console.log(`Silero: mean p on noise ${pNoise.toFixed(2)}, on speech ${pSpeech.toFixed(2)}`);
     expect(pNoise).toBeLessThan(0.2);
     expect(pSpeech).toBeGreaterThan(0.8);
+  });
+});
+
+describe('SileroStream told not to infer (`push`’s `infer`)', () => {
+  /** Noise, then an interruption, 8 kHz: 2 s + the fixture. */
+  function line(): Int16Array {
+    const speech = fixture('bargein/interrupt-1-a.wav').samples;
+    const g = gaussian(rng(5));
+    const all = new Int16Array(16000 + speech.length);
+    for (let i = 0; i < 16000; i++) all[i] = Math.round(300 * g());
+    all.set(speech, 16000);
+    return all;
+  }
+
+  /** Each chunk's [end ms, p], the audio pushed 20 ms at a time, inferred where `infer(ms)`. */
+  async function probabilities(model: SileroModel, all: Int16Array, warmMs: number, infer: (ms: number) => boolean) {
+    const out: [number, number][] = [];
+    const s = new SileroStream(model, 8000, (endMs, p) => out.push([endMs, p]), { warmMs });
+    const before = model.batches.rows;
+    for (let k = 0; k + 160 <= all.length; k += 160) {
+      s.push(all.subarray(k, k + 160), ((k + 159) * 1000) / 8000, infer(k / 8));
+      await s.settled();
+    }
+    const idle = s.idle;
+    s.close();
+    return { out, rows: model.batches.rows - before, idle };
+  }
+
+  it('runs nothing while told not to; a stretch no longer than the warm-up is inferred after all, in order, to the bit', async () => {
+    const model = (await SileroModel.load())!;
+    const all = line();
+    const every = await probabilities(model, all, 0, () => true);
+    // not inferred from 0.5 to 1.1 s: 600 ms, within a 640 ms warm-up (20 chunks)
+    const gated = await probabilities(model, all, SILERO_WARM_MS, (ms) => ms < 500 || ms >= 1100);
+    expect(gated.out).toEqual(every.out);
+    expect(gated.rows).toBe(every.rows);
+    expect(gated.idle).toBe(0);
+  });
+
+  it('a longer stretch: only the warm-up before the next chunk inferred is, from a fresh state; speech after is still speech', async () => {
+    const model = (await SileroModel.load())!;
+    const all = line();
+    const every = await probabilities(model, all, 0, () => true);
+    // not inferred for the first 1.9 s (59 chunks): the last 20 are the warm-up of the 60th
+    const gated = await probabilities(model, all, SILERO_WARM_MS, (ms) => ms >= 1900);
+    const n = every.out.length;
+    const first = every.out.findIndex(([t]) => t > 1900);
+    expect(gated.idle).toBe(first - 20);
+    expect(gated.rows).toBe(n - (first - 20));
+    // every result it gives is of its own chunk, in order: the warm-up's and every one after
+    expect(gated.out.map(([t]) => t)).toEqual(every.out.slice(first - 20).map(([t]) => t));
+    // The state starts afresh at the warm-up, whatever the model heard before it: a stream that
+    // heard the first 0.5 s gets what one that heard nothing gets, to the bit
+    const heard = await probabilities(model, all, SILERO_WARM_MS, (ms) => ms < 500 || ms >= 1900);
+    expect(heard.out.slice(-gated.out.length)).toEqual(gated.out);
+    // and where the model is sure either way, it decides what it decides hearing every chunk
+    // (its memory is long: on chunks it is unsure of p differs by up to ≈ 0.2)
+    const speech = (r: [number, number][]) => r.filter(([t]) => t >= 2000 && t < 2800).map(([, p]) => p);
+    const a = speech(every.out);
+    const b = speech(gated.out);
+    console.log(`interruption, p every chunk inferred → warm-up only: ${a.map((p, i) => `${p.toFixed(2)}→${b[i]!.toFixed(2)}`).join(' ')}`);
+    expect(b.length).toBe(a.length);
+    expect(a.filter((p) => p >= 0.8).length).toBeGreaterThanOrEqual(10);
+    a.forEach((p, i) => {
+      if (p >= 0.8) expect(b[i]!).toBeGreaterThanOrEqual(0.5);
+      if (p <= 0.2) expect(b[i]!).toBeLessThan(0.5);
+    });
+    // without a warm-up none is run before
+    const cold = await probabilities(model, all, 0, (ms) => ms >= 1900);
+    expect(cold.rows).toBe(n - first);
+    expect(cold.idle).toBe(first);
+  });
+
+  it('a call whose agent is silent runs no inference; one talking when the agent starts is judged from the agent’s start', async () => {
+    const model = (await SileroModel.load())!;
+    const speech = fixture('bargein/interrupt-1-a.wav').samples;
+    const g = gaussian(rng(9));
+    // the caller's line: quiet noise for 3 s, then talking; the agent starts 0.4 s into it
+    const all = new Int16Array(24000 + speech.length);
+    for (let i = 0; i < all.length; i++) all[i] = Math.round(30 * g());
+    all.set(speech, 24000);
+    const agentFromMs = 3400;
+    /** [what, onset, media time of the packet that brought it] */
+    const events: [string, number, number][] = [];
+    let now = 0;
+    const monitor = new BargeInMonitor(DEFAULT_BARGE_IN, model, 'PCMU', new Metrics(), {
+      speech: () => {},
+      bargeIn: (at) => events.push(['barge_in', at, now]),
+      duck: (on, at) => events.push([on ? 'duck' : 'unduck', at, now]),
+    });
+    const before = model.batches.rows;
+    let rowsSilent = 0;
+    for (let k = 0; k + 160 <= all.length; k += 160) {
+      const ms = k / 8;
+      now = ms;
+      monitor.cancelled(all.subarray(k, k + 160), all.subarray(k, k + 160), 8000, ms, ms >= agentFromMs);
+      await monitor.settled();
+      if (ms < agentFromMs) rowsSilent = model.batches.rows - before;
+    }
+    monitor.close();
+    console.log(
+      `caller from 3000 ms, agent from ${agentFromMs} ms: ${events.map(([e, at, t]) => `${e} (onset ${at}) at ${t}`).join(', ')}`,
+    );
+    expect(rowsSilent).toBe(0);
+    // The caller began at 3.0 s, and the warm-up let the judge hear it (its chunks before the
+    // agent's start judged as such, not over the agent): what it judges over the agent starts
+    // anew with the agent, ducked, then confirmed shortUtteranceMs on, as an interruption
+    // starting then would be, not the moment the agent speaks.
+    const bargeIns = events.filter(([e]) => e === 'barge_in');
+    expect(bargeIns.length).toBe(1);
+    const [, onset, decided] = bargeIns[0]!;
+    expect(onset).toBeGreaterThanOrEqual(agentFromMs - 32);
+    expect(decided - onset).toBeGreaterThanOrEqual(DEFAULT_BARGE_IN.shortUtteranceMs - 32);
+    expect(decided).toBeLessThanOrEqual(agentFromMs + 1500);
+    expect(events[0]).toEqual(['duck', onset, expect.any(Number)]);
+    expect(events[0]![2]).toBeLessThan(decided);
   });
 });
 

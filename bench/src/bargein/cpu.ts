@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { loadResamplerModule, readWav } from '../../../codecs/src/index.js';
 import { EchoCanceller } from '../../../codecs/src/index.js';
+import { SILERO_WARM_MS } from '../../../gateway/src/call/BargeInMonitor.js';
 import { LineEcho } from '../../../gateway/src/media/LineEcho.js';
 import { SileroModel, SileroStream } from '../../../gateway/src/media/SileroVad.js';
 import { g168Path, scaledResponse } from './echoPaths.js';
@@ -97,11 +98,15 @@ rows.push(['Silero VAD v5, 8 kHz (32 ms chunks)', await cpu(runVad)]);
 /**
  * `calls` streams in real time, each fed 20 ms at a time on its own drift-free timer at a random
  * phase, as a gateway's calls are: the model runs their chunks in batches. CPU per call with the
- * timers' own cost (the same run with no model) taken off; REAL_SECONDS of wall time.
+ * timers' own cost (the same run with no model) taken off; REAL_SECONDS of wall time. With
+ * `turnMs` the agent and the caller take turns of that length, as in a conversation: the model is
+ * asked only while the agent is audible, with BargeInMonitor's warm-up (SILERO_WARM_MS) first.
  */
 const REAL_SECONDS = 10;
-const realTime = async (calls: number, withModel: boolean): Promise<number> => {
-  const streams = Array.from({ length: calls }, () => (withModel ? new SileroStream(model, 8000, () => {}) : null));
+const realTime = async (calls: number, withModel: boolean, turnMs = 0): Promise<number> => {
+  const streams = Array.from({ length: calls }, () =>
+    withModel ? new SileroStream(model, 8000, () => {}, { warmMs: SILERO_WARM_MS }) : null,
+  );
   const t0 = performance.now() + 50;
   const start = process.cpuUsage();
   await Promise.all(
@@ -115,7 +120,7 @@ const realTime = async (calls: number, withModel: boolean): Promise<number> => {
               resolve();
               return;
             }
-            s?.push(near.subarray(k, k + 160), k / 8);
+            s?.push(near.subarray(k, k + 160), k / 8, turnMs === 0 || Math.floor(k / 8 / turnMs) % 2 === 1);
             k += 160;
             setTimeout(tick, Math.max(0, t0 + phase + k / 8 - performance.now()));
           };
@@ -128,13 +133,20 @@ const realTime = async (calls: number, withModel: boolean): Promise<number> => {
   const d = process.cpuUsage(start);
   return (d.user + d.system) / 1000;
 };
-for (const calls of [1, 10, 40]) {
+for (const [calls, turnMs] of [
+  [1, 0],
+  [10, 0],
+  [40, 0],
+  [1, 5000],
+  [10, 5000],
+] as const) {
   const b0 = model.batches;
-  const ms = (await realTime(calls, true)) - (await realTime(calls, false));
+  const ms = (await realTime(calls, true, turnMs)) - (await realTime(calls, false));
   const b1 = model.batches;
   const pct = (100 * ms) / (REAL_SECONDS * 1000 * calls);
+  const turns = turnMs === 0 ? 'the agent talking all the time' : `the caller and the agent taking ${turnMs / 1000} s turns`;
   rows.push([
-    `Silero VAD v5, 8 kHz, ${calls} call${calls > 1 ? 's' : ''} in real time (${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} chunks per inference)`,
+    `Silero VAD v5, 8 kHz, ${calls} call${calls > 1 ? 's' : ''} in real time, ${turns} (${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} chunks per inference)`,
     { pct, usPerFrame: (pct / 100) * 20_000 },
   ]);
 }

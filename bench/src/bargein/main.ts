@@ -31,6 +31,7 @@ export interface SetOptions {
   out: string;
   set: string[];
   codec: string;
+  'agent-after': string;
 }
 
 export function parseOptions(): SetOptions {
@@ -45,6 +46,8 @@ export function parseOptions(): SetOptions {
       set: { type: 'string', multiple: true, default: [] },
       // the edge's codec: PCMU, or a wideband one (slin16, opus; phoneLine.ts)
       codec: { type: 'string', default: 'PCMU' },
+      // ms of the caller's line alone before the agent starts (the caller had the turn)
+      'agent-after': { type: 'string', default: '0' },
     },
   });
   return values;
@@ -177,13 +180,14 @@ async function main(): Promise<void> {
   const { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed, codec } = await buildSet(values);
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
-  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec }, bargeIn));
+  const agentAfterMs = Number(values['agent-after']);
+  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const byKind = kinds.map((k) => [k, score(outcomes.filter((o) => o.trial.path.kind === k))] as [EchoKind, ReturnType<typeof score>]);
   console.log(
-    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
+    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
   console.log('\n(shares: the count, then its 95 % Wilson interval in %)');

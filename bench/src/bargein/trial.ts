@@ -70,21 +70,26 @@ const FRAME = 160; // 20 ms at 8 kHz
  * One trial through a real Call in simulated time: the agent's utterance is queued at t = 0 and
  * played on the 20 ms clock; the phone sends back, every 20 ms, the echo of what it actually
  * played (so a clear removes the echo too), the caller's background and the phone's noise floor,
- * and the trial's event at its time.
+ * and the trial's event at its time. With `agentAfterMs` the phone's line runs alone that long
+ * first (the caller had the turn) and everything else comes that much later; the times in the
+ * outcome are still from the agent's start.
  */
 export async function runTrial(
   t: Trial,
-  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown; codec?: EdgeCodecName },
+  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown; codec?: EdgeCodecName; agentAfterMs?: number },
   bargeIn: Record<string, unknown>,
 ): Promise<Outcome> {
   let now = 0;
+  const after = 20 * Math.round((deps.agentAfterMs ?? 0) / 20);
+  /** trial time: from the agent's start */
+  const at = () => now - after;
   const clears: Outcome['clears'] = [];
   const ducks: number[] = [];
   const resumes: number[] = [];
   let agentFramesBefore = 0; // frames of agent audio sent in ticks before `now`
   // the stretch the echo reaching the agent is measured over (Outcome.echoToAgentDb), ms
-  const echoFromMs = 1000;
-  const echoToMs = t.event === null ? Infinity : t.eventAt * 1000;
+  const echoFromMs = after + 1000;
+  const echoToMs = t.event === null ? Infinity : after + t.eventAt * 1000;
   let echoEnergy = 0;
   let agentEnergy = 0;
   let agentCount = 0;
@@ -98,14 +103,15 @@ export async function runTrial(
     },
     event: (ev: GatewayEvent) => {
       const type = (ev as { type: string }).type;
-      if (ev.type === 'barge_in') clears.push({ atMs: now, playedMs: ev.playedMs, truthMs: agentFramesBefore * 20 });
-      else if (type === 'barge_in_suspected') ducks.push(now);
-      else if (type === 'barge_in_resumed') resumes.push(now);
+      if (ev.type === 'barge_in') clears.push({ atMs: at(), playedMs: ev.playedMs, truthMs: agentFramesBefore * 20 });
+      else if (type === 'barge_in_suspected') ducks.push(at());
+      else if (type === 'barge_in_resumed') resumes.push(at());
     },
     close: () => {},
   };
   const agentLen = t.agentPcm.length;
-  const seconds = t.event === null ? agentLen / RATE + 0.5 : Math.min(agentLen / RATE + 0.5, t.eventAt + t.event.length / RATE + 1.5);
+  const seconds =
+    after / 1000 + (t.event === null ? agentLen / RATE + 0.5 : Math.min(agentLen / RATE + 0.5, t.eventAt + t.event.length / RATE + 1.5));
   const frames = Math.ceil((seconds * RATE) / FRAME);
   const played = new Float32Array((frames + 2) * FRAME);
   const decoded = new Int16Array(FRAME);
@@ -155,7 +161,8 @@ export async function runTrial(
     edge,
   );
   call.attachAgent(agent);
-  call.audio(new Uint8Array(Int16Array.from(t.agentPcm).buffer));
+  const agentPcm = new Uint8Array(Int16Array.from(t.agentPcm).buffer);
+  if (after === 0) call.audio(agentPcm);
   const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, deps.rng, t.babblePrefix);
   const floor = noise('pink', seconds + 1, deps.rng);
   const mic = new Float32Array(FRAME);
@@ -165,12 +172,13 @@ export async function runTrial(
   rx.payloadType = codec.payloadType;
   const h = t.h;
   const d = Math.round((t.path.delayMs * RATE) / 1000);
-  const ev0 = Math.round(t.eventAt * RATE);
+  const ev0 = Math.round(t.eventAt * RATE) + (after * RATE) / 1000;
   const settling = call.monitor as unknown as Settling;
   const settle = typeof settling.settled === 'function' ? settling.settled.bind(call.monitor) : null;
   for (let k = 0; k < frames; k++) {
     now = 20 * (k + 1);
     agentFramesBefore = agentSamplesPlayed / FRAME;
+    if (after > 0 && now === after) call.audio(agentPcm);
     call.tick(now, 1);
     for (let i = 0; i < FRAME; i++) {
       const n = k * FRAME + i;
@@ -197,7 +205,7 @@ export async function runTrial(
   call.close('api_delete');
   line.close();
   // one frame a tick from the first: all of the utterance, or as much as the trial lasted
-  const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames) * FRAME;
+  const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames - after / 20) * FRAME;
   const echoToAgentDb = 10 * Math.log10(echoEnergy / echoCount / (agentEnergy / agentCount));
   return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs, echoToAgentDb };
 }

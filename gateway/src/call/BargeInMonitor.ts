@@ -18,6 +18,14 @@ export interface BargeInEvents {
   duck(on: boolean, atMs: number, resumed: boolean): void;
 }
 
+/**
+ * What the speech model hears of the caller's turn before the agent speaks again, ms (20 of its
+ * 32 ms chunks): chunks nobody judges are not inferred (`cancelled`), and its state, recurrent,
+ * must not come to the agent's turn cold. On an interruption after 1.9 s the model had not heard,
+ * 21 chunks of warm-up gave the chunks it is sure of the decisions it gives hearing every chunk
+ * (test/unit/sileroVad.test.ts).
+ */
+export const SILERO_WARM_MS = 640;
 /** An edge quiet for this long (ms) is taken as silence by the voice-activity detector. */
 const SILENT_EDGE_MS = 100;
 
@@ -41,6 +49,8 @@ export class BargeInMonitor {
   /** echo-canceller clock (ms) of the caller's first sample, and whether the agent is audible */
   #clock0 = NaN;
   #audible = false;
+  /** since when (media time, ms, on that clock): chunks judged late that ended before were not over it */
+  #audibleFromMs = 0;
   /** the playout is ducked and its outcome not yet counted */
   #ducked = false;
   /** ducks by outcome, for the call's stats (gateway_bargein_ducks_total counts all calls') */
@@ -86,9 +96,9 @@ export class BargeInMonitor {
             model,
             rate,
             (endMs, p, chunkMs) => {
-              this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible);
+              this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible && endMs > this.#audibleFromMs);
             },
-            () => metrics.drops.inc({ reason: 'VAD_OVERLOAD' }),
+            { onSkipped: () => metrics.drops.inc({ reason: 'VAD_OVERLOAD' }), warmMs: SILERO_WARM_MS },
           )
         : null;
   }
@@ -128,11 +138,15 @@ export class BargeInMonitor {
    */
   cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
     if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;
+    if (agentAudible && !this.#audible) this.#audibleFromMs = atMs;
     this.#audible = agentAudible;
     const ten = rate / 100;
     for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
-    this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate);
+    // The model's chunks matter to the judge alone, and the judge only while the agent is audible
+    // or an utterance is open (it must end): else they are kept for a warm-up, not inferred. A
+    // lone call whose agent talks half the time costs half as much (bench/README.md, twentieth pass).
+    this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
   }
 
   /** Resolves once every chunk given to the speech model has been judged (simulated time). */

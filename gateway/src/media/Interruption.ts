@@ -14,7 +14,8 @@ import type { BargeInOptions } from './BargeIn.js';
  * measured), of the caller's own background (`noiseMarginDb`) and of `minLevelDb`. So residual
  * echo is not speech, whatever it sounds like.
  *
- * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged)
+ * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged; one under
+ * way when the agent starts is taken as beginning then)
  *   - with `duckMs` of speech (a chunk with clear evidence counts twice) → duck: the agent's
  *     playout drops by duckDb at once (`barge_in_suspected`);
  *   - still speaking `shortUtteranceMs` after its onset (and `minSpeechMs` of speech), and not
@@ -133,6 +134,9 @@ export class InterruptionDetector {
   /** this utterance was ducked and the volume came back while it went on: no second duck */
   #duckSpent = false;
   #confirmed = false;
+  /** the agent was audible at the last chunk; if not, since when it has not been (media time, ms) */
+  #audible = false;
+  #silentFromMs = -Infinity;
   /** the loudest speech chunk of the current utterance, dBFS */
   #peakDb = SILENT_DB;
   /** the levels of the last RECENT chunks, dBFS (ring, `#chunks` is the next to write) */
@@ -147,6 +151,11 @@ export class InterruptionDetector {
     this.#o = o;
     this.#echo = echo;
     this.#ev = events;
+  }
+
+  /** An utterance of the caller is open: it may yet duck, be confirmed or end. */
+  get inUtterance(): boolean {
+    return this.#run;
   }
 
   /** What the last chunk was judged on (a tuning aid's trace: bench/src/bargein/replay.ts). */
@@ -199,6 +208,16 @@ export class InterruptionDetector {
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
+    // An utterance under way when the agent starts a turn (after gapMs or more of silence, not a
+    // gap in its audio) is judged afresh from there, as one that begins then: babble or a TV
+    // carried an utterance open at its median while the agent was silent, and with the caller's
+    // turn behind it it was confirmed the moment the agent spoke (tune split with the caller's
+    // line 3 s before the agent, bench/README.md, twentieth pass). A caller still talking is
+    // confirmed shortUtteranceMs after the agent starts, as anyone interrupting then.
+    const startMs = endMs - chunkMs;
+    if (agentAudible && !this.#audible && this.#run && startMs - this.#silentFromMs >= o.gapMs) this.#end();
+    if (!agentAudible && this.#audible) this.#silentFromMs = startMs;
+    this.#audible = agentAudible;
     // An utterance that began before any background was heard (the call's first 50 ms:
     // percentileDb has nothing yet) is held to the background as soon as there is one, not to
     // silence for as long as it lasts: babble from the call's first instant was confirmed 0.78 s

@@ -91,6 +91,15 @@ export class SileroModel {
 
 let loading: Promise<SileroModel | null> | null = null;
 
+interface Chunk {
+  /** context + chunk, float −1..1 */
+  audio: Float32Array;
+  /** media time of its end, ms */
+  endMs: number;
+  /** the model's state starts afresh at this chunk */
+  fresh: boolean;
+}
+
 /** One call's stream of audio into the shared model, chunked, with its own state. */
 export class SileroStream {
   readonly rate: SileroRate;
@@ -104,8 +113,13 @@ export class SileroStream {
   readonly #buf: Float32Array;
   #fill: number;
   readonly #state = new Float32Array(2 * STATE);
-  /** chunks waiting for the model: their audio and end time */
-  readonly #queue: { audio: Float32Array; endMs: number }[] = [];
+  /** chunks waiting for the model: their audio, end time, and whether the state starts afresh at it */
+  readonly #queue: Chunk[] = [];
+  /** the last chunks pushed not to be inferred (at most `#warm`, oldest first): the next inferred chunk's warm-up */
+  readonly #held: Chunk[] = [];
+  readonly #warm: number;
+  /** a chunk was pushed that the model will never hear: the next one it hears starts a fresh state */
+  #lost = false;
   readonly #free: Float32Array[] = [];
   /** the end (media time, ms) of the chunk in the batch running, NaN when none is */
   #runningEndMs = NaN;
@@ -116,27 +130,35 @@ export class SileroStream {
   #closed = false;
   /** chunks skipped because inference fell behind */
   skipped = 0;
+  /** chunks never inferred: pushed not to be, and not needed for a warm-up */
+  idle = 0;
   readonly #onSkipped: () => void;
 
-  /** `onSkipped`: a chunk was skipped, inference having fallen MAX_QUEUED chunks behind */
+  /**
+   * `onSkipped`: a chunk was skipped, inference having fallen MAX_QUEUED chunks behind; `warmMs`:
+   * how much of the audio pushed not to be inferred (`push`'s `infer`) is inferred after all,
+   * before the next chunk that is, ms
+   */
   constructor(
     model: SileroModel,
     rate: SileroRate,
     onResult: (endMs: number, p: number, chunkMs: number) => void,
-    onSkipped: () => void = () => {},
+    o: { onSkipped?: () => void; warmMs?: number } = {},
   ) {
     this.rate = rate;
     this.chunk = rate === 8000 ? 256 : 512;
+    this.#warm = Math.min(MAX_QUEUED - 1, Math.ceil(((o.warmMs ?? 0) * rate) / 1000 / this.chunk));
     this.#ctx = rate === 8000 ? 32 : 64;
     this.#buf = new Float32Array(this.#ctx + this.chunk);
     this.#fill = this.#ctx;
     this.#onResult = onResult;
-    this.#onSkipped = onSkipped;
+    this.#onSkipped = o.onSkipped ?? (() => {});
     this.#batcher = model.batcher(rate, this.#buf.length);
     this.#batcher.opened();
     this.#row = {
       fill: (input, s0, s1) => {
         const c = this.#queue.shift()!;
+        if (c.fresh) this.#state.fill(0);
         input.set(c.audio);
         this.#free.push(c.audio);
         s0.set(this.#state.subarray(0, STATE));
@@ -160,14 +182,24 @@ export class SileroStream {
     };
   }
 
-  /** Adds samples whose last one is at media time `endMs`. */
-  push(x: Int16Array, endMs: number): void {
+  /**
+   * Adds samples whose last one is at media time `endMs`. With `infer` false the chunks they
+   * complete are not inferred, only kept as the warm-up of the next that is: the model's state is
+   * recurrent, and a chunk inferred after a stretch the model did not hear is judged without the
+   * context it learned to expect (bench/README.md, eleventh pass). A stretch no longer than the
+   * warm-up is inferred after all, as if it had been at once; after a longer one the state starts
+   * afresh at the warm-up, as at a call's start (left as it was, it is that of speech seconds
+   * ago). Warm-up chunks get their results too, in order, before that chunk's.
+   */
+  push(x: Int16Array, endMs: number, infer = true): void {
     if (this.#closed) return;
     const n = x.length;
     for (let i = 0; i < n; i++) {
       this.#buf[this.#fill++] = x[i]! / 32768;
       if (this.#fill === this.#buf.length) {
-        this.#enqueue(endMs - ((n - 1 - i) * 1000) / this.rate);
+        const at = endMs - ((n - 1 - i) * 1000) / this.rate;
+        if (infer) this.#enqueue(at);
+        else this.#hold(at);
         // the chunk's last samples are the next chunk's context
         this.#buf.copyWithin(0, this.chunk);
         this.#fill = this.#ctx;
@@ -175,16 +207,39 @@ export class SileroStream {
     }
   }
 
+  /** The chunk in `#buf` (ending at `endMs`) to the model, after the warm-up held before it. */
   #enqueue(endMs: number): void {
-    if (this.#queue.length >= MAX_QUEUED) {
-      this.#free.push(this.#queue.shift()!.audio);
+    const c = this.#chunk(endMs);
+    (this.#held[0] ?? c).fresh = this.#lost;
+    this.#lost = false;
+    for (const h of this.#held.splice(0)) this.#queue.push(h);
+    while (this.#queue.length >= MAX_QUEUED) {
+      const d = this.#queue.shift()!;
+      (this.#queue[0] ?? c).fresh ||= d.fresh;
+      this.#free.push(d.audio);
       this.skipped++;
       this.#onSkipped();
     }
+    this.#queue.push(c);
+    if (!this.#inBatcher) this.#next();
+  }
+
+  /** The chunk in `#buf` kept, not inferred: the last `#warm` are the next inferred chunk's warm-up. */
+  #hold(endMs: number): void {
+    if (this.#held.length === this.#warm) {
+      this.idle++;
+      this.#lost = true;
+      if (this.#warm === 0) return;
+      this.#free.push(this.#held.shift()!.audio);
+    }
+    this.#held.push(this.#chunk(endMs));
+  }
+
+  /** The chunk in `#buf`, copied. */
+  #chunk(endMs: number): Chunk {
     const audio = this.#free.pop() ?? new Float32Array(this.#buf.length);
     audio.set(this.#buf);
-    this.#queue.push({ audio, endMs });
-    if (!this.#inBatcher) this.#next();
+    return { audio, endMs, fresh: false };
   }
 
   /** The next queued chunk to the batcher (the state is recurrent: one chunk at a time), or idle. */
@@ -207,6 +262,7 @@ export class SileroStream {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.length = 0;
+    this.#held.length = 0;
     for (const resolve of this.#idle.splice(0)) resolve();
     this.#batcher.closed(this.#row);
   }
