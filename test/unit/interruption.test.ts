@@ -74,18 +74,15 @@ describe('InterruptionDetector', () => {
     h.feed(320, 0.05, -60, false);
     h.feed(1024, 0.95, -30, false);
     expect(h.events).toEqual([]); // nothing to duck or clear while the agent is silent
-    h.feed(1024, 0.95, -30, true);
-    // ducked at once, confirmed shortUtteranceMs after the agent's start (1 344 ms), not at it
+    // ducked at once, with the agent's start (1 344 ms) as the onset; confirmed on the chunk that
+    // ends shortUtteranceMs after it, not at it
     const confirmAt = 1344 + Math.ceil(DEFAULT_BARGE_IN.shortUtteranceMs / CHUNK) * CHUNK;
+    h.feed(confirmAt - 1344 - CHUNK, 0.95, -30, true);
+    expect(h.events).toEqual(['duck@1344']);
+    h.feed(CHUNK, 0.95, -30, true);
     expect(h.events).toEqual(['duck@1344', 'confirm@1344']);
-    // (the confirm's onset is the agent's start; it came on the chunk ending at confirmAt)
-    const g = harness();
-    g.feed(320, 0.05, -60, false);
-    g.feed(1024, 0.95, -30, false);
-    g.feed(confirmAt - 1344 - CHUNK, 0.95, -30, true);
-    expect(g.events).toEqual(['duck@1344']);
-    g.feed(CHUNK, 0.95, -30, true);
-    expect(g.events).toEqual(['duck@1344', 'confirm@1344']);
+    h.feed(1024 - (confirmAt - 1344), 0.95, -30, true);
+    expect(h.events).toEqual(['duck@1344', 'confirm@1344']);
   });
 
   it('a gap in the agent’s audio shorter than gapMs is no new turn: the utterance goes on', () => {

@@ -22,8 +22,8 @@ export interface BargeInEvents {
  * What the speech model hears of the caller's turn before the agent speaks again, ms (20 of its
  * 32 ms chunks): chunks nobody judges are not inferred (`cancelled`), and its state, recurrent,
  * must not come to the agent's turn cold. On an interruption after 1.9 s the model had not heard,
- * 21 chunks of warm-up gave the chunks it is sure of the decisions it gives hearing every chunk
- * (test/unit/sileroVad.test.ts).
+ * these 20 chunks of warm-up gave every chunk it is sure of the side of 0.5 it gives hearing every
+ * chunk (test/unit/sileroVad.test.ts).
  */
 export const SILERO_WARM_MS = 640;
 /** An edge quiet for this long (ms) is taken as silence by the voice-activity detector. */

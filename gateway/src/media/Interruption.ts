@@ -15,7 +15,7 @@ import type { BargeInOptions } from './BargeIn.js';
  * echo is not speech, whatever it sounds like.
  *
  * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged; one under
- * way when the agent starts is taken as beginning then)
+ * way when the agent starts a turn, after `gapMs` or more of silence, is taken as beginning then)
  *   - with `duckMs` of speech (a chunk with clear evidence counts twice) → duck: the agent's
  *     playout drops by duckDb at once (`barge_in_suspected`);
  *   - still speaking `shortUtteranceMs` after its onset (and `minSpeechMs` of speech), and not
