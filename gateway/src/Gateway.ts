@@ -1,4 +1,4 @@
-import { SileroModel } from './media/SileroVad.js';
+import { SileroModel } from './media/SileroModel.js';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import uWS from 'uWebSockets.js';

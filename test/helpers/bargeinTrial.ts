@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
 import { setLogLevel } from '../../gateway/src/log.js';
 import { DspPool } from '../../gateway/src/media/DspPool.js';
-import { SileroModel } from '../../gateway/src/media/SileroVad.js';
+import { SileroModel } from '../../gateway/src/media/SileroModel.js';
 import { Metrics } from '../../gateway/src/metrics.js';
 import { scaledResponse, type EchoPath } from '../../bench/src/bargein/echoPaths.js';
 import { activeRms, dbToGain, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';

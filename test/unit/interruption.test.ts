@@ -27,7 +27,7 @@ function harness(echo: EchoModel = quiet, opts: Partial<typeof DEFAULT_BARGE_IN>
       d.chunk(t + CHUNK, CHUNK, p, 0.5, audible);
     }
   };
-  return { events, feed, at: () => t };
+  return { events, feed, at: () => t, d };
 }
 
 /** where an unconfirmed duck resumes: the first chunk end shortUtteranceMs + gapMs after `onsetMs` */
@@ -35,6 +35,34 @@ const resumeUnconfirmed = (onsetMs: number) =>
   onsetMs + Math.ceil((DEFAULT_BARGE_IN.shortUtteranceMs + DEFAULT_BARGE_IN.gapMs) / CHUNK) * CHUNK;
 
 describe('InterruptionDetector', () => {
+  it("maySpeak: a chunk that clears its margins at the model's surest may be speech; within an utterance any may", () => {
+    /** the level (dBFS, all its 10 ms) a chunk needs for maySpeak, to 1 dB, under `echo` */
+    const needs = (echo: EchoModel) => {
+      for (let db = -90; db <= 0; db++) {
+        const { d } = harness(echo);
+        for (let s = 10; s <= CHUNK; s += 10) d.level(s, db);
+        if (d.maySpeak(CHUNK, CHUNK)) return db;
+      }
+      return NaN;
+    };
+    const echo = (e: number, measured: boolean, background = -70): EchoModel => ({
+      predictedEcho: () => e,
+      percentileDb: () => background,
+      pathMeasured: measured,
+    });
+    // at p = 1 the echo margin is 0 once the path is measured (SURE_P), echoMarginDb (6) before
+    expect(needs(echo(-40, true))).toBe(-40);
+    expect(needs(echo(-40, false))).toBe(-34);
+    // the background's margin (noiseMarginDb, 4), and minLevelDb (-55)
+    expect(needs(echo(-100, true, -50))).toBe(-46);
+    expect(needs(echo(-100, true, -90))).toBe(-55);
+    // within an utterance every chunk may be speech: it may end it, or be confirmed on
+    const h = harness(echo(-40, true));
+    h.feed(96, 0.95, -30);
+    for (let s = h.at() + 10; s <= h.at() + CHUNK; s += 10) h.d.level(s, -90);
+    expect(h.d.maySpeak(h.at() + CHUNK, CHUNK)).toBe(true);
+  });
+
   it('ducks on early evidence and resumes when the utterance is short (a backchannel)', () => {
     const h = harness();
     h.feed(320, 0.05, -60); // agent talking, caller quiet

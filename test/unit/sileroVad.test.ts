@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { BargeInMonitor, SILERO_WARM_MS } from '../../gateway/src/call/BargeInMonitor.js';
 import { DEFAULT_BARGE_IN } from '../../gateway/src/media/BargeIn.js';
-import { SileroModel, SileroStream } from '../../gateway/src/media/SileroVad.js';
+import { SileroModel } from '../../gateway/src/media/SileroModel.js';
+import { SileroStream } from '../../gateway/src/media/SileroVad.js';
 import { Metrics } from '../../gateway/src/metrics.js';
 import { counter } from '../helpers/gateway.js';
 import { fixture, gaussian, rng } from '../helpers/audio.js';
@@ -162,6 +163,86 @@ describe('SileroStream told not to infer (`push`’s `infer`)', () => {
   });
 });
 
+describe('SileroStream asked which chunks are wanted at once (`wanted`)', () => {
+  it('defers the others, never drops them: run back to back once 20 are held or before the next wanted; every p as hearing every chunk, to the bit', async () => {
+    const model = (await SileroModel.load())!;
+    const speech = fixture('bargein/interrupt-1-a.wav').samples;
+    const g = gaussian(rng(5));
+    const all = new Int16Array(16000 + speech.length);
+    for (let i = 0; i < 16000; i++) all[i] = Math.round(300 * g());
+    all.set(speech, 16000);
+    const run = async (wanted?: (endMs: number) => boolean) => {
+      const out: [number, number, boolean][] = [];
+      const s = new SileroStream(model, 8000, (endMs, p, _ms, w) => out.push([endMs, p, w]), {
+        warmMs: SILERO_WARM_MS,
+        ...(wanted && { wanted }),
+      });
+      const bursts: number[] = [];
+      for (let k = 0; k + 160 <= all.length; k += 160) {
+        const before = model.batches.rows;
+        s.push(all.subarray(k, k + 160), ((k + 159) * 1000) / 8000);
+        await s.settled();
+        if (model.batches.rows > before) bursts.push(model.batches.rows - before);
+      }
+      s.close();
+      return { out, bursts };
+    };
+    const every = await run();
+    // wanted at once: only the chunks ending within 2.0–2.4 s (the interruption's start)
+    const some = await run((endMs) => endMs >= 2000 && endMs < 2400);
+    // the first 2 s: runs of 21 (20 held, then the one that found them full), none in between
+    expect(some.bursts.slice(0, 2)).toEqual([21, 21]);
+    // the wanted ones one by one, after what was held before the first of them
+    const firstWanted = every.out.findIndex(([t]) => t >= 2000);
+    expect(some.bursts[2]).toBe(firstWanted - 42 + 1);
+    expect(some.bursts.slice(3, 3 + 11)).toEqual(Array(11).fill(1));
+    // every chunk run is in order and gets what it gets hearing every chunk, to the bit; the
+    // deferred ones say so
+    expect(some.out.length).toBeGreaterThanOrEqual(firstWanted + 12);
+    expect(some.out.map(([t, p]) => [t, p])).toEqual(every.out.slice(0, some.out.length).map(([t, p]) => [t, p]));
+    some.out.forEach(([t, , w]) => expect(w).toBe(t >= 2000 && t < 2400));
+    // after 2.4 s: held until 20 more wait, the last of them never (the stream closed)
+    expect(some.out.length).toBeLessThan(every.out.length);
+  });
+
+  it('a chunk turned down as too quiet to be speech and heard later is judged as no speech, not with an echo measured after it', async () => {
+    const model = (await SileroModel.load())!;
+    const agent = fixture('bargein/agent-1.wav').samples;
+    const caller = fixture('bargein/interrupt-1-a.wav').samples;
+    const g = gaussian(rng(11));
+    // The caller talks from the start, 30 dB under the agent: under the echo the judge must
+    // assume (erlPriorDb under the agent's loudest) until a second of the agent's speech shows no
+    // echo on this line; from then on, clear of the echo now predicted (the line's median + 6 dB).
+    const gain = 10 ** (-30 / 20);
+    const ms = 3000;
+    /** [what, onset] */
+    const events: [string, number][] = [];
+    const monitor = new BargeInMonitor(DEFAULT_BARGE_IN, model, 'PCMU', new Metrics(), {
+      speech: () => {},
+      bargeIn: (at) => events.push(['barge_in', at]),
+      duck: (on, at) => events.push([on ? 'duck' : 'unduck', at]),
+    });
+    const line = new Int16Array(160);
+    const judged = new Int16Array(160);
+    for (let k = 0; k < ms * 8; k += 160) {
+      monitor.reference(k / 8, agent.subarray(k, k + 160));
+      for (let i = 0; i < 160; i++) {
+        line[i] = Math.round(20 * g());
+        judged[i] = line[i]! + Math.round(gain * (caller[k + i] ?? 0));
+      }
+      monitor.cancelled(judged, line, 8000, k / 8, true);
+      await monitor.settled();
+    }
+    monitor.close();
+    console.log(`caller 30 dB under the agent from 0 ms: ${events.map(([e, at]) => `${e} (onset ${at})`).join(', ')}`);
+    // the interruption is heard (once the echo is known not to hide it), from then: the chunks
+    // turned down before, run later as warm-up, do not carry its onset back to the call's start
+    const duck = events.find(([e]) => e === 'duck');
+    expect(duck).toBeDefined();
+    expect(duck![1]).toBeGreaterThanOrEqual(1000);
+  });
+});
+
 describe('SileroModel batches', () => {
   /** Four calls' audio: speech of four voices and noise, 8 kHz, 2 s each. */
   function calls(): Int16Array[] {
@@ -216,6 +297,31 @@ describe('SileroModel batches', () => {
     expect(runs).toBe(alone[0]!.length);
   });
 
+  it('a call’s deferred chunks ride in the runs another call’s chunks need, still getting what they get alone (to the bit)', async () => {
+    const model = (await SileroModel.load())!;
+    const audio = calls();
+    const [alone] = await judge(model, [audio[0]!], false);
+    const got: [number, boolean][] = [];
+    // the first call needs none of its chunks at once (its caller silent under the agent), the second all
+    const a = new SileroStream(model, 8000, (_, p, _ms, w) => got.push([p, w]), { warmMs: SILERO_WARM_MS, wanted: () => false });
+    const b = new SileroStream(model, 8000, () => {});
+    const before = model.batches;
+    for (let k = 0; k + 160 <= 16000; k += 160) {
+      a.push(audio[0]!.subarray(k, k + 160), k / 8);
+      b.push(audio[1]!.subarray(k, k + 160), k / 8);
+      await Promise.all([a.settled(), b.settled()]);
+    }
+    const runs = model.batches.runs - before.runs;
+    const rows = model.batches.rows - before.rows;
+    a.close();
+    b.close();
+    // no run of its own: each of its chunks took the spare row of the second call's run for the same 32 ms
+    expect(runs).toBe(alone!.length);
+    expect(rows).toBe(2 * alone!.length);
+    expect(got.map(([p]) => p)).toEqual(alone);
+    expect(got.every(([, w]) => !w)).toBe(true);
+  });
+
   it('calls whose chunks end at different times are batched too, and still get what they get alone', async () => {
     const model = (await SileroModel.load())!;
     const audio = calls();
@@ -255,8 +361,9 @@ describe('SileroModel batches', () => {
     const n = 100;
     const audio = new Int16Array(n * 256);
     for (let i = 0; i < audio.length; i++) audio[i] = speech[i % speech.length]!;
-    for (let k = 0; k < audio.length; k += 160)
-      monitor.cancelled(audio.subarray(k, k + 160), audio.subarray(k, k + 160), 8000, k / 8, true);
+    // the line (the background) quiet under it: every chunk may be speech, none is deferred
+    const quiet = new Int16Array(160);
+    for (let k = 0; k < audio.length; k += 160) monitor.cancelled(audio.subarray(k, k + 160), quiet, 8000, k / 8, true);
     await monitor.settled();
     const skipped = monitor.vadChunksSkipped;
     // at most 64 wait (≈ 2 s), and at most one is with the model: the rest were skipped (the oldest)
@@ -265,8 +372,7 @@ describe('SileroModel batches', () => {
     expect(await counter({ metrics }, 'gateway_drops_total', { reason: 'VAD_OVERLOAD' })).toBe(skipped);
     // and the stream goes on: more audio is judged as usual, none of it skipped
     const before = model.batches.rows;
-    for (let k = 0; k < 2560; k += 160)
-      monitor.cancelled(speech.subarray(k, k + 160), speech.subarray(k, k + 160), 8000, audio.length / 8 + k / 8, true);
+    for (let k = 0; k < 2560; k += 160) monitor.cancelled(speech.subarray(k, k + 160), quiet, 8000, audio.length / 8 + k / 8, true);
     await monitor.settled();
     expect(model.batches.rows - before).toBe(2560 / 256);
     expect(monitor.vadChunksSkipped).toBe(skipped);
@@ -281,7 +387,7 @@ describe('SileroModel and onnxruntime', () => {
     const home = mkdtempSync(join(tmpdir(), 'vg-ort-home-'));
     try {
       const script = [
-        "const { SileroModel } = await import('./gateway/src/media/SileroVad.ts');",
+        "const { SileroModel } = await import('./gateway/src/media/SileroModel.ts');",
         'const model = await SileroModel.load();',
         "if (model === null) throw new Error('Silero did not load');",
         'console.log(process.pid);',

@@ -1,10 +1,14 @@
 import os from 'node:os';
 import { loadResamplerModule, readWav } from '../../../codecs/src/index.js';
 import { EchoCanceller } from '../../../codecs/src/index.js';
-import { SILERO_WARM_MS } from '../../../gateway/src/call/BargeInMonitor.js';
+import { BargeInMonitor, SILERO_WARM_MS } from '../../../gateway/src/call/BargeInMonitor.js';
+import { DEFAULT_BARGE_IN } from '../../../gateway/src/media/BargeIn.js';
 import { LineEcho } from '../../../gateway/src/media/LineEcho.js';
-import { SileroModel, SileroStream } from '../../../gateway/src/media/SileroVad.js';
+import { SileroModel } from '../../../gateway/src/media/SileroModel.js';
+import { SileroStream } from '../../../gateway/src/media/SileroVad.js';
+import { Metrics } from '../../../gateway/src/metrics.js';
 import { g168Path, scaledResponse } from './echoPaths.js';
+import { activeRms, noise, rng } from './signals.js';
 
 /**
  * CPU per call of the barge-in parts, on this machine: the echo canceller, alone and with its
@@ -13,7 +17,8 @@ import { g168Path, scaledResponse } from './echoPaths.js';
  * the agent's band split: LineEcho) and Silero VAD (process.cpuUsage(): every thread). 60 s of agent speech through a
  * G.168 D.5 hybrid at 10 dB ERL, 20 ms at a time, back to back (warm caches: a floor); then Silero
  * for 1, 10 and 40 calls in real time, as a gateway runs it (batched; a process that sleeps
- * between chunks pays more per inference). Run under `flock -x /tmp/cpu.lock`.
+ * between chunks pays more per inference), and in calls' barge-in monitors, which ask for it only
+ * where it may change a decision. Run under `flock -x /tmp/cpu.lock`.
  * `node --import tsx bench/src/bargein/cpu.ts`
  */
 const SECONDS = 60;
@@ -103,31 +108,38 @@ rows.push(['Silero VAD v5, 8 kHz (32 ms chunks)', await cpu(runVad)]);
  * asked only while the agent is audible, with BargeInMonitor's warm-up (SILERO_WARM_MS) first.
  */
 const REAL_SECONDS = 10;
+/** `calls` drift-free 20 ms clocks at phases spread over 20 ms, `frames` ticks each: `tick(call, frame)`. */
+const clocked = async (calls: number, frames: number, tick: (i: number, k: number) => void): Promise<void> => {
+  const t0 = performance.now() + 50;
+  await Promise.all(
+    Array.from(
+      { length: calls },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          const phase = (20 * i) / calls;
+          let k = 0;
+          const next = () => {
+            if (k >= frames) {
+              resolve();
+              return;
+            }
+            tick(i, k++);
+            setTimeout(next, Math.max(0, t0 + phase + 20 * k - performance.now()));
+          };
+          setTimeout(next, Math.max(0, t0 + phase - performance.now()));
+        }),
+    ),
+  );
+};
 const realTime = async (calls: number, withModel: boolean, turnMs = 0): Promise<number> => {
   const streams = Array.from({ length: calls }, () =>
     withModel ? new SileroStream(model, 8000, () => {}, { warmMs: SILERO_WARM_MS }) : null,
   );
-  const t0 = performance.now() + 50;
   const start = process.cpuUsage();
-  await Promise.all(
-    streams.map(
-      (s, i) =>
-        new Promise<void>((resolve) => {
-          const phase = (20 * i) / calls;
-          let k = 0;
-          const tick = () => {
-            if (k + 160 > near.length || k >= REAL_SECONDS * 8000) {
-              resolve();
-              return;
-            }
-            s?.push(near.subarray(k, k + 160), k / 8, turnMs === 0 || Math.floor(k / 8 / turnMs) % 2 === 1);
-            k += 160;
-            setTimeout(tick, Math.max(0, t0 + phase + k / 8 - performance.now()));
-          };
-          setTimeout(tick, Math.max(0, t0 + phase - performance.now()));
-        }),
-    ),
-  );
+  await clocked(calls, Math.min(Math.floor(near.length / 160), REAL_SECONDS * 50), (i, k) => {
+    const ms = k * 20;
+    streams[i]?.push(near.subarray(k * 160, (k + 1) * 160), ms, turnMs === 0 || Math.floor(ms / turnMs) % 2 === 1);
+  });
   await Promise.all(streams.flatMap((s) => (s === null ? [] : [s.settled()])));
   streams.forEach((s) => s?.close());
   const d = process.cpuUsage(start);
@@ -147,6 +159,106 @@ for (const [calls, turnMs] of [
   const turns = turnMs === 0 ? 'the agent talking all the time' : `the caller and the agent taking ${turnMs / 1000} s turns`;
   rows.push([
     `Silero VAD v5, 8 kHz, ${calls} call${calls > 1 ? 's' : ''} in real time, ${turns} (${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} chunks per inference)`,
+    { pct, usPerFrame: (pct / 100) * 20_000 },
+  ]);
+}
+
+/**
+ * Calls' barge-in monitors in real time, as calls run them: what Silero adds to them (the same
+ * run with the model off taken off), the chunks it needs at once and those it defers (the caller
+ * too quiet to be speaking: InterruptionDetector.maySpeak) included. The line, worked out first
+ * through the call's echo canceller (LineEcho): the agent's speech echoed as above, a phone's noise
+ * floor (pink, -60 dBFS), and with `bed` babble 10 dB under the caller's level; with `turnMs` the
+ * caller talks while the agent is silent, from the start, in turns of that length.
+ */
+interface Line {
+  far: Int16Array[];
+  residual: Int16Array[];
+  line: Int16Array[];
+  atMs: number[];
+  path: ([number, number, number, number] | null)[];
+  audible: boolean[];
+}
+const lineOf = (turnMs: number, bed: boolean): Line => {
+  const frames = (REAL_SECONDS * 1000) / 20;
+  const caller = Float32Array.from(readWav(`${dir}interrupt-1-a.wav`).samples);
+  const callerRms = activeRms(caller);
+  const floor = noise('pink', REAL_SECONDS + 1, rng(1));
+  const babble = bed ? noise('babble', REAL_SECONDS + 1, rng(2)) : null;
+  const agentOn = (k: number) => turnMs === 0 || Math.floor((k * 20) / turnMs) % 2 === 1;
+  const farAll = new Float32Array(frames * 160);
+  for (let n = 0; n < farAll.length; n++) farAll[n] = agentOn(Math.floor(n / 160)) ? far8[n]! : 0;
+  const echo = new LineEcho(speex, 8000, 8000, 3);
+  const l: Line = { far: [], residual: [], line: [], atMs: [], path: [], audible: [] };
+  for (let k = 0; k < frames; k++) {
+    const f = i16(farAll.subarray(k * 160, (k + 1) * 160));
+    const mic = new Float32Array(160);
+    for (let i = 0; i < 160; i++) {
+      const n = k * 160 + i;
+      // noise() is at RMS 1000
+      let v = (floor[n]! / 1000) * 32768 * 10 ** (-60 / 20);
+      for (let j = 0; j < h.length && j <= n - 800; j++) v += h[j]! * farAll[n - 800 - j]!;
+      if (babble) v += (babble[n]! / 1000) * callerRms * 10 ** (-10 / 20);
+      if (turnMs > 0 && !agentOn(k)) v += caller[n % caller.length] ?? 0;
+      mic[i] = v;
+    }
+    echo.reference(k * 20, f);
+    const pcm = i16(mic);
+    echo.process(pcm, k * 160, k * 20 + 20);
+    const aec = echo.aec;
+    const loss = (db: number) => (Number.isFinite(db) ? Math.min(40, db) : 6);
+    l.far.push(f);
+    l.residual.push(echo.residual.slice());
+    l.line.push(echo.line.slice());
+    l.atMs.push(echo.atMs);
+    l.path.push(aec.locked ? [loss(aec.lossDb), loss(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate, aec.measuredMs] : null);
+    l.audible.push(agentOn(k));
+  }
+  echo.close();
+  return l;
+};
+/** CPU ms of `calls` calls' monitors over `l` in real time, each on a drift-free 20 ms timer at a random phase. */
+const monitorRun = async (l: Line, withModel: boolean, calls: number): Promise<{ ms: number; deferred: number }> => {
+  const events = { speech: () => {}, bargeIn: () => {}, duck: () => {} };
+  const monitors = Array.from(
+    { length: calls },
+    () => new BargeInMonitor({ ...DEFAULT_BARGE_IN, silero: withModel }, model, 'PCMU', new Metrics(), events),
+  );
+  const start = process.cpuUsage();
+  await clocked(calls, l.far.length, (i, k) => {
+    const m = monitors[i]!;
+    m.reference(k * 20, l.far[k]!);
+    const p = l.path[k];
+    if (p) m.echoPath(...p);
+    m.cancelled(l.residual[k]!, l.line[k]!, 8000, l.atMs[k]!, l.audible[k]!);
+  });
+  await Promise.all(monitors.map((m) => m.settled()));
+  const d = process.cpuUsage(start);
+  monitors.forEach((m) => m.close());
+  return { ms: (d.user + d.system) / 1000, deferred: monitors.reduce((n, m) => n + m.vadChunksDeferred, 0) };
+};
+for (const [calls, turnMs, bed, what] of [
+  [1, 0, false, 'the agent talking all the time, the caller silent'],
+  [1, 0, true, 'the agent talking all the time, the caller silent over babble'],
+  [1, 5000, false, 'the caller and the agent taking 5 s turns'],
+  [10, 0, false, 'the agent talking all the time, the caller silent'],
+  [40, 0, false, 'the agent talking all the time, the caller silent'],
+] as const) {
+  const l = lineOf(turnMs, bed);
+  // a timer-driven run's own CPU varies by ±0.4 % of a core over 10 s: three pairs, the median
+  const pairs: number[] = [];
+  let on = { ms: 0, deferred: 0 };
+  const b0 = model.batches;
+  for (let r = 0; r < 3; r++) {
+    on = await monitorRun(l, true, calls);
+    pairs.push(on.ms - (await monitorRun(l, false, calls)).ms);
+  }
+  const b1 = model.batches;
+  const ms = pairs.sort((a, b) => a - b)[1]!;
+  const pct = (100 * ms) / (REAL_SECONDS * 1000 * calls);
+  const chunks = calls * Math.floor((REAL_SECONDS * 8000) / 256);
+  rows.push([
+    `Silero VAD v5 in the barge-in monitor, ${calls} call${calls > 1 ? 's' : ''} in real time, ${what} (${(b1.rows - b0.rows) / 3} of ${chunks} chunks inferred, ${on.deferred} deferred, ${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} per inference; median of 3)`,
     { pct, usPerFrame: (pct / 100) * 20_000 },
   ]);
 }

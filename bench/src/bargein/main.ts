@@ -76,7 +76,7 @@ export async function buildSet(values: SetOptions) {
   const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
   const pool = await DspPool.create({ speex, rnnoise }, 0);
   // Silero VAD when this tree has it (the same command measures the detector before it came)
-  const vad: unknown = await import('../../../gateway/src/media/SileroVad.js').then(
+  const vad: unknown = await import('../../../gateway/src/media/SileroModel.js').then(
     (m: { SileroModel: { load(): Promise<unknown> } }) => m.SileroModel.load(),
     () => null,
   );

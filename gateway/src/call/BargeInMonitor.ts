@@ -3,7 +3,8 @@ import { BargeInDetector, levelDb, type BargeInOptions } from '../media/BargeIn.
 import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
 import { InterruptionDetector } from '../media/Interruption.js';
 import { judgeRate } from '../media/LineEcho.js';
-import { SileroStream, type SileroModel, type SileroRate } from '../media/SileroVad.js';
+import type { SileroModel, SileroRate } from '../media/SileroModel.js';
+import { SileroStream } from '../media/SileroVad.js';
 import type { Playout } from '../media/Playout.js';
 import { VoiceActivity, type VadEvent } from '../media/VoiceActivity.js';
 import type { Metrics } from '../metrics.js';
@@ -95,10 +96,19 @@ export class BargeInMonitor {
         ? new SileroStream(
             model,
             rate,
-            (endMs, p, chunkMs) => {
-              this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible && endMs > this.#audibleFromMs);
+            // A chunk `maySpeak` turned down (deferred: run later, back to back) is no speech:
+            // judged when run, its echo would be predicted with a loss measured after it, on a
+            // line's first second lower than the prior it was turned down with (car noise the
+            // model took for speech was confirmed 1.8 s before the caller spoke: tune split,
+            // twenty-first pass).
+            (endMs, p, chunkMs, wanted) => {
+              this.#judge.chunk(endMs, chunkMs, wanted ? p : 0, opts.sileroThreshold, this.#audible && endMs > this.#audibleFromMs);
             },
-            { onSkipped: () => metrics.drops.inc({ reason: 'VAD_OVERLOAD' }), warmMs: SILERO_WARM_MS },
+            {
+              onSkipped: () => metrics.drops.inc({ reason: 'VAD_OVERLOAD' }),
+              warmMs: SILERO_WARM_MS,
+              wanted: (endMs, chunkMs) => this.#judge.maySpeak(endMs, chunkMs),
+            },
           )
         : null;
   }
@@ -106,6 +116,11 @@ export class BargeInMonitor {
   /** Speech-model chunks skipped because inference fell behind (each a hole in the judged audio). */
   get vadChunksSkipped(): number {
     return this.#silero?.skipped ?? 0;
+  }
+
+  /** Speech-model chunks run late, as the caller could not have been speaking in them (`maySpeak`). */
+  get vadChunksDeferred(): number {
+    return this.#silero?.deferred ?? 0;
   }
 
   /** Whether the caller is talking now. */
@@ -146,6 +161,10 @@ export class BargeInMonitor {
     // The model's chunks matter to the judge alone, and the judge only while the agent is audible
     // or an utterance is open (it must end): else they are kept for a warm-up, not inferred. A
     // lone call whose agent talks half the time costs half as much (bench/README.md, twentieth pass).
+    // Nor does a chunk that is no speech even at the model's surest need a run at once
+    // (`maySpeak`): deferred, it rides in another call's run or waits for the next chunk that may
+    // be speech, 20 at most, and they run back to back (cheaper than one by one): the model still
+    // hears every chunk (bench/README.md, twenty-first pass).
     this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
   }
 

