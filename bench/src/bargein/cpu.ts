@@ -217,7 +217,7 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
   echo.close();
   return l;
 };
-/** CPU ms of `calls` calls' monitors over `l` in real time, each on a drift-free 20 ms timer at a random phase. */
+/** CPU ms of `calls` calls' monitors over `l` in real time (`clocked`), and the chunks they deferred. */
 const monitorRun = async (l: Line, withModel: boolean, calls: number): Promise<{ ms: number; deferred: number }> => {
   const events = { speech: () => {}, bargeIn: () => {}, duck: () => {} };
   const monitors = Array.from(
@@ -258,7 +258,7 @@ for (const [calls, turnMs, bed, what] of [
   const pct = (100 * ms) / (REAL_SECONDS * 1000 * calls);
   const chunks = calls * Math.floor((REAL_SECONDS * 8000) / 256);
   rows.push([
-    `Silero VAD v5 in the barge-in monitor, ${calls} call${calls > 1 ? 's' : ''} in real time, ${what} (${(b1.rows - b0.rows) / 3} of ${chunks} chunks inferred, ${on.deferred} deferred, ${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} per inference; median of 3)`,
+    `Silero VAD v5 in the barge-in monitor, ${calls} call${calls > 1 ? 's' : ''} in real time, ${what} (${Math.round((b1.rows - b0.rows) / 3)} of ${chunks} chunks inferred, ${on.deferred} deferred, ${((b1.rows - b0.rows) / Math.max(1, b1.runs - b0.runs)).toFixed(1)} per inference; median of 3)`,
     { pct, usPerFrame: (pct / 100) * 20_000 },
   ]);
 }

@@ -163,8 +163,8 @@ export class BargeInMonitor {
     // lone call whose agent talks half the time costs half as much (bench/README.md, twentieth pass).
     // Nor does a chunk that is no speech even at the model's surest need a run at once
     // (`maySpeak`): deferred, it rides in another call's run or waits for the next chunk that may
-    // be speech, 20 at most, and they run back to back (cheaper than one by one): the model still
-    // hears every chunk (bench/README.md, twenty-first pass).
+    // be speech, 20 at most, and they run back to back (cheaper than one by one): while the agent
+    // is audible the model still hears every chunk (bench/README.md, twenty-first pass).
     this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
   }
 

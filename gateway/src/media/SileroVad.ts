@@ -29,7 +29,7 @@ export class SileroStream {
   readonly #ctx: number;
   readonly #batcher: SileroBatcher;
   readonly #row: Row;
-  /** a chunk's result: its end (media time, ms), speech probability, and length (ms) */
+  /** a chunk's result: its end (media time, ms), speech probability, length (ms), and whether it was wanted at once */
   readonly #onResult: (endMs: number, p: number, chunkMs: number, wanted: boolean) => void;
   /** context + chunk being filled, float −1..1 */
   readonly #buf: Float32Array;
@@ -45,6 +45,7 @@ export class SileroStream {
   readonly #free: Float32Array[] = [];
   /** the end (media time, ms) of the chunk in the batch running, NaN when none is */
   #runningEndMs = NaN;
+  /** and whether it was wanted at once (`wanted`) */
   #runningWanted = true;
   /** a chunk of this stream is with the batcher (waiting for its batch, or running) */
   #inBatcher = false;
@@ -65,9 +66,10 @@ export class SileroStream {
    * how much of the audio pushed not to be inferred (`push`'s `infer`) is inferred after all,
    * before the next chunk that is, ms; `wanted`: asked of each chunk pushed to be inferred, as it
    * completes (its end, media time, and length, ms), whether its result is needed at once. One
-   * that is not is deferred: run, back to back, before the next chunk that is needed or once
-   * `warmMs` of chunks are held before it, so that the model still hears every chunk (a run costs
-   * least right after another: bench/README.md, ninth pass); its result comes with `wanted` false.
+   * that is not is deferred: run in a spare row of another stream's run, or back to back before
+   * the next chunk that is needed or once `warmMs` of chunks are held before it, so that the model
+   * still hears every chunk (a run costs least right after another: bench/README.md, ninth pass);
+   * its result comes with `wanted` false.
    */
   constructor(
     model: SileroModel,
@@ -176,8 +178,9 @@ export class SileroStream {
 
   /**
    * The chunk in `#buf` kept, not inferred now: the last `#warm` are the next inferred chunk's
-   * warm-up. A deferred one (`wanted` false) is never dropped: found with `#warm` held before it,
-   * it goes to the model with them, back to back.
+   * warm-up. A deferred one (`wanted` false) pushes none out: found with `#warm` held before it,
+   * it goes to the model with them, back to back (only chunks pushed not to be inferred drop
+   * the oldest, deferred or not).
    */
   #hold(endMs: number, wanted: boolean): void {
     if (!wanted) this.deferred++;
