@@ -47,17 +47,17 @@ describe('SileroStream', () => {
   });
 });
 
-describe('SileroStream told not to infer (`push`’s `infer`)', () => {
-  /** Noise, then an interruption, 8 kHz: 2 s + the fixture. */
-  function line(): Int16Array {
-    const speech = fixture('bargein/interrupt-1-a.wav').samples;
-    const g = gaussian(rng(5));
-    const all = new Int16Array(16000 + speech.length);
-    for (let i = 0; i < 16000; i++) all[i] = Math.round(300 * g());
-    all.set(speech, 16000);
-    return all;
-  }
+/** Noise, then an interruption, 8 kHz: 2 s + the fixture. */
+function line(): Int16Array {
+  const speech = fixture('bargein/interrupt-1-a.wav').samples;
+  const g = gaussian(rng(5));
+  const all = new Int16Array(16000 + speech.length);
+  for (let i = 0; i < 16000; i++) all[i] = Math.round(300 * g());
+  all.set(speech, 16000);
+  return all;
+}
 
+describe('SileroStream told not to infer (`push`’s `infer`)', () => {
   /** Each chunk's [end ms, p], the audio pushed 20 ms at a time, inferred where `infer(ms)`. */
   async function probabilities(model: SileroModel, all: Int16Array, warmMs: number, infer: (ms: number) => boolean) {
     const out: [number, number][] = [];
@@ -166,11 +166,7 @@ describe('SileroStream told not to infer (`push`’s `infer`)', () => {
 describe('SileroStream asked which chunks are wanted at once (`wanted`)', () => {
   it('defers the others, never drops them: run back to back once 20 are held or before the next wanted; every p as hearing every chunk, to the bit', async () => {
     const model = (await SileroModel.load())!;
-    const speech = fixture('bargein/interrupt-1-a.wav').samples;
-    const g = gaussian(rng(5));
-    const all = new Int16Array(16000 + speech.length);
-    for (let i = 0; i < 16000; i++) all[i] = Math.round(300 * g());
-    all.set(speech, 16000);
+    const all = line();
     const run = async (wanted?: (endMs: number) => boolean) => {
       const out: [number, number, boolean][] = [];
       const s = new SileroStream(model, 8000, (endMs, p, _ms, w) => out.push([endMs, p, w]), {

@@ -3,7 +3,7 @@ import { loadResamplerModule, readWav } from '../../../codecs/src/index.js';
 import { EchoCanceller } from '../../../codecs/src/index.js';
 import { BargeInMonitor, SILERO_WARM_MS } from '../../../gateway/src/call/BargeInMonitor.js';
 import { DEFAULT_BARGE_IN } from '../../../gateway/src/media/BargeIn.js';
-import { LineEcho } from '../../../gateway/src/media/LineEcho.js';
+import { LineEcho, reportedLoss } from '../../../gateway/src/media/LineEcho.js';
 import { SileroModel } from '../../../gateway/src/media/SileroModel.js';
 import { SileroStream } from '../../../gateway/src/media/SileroVad.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
@@ -27,12 +27,17 @@ const speech8 = Float32Array.from(readWav(`${dir}agent-1.wav`).samples);
 const far8 = new Float32Array(SECONDS * 8000);
 for (let i = 0; i < far8.length; i++) far8[i] = speech8[i % speech8.length]!;
 const h = scaledResponse(speech8, { kind: 'g168', name: 'D5', h: g168Path('D5'), delayMs: 100, erlDb: 10 });
-const near8 = new Float32Array(far8.length);
-for (let n = 800; n < far8.length; n++) {
-  let a = 0;
-  for (let k = 0; k < h.length && k <= n - 800; k++) a += h[k]! * far8[n - 800 - k]!;
-  near8[n] = a;
-}
+/** `x`'s echo through `h`, 100 ms (800 samples) late */
+const echoOf = (x: Float32Array): Float32Array => {
+  const y = new Float32Array(x.length);
+  for (let n = 800; n < x.length; n++) {
+    let a = 0;
+    for (let k = 0; k < h.length && k <= n - 800; k++) a += h[k]! * x[n - 800 - k]!;
+    y[n] = a;
+  }
+  return y;
+};
+const near8 = echoOf(far8);
 const i16 = (x: Float32Array) => Int16Array.from(x, (v) => Math.max(-32768, Math.min(32767, Math.round(v))));
 const far = i16(far8);
 const near = i16(near8);
@@ -188,6 +193,7 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
   const agentOn = (k: number) => turnMs === 0 || Math.floor((k * 20) / turnMs) % 2 === 1;
   const farAll = new Float32Array(frames * 160);
   for (let n = 0; n < farAll.length; n++) farAll[n] = agentOn(Math.floor(n / 160)) ? far8[n]! : 0;
+  const echoed = echoOf(farAll);
   const echo = new LineEcho(speex, 8000, 8000, 3);
   const l: Line = { far: [], residual: [], line: [], atMs: [], path: [], audible: [] };
   for (let k = 0; k < frames; k++) {
@@ -196,8 +202,7 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
     for (let i = 0; i < 160; i++) {
       const n = k * 160 + i;
       // noise() is at RMS 1000
-      let v = (floor[n]! / 1000) * 32768 * 10 ** (-60 / 20);
-      for (let j = 0; j < h.length && j <= n - 800; j++) v += h[j]! * farAll[n - 800 - j]!;
+      let v = (floor[n]! / 1000) * 32768 * 10 ** (-60 / 20) + echoed[n]!;
       if (babble) v += (babble[n]! / 1000) * callerRms * 10 ** (-10 / 20);
       if (turnMs > 0 && !agentOn(k)) v += caller[n % caller.length] ?? 0;
       mic[i] = v;
@@ -206,12 +211,13 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
     const pcm = i16(mic);
     echo.process(pcm, k * 160, k * 20 + 20);
     const aec = echo.aec;
-    const loss = (db: number) => (Number.isFinite(db) ? Math.min(40, db) : 6);
     l.far.push(f);
     l.residual.push(echo.residual.slice());
     l.line.push(echo.line.slice());
     l.atMs.push(echo.atMs);
-    l.path.push(aec.locked ? [loss(aec.lossDb), loss(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate, aec.measuredMs] : null);
+    l.path.push(
+      aec.locked ? [reportedLoss(aec.lossDb), reportedLoss(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate, aec.measuredMs] : null,
+    );
     l.audible.push(agentOn(k));
   }
   echo.close();

@@ -7,7 +7,7 @@ import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
 import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
 import { FrameFlags } from '../media/dspProtocol.js';
 import type { FrameSink, SpeexModule } from '../media/InboundDsp.js';
-import { LineEcho } from '../media/LineEcho.js';
+import { LineEcho, reportedLoss } from '../media/LineEcho.js';
 import { Reorderer } from '../media/Reorderer.js';
 import { DenoiseReport, type DenoiseChange } from './DenoiseReport.js';
 import { ReceiverStats } from '../quality/ReceiverStats.js';
@@ -68,15 +68,6 @@ const DTMF_BURST = 20;
 const PT_COMFORT_NOISE = 13;
 /** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
 const MAX_CONCEALED = 10;
-
-/**
- * An echo loss the canceller measured (dB, NaN until measured) as barge-in is told it: until
- * measured, the worst line's (6 dB); capped at 40 dB, as a path that moves (a handset picked up)
- * echoes before it is re-learned.
- */
-function reportedLoss(db: number): number {
-  return Number.isFinite(db) ? Math.min(40, db) : 6;
-}
 
 /**
  * The caller's side of a call, from the edge to the agent: payload types checked, sources

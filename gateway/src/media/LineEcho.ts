@@ -23,6 +23,15 @@ export function judgeRate(edgeRate: number): 8000 | 16000 {
 }
 
 /**
+ * An echo loss the canceller measured (dB, NaN until measured) as barge-in is told it: until
+ * measured, the worst line's (6 dB); capped at 40 dB, as a path that moves (a handset picked up)
+ * echoes before it is re-learned.
+ */
+export function reportedLoss(db: number): number {
+  return Number.isFinite(db) ? Math.min(40, db) : 6;
+}
+
+/**
  * The line echo cancellers of one call, on one sample clock from RTP timestamps (jitter-free),
  * anchored at the first packet's arrival.
  *
