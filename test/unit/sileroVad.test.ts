@@ -163,42 +163,54 @@ describe('SileroStream told not to infer (`push`’s `infer`)', () => {
   });
 });
 
-describe('SileroStream asked which chunks are wanted at once (`wanted`)', () => {
-  it('defers the others, never drops them: run back to back once 20 are held or before the next wanted; every p as hearing every chunk, to the bit', async () => {
+describe('SileroStream asked which chunks are wanted (`wanted`)', () => {
+  it('keeps the others as it keeps chunks pushed not to be inferred: the last 20 run back to back before the next wanted, older ones never', async () => {
     const model = (await SileroModel.load())!;
     const all = line();
-    const run = async (wanted?: (endMs: number) => boolean) => {
+    /** 2.0–2.4 s: the interruption's start */
+    const within = (ms: number) => ms >= 2000 && ms < 2400;
+    const run = async (o: { wanted?: (endMs: number) => boolean; infer?: (endMs: number) => boolean }) => {
       const out: [number, number, boolean][] = [];
       const s = new SileroStream(model, 8000, (endMs, p, _ms, w) => out.push([endMs, p, w]), {
         warmMs: SILERO_WARM_MS,
-        ...(wanted && { wanted }),
+        ...(o.wanted && { wanted: o.wanted }),
       });
       const bursts: number[] = [];
       for (let k = 0; k + 160 <= all.length; k += 160) {
         const before = model.batches.rows;
-        s.push(all.subarray(k, k + 160), ((k + 159) * 1000) / 8000);
+        const endMs = ((k + 159) * 1000) / 8000;
+        s.push(all.subarray(k, k + 160), endMs, o.infer?.(endMs) ?? true);
         await s.settled();
         if (model.batches.rows > before) bursts.push(model.batches.rows - before);
       }
       s.close();
-      return { out, bursts };
+      return { out, bursts, deferred: s.deferred, idle: s.idle };
     };
-    const every = await run();
-    // wanted at once: only the chunks ending within 2.0–2.4 s (the interruption's start)
-    const some = await run((endMs) => endMs >= 2000 && endMs < 2400);
-    // the first 2 s: runs of 21 (20 held, then the one that found them full), none in between
-    expect(some.bursts.slice(0, 2)).toEqual([21, 21]);
-    // the wanted ones one by one, after what was held before the first of them
-    const firstWanted = every.out.findIndex(([t]) => t >= 2000);
-    expect(some.bursts[2]).toBe(firstWanted - 42 + 1);
-    expect(some.bursts.slice(3, 3 + 11)).toEqual(Array(11).fill(1));
-    // every chunk run is in order and gets what it gets hearing every chunk, to the bit; the
-    // deferred ones say so
-    expect(some.out.length).toBeGreaterThanOrEqual(firstWanted + 12);
-    expect(some.out.map(([t, p]) => [t, p])).toEqual(every.out.slice(0, some.out.length).map(([t, p]) => [t, p]));
-    some.out.forEach(([t, , w]) => expect(w).toBe(t >= 2000 && t < 2400));
-    // after 2.4 s: held until 20 more wait, the last of them never (the stream closed)
-    expect(some.out.length).toBeLessThan(every.out.length);
+    const every = await run({});
+    // wanted: only the chunks ending within the window (the first ends at 2015.9 ms, the last at 2399.9)
+    const some = await run({ wanted: within });
+    // the same, told per 20 ms push (each push ending in the window completes one of those chunks or none)
+    const pushed = await run({ infer: within });
+    const wanted = every.out.filter(([t]) => within(t)).length;
+    expect(wanted).toBe(13);
+    // nothing runs before the first wanted chunk; then it with the 20 before it, then one by one
+    expect(some.bursts).toEqual([21, ...Array<number>(wanted - 1).fill(1)]);
+    expect(some.out.length).toBe(20 + wanted);
+    some.out.forEach(([t, , w], i) => {
+      expect(w).toBe(i >= 20);
+      expect(within(t)).toBe(i >= 20);
+    });
+    // the model starts afresh at the warm-up, as it does after a stretch pushed not to be inferred:
+    // the same results to the bit, and other than hearing every chunk
+    expect(some.out.map(([t, p]) => [t, p])).toEqual(pushed.out.map(([t, p]) => [t, p]));
+    expect(some.bursts).toEqual(pushed.bursts);
+    const firstWanted = every.out.findIndex(([t]) => within(t));
+    expect(some.out.map(([, p]) => p)).not.toEqual(every.out.slice(firstWanted - 20, firstWanted + wanted).map(([, p]) => p));
+    // counted: turned down, and of them never heard (those before the warm-up, and after the
+    // window beyond the 20 still held at the close)
+    expect(some.deferred).toBe(every.out.length - wanted);
+    expect(some.idle).toBe(pushed.idle);
+    expect(some.idle).toBe(firstWanted - 20 + Math.max(0, every.out.length - firstWanted - wanted - 20));
   });
 
   it('a chunk turned down as too quiet to be speech and heard later is judged as no speech, not with an echo measured after it', async () => {
@@ -291,31 +303,6 @@ describe('SileroModel batches', () => {
     // every stream's chunk ends on the same 20 ms packet: all four are in before any runs
     expect(rows).toBe(4 * alone[0]!.length);
     expect(runs).toBe(alone[0]!.length);
-  });
-
-  it('a call’s deferred chunks ride in the runs another call’s chunks need, still getting what they get alone (to the bit)', async () => {
-    const model = (await SileroModel.load())!;
-    const audio = calls();
-    const [alone] = await judge(model, [audio[0]!], false);
-    const got: [number, boolean][] = [];
-    // the first call needs none of its chunks at once (its caller silent under the agent), the second all
-    const a = new SileroStream(model, 8000, (_, p, _ms, w) => got.push([p, w]), { warmMs: SILERO_WARM_MS, wanted: () => false });
-    const b = new SileroStream(model, 8000, () => {});
-    const before = model.batches;
-    for (let k = 0; k + 160 <= 16000; k += 160) {
-      a.push(audio[0]!.subarray(k, k + 160), k / 8);
-      b.push(audio[1]!.subarray(k, k + 160), k / 8);
-      await Promise.all([a.settled(), b.settled()]);
-    }
-    const runs = model.batches.runs - before.runs;
-    const rows = model.batches.rows - before.rows;
-    a.close();
-    b.close();
-    // no run of its own: each of its chunks took the spare row of the second call's run for the same 32 ms
-    expect(runs).toBe(alone!.length);
-    expect(rows).toBe(2 * alone!.length);
-    expect(got.map(([p]) => p)).toEqual(alone);
-    expect(got.every(([, w]) => !w)).toBe(true);
   });
 
   it('calls whose chunks end at different times are batched too, and still get what they get alone', async () => {

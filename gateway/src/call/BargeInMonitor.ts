@@ -96,9 +96,9 @@ export class BargeInMonitor {
         ? new SileroStream(
             model,
             rate,
-            // A chunk `maySpeak` turned down (deferred: run later, back to back) is no speech:
-            // judged when run, its echo would be predicted with a loss measured after it, on a
-            // line's first second lower than the prior it was turned down with (car noise the
+            // A chunk `maySpeak` turned down (deferred: run later, if at all, as a warm-up) is no
+            // speech: judged when run, its echo would be predicted with a loss measured after it,
+            // on a line's first second lower than the prior it was turned down with (car noise the
             // model took for speech was confirmed 1.8 s before the caller spoke: tune split,
             // twenty-first pass).
             (endMs, p, chunkMs, wanted) => {
@@ -118,7 +118,7 @@ export class BargeInMonitor {
     return this.#silero?.skipped ?? 0;
   }
 
-  /** Speech-model chunks run late, as the caller could not have been speaking in them (`maySpeak`). */
+  /** Speech-model chunks not run at once (late as a warm-up, or never): the caller cannot be speaking in them (`maySpeak`). */
   get vadChunksDeferred(): number {
     return this.#silero?.deferred ?? 0;
   }
@@ -161,10 +161,10 @@ export class BargeInMonitor {
     // The model's chunks matter to the judge alone, and the judge only while the agent is audible
     // or an utterance is open (it must end): else they are kept for a warm-up, not inferred. A
     // lone call whose agent talks half the time costs half as much (bench/README.md, twentieth pass).
-    // Nor does a chunk that is no speech even at the model's surest need a run at once
-    // (`maySpeak`): deferred, it rides in another call's run or waits for the next chunk that may
-    // be speech, 20 at most, and they run back to back (cheaper than one by one): while the agent
-    // is audible the model still hears every chunk (bench/README.md, twenty-first pass).
+    // Nor does a chunk that is no speech even at the model's surest (`maySpeak`): deferred, it is
+    // kept as those are, and only the last 20 run, back to back, before the next chunk that may
+    // be speech. A lone call whose caller is silent runs it only around the few chunks loud
+    // enough to be speech (bench/README.md, twenty-first and twenty-second passes).
     this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
   }
 

@@ -30,8 +30,6 @@ export interface Row {
   done(p: number, s0: Float32Array, s1: Float32Array): void;
   /** the run failed: the stream stops */
   failed(): void;
-  /** a run has a row to spare: the stream's oldest deferred chunk takes it if it can (true) */
-  offer(): boolean;
 }
 
 /** The streams of one rate (one chunk size), run together. */
@@ -45,8 +43,6 @@ export class SileroBatcher {
   readonly #state = new Float32Array(2 * MAX_BATCH * STATE);
   /** streams with a chunk waiting, in the order they became ready */
   readonly #ready: Row[] = [];
-  /** streams holding a deferred chunk (SileroStream's `wanted`), in the order they deferred one */
-  readonly #deferring = new Set<Row>();
   /** when the first of them became ready (performance.now(), ms) */
   #since = 0;
   #open = 0;
@@ -70,7 +66,6 @@ export class SileroBatcher {
   /** A stream closed: its chunk, if waiting, leaves the batch (one running finishes unheeded). */
   closed(row: Row): void {
     this.#open--;
-    this.#deferring.delete(row);
     const i = this.#ready.indexOf(row);
     if (i >= 0) this.#ready.splice(i, 1);
     this.#kick(); // the streams still waiting may be all there are now
@@ -83,12 +78,6 @@ export class SileroBatcher {
     this.#kick();
   }
 
-  /** `row` has a deferred chunk to offer a run's spare row, or no longer has. */
-  deferring(row: Row, has: boolean): void {
-    if (has) this.#deferring.add(row);
-    else this.#deferring.delete(row);
-  }
-
   /** Runs the waiting chunks now if every open stream has one in, or they have waited long enough. */
   #kick(): void {
     if (this.#running || this.#ready.length === 0) return;
@@ -98,21 +87,17 @@ export class SileroBatcher {
       this.#timer = null;
       void this.#run();
     } else {
+      // Not unref'd: the wait is 8 ms at most, and a stream's settled() may be all that is left
+      // waiting on it (cpu.ts with short rows exited with code 13, its top-level await unsettled).
       this.#timer ??= setTimeout(() => {
         this.#timer = null;
         this.#kick();
-      }, BATCH_WAIT_MS - waited).unref();
+      }, BATCH_WAIT_MS - waited);
     }
   }
 
   async #run(): Promise<void> {
     const rows = this.#ready.splice(0, MAX_BATCH);
-    // A deferred chunk waits for a run that happens anyway: in a batch a row costs a fraction of
-    // the run (see the top), and with many calls theirs seldom need runs of their own.
-    for (const r of this.#deferring) {
-      if (rows.length >= MAX_BATCH) break;
-      if (r.offer()) rows.push(r);
-    }
     this.#since = performance.now();
     const n = rows.length;
     const w = this.#width;

@@ -54,9 +54,9 @@ export class SileroStream {
   #closed = false;
   /** chunks skipped because inference fell behind */
   skipped = 0;
-  /** chunks never inferred: pushed not to be, and not needed for a warm-up */
+  /** chunks never inferred: pushed not to be (or turned down by `wanted`), and not needed for a warm-up */
   idle = 0;
-  /** chunks `wanted` turned down: deferred */
+  /** chunks `wanted` turned down: not run at once */
   deferred = 0;
   readonly #onSkipped: () => void;
   readonly #wanted: ((endMs: number, chunkMs: number) => boolean) | null;
@@ -65,11 +65,10 @@ export class SileroStream {
    * `onSkipped`: a chunk was skipped, inference having fallen MAX_QUEUED chunks behind; `warmMs`:
    * how much of the audio pushed not to be inferred (`push`'s `infer`) is inferred after all,
    * before the next chunk that is, ms; `wanted`: asked of each chunk pushed to be inferred, as it
-   * completes (its end, media time, and length, ms), whether its result is needed at once. One
-   * that is not is deferred: run in a spare row of another stream's run, or back to back before
-   * the next chunk that is needed or once `warmMs` of chunks are held before it, so that the model
-   * still hears every chunk (a run costs least right after another: bench/README.md, ninth pass);
-   * its result comes with `wanted` false.
+   * completes (its end, media time, and length, ms), whether its result is needed at all. One
+   * that is not is deferred: kept as a chunk pushed not to be inferred is, for the warm-up of the
+   * next that is (so the last `warmMs` of them run, back to back, before it; older ones never),
+   * and its result, if it runs, comes with `wanted` false.
    */
   constructor(
     model: SileroModel,
@@ -113,18 +112,6 @@ export class SileroStream {
         this.#inBatcher = false;
         this.close();
       },
-      offer: () => {
-        const c = this.#held[0];
-        if (this.#inBatcher || c === undefined || c.wanted) return false;
-        // next after the state the stream has (queue empty: nothing with the batcher)
-        this.#held.shift();
-        c.fresh = this.#lost;
-        this.#lost = false;
-        this.#queue.push(c);
-        this.#inBatcher = true;
-        this.#deferring();
-        return true;
-      },
     };
   }
 
@@ -154,18 +141,15 @@ export class SileroStream {
     }
   }
 
-  /** The chunk in `#buf` (ending at `endMs`) to the model, after the warm-up held before it. */
+  /**
+   * The chunk in `#buf` (ending at `endMs`) to the model, after the warm-up held before it, oldest
+   * first; the state starts afresh at the warm-up if chunks before it were never heard.
+   */
   #enqueue(endMs: number): void {
     this.#held.push(this.#chunk(endMs, true));
-    this.#flush();
-  }
-
-  /** The held chunks (at least one) to the model, oldest first; it starts afresh if it lost any before them. */
-  #flush(): void {
     this.#held[0]!.fresh = this.#lost;
     this.#lost = false;
     for (const h of this.#held.splice(0)) this.#queue.push(h);
-    this.#deferring();
     while (this.#queue.length > MAX_QUEUED) {
       const d = this.#queue.shift()!;
       this.#queue[0]!.fresh ||= d.fresh;
@@ -177,31 +161,18 @@ export class SileroStream {
   }
 
   /**
-   * The chunk in `#buf` kept, not inferred now: the last `#warm` are the next inferred chunk's
-   * warm-up. A deferred one (`wanted` false) pushes none out: found with `#warm` held before it,
-   * it goes to the model with them, back to back (only chunks pushed not to be inferred drop
-   * the oldest, deferred or not).
+   * The chunk in `#buf` kept, not inferred now (`wanted` false: deferred): the last `#warm` are
+   * the next inferred chunk's warm-up, and older ones are never heard.
    */
   #hold(endMs: number, wanted: boolean): void {
     if (!wanted) this.deferred++;
     if (this.#held.length >= this.#warm) {
-      if (!wanted) {
-        this.#held.push(this.#chunk(endMs, false));
-        this.#flush();
-        return;
-      }
       this.idle++;
       this.#lost = true;
       if (this.#warm === 0) return;
       this.#free.push(this.#held.shift()!.audio);
     }
     this.#held.push(this.#chunk(endMs, wanted));
-    this.#deferring();
-  }
-
-  /** Tells the batcher whether the oldest chunk held is a deferred one, for a run's spare row. */
-  #deferring(): void {
-    this.#batcher.deferring(this.#row, this.#held[0]?.wanted === false);
   }
 
   /** The chunk in `#buf`, copied. */
