@@ -170,8 +170,8 @@ for (const [calls, turnMs] of [
 
 /**
  * Calls' barge-in monitors in real time, as calls run them: what Silero adds to them (the same
- * run with the model off taken off), the chunks it needs at once and those it defers (the caller
- * too quiet to be speaking: InterruptionDetector.maySpeak) included. The line, worked out first
+ * run with the model off taken off), with the chunks it defers (the caller too quiet to be
+ * speaking: InterruptionDetector.maySpeak) counted. The line, worked out first
  * through the call's echo canceller (LineEcho): the agent's speech echoed as above, a phone's noise
  * floor (pink, -60 dBFS), and with `bed` babble 10 dB under the caller's level; with `turnMs` the
  * caller talks while the agent is silent, from the start, in turns of that length.

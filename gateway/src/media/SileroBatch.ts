@@ -6,8 +6,8 @@ import { log } from '../log.js';
  * one inference, a row each of its input and state (SileroModel.ts has the model, SileroVad.ts
  * the calls' streams). A run has a fixed cost in onnxruntime-node, paid once per batch: back to
  * back, 202 µs for one chunk against ≈ 30 µs per chunk in a batch of 16 or more (more still in
- * real time, where caches go cold between runs; bench/README.md, eighth pass). The rows do not mix: each gets the
- * probability and state it gets alone (to the bit, test/unit/sileroVad.test.ts).
+ * real time, where caches go cold between runs; bench/README.md, eighth pass). The rows do not
+ * mix: each gets the probability and state it gets alone (to the bit, test/unit/sileroVad.test.ts).
  */
 
 /**

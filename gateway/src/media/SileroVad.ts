@@ -18,8 +18,8 @@ interface Chunk {
   endMs: number;
   /** the model's state starts afresh at this chunk */
   fresh: boolean;
-  /** false: held because the stream's `wanted` turned it down */
-  wanted: boolean;
+  /** held because the stream's `wanted` turned it down */
+  deferred: boolean;
 }
 
 /** One call's stream of audio into the shared model, chunked, with its own state. */
@@ -29,7 +29,7 @@ export class SileroStream {
   readonly #ctx: number;
   readonly #batcher: SileroBatcher;
   readonly #row: Row;
-  /** a chunk's result: its end (media time, ms), speech probability, length (ms), and whether it was wanted at once */
+  /** a chunk's result: its end (media time, ms), speech probability, length (ms), and whether it was wanted (false: deferred) */
   readonly #onResult: (endMs: number, p: number, chunkMs: number, wanted: boolean) => void;
   /** context + chunk being filled, float −1..1 */
   readonly #buf: Float32Array;
@@ -45,8 +45,8 @@ export class SileroStream {
   readonly #free: Float32Array[] = [];
   /** the end (media time, ms) of the chunk in the batch running, NaN when none is */
   #runningEndMs = NaN;
-  /** and whether it was wanted at once (`wanted`) */
-  #runningWanted = true;
+  /** and whether it was deferred (`wanted` turned it down) */
+  #runningDeferred = false;
   /** a chunk of this stream is with the batcher (waiting for its batch, or running) */
   #inBatcher = false;
   /** settled() callers waiting for the queue to empty */
@@ -96,7 +96,7 @@ export class SileroStream {
         s0.set(this.#state.subarray(0, STATE));
         s1.set(this.#state.subarray(STATE));
         this.#runningEndMs = c.endMs;
-        this.#runningWanted = c.wanted;
+        this.#runningDeferred = c.deferred;
       },
       done: (p, s0, s1) => {
         const endMs = this.#runningEndMs;
@@ -105,7 +105,7 @@ export class SileroStream {
         if (this.#closed) return;
         this.#state.set(s0, 0);
         this.#state.set(s1, STATE);
-        this.#onResult(endMs, p, (1000 * this.chunk) / this.rate, this.#runningWanted);
+        this.#onResult(endMs, p, (1000 * this.chunk) / this.rate, !this.#runningDeferred);
         this.#next();
       },
       failed: () => {
@@ -131,9 +131,9 @@ export class SileroStream {
       this.#buf[this.#fill++] = x[i]! / 32768;
       if (this.#fill === this.#buf.length) {
         const at = endMs - ((n - 1 - i) * 1000) / this.rate;
-        if (!infer) this.#hold(at, true);
+        if (!infer) this.#hold(at, false);
         else if (this.#wanted === null || this.#wanted(at, (1000 * this.chunk) / this.rate)) this.#enqueue(at);
-        else this.#hold(at, false);
+        else this.#hold(at, true);
         // the chunk's last samples are the next chunk's context
         this.#buf.copyWithin(0, this.chunk);
         this.#fill = this.#ctx;
@@ -146,7 +146,7 @@ export class SileroStream {
    * first; the state starts afresh at the warm-up if chunks before it were never heard.
    */
   #enqueue(endMs: number): void {
-    this.#held.push(this.#chunk(endMs, true));
+    this.#held.push(this.#chunk(endMs, false));
     this.#held[0]!.fresh = this.#lost;
     this.#lost = false;
     for (const h of this.#held.splice(0)) this.#queue.push(h);
@@ -161,25 +161,25 @@ export class SileroStream {
   }
 
   /**
-   * The chunk in `#buf` kept, not inferred now (`wanted` false: deferred): the last `#warm` are
-   * the next inferred chunk's warm-up, and older ones are never heard.
+   * The chunk in `#buf` kept, not inferred now (pushed not to be, or `deferred` by `wanted`): the
+   * last `#warm` are the next inferred chunk's warm-up, and older ones are never heard.
    */
-  #hold(endMs: number, wanted: boolean): void {
-    if (!wanted) this.deferred++;
+  #hold(endMs: number, deferred: boolean): void {
+    if (deferred) this.deferred++;
     if (this.#held.length >= this.#warm) {
       this.idle++;
       this.#lost = true;
       if (this.#warm === 0) return;
       this.#free.push(this.#held.shift()!.audio);
     }
-    this.#held.push(this.#chunk(endMs, wanted));
+    this.#held.push(this.#chunk(endMs, deferred));
   }
 
   /** The chunk in `#buf`, copied. */
-  #chunk(endMs: number, wanted: boolean): Chunk {
+  #chunk(endMs: number, deferred: boolean): Chunk {
     const audio = this.#free.pop() ?? new Float32Array(this.#buf.length);
     audio.set(this.#buf);
-    return { audio, endMs, fresh: false, wanted };
+    return { audio, endMs, fresh: false, deferred };
   }
 
   /** The next queued chunk to the batcher (the state is recurrent: one chunk at a time), or idle. */
