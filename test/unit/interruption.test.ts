@@ -202,6 +202,20 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual([]);
   });
 
+  it('confirms only on a chunk the whole noise margin over the background, not on noise at its median that carries the utterance', () => {
+    const background = -50;
+    const h = harness({ predictedEcho: () => -100, percentileDb: () => background, pathMeasured: false });
+    h.feed(320, 0.05, -60);
+    h.feed(96, 0.95, background + 10); // a burst clear of every margin: an utterance begins
+    // then speech-like babble 1 dB over its median for a second: within the utterance's held
+    // margin (noiseMarginDb − 4 dB), so it goes on; never the full margin, so never confirmed
+    h.feed(960, 0.95, background + 1);
+    expect(h.events).toEqual(['duck@320', `resume@${resumeUnconfirmed(320)}`]);
+    // the caller, the whole margin over it: confirmed on its first chunk
+    h.feed(CHUNK, 0.95, background + DEFAULT_BARGE_IN.noiseMarginDb);
+    expect(h.events).toEqual(['duck@320', `resume@${resumeUnconfirmed(320)}`, 'confirm@320']);
+  });
+
   it('holds an utterance that began before any background was heard to the background once there is one', () => {
     // BargeInDetector knows no background in the call's first 50 ms (SILENT_DB, −100 dBFS)
     const fromCallStart = (backgroundDb: number, ms: number, db: number): string[] => {

@@ -18,8 +18,8 @@ import type { BargeInOptions } from './BargeIn.js';
  * way when the agent starts a turn, after `gapMs` or more of silence, is taken as beginning then)
  *   - with `duckMs` of speech (a chunk with clear evidence counts twice) → duck: the agent's
  *     playout drops by duckDb at once (`barge_in_suspected`);
- *   - still speaking `shortUtteranceMs` after its onset (and `minSpeechMs` of speech), and not
- *     trailing off (CONFIRM_SPAN_DB) → confirm: barge-in (clear with autoClear);
+ *   - still speaking `shortUtteranceMs` after its onset (`minSpeechMs` of speech), not trailing
+ *     off (CONFIRM_SPAN_DB), on a chunk `noiseMarginDb` over the background → confirm: barge-in;
  *   - that ends before → resume: the volume comes back, nothing was dropped (`barge_in_resumed`);
  *   - neither confirmed nor ended `shortUtteranceMs + gapMs` after its onset → resume as well
  *     (speech-like noise keeps it open with too little speech in it); it can still be confirmed.
@@ -257,11 +257,14 @@ export class InterruptionDetector {
       this.#ev.duck(this.#runStart);
     }
     // An utterance that still goes on after shortUtteranceMs (pauses bridged) is no backchannel;
-    // and speech fills SPEECH_SHARE of it, and it has not trailed off.
+    // and speech fills SPEECH_SHARE of it, and it has not trailed off. The chunk that confirms
+    // clears the whole noiseMarginDb, not the held margin: babble, music or residual echo at their
+    // median carry an utterance on, and confirmed it 0.6–1.6 dB over (bench/README.md, 23rd pass).
     const span = endMs - this.#runStart;
     if (
       !this.#confirmed &&
       speech &&
+      levelDb - background >= o.noiseMarginDb &&
       this.#speechMs >= Math.max(o.minSpeechMs, span * SPEECH_SHARE) &&
       span >= o.shortUtteranceMs &&
       this.#strong(chunkMs)

@@ -101,6 +101,43 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     expect(Number.isFinite(aec.lossDb)).toBe(true);
   });
 
+  // The barge-in judge predicts the echo left in the caller's audio as the reference less this
+  // loss. Under line noise the loss is measured to the residual, noise and all, yet it is the
+  // echo's own: the filter, adapting through the noise, leaves an echo about as loud as the noise
+  // (misadjustment; at 30 dB ERL under −50 dBFS of noise, louder than the echo was). So a noise
+  // floor taken out of the measure would claim more loss than there is (bench/README.md,
+  // twenty-third pass). It may claim up to 3 dB more (2.5 dB here), inside the judge's 6 dB echo
+  // margin; and no more than that margin less, or a caller would have to out-talk an echo that is
+  // not there.
+  it.each([
+    [10, 100],
+    [10, 300],
+    [20, 300],
+    [30, 100],
+  ])('reports under noise the loss of the echo it really leaves (ERL %i dB, noise RMS %i)', (erlDb, noise) => {
+    const aec = new EchoCanceller({ rate: RATE });
+    const p = path('D5', erlDb);
+    const mic = echoOf(far, p, noise);
+    const res = run(aec, far, mic);
+    // the same noise echoOf drew, to take out of the residual exactly
+    const g = gaussian(rng(7));
+    const lag = (p.delayMs * RATE) / 1000;
+    let ref = 0;
+    let left = 0;
+    for (let n = 0; n < mic.length; n++) {
+      const v = noise * g();
+      if (n < mic.length - 3 * RATE) continue; // the last 3 s, as the loss measure keeps
+      ref += far[n - lag]! ** 2;
+      left += (res[n]! - v) ** 2; // the residual less the noise: the echo the filter missed
+    }
+    const echoLoss = db(ref / left);
+    console.log(
+      `ERL ${erlDb} dB, noise ${db((noise / 32768) ** 2).toFixed(0)} dBFS: loss ${aec.lossDb.toFixed(1)} dB, echo left ${echoLoss.toFixed(1)} dB under the reference`,
+    );
+    expect(aec.lossDb).toBeLessThanOrEqual(echoLoss + 3);
+    expect(aec.lossDb).toBeGreaterThanOrEqual(echoLoss - 6);
+  });
+
   // G.168 §6.4.2.4 (test 3, double talk): the caller's speech survives, and the model learned
   // before is not lost to it.
   it('keeps the caller talking over the echo (double talk) and still cancels afterwards', () => {
