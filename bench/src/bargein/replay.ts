@@ -27,6 +27,16 @@ import { runTrial, type Kind } from './trial.js';
  *
  * (Silero's probabilities are recorded, so `sileroThreshold` replays too; RNNoise's 10 ms chunks
  * keep the threshold they were recorded with.)
+ *
+ * A record holds a probability only for the chunks the model ran on: one the judge turned down
+ * (`maySpeak`: no speech even at the model's surest) is recorded as 0, so a rule that would turn
+ * down fewer (a lower margin over the background) replays as if the model had heard nothing there.
+ * `RECORD_ALL=1` with `--record` runs the model on every chunk and records what it said (the call
+ * recorded judges with it too, so its ducks may differ from the gateway's); replay then turns down,
+ * as the gateway would, each chunk `maySpeak` turns down under the options replayed (TRACE marks
+ * them `*`, with the probability the model gave).
+ *
+ *   RECORD_ALL=1 node --import tsx bench/src/bargein/replay.ts --split tune --seed 1 --trials 32 --record /tmp/tune-all.json
  */
 
 const QS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -37,6 +47,11 @@ interface Rec {
   label: string;
   onsetMs: number;
   minutes: number;
+  /**
+   * every Silero chunk was inferred when recorded (RECORD_ALL=1): replay turns down, as the
+   * gateway does, those `maySpeak` would have (their probability taken as 0)
+   */
+  all?: boolean;
   /**
    * level events [0, endMs, db] and chunk events [1, endMs, chunkMs, p, threshold, audible, echo
    * per slot, quantiles, path measured (1/0; records made before it have none: taken as measured)]
@@ -58,6 +73,8 @@ async function record(file: string): Promise<void> {
     cur.push([0, endMs, db]);
     level0.call(this, endMs, db);
   };
+  const all = process.env['RECORD_ALL'] === '1';
+  if (all) ip.maySpeak = () => true;
   const chunk0 = Object.getOwnPropertyDescriptor(ip, 'chunk')!.value as InterruptionDetector['chunk'];
   ip.chunk = function (this: InterruptionDetector, endMs, chunkMs, p, threshold, audible) {
     echoes = [];
@@ -83,7 +100,15 @@ async function record(file: string): Promise<void> {
       { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.drawsOf(t), vad: set.vad, codec: set.codec },
       { ...set.bargeIn, autoClear: false },
     );
-    recs.push({ kind: t.kind, path: t.path.kind, label: t.label, onsetMs: t.onset * 1000, minutes: o.agentSpeechMs / 60000, ev: cur });
+    recs.push({
+      kind: t.kind,
+      path: t.path.kind,
+      label: t.label,
+      onsetMs: t.onset * 1000,
+      minutes: o.agentSpeechMs / 60000,
+      ev: cur,
+      ...(all ? { all } : {}),
+    });
   }
   writeFileSync(file, JSON.stringify(recs));
   console.log(`${recs.length} trials recorded to ${file}`);
@@ -167,9 +192,10 @@ function replay(file: string, opts: BargeInOptions): void {
       else {
         endMs = e[1];
         // a 10 ms chunk is RNNoise's (its recorded threshold); a longer one is Silero's (the threshold asked for)
-        d.chunk(e[1], e[2], e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
+        const turnedDown = r.all === true && e[2] > 10 && !d.maySpeak(e[1], e[2]);
+        d.chunk(e[1], e[2], turnedDown ? 0 : e[3], e[2] === 10 ? e[4] : opts.sileroThreshold, e[5] === 1);
         if (traced && e[1] >= r.onsetMs - traceBeforeMs && e[1] <= r.onsetMs + traceAfterMs)
-          traceChunk(e[1] - r.onsetMs, e[3], d.lastJudged, echo.pathMeasured);
+          traceChunk(e[1] - r.onsetMs, e[3], turnedDown, d.lastJudged, echo.pathMeasured);
       }
     }
     const cleared = !Number.isNaN(confirmAt);
@@ -223,11 +249,14 @@ const traceBeforeMs = Number(process.env['TRACE_BEFORE'] ?? 200);
 /** how far after the onset it ends (at the first clear if sooner), ms: a noise-only trial's onset is the call's start */
 const traceAfterMs = Number(process.env['TRACE_AFTER'] ?? 1200);
 
-/** One chunk as TRACE prints it (see the top): `t` from the onset (ms), probability `p`. */
-function traceChunk(t: number, p: number, j: Readonly<JudgedChunk>, measured: boolean): void {
+/**
+ * One chunk as TRACE prints it (see the top): `t` from the onset (ms), probability `p` as the model
+ * gave it (`turnedDown`: judged as 0, marked `*`).
+ */
+function traceChunk(t: number, p: number, turnedDown: boolean, j: Readonly<JudgedChunk>, measured: boolean): void {
   const db = (v: number) => v.toFixed(1).padStart(6);
   console.log(
-    `  ${t.toFixed(0).padStart(5)} ms  p ${p.toFixed(2)}  level ${db(j.levelDb)}  echo ${db(j.echoDb)}  background ${db(j.backgroundDb)}  headroom ${db(j.headroomDb)}  measured ${measured ? 1 : 0}`,
+    `  ${t.toFixed(0).padStart(5)} ms  p ${p.toFixed(2)}${turnedDown ? '*' : ' '} level ${db(j.levelDb)}  echo ${db(j.echoDb)}  background ${db(j.backgroundDb)}  headroom ${db(j.headroomDb)}  measured ${measured ? 1 : 0}`,
   );
 }
 
