@@ -1,4 +1,5 @@
 import { BulkDelay } from './bulkDelay.js';
+import { EchoLeak } from './echoLeak.js';
 import { EchoSuppressor } from './echoSuppressor.js';
 import { Fft } from './fft.js';
 
@@ -18,18 +19,21 @@ import { Fft } from './fft.js';
  *    when it cancels clearly better, and it is reset from the foreground when it diverged. A
  *    Geigel detector on block powers, against the loss this line was measured to have, pauses
  *    adaptation and copying while the caller talks.
- * 4. The loss it measures (reference to residual, `lossDb`) tells the barge-in detector how much
+ * 4. Step control: each frequency bin learns at a step scaled by the share of its error that is
+ *    echo still to learn, so the line's own noise is not learned as echo (`#stepShares`).
+ * 5. The loss it measures (reference to residual, `lossDb`) tells the barge-in detector how much
  *    echo may be left; G.168 §6.4.2.7's non-divergence is guarded (a foreground that adds more
  *    than it removes is dropped).
- * 5. With `suppress`, a residual echo suppressor (`EchoSuppressor`) makes a second output for the
+ * 6. With `suppress`, a residual echo suppressor (`EchoSuppressor`) makes a second output for the
  *    barge-in detector, one block behind: the residual with what is left of the echo taken out
  *    per frequency bin (`suppressed`).
  *
  * Samples are placed on one sample clock by the caller (`atSample`). The echo estimate of a block
  * is computed as soon as the block starts (the reference it needs was played ≥ lead + 4 ms
  * earlier), so any frame length works and nothing is delayed.
- * Cost per block: 3 · partitions · (block + 1) complex multiply-adds and 5 FFTs of 2 · block
- * (CPU per call measured in bench/README.md); next to nothing while nothing plays.
+ * Cost per block: 3 · partitions · (block + 1) complex multiply-adds, 5 FFTs of 2 · block and
+ * about 30 operations a bin for the step control (CPU per call measured in bench/README.md); next
+ * to nothing while nothing plays.
  */
 export interface EchoCancellerOptions {
   /** Hz (8000 or 16000) */
@@ -62,6 +66,29 @@ const LOSS_PERCENTILE = 0.7;
 const HOLD_ERLE_DB = 10;
 /** Per-bin power of a 2B-sample block of white noise at RMS 100 (≈ −50 dBFS), per sample of B. */
 const REG = 2 * 100 * 100;
+/**
+ * Step control. At a fixed step the background filter learns the line's noise along with the
+ * echo (misadjustment): under noise as loud as the echo it left more echo than the path had (D.5,
+ * ERL 10 dB, white noise at −30 dBFS: 6.7 dB under the reference against the path's 10.4). Each
+ * bin's step is μ times the share of its error that is echo still to learn, the larger of two
+ * estimates (at most 1):
+ *   - 2 · leak · |Y|² / |E|², the echo the filter misses (`EchoLeak`; SpeexDSP's MDF caps that
+ *     share at 1/2, the factor 2 makes it the full step);
+ *   - 1 − NOISE_FLOOR_OVER · N / |E|², N the least smoothed |E|² over the last FLOOR_SUBWINDOWS ×
+ *     FLOOR_SUBWINDOW_BLOCKS adapting blocks (1.5 s; minimum statistics, Martin 2001), what the
+ *     error comes down to when only the line's noise is left; it keeps the full step where the
+ *     error stands well above that, which the leak estimate alone does not (a bin the filter has
+ *     not learned has no |Y|²: after tones, or a path that changed).
+ * A bin learns at the full step until the reference has excited it (≥ −50 dBFS) for WARM_BLOCKS
+ * blocks since the path was found (1.5 s), so the first convergence is as fast as it was.
+ * Measured in echoCanceller.test.ts and bench/README.md (twenty-fifth pass).
+ */
+const NOISE_FLOOR_OVER = 8;
+const FLOOR_SUBWINDOWS = 4;
+const FLOOR_SUBWINDOW_BLOCKS = 96;
+const WARM_BLOCKS = 375;
+/** smoothing of |E|² per bin (per adapting block) for the step control */
+const ERROR_AVERAGE = 0.5;
 
 export class EchoCanceller {
   readonly rate: number;
@@ -87,6 +114,17 @@ export class EchoCanceller {
   readonly #bi: Float64Array;
   readonly #pxx: Float64Array;
   readonly #prop: Float64Array;
+  /** step control: |Y|² and smoothed |E|² of the background, per bin */
+  readonly #py: Float64Array;
+  readonly #pe: Float64Array;
+  readonly #es: Float64Array;
+  readonly #leak: EchoLeak;
+  /** least #es per sub-window (FLOOR_SUBWINDOWS × K), adapting blocks seen, and each bin's excitation since the path was found */
+  readonly #floorMin: Float64Array;
+  #adapted = 0;
+  readonly #excited: Int32Array;
+  /** the step share of each bin (0..1) */
+  readonly #share: Float64Array;
   /** scratch, N = 2B */
   readonly #tr: Float64Array;
   readonly #ti: Float64Array;
@@ -155,6 +193,13 @@ export class EchoCanceller {
     this.#pxx = new Float64Array(this.#K);
     this.#refPow = new Float64Array(this.#P);
     this.#prop = new Float64Array(this.#P).fill(1 / this.#P);
+    this.#py = new Float64Array(this.#K);
+    this.#pe = new Float64Array(this.#K);
+    this.#es = new Float64Array(this.#K);
+    this.#leak = new EchoLeak(this.#K);
+    this.#floorMin = new Float64Array(FLOOR_SUBWINDOWS * this.#K).fill(Infinity);
+    this.#excited = new Int32Array(this.#K);
+    this.#share = new Float64Array(this.#K);
     this.#tr = new Float64Array(N);
     this.#ti = new Float64Array(N);
     this.#yf = new Float32Array(this.#B);
@@ -295,6 +340,7 @@ export class EchoCanceller {
     if (Math.abs(m) >= this.#P) {
       this.#start = want;
       for (const w of [this.#fr, this.#fi, this.#br, this.#bi]) w.fill(0);
+      this.#excited.fill(0);
       this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = this.#windows = 0;
       this.#search.holding = false;
       return;
@@ -437,6 +483,7 @@ export class EchoCanceller {
       sdd += d * d;
       sdb += (this.#yf[j]! - this.#yb[j]!) ** 2;
       tr[B + j] = eb;
+      ti[B + j] = this.#yb[j]!; // the background's echo estimate, for the step control
     }
     let sx = 0;
     const K = this.#K;
@@ -506,11 +553,16 @@ export class EchoCanceller {
     }
   }
 
-  /** Background filter update (tr/ti hold [0, e_bg] in time): W_p += μ · prop_p · X_p* E / P_xx, one partition constrained per block. */
+  /**
+   * Background filter update (tr holds [0, e_bg], ti [0, y_bg] in time): W_p += μ · share · prop_p ·
+   * X_p* E / P_xx, one partition constrained per block.
+   */
   #adapt(): void {
     const tr = this.#tr;
     const ti = this.#ti;
     this.#fft.transform(tr, ti);
+    this.#stepShares();
+    const share = this.#share;
     const K = this.#K;
     const P = this.#P;
     const B = this.#B;
@@ -528,7 +580,7 @@ export class EchoCanceller {
       const wo = p * K;
       const g = this.#mu * this.#prop[p]!;
       for (let k = 0; k < K; k++) {
-        const s = g / (pxx[k]! + floor);
+        const s = (g * share[k]!) / (pxx[k]! + floor);
         const xr = X[xo + k]!;
         const xi = Xi[xo + k]!;
         const er = tr[k]!;
@@ -555,6 +607,49 @@ export class EchoCanceller {
     this.#fft.transform(tr, ti);
     br.set(tr.subarray(0, K), c * K);
     bi.set(ti.subarray(0, K), c * K);
+  }
+
+  /**
+   * tr/ti hold the spectrum of [0, e_bg] + j [0, y_bg]: E (bins 0..B, in place) and |Y|² split out,
+   * then each bin's step share (see "Step control" by the constants above).
+   */
+  #stepShares(): void {
+    const K = this.#K;
+    const N = 2 * this.#B;
+    const tr = this.#tr;
+    const ti = this.#ti;
+    const pe = this.#pe;
+    const py = this.#py;
+    // E(k) = (Z(k) + conj Z(N−k)) / 2, Y(k) = (Z(k) − conj Z(N−k)) / 2j; written over Z(k), which
+    // no later bin reads (Z(N − k) lies at or above B)
+    for (let k = 0; k < K; k++) {
+      const m = (N - k) % N;
+      const er = 0.5 * (tr[k]! + tr[m]!);
+      const ei = 0.5 * (ti[k]! - ti[m]!);
+      const yr = 0.5 * (ti[k]! + ti[m]!);
+      const yi = -0.5 * (tr[k]! - tr[m]!);
+      tr[k] = er;
+      ti[k] = ei;
+      pe[k] = er * er + ei * ei;
+      py[k] = yr * yr + yi * yi;
+    }
+    const leak = this.#leak.update(pe, py);
+    const es = this.#es;
+    const mins = this.#floorMin;
+    const sub = Math.floor(this.#adapted / FLOOR_SUBWINDOW_BLOCKS) % FLOOR_SUBWINDOWS;
+    const fresh = this.#adapted % FLOOR_SUBWINDOW_BLOCKS === 0;
+    this.#adapted++;
+    const excitedFrom = REG * this.#B;
+    for (let k = 0; k < K; k++) {
+      es[k] = es[k] === 0 ? pe[k]! : (1 - ERROR_AVERAGE) * es[k]! + ERROR_AVERAGE * pe[k]!;
+      if (fresh) mins[sub * K + k] = Infinity;
+      mins[sub * K + k] = Math.min(mins[sub * K + k]!, es[k]!);
+      let floor = Infinity;
+      for (let w = 0; w < FLOOR_SUBWINDOWS; w++) floor = Math.min(floor, mins[w * K + k]!);
+      if (this.#pxx[k]! > excitedFrom) this.#excited[k]!++;
+      const toLearn = Math.max(1 - (NOISE_FLOOR_OVER * floor) / (es[k]! + 1e-9), (2 * leak * py[k]!) / (es[k]! + 1e-9));
+      this.#share[k] = this.#excited[k]! <= WARM_BLOCKS ? 1 : Math.min(1, toLearn);
+    }
   }
 
   /** Step share of each partition: half uniform, half by its coefficients' norm. */

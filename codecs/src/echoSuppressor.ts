@@ -1,3 +1,4 @@
+import { EchoLeak } from './echoLeak.js';
 import { Fft } from './fft.js';
 
 /**
@@ -10,11 +11,8 @@ import { Fft } from './fft.js';
  *   residual echo R(k) = leak · |Y(k)|², Y the filter's echo estimate,
  *   G(k) = max(floor, 1 − overSubtract · R(k) / |E(k)|²).
  *
- * `leak`, the share of the echo estimate's power the filter misses, comes from how the
- * fluctuations of |E|² follow those of |Y|² over the bins (a regression that the caller's voice
- * and the line noise, uncorrelated with Y, do not bias; after Valin 2007, "On adjusting the
- * learning rate in frequency domain echo cancellation with double-talk"), updated faster while
- * the echo estimate is strong against the residual.
+ * `leak`, the share of the echo estimate's power the filter misses, is `EchoLeak`'s (a regression
+ * over the bins that the caller's voice and the line noise do not bias).
  *
  * The output is for the barge-in detector only (never for the agent: suppression costs the
  * caller's voice where the echo is loud), and lags the input by one block (the overlap).
@@ -27,14 +25,6 @@ export interface EchoSuppressorOptions {
   /** least gain of a bin, dB (negative) */
   floorDb?: number;
 }
-
-/** leak estimates are kept in [MIN_LEAK, 1] */
-const MIN_LEAK = 0.005;
-/** smoothing of the per-bin powers whose fluctuations are regressed (per block) */
-const SPEC_AVERAGE = 0.05;
-/** fastest leak update per block, and its scale with the echo estimate's share of the residual */
-const LEAK_RATE_MAX = 0.005;
-const LEAK_RATE_SCALE = 0.01;
 
 export class EchoSuppressor {
   readonly #B: number;
@@ -49,15 +39,10 @@ export class EchoSuppressor {
   readonly #ola: Float64Array;
   readonly #re: Float64Array;
   readonly #im: Float64Array;
-  /** smoothed |E|², |Y|² per bin */
-  readonly #eh: Float64Array;
-  readonly #yh: Float64Array;
   /** this frame's |E|² and |Y|² per bin */
   readonly #pe: Float64Array;
   readonly #py: Float64Array;
-  #pey = 0;
-  #pyy = 0;
-  #leak = 1;
+  readonly #leak: EchoLeak;
   /** the last block had no echo estimate (its half of the next frame is zero) */
   #idle = true;
 
@@ -76,15 +61,14 @@ export class EchoSuppressor {
     this.#ola = new Float64Array(B);
     this.#re = new Float64Array(N);
     this.#im = new Float64Array(N);
-    this.#eh = new Float64Array(this.#K);
-    this.#yh = new Float64Array(this.#K);
+    this.#leak = new EchoLeak(this.#K);
     this.#pe = new Float64Array(this.#K);
     this.#py = new Float64Array(this.#K);
   }
 
   /** Share of the echo estimate's power the filter misses, 0..1 (1 until learned: suppress all it may). */
   get leak(): number {
-    return this.#leak;
+    return this.#leak.leak;
   }
 
   /** Forgets the previous block (a gap in the stream): the next frame starts from silence. */
@@ -131,12 +115,6 @@ export class EchoSuppressor {
     }
     this.#fft.transform(re, im);
     // E(k) = (Z(k) + conj Z(N−k)) / 2, Y(k) = (Z(k) − conj Z(N−k)) / 2j
-    let pey = 0;
-    let pyy = 0;
-    let see = 0;
-    let syy = 0;
-    const eh = this.#eh;
-    const yh = this.#yh;
     const pes = this.#pe;
     const pys = this.#py;
     for (let k = 0; k < K; k++) {
@@ -145,31 +123,13 @@ export class EchoSuppressor {
       const ei = 0.5 * (im[k]! - im[m]!);
       const yr = 0.5 * (im[k]! + im[m]!);
       const yi = -0.5 * (re[k]! - re[m]!);
-      const pe = er * er + ei * ei;
-      const py = yr * yr + yi * yi;
-      const de = pe - eh[k]!;
-      const dy = py - yh[k]!;
-      pey += de * dy;
-      pyy += dy * dy;
-      eh[k] = (1 - SPEC_AVERAGE) * eh[k]! + SPEC_AVERAGE * pe;
-      yh[k] = (1 - SPEC_AVERAGE) * yh[k]! + SPEC_AVERAGE * py;
-      see += pe;
-      syy += py;
-      pes[k] = pe;
-      pys[k] = py;
+      pes[k] = er * er + ei * ei;
+      pys[k] = yr * yr + yi * yi;
     }
-    if (syy > 0 && pyy > 0) {
-      // regression of |E|² fluctuations on |Y|² ones, at a rate that grows with the echo's share
-      const rate = Math.min(LEAK_RATE_MAX, (LEAK_RATE_SCALE * syy) / (see + 1e-9));
-      const sPyy = Math.sqrt(pyy);
-      this.#pey = (1 - rate) * this.#pey + (rate * pey) / sPyy;
-      this.#pyy = (1 - rate) * this.#pyy + rate * sPyy;
-      if (this.#pyy < 1) this.#pyy = 1;
-      this.#leak = Math.min(1, Math.max(MIN_LEAK, this.#pey / this.#pyy));
-    }
+    const leak = this.#leak.update(pes, pys);
     // G(k) · E(k) in place of Z(k) for bins 0..B (mirrored below): for k < B, Z(N − k) lies
     // above B and is still Z's when read.
-    const c = this.#over * this.#leak;
+    const c = this.#over * leak;
     for (let k = 0; k < K; k++) {
       const m = (N - k) % N;
       const g = Math.max(this.#floor, 1 - (c * pys[k]!) / (pes[k]! + 1e-9));
