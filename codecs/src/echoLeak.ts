@@ -30,6 +30,14 @@ export class EchoLeak {
     this.#yh = new Float64Array(bins);
   }
 
+  /** A new echo path: what was learned of the old one says nothing of it. */
+  reset(): void {
+    this.#eh.fill(0);
+    this.#yh.fill(0);
+    this.#pey = this.#pyy = 0;
+    this.leak = 1;
+  }
+
   /** One block's residual and echo estimate powers per bin (|E|², |Y|²); returns `leak`. */
   update(pe: Float64Array, py: Float64Array): number {
     const eh = this.#eh;
