@@ -69,7 +69,8 @@ const REG = 2 * 100 * 100;
 /**
  * Step control. At a fixed step the background filter learns the line's noise along with the
  * echo (misadjustment): under noise as loud as the echo it left more echo than the path had (D.5,
- * ERL 10 dB, white noise at −30 dBFS: 6.7 dB under the reference against the path's 10.4). Each
+ * ERL 10 dB, white noise at −30 dBFS: 6.7 dB under the reference against the path's 10.4; with
+ * the step control 12.1). Each
  * bin's step is μ times the share of its error that is echo still to learn, the larger of two
  * estimates (at most 1):
  *   - 2 · leak · |Y|² / |E|², the echo the filter misses (`EchoLeak`; SpeexDSP's MDF caps that
