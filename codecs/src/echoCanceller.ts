@@ -70,9 +70,8 @@ const REG = 2 * 100 * 100;
  * Step control. At a fixed step the background filter learns the line's noise along with the
  * echo (misadjustment): under noise as loud as the echo it left more echo than the path had (D.5,
  * ERL 10 dB, white noise at −30 dBFS: 6.7 dB under the reference against the path's 10.4; with
- * the step control 12.1). Each
- * bin's step is μ times the share of its error that is echo still to learn, the larger of two
- * estimates (at most 1):
+ * the step control 12.1). Each bin's step is μ times the share of its error that is echo still to
+ * learn, the larger of two estimates (at most 1):
  *   - 2 · leak · |Y|² / |E|², the echo the filter misses (`EchoLeak`; SpeexDSP's MDF caps that
  *     share at 1/2, the factor 2 makes it the full step);
  *   - 1 − NOISE_FLOOR_OVER · N / |E|², N the least smoothed |E|² over the last FLOOR_SUBWINDOWS ×
@@ -622,24 +621,9 @@ export class EchoCanceller {
    */
   #stepShares(): void {
     const K = this.#K;
-    const N = 2 * this.#B;
-    const tr = this.#tr;
-    const ti = this.#ti;
     const pe = this.#pe;
     const py = this.#py;
-    // E(k) = (Z(k) + conj Z(N−k)) / 2, Y(k) = (Z(k) − conj Z(N−k)) / 2j; written over Z(k), which
-    // no later bin reads (for 0 < k < B, Z(N − k) lies above B; bins 0 and B are their own mirror)
-    for (let k = 0; k < K; k++) {
-      const m = (N - k) % N;
-      const er = 0.5 * (tr[k]! + tr[m]!);
-      const ei = 0.5 * (ti[k]! - ti[m]!);
-      const yr = 0.5 * (ti[k]! + ti[m]!);
-      const yi = -0.5 * (tr[k]! - tr[m]!);
-      tr[k] = er;
-      ti[k] = ei;
-      pe[k] = er * er + ei * ei;
-      py[k] = yr * yr + yi * yi;
-    }
+    this.#fft.splitTwoReal(this.#tr, this.#ti, pe, py);
     const leak = this.#leak.update(pe, py);
     const es = this.#es;
     const mins = this.#floorMin;

@@ -114,29 +114,17 @@ export class EchoSuppressor {
       this.#y0[n] = yv;
     }
     this.#fft.transform(re, im);
-    // E(k) = (Z(k) + conj Z(N−k)) / 2, Y(k) = (Z(k) − conj Z(N−k)) / 2j
+    // E over bins 0..B in place of Z, |E|² and |Y|² split out
     const pes = this.#pe;
     const pys = this.#py;
-    for (let k = 0; k < K; k++) {
-      const m = (N - k) % N;
-      const er = 0.5 * (re[k]! + re[m]!);
-      const ei = 0.5 * (im[k]! - im[m]!);
-      const yr = 0.5 * (im[k]! + im[m]!);
-      const yi = -0.5 * (re[k]! - re[m]!);
-      pes[k] = er * er + ei * ei;
-      pys[k] = yr * yr + yi * yi;
-    }
+    this.#fft.splitTwoReal(re, im, pes, pys);
     const leak = this.#leak.update(pes, pys);
-    // G(k) · E(k) in place of Z(k) for bins 0..B (mirrored below): for k < B, Z(N − k) lies
-    // above B and is still Z's when read.
+    // G(k) · E(k) for bins 0..B (mirrored below)
     const c = this.#over * leak;
     for (let k = 0; k < K; k++) {
-      const m = (N - k) % N;
       const g = Math.max(this.#floor, 1 - (c * pys[k]!) / (pes[k]! + 1e-9));
-      const er = 0.5 * (re[k]! + re[m]!);
-      const ei = 0.5 * (im[k]! - im[m]!);
-      re[k] = g * er;
-      im[k] = g * ei;
+      re[k] = g * re[k]!;
+      im[k] = g * im[k]!;
     }
     for (let k = 1; k < K - 1; k++) {
       re[N - k] = re[k]!;

@@ -68,4 +68,26 @@ export class Fft {
       }
     }
   }
+
+  /**
+   * After a forward transform of two real signals packed as one (re = a, im = b): A's spectrum
+   * over bins 0..n/2, written in place, and the powers |A(k)|², |B(k)|² into `pa`, `pb` (n/2 + 1
+   * bins each). A(k) = (Z(k) + conj Z(n−k)) / 2, B(k) = (Z(k) − conj Z(n−k)) / 2j; writing A(k)
+   * over Z(k) is safe, as no later bin reads it (for 0 < k < n/2 the mirror n − k lies above n/2;
+   * bins 0 and n/2 are their own mirror).
+   */
+  splitTwoReal(re: Float64Array, im: Float64Array, pa: Float64Array, pb: Float64Array): void {
+    const n = this.n;
+    for (let k = 0; k <= n / 2; k++) {
+      const m = (n - k) % n;
+      const ar = 0.5 * (re[k]! + re[m]!);
+      const ai = 0.5 * (im[k]! - im[m]!);
+      const br = 0.5 * (im[k]! + im[m]!);
+      const bi = -0.5 * (re[k]! - re[m]!);
+      re[k] = ar;
+      im[k] = ai;
+      pa[k] = ar * ar + ai * ai;
+      pb[k] = br * br + bi * bi;
+    }
+  }
 }
