@@ -135,9 +135,10 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         started: (waited) => {
           this.record.quality.started(waited);
         },
-        reference: (playsAtMs, frame) => {
-          this.monitor.reference(playsAtMs, frame);
-          this.inbound.reference(playsAtMs, frame);
+        reference: (playsAtMs, frame, heard) => {
+          // the echo is of what the far end plays; the recording keeps the agent's audio as sent
+          this.monitor.reference(playsAtMs, heard);
+          this.inbound.reference(playsAtMs, heard);
           this.record.played(playsAtMs, frame);
         },
       },

@@ -164,7 +164,7 @@ export class InboundLeg implements EdgeSink {
     return nowMs - this.#lastPacketAt;
   }
 
-  /** What the playout played at `playsAtMs` (edge rate): the canceller's reference. */
+  /** What the far end plays at `playsAtMs` (edge rate, as it decodes it): the canceller's reference. */
   reference(playsAtMs: number, frame: Int16Array): void {
     this.#echo.reference(playsAtMs, frame);
   }

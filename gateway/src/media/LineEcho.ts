@@ -121,7 +121,7 @@ export class LineEcho {
     return this.aec.rate;
   }
 
-  /** The edge-rate audio played at `playsAtMs` (the reference). */
+  /** The edge-rate audio the far end plays at `playsAtMs` (the reference: on Opus the packet decoded). */
   reference(playsAtMs: number, frame: Int16Array): void {
     this.#agentAec?.playRef(frame, Math.round((playsAtMs * this.#edgeRate) / 1000));
     const at = Math.round((playsAtMs * this.rate) / 1000);

@@ -1,7 +1,7 @@
 import { int16ToFloat, Resampler } from '../../../codecs/src/index.js';
 import { DtmfSchedule } from './DtmfSchedule.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
-import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
+import { CODEC_INFO, createEncoder, FarEndPlayback, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
 import { PlayoutGain } from './PlayoutGain.js';
 import { PlayoutQueue } from './PlayoutQueue.js';
@@ -16,8 +16,12 @@ export interface PlayoutEvents {
   underrun(): void;
   /** First sample of an agent chunk went out; `waitedMs` since it arrived. */
   started(waitedMs: number): void;
-  /** The edge-rate audio of each frame and when the caller hears it (the echo reference for barge-in). Borrowed. */
-  reference(playsAtMs: number, frame: Int16Array): void;
+  /**
+   * Each audio frame and when the caller hears it: `frame` as encoded (edge rate), `heard` as the
+   * far end decodes it, the echo reference (on Opus the packet decoded here, 6.5 ms later and with
+   * its coding noise; elsewhere `frame` itself). Both borrowed.
+   */
+  reference(playsAtMs: number, frame: Int16Array, heard: Int16Array): void;
 }
 
 export interface PlayoutOptions {
@@ -49,6 +53,7 @@ export class Playout implements Tickable {
   readonly #buffered: boolean;
   readonly #resampler: Resampler;
   readonly #encoder: FrameEncoder;
+  readonly #farEnd: FarEndPlayback;
   readonly #agentFrame: Int16Array;
   readonly #f32In: Float32Array;
   readonly #f32Out: Float32Array;
@@ -85,6 +90,7 @@ export class Playout implements Tickable {
     this.queue = new PlayoutQueue(opts.maxSeconds * opts.agentRate);
     this.#resampler = new Resampler(speex, { inRate: opts.agentRate, outRate: info.pcmRate, quality: opts.quality });
     this.#encoder = createEncoder(opts.codec);
+    this.#farEnd = new FarEndPlayback(opts.codec);
     this.#agentFrame = new Int16Array((opts.agentRate * FRAME_MS) / 1000);
     this.#f32In = new Float32Array(this.#agentFrame.length);
     this.#f32Out = new Float32Array(this.#resampler.maxOutput(this.#agentFrame.length) + 8);
@@ -228,10 +234,10 @@ export class Playout implements Tickable {
     f.kind = 'audio';
     f.idle = r.filled === 0;
     f.payload = this.#payload.subarray(0, this.#encoder.encode(e, this.#payload));
-    this.#emit(!(f.idle && this.#buffered));
+    const heard = this.#farEnd.heard(e, f.payload, this.#emit(!(f.idle && this.#buffered)));
     // Marks now at the head: their audio is all in this or an earlier frame.
     for (let m = this.queue.shiftMark(); m !== null; m = this.queue.shiftMark()) this.#reach(m, nowMs);
-    this.#ev.reference(playsAt, e);
+    this.#ev.reference(playsAt, e, heard);
   }
 
   /** A mark whose audio has all been handed to the edge. */
@@ -254,7 +260,7 @@ export class Playout implements Tickable {
       f.kind = 'audio';
       f.idle = true;
       f.payload = this.#payload.subarray(0, this.#encoder.encode(this.#edgeFrame, this.#payload));
-      this.#emit(!this.#buffered);
+      this.#farEnd.heard(this.#edgeFrame, f.payload, this.#emit(!this.#buffered)); // its decoder follows every packet
       return;
     }
     f.kind = 'tone';
@@ -266,10 +272,12 @@ export class Playout implements Tickable {
     this.#emit(true);
   }
 
-  /** Hands the frame to the edge (when `send`) and counts the 20 ms it covers. */
-  #emit(send: boolean): void {
-    if (send && this.#edge.send(this.#frame)) this.framesSent++;
+  /** Hands the frame to the edge (when `send`) and counts the 20 ms it covers. True if the edge took it. */
+  #emit(send: boolean): boolean {
+    const sent = send && this.#edge.send(this.#frame);
+    if (sent) this.framesSent++;
     if (send || !this.#buffered) this.#aheadMs += FRAME_MS;
+    return sent;
   }
 
   #fireDue(nowMs: number): void {
@@ -286,5 +294,6 @@ export class Playout implements Tickable {
     this.#closed = true;
     this.#resampler.close();
     this.#encoder.close();
+    this.#farEnd.close();
   }
 }
