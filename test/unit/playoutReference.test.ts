@@ -14,19 +14,27 @@ import { fixture, snrDb, xcorrPeak } from '../helpers/audio.js';
 
 const FRAMES = 100; // 2 s on the 20 ms grid
 
-async function play(codec: EdgeCodecName): Promise<{ sent: Uint8Array[]; frames: Int16Array[]; heard: Int16Array[] }> {
+/** What the edge saw and what the playout said the far end plays, in order. */
+type Event = { packet: Uint8Array; taken: boolean } | { frame: Int16Array; heard: Int16Array };
+
+/**
+ * 2 s of agent speech played to an edge of `codec` that refuses the frames `refuse` picks (a
+ * full socket, a call on hold), with DTMF sent `dtmfAtFrame` ticks in.
+ */
+async function play(codec: EdgeCodecName, refuse = (_n: number) => false, dtmfAtFrame = -1): Promise<Event[]> {
   const speex = await loadResamplerModule();
-  const sent: Uint8Array[] = [];
-  const frames: Int16Array[] = [];
-  const heard: Int16Array[] = [];
+  const events: Event[] = [];
+  let audioFrames = 0;
   const edge: Edge = {
     kind: 'test',
     playback: 'clocked',
     leadMs: 0,
     attach: () => {},
     send: (f) => {
-      if (f.kind === 'audio') sent.push(f.payload.slice());
-      return true;
+      if (f.kind !== 'audio') return true;
+      const taken = !refuse(audioFrames++);
+      events.push({ packet: f.payload.slice(), taken });
+      return taken;
     },
     mark: () => {},
     clear: () => {},
@@ -37,19 +45,21 @@ async function play(codec: EdgeCodecName): Promise<{ sent: Uint8Array[]; frames:
     overflow: () => {},
     underrun: () => {},
     started: () => {},
-    reference: (_at, frame, h) => {
-      frames.push(frame.slice());
-      heard.push(h.slice());
-    },
+    reference: (_at, frame, heard) => events.push({ frame: frame.slice(), heard: heard.slice() }),
   });
   const agent = fixture('agent-reply-24k.wav');
   expect(agent.sampleRate).toBe(24000);
   const pcm = agent.samples.slice(0, 24000 * 2);
   p.enqueue(new Uint8Array(pcm.buffer), 0);
-  for (let i = 0; i < FRAMES; i++) p.tick(i * 20, 1);
+  for (let i = 0; i < FRAMES; i++) {
+    if (i === dtmfAtFrame) expect(p.sendDtmf('5')).toBe(1);
+    p.tick(i * 20, 1);
+  }
   p.close();
-  return { sent, frames, heard };
+  return events;
 }
+
+const framesOf = (events: Event[]) => events.flatMap((e) => ('frame' in e ? [e] : []));
 
 const joined = (xs: Int16Array[]) => {
   const out = new Int16Array(xs.reduce((n, x) => n + x.length, 0));
@@ -63,20 +73,22 @@ const joined = (xs: Int16Array[]) => {
 
 describe('the playout echo reference', () => {
   it('on Opus is each packet sent, decoded as the far end decodes it', async () => {
-    const { sent, frames, heard } = await play('opus');
-    expect(sent.length).toBe(FRAMES);
-    expect(heard.length).toBe(FRAMES);
+    const events = await play('opus');
+    const refs = framesOf(events);
+    expect(refs.length).toBe(FRAMES);
     const dec = new OpusDecoder();
     const out = new Int16Array(960);
-    for (let i = 0; i < FRAMES; i++) {
-      expect(dec.decode(sent[i]!, out)).toBe(960);
-      expect(heard[i]).toEqual(out);
+    for (let i = 0; i < events.length; i += 2) {
+      const [sent, ref] = [events[i]!, events[i + 1]!];
+      if (!('packet' in sent) || !('heard' in ref)) throw new Error('a packet, then its reference');
+      expect(dec.decode(sent.packet, out)).toBe(960);
+      expect(ref.heard).toEqual(out);
     }
     dec.close();
     // what the far end plays is the frame 6.5 ms later (the encoder's delay), with its coding noise
     // 10–20 dB under it: no filter fed the frame itself models the echo of it better than that
-    const a = joined(frames);
-    const b = joined(heard);
+    const a = joined(refs.map((r) => r.frame));
+    const b = joined(refs.map((r) => r.heard));
     const lag = (OPUS_ENCODER_DELAY_MS * OPUS_RATE) / 1000;
     expect(xcorrPeak(a.subarray(OPUS_RATE / 2, OPUS_RATE), b.subarray(OPUS_RATE / 2), 480).lag).toBe(lag);
     const snr = snrDb(a.subarray(0, a.length - lag), b.subarray(lag), OPUS_RATE / 2, a.length - lag);
@@ -85,12 +97,41 @@ describe('the playout echo reference', () => {
     expect(snr).toBeLessThan(20);
   });
 
+  it('on Opus follows only the packets the edge took, DTMF pauses included, and is silence for the others', async () => {
+    const events = await play('opus', (n) => n % 9 === 4, 30);
+    const dec = new OpusDecoder();
+    const out = new Int16Array(960);
+    const silence = new Int16Array(960);
+    let heard = out;
+    let refused = 0;
+    let pauses = 0; // audio packets with no reference after them: DTMF's silent pause
+    for (const [i, e] of events.entries()) {
+      if ('heard' in e) {
+        expect(e.heard).toEqual(heard);
+        continue;
+      }
+      if (!('heard' in (events[i + 1] ?? {}))) pauses++;
+      if (e.taken) {
+        dec.decode(e.packet, out);
+        heard = out;
+      } else {
+        heard = silence;
+        refused++;
+      }
+    }
+    dec.close();
+    expect(refused).toBeGreaterThanOrEqual(8);
+    expect(pauses).toBeGreaterThanOrEqual(1);
+    // the agent's audio waited for the digit: fewer reference frames than ticks
+    expect(framesOf(events).length).toBeLessThan(FRAMES);
+  });
+
   for (const codec of ['PCMU', 'slin16'] as const) {
     it(`on ${codec} is the frame itself`, async () => {
-      const { sent, frames, heard } = await play(codec);
-      expect(sent.length).toBe(FRAMES);
-      expect(heard).toEqual(frames);
-      expect(joined(frames).some((v) => v !== 0)).toBe(true);
+      const refs = framesOf(await play(codec));
+      expect(refs.length).toBe(FRAMES);
+      for (const r of refs) expect(r.heard).toEqual(r.frame);
+      expect(refs.some((r) => r.frame.some((v) => v !== 0))).toBe(true);
     });
   }
 });

@@ -1,7 +1,8 @@
 import { int16ToFloat, Resampler } from '../../../codecs/src/index.js';
 import { DtmfSchedule } from './DtmfSchedule.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
-import { CODEC_INFO, createEncoder, FarEndPlayback, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
+import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
+import { FarEndPlayback } from './FarEndPlayback.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
 import { PlayoutGain } from './PlayoutGain.js';
 import { PlayoutQueue } from './PlayoutQueue.js';
@@ -17,9 +18,8 @@ export interface PlayoutEvents {
   /** First sample of an agent chunk went out; `waitedMs` since it arrived. */
   started(waitedMs: number): void;
   /**
-   * Each audio frame and when the caller hears it: `frame` as encoded (edge rate), `heard` as the
-   * far end decodes it, the echo reference (on Opus the packet decoded here, 6.5 ms later and with
-   * its coding noise; elsewhere `frame` itself). Both borrowed.
+   * Each frame of agent audio (not DTMF) and when the caller hears it: `frame` as encoded (edge rate),
+   * `heard` as the far end plays it, the echo reference (FarEndPlayback). Both borrowed.
    */
   reference(playsAtMs: number, frame: Int16Array, heard: Int16Array): void;
 }
@@ -90,12 +90,12 @@ export class Playout implements Tickable {
     this.queue = new PlayoutQueue(opts.maxSeconds * opts.agentRate);
     this.#resampler = new Resampler(speex, { inRate: opts.agentRate, outRate: info.pcmRate, quality: opts.quality });
     this.#encoder = createEncoder(opts.codec);
-    this.#farEnd = new FarEndPlayback(opts.codec);
     this.#agentFrame = new Int16Array((opts.agentRate * FRAME_MS) / 1000);
     this.#f32In = new Float32Array(this.#agentFrame.length);
     this.#f32Out = new Float32Array(this.#resampler.maxOutput(this.#agentFrame.length) + 8);
     this.#edgeFrame = new Int16Array(info.frameSamples);
     this.#payload = new Uint8Array(info.maxPayload);
+    this.#farEnd = new FarEndPlayback(opts.codec, info.frameSamples);
   }
 
   /** Algorithmic delay of the outbound chain (resampler), ms. */
@@ -234,7 +234,8 @@ export class Playout implements Tickable {
     f.kind = 'audio';
     f.idle = r.filled === 0;
     f.payload = this.#payload.subarray(0, this.#encoder.encode(e, this.#payload));
-    const heard = this.#farEnd.heard(e, f.payload, this.#emit(!(f.idle && this.#buffered)));
+    const sent = this.#emit(!(f.idle && this.#buffered));
+    const heard = this.#farEnd.play(e, f.payload, sent);
     // Marks now at the head: their audio is all in this or an earlier frame.
     for (let m = this.queue.shiftMark(); m !== null; m = this.queue.shiftMark()) this.#reach(m, nowMs);
     this.#ev.reference(playsAt, e, heard);
@@ -260,7 +261,7 @@ export class Playout implements Tickable {
       f.kind = 'audio';
       f.idle = true;
       f.payload = this.#payload.subarray(0, this.#encoder.encode(this.#edgeFrame, this.#payload));
-      this.#farEnd.heard(this.#edgeFrame, f.payload, this.#emit(!this.#buffered)); // its decoder follows every packet
+      this.#farEnd.play(this.#edgeFrame, f.payload, this.#emit(!this.#buffered)); // (its decoder follows)
       return;
     }
     f.kind = 'tone';

@@ -162,37 +162,6 @@ export function createDecoder(name: EdgeCodecName): FrameDecoder {
   }
 }
 
-/**
- * What the far end plays of the frames a call sends. For most codecs the frame itself: linear PCM
- * exactly, G.711 within its quantisation (about 38 dB under the signal). For Opus, each packet sent
- * decoded as the far end decodes it: perceptual coding keeps the spectrum, not the waveform, and at
- * 32 kbit/s the decoded agent speech stands only about 15 dB over its difference from the frame
- * encoded, 6.5 ms later (the encoder's delay). An echo canceller whose reference is the frame
- * encoded cannot model the echo better than that.
- */
-export class FarEndPlayback {
-  readonly #dec: FrameDecoder | null;
-  readonly #out: Int16Array;
-
-  constructor(name: EdgeCodecName) {
-    this.#dec = name === 'opus' ? new OpusFrameDecoder() : null;
-    this.#out = new Int16Array(this.#dec === null ? 0 : CODEC_INFO[name].frameSamples);
-  }
-
-  /**
-   * `frame` as the far end plays it, `payload` its packet, `sent` whether that went out (a frame
-   * held back is silence the far end never gets). A view, valid until the next frame.
-   */
-  heard(frame: Int16Array, payload: Uint8Array, sent: boolean): Int16Array {
-    if (this.#dec === null || !sent) return frame;
-    return this.#out.subarray(0, this.#dec.decode(payload, this.#out));
-  }
-
-  close(): void {
-    this.#dec?.close();
-  }
-}
-
 export function createEncoder(name: EdgeCodecName): FrameEncoder {
   switch (name) {
     case 'opus':
