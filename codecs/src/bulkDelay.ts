@@ -6,7 +6,8 @@
  * echo canceller's filter spans that, so only a move out of its span counts as a new path. A
  * handset's or a hybrid's later reflection sometimes correlates best with a window of speech:
  * while the filter cancels (`holding`), a move later needs the old place to have stopped
- * correlating, and a second search to agree.
+ * correlating, and a second search to agree. While it does not, a peak 4 ms or more earlier,
+ * found twice, moves it even inside its span (a first lock a pitch period late).
  *
  * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
  * locked, every second after; searches back off while nothing is found.
@@ -41,6 +42,8 @@ export class BulkDelay {
   /** the last weaker peak, waiting for a second search to agree (−1: none) */
   #candidate = -1;
   readonly #agree: number;
+  /** an earlier peak this far from the delay is another place, samples (4 ms) */
+  readonly #refine: number;
   readonly #nearC: Float32Array;
   readonly #refC: Float32Array;
   /** where the caller's filter covers: a delay within [delay − slackBefore, delay + slackAfter] is the same path */
@@ -55,6 +58,7 @@ export class BulkDelay {
     this.#every = Math.round(((o.everyMs ?? 200) * o.rate) / 1000);
     this.#dec = Math.max(1, Math.round(o.rate / 2000));
     this.#agree = Math.round(o.rate / 500);
+    this.#refine = Math.round(o.rate / 250);
     this.#near = new Float32Array(1 << Math.ceil(Math.log2(this.#win + o.rate / 5)));
     this.#nearC = new Float32Array(Math.floor(this.#win / this.#dec));
     this.#refC = new Float32Array(Math.floor(this.#win / this.#dec) + Math.floor(this.#maxDelay / this.#dec) + 1);
@@ -75,16 +79,21 @@ export class BulkDelay {
     const locked = found >= 0 && was >= 0;
     const later = locked && found > was + this.slackAfter;
     const outside = later || (locked && found < was - this.slackBefore);
+    // A filter that does not cancel may have locked late, on a peak a pitch period after the
+    // path's (a first search over a little voiced speech), where its lead no longer covers the
+    // path's head, and inside its span nothing would move it. There an earlier peak, found twice,
+    // moves it (a move earlier keeps the old place in the span).
+    const earlier = locked && !outside && !this.holding && found < was - this.#refine;
     // While the filter cancels well (`holding`), a move later must be found twice too, however
     // strong: a path that moved stays moved (see `#estimate`). A filter that does not cancel moves
     // on the first strong peak.
-    if (found >= 0 && (this.corr < LOCK_CORR || (later && this.holding))) {
+    if (found >= 0 && (this.corr < LOCK_CORR || (later && this.holding) || earlier)) {
       const agreed = this.#candidate >= 0 && Math.abs(found - this.#candidate) <= this.#agree;
       this.#candidate = found;
       if (!agreed) found = -1;
     }
     let moved = false;
-    if (found >= 0 && (was < 0 || outside)) {
+    if (found >= 0 && (was < 0 || outside || earlier)) {
       this.delay = found;
       moved = true;
     }
