@@ -7,7 +7,8 @@
  * handset's or a hybrid's later reflection sometimes correlates best with a window of speech:
  * while the filter cancels (`holding`), a move later needs the old place to have stopped
  * correlating, and a second search to agree. While it does not, a peak 4 ms or more earlier,
- * found twice, moves it even inside its span (a first lock a pitch period late).
+ * found by two searches in a row, moves it even inside its span, never more than `slackBefore`
+ * before where the lock put it (a first lock a pitch period late).
  *
  * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
  * locked, every second after; searches back off while nothing is found.
@@ -44,6 +45,10 @@ export class BulkDelay {
   readonly #agree: number;
   /** an earlier peak this far from the delay is another place, samples (4 ms) */
   readonly #refine: number;
+  /** an earlier peak inside the span, waiting for the next search to agree (−1: none) */
+  #earlier = -1;
+  /** where the last lock or move out of the span put the delay (−1: not yet) */
+  #placed = -1;
   readonly #nearC: Float32Array;
   readonly #refC: Float32Array;
   /** where the caller's filter covers: a delay within [delay − slackBefore, delay + slackAfter] is the same path */
@@ -64,7 +69,10 @@ export class BulkDelay {
     this.#refC = new Float32Array(Math.floor(this.#win / this.#dec) + Math.floor(this.#maxDelay / this.#dec) + 1);
   }
 
-  /** Adds near-end samples; returns true when the delay was found or moved out of the filter's span. */
+  /**
+   * Adds near-end samples; returns true when the delay was found, moved out of the filter's span,
+   * or moved earlier inside it while the filter does not cancel.
+   */
   near(x: Int16Array, atSample: number, refAt: (s: number) => number): boolean {
     const nmask = this.#near.length - 1;
     for (let i = 0; i < x.length; i++) this.#near[(this.#nearEnd + i) & nmask] = x[i]!;
@@ -79,22 +87,33 @@ export class BulkDelay {
     const locked = found >= 0 && was >= 0;
     const later = locked && found > was + this.slackAfter;
     const outside = later || (locked && found < was - this.slackBefore);
+    if (was >= 0 && this.#placed < 0) this.#placed = was;
     // A filter that does not cancel may have locked late, on a peak a pitch period after the
     // path's (a first search over a little voiced speech), where its lead no longer covers the
-    // path's head, and inside its span nothing would move it. There an earlier peak, found twice,
-    // moves it (a move earlier keeps the old place in the span).
-    const earlier = locked && !outside && !this.holding && found < was - this.#refine;
-    // While the filter cancels well (`holding`), a move later must be found twice too, however
-    // strong: a path that moved stays moved (see `#estimate`). A filter that does not cancel moves
-    // on the first strong peak.
-    if (found >= 0 && (this.corr < LOCK_CORR || (later && this.holding) || earlier)) {
-      const agreed = this.#candidate >= 0 && Math.abs(found - this.#candidate) <= this.#agree;
-      this.#candidate = found;
+    // path's head, and inside its span nothing would move it. There a peak 4 ms or more earlier,
+    // found by two searches in a row, moves it (a move earlier keeps the old place in the span);
+    // never more than `slackBefore` before where the lock put it, or peaks scattered by noise would
+    // walk it earlier, a few ms at a time, off the path's tail.
+    const earlier = locked && !outside && !this.holding && found <= was - this.#refine && found >= this.#placed - this.slackBefore;
+    if (earlier) {
+      const agreed = this.#earlier >= 0 && Math.abs(found - this.#earlier) <= this.#agree;
+      this.#earlier = agreed ? -1 : found;
       if (!agreed) found = -1;
+    } else {
+      this.#earlier = -1;
+      // While the filter cancels well (`holding`), a move later must be found twice too, however
+      // strong: a path that moved stays moved (see `#estimate`). A filter that does not cancel
+      // moves out of its span on the first strong peak.
+      if (found >= 0 && (this.corr < LOCK_CORR || (later && this.holding))) {
+        const agreed = this.#candidate >= 0 && Math.abs(found - this.#candidate) <= this.#agree;
+        this.#candidate = found;
+        if (!agreed) found = -1;
+      }
     }
     let moved = false;
     if (found >= 0 && (was < 0 || outside || earlier)) {
       this.delay = found;
+      if (!earlier) this.#placed = found;
       moved = true;
     }
     this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
