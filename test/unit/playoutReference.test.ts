@@ -21,7 +21,7 @@ type Event = { packet: Uint8Array; taken: boolean } | { frame: Int16Array; heard
  * 2 s of agent speech played to an edge of `codec` that refuses the frames `refuse` picks (a
  * full socket, a call on hold), with DTMF sent `dtmfAtFrame` ticks in.
  */
-async function play(codec: EdgeCodecName, refuse = (_n: number) => false, dtmfAtFrame = -1): Promise<Event[]> {
+async function play(codec: EdgeCodecName, refuse = (_n: number) => false, dtmfAtFrame = -1): Promise<Event[] & { delayMs?: number }> {
   const speex = await loadResamplerModule();
   const events: Event[] = [];
   let audioFrames = 0;
@@ -56,7 +56,7 @@ async function play(codec: EdgeCodecName, refuse = (_n: number) => false, dtmfAt
     p.tick(i * 20, 1);
   }
   p.close();
-  return events;
+  return Object.assign(events, { delayMs: p.delayMs });
 }
 
 const framesOf = (events: Event[]) => events.flatMap((e) => ('frame' in e ? [e] : []));
@@ -95,6 +95,21 @@ describe('the playout echo reference', () => {
     console.log(`Opus at 32 kbit/s: the decoded agent speech ${snr.toFixed(1)} dB over its difference from the frame`);
     expect(snr).toBeGreaterThan(10);
     expect(snr).toBeLessThan(20);
+  });
+
+  it("on Opus gives as the outbound delay the lag of what the far end plays behind the agent's audio", async () => {
+    const events = await play('opus');
+    const heard = joined(framesOf(events).map((r) => r.heard));
+    // both at the agent's 24 kHz (the agent's audio has nothing over 12 kHz to fold back)
+    const heard24 = Int16Array.from({ length: heard.length >> 1 }, (_, i) => heard[2 * i]!);
+    const agent = fixture('agent-reply-24k.wav').samples;
+    const lag = xcorrPeak(agent.subarray(12000, 36000), heard24.subarray(12000), 480).lag;
+    console.log(
+      `Opus: the far end plays the agent's audio ${(lag / 24).toFixed(2)} ms late; outbound delay ${events.delayMs!.toFixed(2)} ms`,
+    );
+    // the resampler's delay and the codec's 6.5 ms, to within a 24 kHz sample
+    expect(events.delayMs!).toBeGreaterThan(OPUS_ENCODER_DELAY_MS);
+    expect(Math.abs(lag / 24 - events.delayMs!)).toBeLessThanOrEqual(1 / 24);
   });
 
   it('on Opus follows only the packets the edge took, DTMF pauses included, and is silence for the others', async () => {

@@ -1,7 +1,7 @@
 import { int16ToFloat, Resampler } from '../../../codecs/src/index.js';
 import { DtmfSchedule } from './DtmfSchedule.js';
 import { createOutboundFrame, type Edge } from '../edge/Edge.js';
-import { CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
+import { CODEC_DELAY_MS, CODEC_INFO, createEncoder, type EdgeCodecName, type FrameEncoder } from './edgeCodecs.js';
 import { FarEndPlayback } from './FarEndPlayback.js';
 import { FRAME_MS, type Tickable } from './PlayoutClock.js';
 import { PlayoutGain } from './PlayoutGain.js';
@@ -62,7 +62,7 @@ export class Playout implements Tickable {
   readonly #frame = createOutboundFrame();
   /** ms of audio sent to a buffered edge that it has not played yet (0 for clocked edges between ticks) */
   #aheadMs = 0;
-  /** end of the last agent sample on the caller's timeline (play time + resampler delay), ms */
+  /** end of the last agent sample on the caller's timeline (play time + the chain's delay), ms */
   #audioEndsAt = 0;
   /** marks reached, waiting for their audio to finish playing: [name, fireAtMs] */
   readonly #reached: [string, number][] = [];
@@ -98,9 +98,9 @@ export class Playout implements Tickable {
     this.#farEnd = new FarEndPlayback(opts.codec, info.frameSamples);
   }
 
-  /** Algorithmic delay of the outbound chain (resampler), ms. */
+  /** Algorithmic delay of the outbound chain, ms: the resampler's, and the codec's (Opus: 6.5). */
   get delayMs(): number {
-    return this.#resampler.delayMs;
+    return this.#resampler.delayMs + CODEC_DELAY_MS[this.#o.codec];
   }
 
   /** ms of agent audio queued. */
@@ -217,7 +217,7 @@ export class Playout implements Tickable {
     if (r.filled > 0) {
       if (r.firstReceivedAt >= 0) this.#ev.started(nowMs - r.firstReceivedAt);
       this.playedSinceClear += r.filled;
-      this.#audioEndsAt = playsAt + (1000 * r.filled) / this.#o.agentRate + this.#resampler.delayMs;
+      this.#audioEndsAt = playsAt + (1000 * r.filled) / this.#o.agentRate + this.delayMs;
       if (r.filled < this.#agentFrame.length && this.queue.peekMark() === null) this.#ev.underrun();
       this.#playing = true;
     } else this.#playing = false;

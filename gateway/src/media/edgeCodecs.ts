@@ -3,6 +3,7 @@ import {
   g711DecodeInto,
   g711EncodeInto,
   LossConcealer,
+  OPUS_ENCODER_DELAY_MS,
   OPUS_FRAME,
   OpusDecoder,
   OpusEncoder,
@@ -41,6 +42,9 @@ export const CODEC_INFO: Record<EdgeCodecName, EdgeCodecInfo> = {
   slin8: { name: 'slin8', payloadType: 118, clockRate: 8000, pcmRate: 8000, frameSamples: 160, frameTicks: 160, maxPayload: 320 },
   slin16: { name: 'slin16', payloadType: 119, clockRate: 16000, pcmRate: 16000, frameSamples: 320, frameTicks: 320, maxPayload: 640 },
 };
+
+/** Algorithmic delay of encoding then decoding, ms: the far end plays a frame this much later. */
+export const CODEC_DELAY_MS: Record<EdgeCodecName, number> = { PCMU: 0, PCMA: 0, opus: OPUS_ENCODER_DELAY_MS, slin8: 0, slin16: 0 };
 
 /** RFC 4733 telephone-event payload type the gateway offers (dynamic; 101 by convention). */
 export const DTMF_PAYLOAD_TYPE = 101;
