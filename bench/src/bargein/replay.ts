@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../../gateway/src/media/BargeIn.js';
+import { BACKGROUND_WINDOW_MS, BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../../gateway/src/media/BargeIn.js';
 import { InterruptionDetector, type EchoModel, type JudgedChunk } from '../../../gateway/src/media/Interruption.js';
 import { buildSet, parseOptions } from './main.js';
 import { pct, RECALL_WINDOW_MS } from './score.js';
@@ -61,6 +61,8 @@ interface Rec {
 
 async function record(file: string): Promise<void> {
   const values = parseOptions();
+  // the caller's line alone this long first (`--agent-after`): a record's times are the call's
+  const agentAfterMs = Number(values['agent-after']);
   const set = await buildSet(values);
   let cur: Ev[] = [];
   let echoes: number[] = [];
@@ -97,14 +99,14 @@ async function record(file: string): Promise<void> {
     model.length = 0;
     const o = await runTrial(
       t,
-      { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.drawsOf(t), vad: set.vad, codec: set.codec },
+      { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.drawsOf(t), vad: set.vad, codec: set.codec, agentAfterMs },
       { ...set.bargeIn, autoClear: false },
     );
     recs.push({
       kind: t.kind,
       path: t.path.kind,
       label: t.label,
-      onsetMs: t.onset * 1000,
+      onsetMs: t.onset * 1000 + agentAfterMs,
       minutes: o.agentSpeechMs / 60000,
       ev: cur,
       ...(all ? { all } : {}),
@@ -164,6 +166,11 @@ function replay(file: string, opts: BargeInOptions): void {
       percentileDb: (q) => {
         const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
         return e[7][Math.max(0, Math.min(QS.length - 1, Math.round(q * 10) - 1))]!;
+      },
+      // the line is heard from the call's start: a chunk's media time, to within the chain's delay
+      get backgroundHeardMs() {
+        const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
+        return Math.min(e[1], BACKGROUND_WINDOW_MS);
       },
       get pathMeasured() {
         const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
