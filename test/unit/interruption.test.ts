@@ -9,7 +9,7 @@ import { InterruptionDetector, type EchoModel } from '../../gateway/src/media/In
  */
 
 const CHUNK = 32;
-const quiet: EchoModel = { predictedEcho: () => -100, percentileDb: () => -70, pathMeasured: false, backgroundHeardMs: 1500 };
+const quiet: EchoModel = { predictedEcho: () => -100, percentileDb: () => -70, pathMeasured: false };
 
 function harness(echo: EchoModel = quiet, opts: Partial<typeof DEFAULT_BARGE_IN> = {}) {
   const events: string[] = [];
@@ -49,7 +49,6 @@ describe('InterruptionDetector', () => {
       predictedEcho: () => e,
       percentileDb: () => background,
       pathMeasured: measured,
-      backgroundHeardMs: 1500,
     });
     // at p = 1 the echo margin is 0 once the path is measured (SURE_P), echoMarginDb (6) before
     expect(needs(echo(-40, true))).toBe(-40);
@@ -133,7 +132,7 @@ describe('InterruptionDetector', () => {
 
   it('ducks one chunk sooner on clear evidence (a sure model, well over every margin) than on marginal speech', () => {
     const duckedAfter = (p: number, db: number): number => {
-      const h = harness({ predictedEcho: () => -100, percentileDb: () => -40, pathMeasured: false, backgroundHeardMs: 1500 });
+      const h = harness({ predictedEcho: () => -100, percentileDb: () => -40, pathMeasured: false });
       h.feed(320, 0.05, -60);
       for (let chunks = 1; chunks <= 4; chunks++) {
         h.feed(CHUNK, p, db);
@@ -178,7 +177,7 @@ describe('InterruptionDetector', () => {
   });
 
   it('takes nothing that does not stand clear of the predicted echo, however speech-like, until the path is measured', () => {
-    const echo: EchoModel = { predictedEcho: () => -32, percentileDb: () => -70, pathMeasured: false, backgroundHeardMs: 1500 };
+    const echo: EchoModel = { predictedEcho: () => -32, percentileDb: () => -70, pathMeasured: false };
     const h = harness(echo);
     h.feed(2000, 0.99, -30); // residual echo: 2 dB above the prediction, margin 6 dB
     expect(h.events).toEqual([]);
@@ -186,7 +185,7 @@ describe('InterruptionDetector', () => {
 
   it('once the path is measured, takes a chunk the model is sure of that reaches the predicted echo, and only such a chunk', () => {
     const outcome = (p: number, db: number): string[] => {
-      const h = harness({ predictedEcho: () => -32, percentileDb: () => -70, pathMeasured: true, backgroundHeardMs: 1500 });
+      const h = harness({ predictedEcho: () => -32, percentileDb: () => -70, pathMeasured: true });
       h.feed(2000, p, db);
       return h.events;
     };
@@ -198,14 +197,14 @@ describe('InterruptionDetector', () => {
 
   it('takes nothing that does not rise above the caller background', () => {
     // 1 dB short of the margin over a −34 dBFS background
-    const h = harness({ predictedEcho: () => -100, percentileDb: () => -34, pathMeasured: false, backgroundHeardMs: 1500 });
+    const h = harness({ predictedEcho: () => -100, percentileDb: () => -34, pathMeasured: false });
     h.feed(2000, 0.99, -34 + DEFAULT_BARGE_IN.noiseMarginDb - 1);
     expect(h.events).toEqual([]);
   });
 
   it('confirms only on a chunk the whole noise margin over the background, not on noise at its median that carries the utterance', () => {
     const background = -50;
-    const h = harness({ predictedEcho: () => -100, percentileDb: () => background, pathMeasured: false, backgroundHeardMs: 1500 });
+    const h = harness({ predictedEcho: () => -100, percentileDb: () => background, pathMeasured: false });
     h.feed(320, 0.05, -60);
     h.feed(96, 0.95, background + 10); // a burst clear of every margin: an utterance begins
     // then speech-like babble 1 dB over its median for a second: within the utterance's held
@@ -217,41 +216,18 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual(['duck@320', `resume@${resumeUnconfirmed(320)}`, 'confirm@320']);
   });
 
-  it('holds an utterance that began on a thin background to the background as it builds, until its window is full', () => {
-    // BargeInDetector's background: none in the call's first 50 ms (−100 dBFS), then the median
-    // of what it has heard (`median(t)`), over up to 1.5 s of the line
-    const fromCallStart = (median: (t: number) => number) => {
-      const h = harness({
-        predictedEcho: () => -100,
-        percentileDb: () => (h.at() < 50 ? -100 : median(h.at())),
-        pathMeasured: false,
-        get backgroundHeardMs() {
-          return Math.min(h.at(), 1500);
-        },
-      });
-      return h;
+  it('holds an utterance that began before any background was heard to the background once there is one', () => {
+    // BargeInDetector knows no background in the call's first 50 ms (SILENT_DB, −100 dBFS)
+    const fromCallStart = (backgroundDb: number, ms: number, db: number): string[] => {
+      const h = harness({ predictedEcho: () => -100, percentileDb: () => (h.at() < 50 ? -100 : backgroundDb), pathMeasured: false });
+      h.feed(ms, 0.95, db);
+      return h.events;
     };
     // speech-like babble from the first instant, 1 dB under its own median: ducked on its first
     // two chunks (no background yet), then no speech, and brought back; never confirmed
-    let h = fromCallStart(() => -34);
-    h.feed(2000, 0.95, -35);
-    expect(h.events).toEqual(['duck@0', 'resume@64']);
-    // babble quieter in its first 150 ms than after (−40, then −33 dBFS): taken at its first chunks
-    // the background stayed 7 dB under the babble, and it was confirmed; as it builds, it is not
-    h = fromCallStart((t) => (t < 150 ? -40 : -33));
-    h.feed(128, 0.95, -35);
-    for (let i = 0; i < 16; i++) for (const db of [-33, -31, -34, -30]) h.feed(CHUNK, 0.95, db);
-    expect(h.events).toEqual(['duck@0', `resume@${resumeUnconfirmed(0)}`]);
+    expect(fromCallStart(-34, 2000, -35)).toEqual(['duck@0', 'resume@64']);
     // a caller talking from the first instant over a quiet line is still an interruption
-    h = fromCallStart(() => -70);
-    h.feed(1024, 0.95, -30);
-    expect(h.events).toEqual(['duck@0', 'confirm@0']);
-    // one who begins once the background has been heard 0.3 s or more keeps the background it
-    // began with, though the line's median then rises with the caller's own speech
-    h = fromCallStart((t) => (t < 480 ? -70 : -35));
-    h.feed(416, 0, -70);
-    h.feed(1024, 0.95, -32);
-    expect(h.events).toEqual(['duck@416', 'confirm@416']);
+    expect(fromCallStart(-70, 1024, -30)).toEqual(['duck@0', 'confirm@0']);
   });
 
   it('neither ducks nor clears while the agent is silent', () => {

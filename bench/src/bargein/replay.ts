@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BACKGROUND_WINDOW_MS, BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../../gateway/src/media/BargeIn.js';
+import { BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../../gateway/src/media/BargeIn.js';
 import { InterruptionDetector, type EchoModel, type JudgedChunk } from '../../../gateway/src/media/Interruption.js';
 import { buildSet, parseOptions } from './main.js';
 import { pct, RECALL_WINDOW_MS } from './score.js';
@@ -62,7 +62,7 @@ interface Rec {
 async function record(file: string): Promise<void> {
   const values = parseOptions();
   // the caller's line alone this long first (`--agent-after`): a record's times are the call's
-  const agentAfterMs = Number(values['agent-after']);
+  const agentAfterMs = 20 * Math.round(Number(values['agent-after']) / 20);
   const set = await buildSet(values);
   let cur: Ev[] = [];
   let echoes: number[] = [];
@@ -166,11 +166,6 @@ function replay(file: string, opts: BargeInOptions): void {
       percentileDb: (q) => {
         const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
         return e[7][Math.max(0, Math.min(QS.length - 1, Math.round(q * 10) - 1))]!;
-      },
-      // the line is heard from the call's start: a chunk's media time, to within the chain's delay
-      get backgroundHeardMs() {
-        const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;
-        return Math.min(e[1], BACKGROUND_WINDOW_MS);
       },
       get pathMeasured() {
         const e = r.ev[evIdx] as Extract<Ev, [1, ...unknown[]]>;

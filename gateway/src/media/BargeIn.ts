@@ -88,9 +88,8 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
  */
 const REF_SLOTS = 512;
 const SILENT_DB = -100;
-/** Background level window, ms, for InterruptionDetector's background; in 10 ms frames */
-export const BACKGROUND_WINDOW_MS = 1500;
-const FLOOR_FRAMES = BACKGROUND_WINDOW_MS / 10;
+/** Background level window, 10 ms frames (1.5 s), for InterruptionDetector's background. */
+const FLOOR_FRAMES = 150;
 /**
  * When the predicted echo is taken as this line's (`pathMeasured`): once the canceller's loss rests
  * on MEASURED_MS of the agent's speech (fewer 100 ms windows made residual echo exceed the
@@ -139,11 +138,6 @@ export class BargeInDetector {
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
-  }
-
-  /** ms of the caller's line `percentileDb` stands on, up to BACKGROUND_WINDOW_MS */
-  get backgroundHeardMs(): number {
-    return this.#recorded * 10;
   }
 
   /** The `q` quantile (0..1) of the caller's levels over the last 1.5 s (so far), dBFS. */

@@ -1,17 +1,18 @@
-import { BACKGROUND_WINDOW_MS, type BargeInOptions } from './BargeIn.js';
-import { MediaLevels } from './MediaLevels.js';
+import type { BargeInOptions } from './BargeIn.js';
 
 /**
  * Duck, then decide: is the caller talking over the agent, and is it an interruption?
  *
- * It judges the echo-cancelled caller audio with its residual echo suppressed (EchoSuppressor), in
- * the speech model's 32 ms chunks (Silero VAD; without it, RNNoise's voice probability per 10 ms),
- * each taken at its own media time with the level of those very samples. A chunk is caller speech
- * when the model says so (≥ sileroThreshold, or vadThreshold) and its level stands clear of the
- * echo that may be left (`echoMarginDb` over what was played then less the loss the canceller
- * measured; none for a chunk the model is sure of once it is measured), of the caller's own
- * background (`noiseMarginDb`) and of `minLevelDb`. Residual echo is not speech, whatever it
- * sounds like.
+ * It judges the echo-cancelled caller audio, its residual echo suppressed (EchoSuppressor: what
+ * the canceller leaves of the agent's voice is taken out bin by bin, so the speech model does not
+ * hear it as the caller), in the 32 ms chunks of the speech model (Silero VAD), whose results
+ * come back after their chunk: each is taken at its own media time, with the level
+ * of those very samples (or, without Silero, per 10 ms with RNNoise's voice probability). A chunk
+ * is caller speech when the model says so (≥ sileroThreshold, or vadThreshold) and
+ * its level stands clear of the echo that may be left (the echo canceller's measured loss applied
+ * to what was played then: `echoMarginDb`, none for a chunk the model is sure of once the loss is
+ * measured), of the caller's own background (`noiseMarginDb`) and of `minLevelDb`. So residual
+ * echo is not speech, whatever it sounds like.
  *
  * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged; one under
  * way when the agent starts a turn, after `gapMs` or more of silence, is taken as beginning then)
@@ -41,18 +42,14 @@ export interface EchoModel {
   percentileDb(q: number): number;
   /** the predicted echo is taken as this line's (BargeInDetector: measured, or no echo found) */
   readonly pathMeasured: boolean;
-  /** ms of the caller's line `percentileDb` stands on, up to BACKGROUND_WINDOW_MS */
-  readonly backgroundHeardMs: number;
 }
 
 /**
  * The caller's background is the median level of the last 1.5 s, taken when an utterance starts
  * (so the caller's own speech does not raise it): babble, music or a TV must be exceeded by
- * noiseMarginDb, not merely their quiet moments. One taken from less of the line than
- * THIN_BACKGROUND_MS (ms) is no measure of it (`chunk`).
+ * noiseMarginDb, not merely their quiet moments.
  */
 const BACKGROUND_QUANTILE = 0.5;
-const THIN_BACKGROUND_MS = 300;
 
 /**
  * Hysteresis within an utterance: once it has begun, a chunk continues it with a level this much
@@ -106,14 +103,17 @@ export interface JudgedChunk {
   headroomDb: number;
 }
 
+/** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
+const SLOTS = 256;
 const SILENT_DB = -100;
 
 export class InterruptionDetector {
   readonly #o: Readonly<BargeInOptions>;
   readonly #echo: EchoModel;
   readonly #ev: InterruptionEvents;
-  /** residual level per 10 ms slot of media time */
-  readonly #levels = new MediaLevels();
+  /** residual level (dBFS) per 10 ms slot of media time */
+  readonly #levels = new Float32Array(SLOTS).fill(SILENT_DB);
+  #lastSlot = -1;
   #run = false;
   #runStart = 0;
   #speechMs = 0;
@@ -132,9 +132,8 @@ export class InterruptionDetector {
   /** the levels of the last RECENT chunks, dBFS (ring, `#chunks` is the next to write) */
   readonly #recentDb = new Float32Array(RECENT).fill(SILENT_DB);
   #chunks = 0;
-  /** the caller's background when the current utterance began, dBFS, and whether it was thin then */
+  /** the caller's background when the current utterance began, dBFS */
   #background = SILENT_DB;
-  #thin = false;
   /** what the last chunk was judged on (its background is the one `chunk` starts an utterance with) */
   readonly #judged: JudgedChunk = { levelDb: SILENT_DB, echoDb: SILENT_DB, backgroundDb: SILENT_DB, headroomDb: 0 };
   /** `maySpeak`'s scratch: it judges nothing */
@@ -158,7 +157,10 @@ export class InterruptionDetector {
 
   /** Level of the 10 ms of caller audio ending at media time `endMs` (ms, on the reference's clock). */
   level(endMs: number, db: number): void {
-    this.#levels.set(endMs, db);
+    const slot = Math.round(endMs / 10) - 1;
+    for (let s = this.#lastSlot + 1; s < slot; s++) this.#levels[((s % SLOTS) + SLOTS) % SLOTS] = SILENT_DB;
+    this.#levels[((slot % SLOTS) + SLOTS) % SLOTS] = db;
+    this.#lastSlot = Math.max(this.#lastSlot, slot);
   }
 
   /**
@@ -171,9 +173,14 @@ export class InterruptionDetector {
     const o = this.#o;
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
+    let pow = 0;
     let echo = SILENT_DB;
-    for (let s = first; s <= last; s++) echo = Math.max(echo, this.#echo.predictedEcho(s));
-    const level = this.#levels.meanDb(first, last);
+    for (let s = first; s <= last; s++) {
+      const l = s > this.#lastSlot || s <= this.#lastSlot - SLOTS ? SILENT_DB : this.#levels[((s % SLOTS) + SLOTS) % SLOTS]!;
+      pow += 10 ** (l / 10);
+      echo = Math.max(echo, this.#echo.predictedEcho(s));
+    }
+    const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
     const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
     const echoMargin = p >= SURE_P && this.#echo.pathMeasured ? Math.min(SURE_ECHO_MARGIN_DB, o.echoMarginDb) : o.echoMarginDb;
@@ -195,8 +202,9 @@ export class InterruptionDetector {
 
   /**
    * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
-   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (A chunk
-   * judged late meets a background a few frames younger, which changes nothing that matters.)
+   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
+   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
+   * is judged against a background a few frames younger, which changes nothing that matters.)
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
     const o = this.#o;
@@ -210,13 +218,11 @@ export class InterruptionDetector {
     if (agentAudible && !this.#audible && this.#run && startMs - this.#silentFromMs >= o.gapMs) this.#end();
     if (!agentAudible && this.#audible) this.#silentFromMs = startMs;
     this.#audible = agentAudible;
-    // An utterance that began on a thin background is held to the background as it builds (never
-    // lower) until its window is full: babble from the call's first instant was confirmed as an
-    // interruption, held to silence (percentileDb has nothing for 50 ms; eighteenth pass) or to
-    // its first 150 ms, 5–7 dB under its median (held out, twenty-seventh pass; bench/README.md).
-    const heard = this.#echo.backgroundHeardMs;
-    if (this.#run && this.#thin && heard < BACKGROUND_WINDOW_MS)
-      this.#background = Math.max(this.#background, this.#echo.percentileDb(BACKGROUND_QUANTILE));
+    // An utterance that began before any background was heard (the call's first 50 ms:
+    // percentileDb has nothing yet) is held to the background as soon as there is one, not to
+    // silence for as long as it lasts: babble from the call's first instant was confirmed 0.78 s
+    // in as an interruption (tune split, bench/README.md, eighteenth pass).
+    if (this.#run && this.#background <= SILENT_DB) this.#background = this.#echo.percentileDb(BACKGROUND_QUANTILE);
     const headroom = this.#headroomDb(endMs, chunkMs, p);
     const speech = headroom >= 0 && p >= threshold;
     const { levelDb, backgroundDb: background } = this.#judged;
@@ -225,7 +231,6 @@ export class InterruptionDetector {
       if (!this.#run) {
         this.#run = true;
         this.#background = background;
-        this.#thin = heard < THIN_BACKGROUND_MS;
         this.#runStart = endMs - chunkMs;
         this.#speechMs = 0;
         this.#duckEvidenceMs = 0;
