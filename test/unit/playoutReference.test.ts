@@ -112,6 +112,30 @@ describe('the playout echo reference', () => {
     expect(Math.abs(lag / 24 - events.delayMs!)).toBeLessThanOrEqual(1 / 24);
   });
 
+  it('counts the codec’s delay in what the caller has heard (barge-in’s playedMs)', async () => {
+    const speex = await loadResamplerModule();
+    const heard: Record<string, number> = {};
+    for (const codec of ['opus', 'PCMU'] as const) {
+      const edge: Edge = { kind: 'test', playback: 'clocked', leadMs: 0, attach() {}, send: () => true, mark() {}, clear() {}, close() {} };
+      const noop = () => {};
+      const p = new Playout(speex, { codec, agentRate: 24000, maxSeconds: 10, quality: 3 }, edge, {
+        mark: noop,
+        overflow: noop,
+        underrun: noop,
+        started: noop,
+        reference: noop,
+      });
+      p.enqueue(new Uint8Array(fixture('agent-reply-24k.wav').samples.slice(0, 24000).buffer), 0);
+      for (let t = 0; t <= 380; t += 20) p.tick(t, 1);
+      // 20 frames sent by 380 ms: the last one plays over [380, 400) ms, delayMs later at the far end
+      heard[codec] = p.heardMs(380);
+      expect(heard[codec]).toBe(Math.round(380 - p.delayMs));
+      p.close();
+    }
+    // on Opus that is the encoder's look-ahead as well as the resampler's delay
+    expect(heard['opus']).toBeLessThanOrEqual(Math.round(380 - OPUS_ENCODER_DELAY_MS));
+  });
+
   it('on Opus follows only the packets the edge took, DTMF pauses included, and is silence for the others', async () => {
     const events = await play('opus', (n) => n % 9 === 4, 30);
     const dec = new OpusDecoder();

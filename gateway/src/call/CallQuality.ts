@@ -148,7 +148,7 @@ export class CallQuality {
       const loss = Number.isNaN(rtcp.remoteLossPercent) ? 100 * rtcp.remoteFractionLost : rtcp.remoteLossPercent;
       outLine.lossPercent = round2(loss);
       outLine.jitterMs = { last: round2(j.last), mean: round2(j.mean), max: round2(j.max) };
-      // Our side adds packetization and the resampler; the far end's jitter buffer is its own.
+      // Our side adds packetization, the resampler and the codec (Opus 6.5 ms); the far end's jitter buffer is its own.
       outLine.score = rounded(
         callQuality({ rttMs, jitterMs: j.mean, lossPercent: loss, localDelayMs: FRAME_MS + call.playout.delayMs, codec }),
       );
