@@ -26,6 +26,9 @@ import {
   isRtcp,
 } from '../codecs/src/index.js';
 
+/** RFC 3389 comfort noise (RFC 3551 static payload type) */
+const PT_COMFORT_NOISE = 13;
+
 /**
  * A simulated telephony edge (test peer, bench load generator and CLI): places a call through
  * the gateway over UDP (POST /v1/calls) or over WebSocket (/v1/edge), sends audio as real-time
@@ -384,11 +387,20 @@ export class RtpCaller {
   /**
    * Streams `pcm` (at pcmRate) as real-time paced 20 ms packets on an absolute schedule starting
    * `phaseMs` from now. Resolves when the last packet is sent. `drop(k)` skips frame k (loss);
-   * `delay(k)` holds frame k's packet that many ms on its way (network jitter; RTP transports).
+   * `delay(k)` holds frame k's packet that many ms on its way (network jitter; RTP transports);
+   * `suppress(k)`: frame k is silence the phone does not send (RFC 3551 §4.1: the timestamp moves
+   * on, the sequence number does not, the next talkspurt is marked). A run of them begins with one
+   * RFC 3389 comfort-noise packet (payload type 13, the noise at −70 dBov), as phones with VAD send.
    */
   async stream(
     pcm: Int16Array,
-    opts: { phaseMs?: number; drop?: (k: number) => boolean; delay?: (k: number) => number; signal?: AbortSignal } = {},
+    opts: {
+      phaseMs?: number;
+      drop?: (k: number) => boolean;
+      delay?: (k: number) => number;
+      suppress?: (k: number) => boolean;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<void> {
     const n = this.frameSamples;
     const frames = Math.floor(pcm.length / n);
@@ -399,6 +411,16 @@ export class RtpCaller {
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
       else if (wait > 0) await new Promise((r) => setImmediate(r));
+      if (opts.suppress?.(k)) {
+        if (k === 0 || !opts.suppress(k - 1)) {
+          const h = { marker: false, payloadType: PT_COMFORT_NOISE, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: this.#ssrc };
+          this.sendRaw(h, Uint8Array.of(70));
+          this.#seq = (this.#seq + 1) & 0xffff;
+        }
+        this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
+        this.#first = true;
+        continue;
+      }
       if (opts.drop?.(k)) {
         // keep numbering as if sent (it was lost on the way)
         this.#seq = (this.#seq + 1) & 0xffff;

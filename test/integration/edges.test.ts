@@ -123,6 +123,20 @@ describe('loss, reordering and bad input', () => {
     await c.end();
   });
 
+  it('takes comfort noise (RFC 3389) between talkspurts as silence, not loss', async () => {
+    // a phone with silence suppression: 0.6 s of speech, 0.4 s not sent (one CN packet), and so on
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    const before = await counter(gw, 'gateway_concealed_frames_total');
+    await c.stream(speech.subarray(0, 8000 * 2), { suppress: (k) => k % 50 >= 30 });
+    await c.stream(new Int16Array(800));
+    await s.until(() => s.frames.length >= 65, 2000, 'frames');
+    const stats = (await (await fetch(`${url}/v1/calls/${c.callId}`)).json()) as { packets: { lost: number } };
+    expect(stats.packets.lost).toBe(0);
+    expect((await counter(gw, 'gateway_concealed_frames_total')) - before).toBe(0);
+    await c.end();
+  });
+
   it('counts malformed and foreign packets by reason and keeps the call going', async () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
     const s = await agent.session(c.callId);

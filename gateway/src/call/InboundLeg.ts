@@ -64,7 +64,11 @@ export interface InboundEvents {
 /** Caller digits passed to the agent: 10/s sustained (Q.24 tones of 40 ms + 40 ms pauses allow 12.5), 20 at once. */
 const DTMF_PER_SECOND = 10;
 const DTMF_BURST = 20;
-/** RFC 3389 comfort noise: accepted and ignored (we conceal or pass silence instead). */
+/**
+ * RFC 3389 comfort noise, sent between talkspurts by phones that suppress silence: received as a
+ * packet (its sequence number is no loss, RFC 3550 A.3), ordered, and then nothing is played: the
+ * caller is silent (the agent gets no frames for the gap, as for any silence suppressed).
+ */
 const PT_COMFORT_NOISE = 13;
 /** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
 const MAX_CONCEALED = 10;
@@ -178,10 +182,9 @@ export class InboundLeg implements EdgeSink {
 
   media(p: RtpPacket, arrivalMs: number): void {
     if (this.#closed) return;
-    if (p.payloadType !== this.#o.payloadType && p.payloadType !== this.#o.dtmfPayloadType) {
-      if (p.payloadType !== PT_COMFORT_NOISE) this.#ev.drop('RTP_UNKNOWN_PAYLOAD_TYPE');
-      return;
-    }
+    const pt = p.payloadType;
+    if (pt !== this.#o.payloadType && pt !== this.#o.dtmfPayloadType && pt !== PT_COMFORT_NOISE)
+      return this.#ev.drop('RTP_UNKNOWN_PAYLOAD_TYPE');
     if (p.ssrc !== this.#ssrc) {
       if (this.#ssrc >= 0) {
         // A new source (transfer, re-INVITE, edge restart): start its sequence afresh.
@@ -229,6 +232,7 @@ export class InboundLeg implements EdgeSink {
 
   #onOrderedPacket(pt: number, ts: number, payload: Uint8Array, arrivalMs: number): void {
     if (pt === this.#o.dtmfPayloadType) return this.#onTelephoneEvent(ts, payload);
+    if (pt === PT_COMFORT_NOISE) return;
     let n: number;
     try {
       n = this.#decoder.decode(payload, this.#pcm);
