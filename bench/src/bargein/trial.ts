@@ -55,6 +55,8 @@ export interface Outcome {
    * gave the echo on the agent's side (NaN without such a stretch).
    */
   echoToAgentDb: number;
+  /** the phone's 20 ms frames, the packets the call received (fewer with `dtx`) and counted lost */
+  packets: { frames: number; in: number; lost: number };
 }
 
 type Speex = Awaited<ReturnType<typeof loadResamplerModule>>;
@@ -65,6 +67,13 @@ interface Settling {
 }
 
 const FRAME = 160; // 20 ms at 8 kHz
+/** a silence-suppressing phone's voice threshold, dBFS over 20 ms (its floor is 10–30 dB under it) */
+const DTX_DB = -50;
+const rmsDb = (x: Float32Array): number => {
+  let e = 0;
+  for (const v of x) e += v * v;
+  return 10 * Math.log10(e / x.length / 32768 ** 2 + 1e-12);
+};
 
 /**
  * One trial through a real Call in simulated time: the agent's utterance is queued at t = 0 and
@@ -76,7 +85,17 @@ const FRAME = 160; // 20 ms at 8 kHz
  */
 export async function runTrial(
   t: Trial,
-  deps: { pool: DspPool; speex: Speex; metrics: Metrics; rng: () => number; vad?: unknown; codec?: EdgeCodecName; agentAfterMs?: number },
+  deps: {
+    pool: DspPool;
+    speex: Speex;
+    metrics: Metrics;
+    rng: () => number;
+    vad?: unknown;
+    codec?: EdgeCodecName;
+    agentAfterMs?: number;
+    /** the phone suppresses silence: it sends nothing while its microphone is under DTX_DB */
+    dtx?: boolean;
+  },
   bargeIn: Record<string, unknown>,
 ): Promise<Outcome> {
   let now = 0;
@@ -175,6 +194,12 @@ export async function runTrial(
   const ev0 = Math.round(t.eventAt * RATE) + (after * RATE) / 1000;
   const settling = call.monitor as unknown as Settling;
   const settle = typeof settling.settled === 'function' ? settling.settled.bind(call.monitor) : null;
+  let sent = 0;
+  let talking = false;
+  const cn = createRtpPacket();
+  cn.ssrc = 1;
+  cn.payloadType = 13;
+  cn.payload = Uint8Array.of(70);
   for (let k = 0; k < frames; k++) {
     now = 20 * (k + 1);
     agentFramesBefore = agentSamplesPlayed / FRAME;
@@ -195,17 +220,42 @@ export async function runTrial(
       mic[i] = v;
     }
     rx.payload = codes.subarray(0, line.speak(mic, codes));
-    rx.marker = k === 0;
-    rx.sequenceNumber = k & 0xffff;
-    rx.timestamp = (k * codec.frameTicks) >>> 0;
-    call.inbound.media(rx, now);
+    const talk = !deps.dtx || rmsDb(mic) >= DTX_DB;
+    if (talk) {
+      // RFC 3551 §4.1: the marker starts a talkspurt; sequence numbers count packets sent
+      rx.marker = k === 0 || !talking;
+      rx.sequenceNumber = sent++ & 0xffff;
+      rx.timestamp = (k * codec.frameTicks) >>> 0;
+      call.inbound.media(rx, now);
+    }
+    if (!talk && talking) {
+      // a silence begins: one RFC 3389 comfort-noise packet (the noise at −70 dBov), as phones send
+      cn.sequenceNumber = sent++ & 0xffff;
+      cn.timestamp = (k * codec.frameTicks) >>> 0;
+      call.inbound.media(cn, now);
+    }
+    talking = talk;
     if (settle) await settle();
   }
+  const { packetsIn, lost } = call.inbound.stats;
   const { erlDb, erleDb, delayMs } = call.inbound.echoPath;
   call.close('api_delete');
   line.close();
   // one frame a tick from the first: all of the utterance, or as much as the trial lasted
   const agentSamplesDue = Math.min(Math.ceil(agentLen / FRAME), frames - after / 20) * FRAME;
   const echoToAgentDb = 10 * Math.log10(echoEnergy / echoCount / (agentEnergy / agentCount));
-  return { trial: t, clears, ducks, resumes, agentSpeechMs, agentSamplesPlayed, agentSamplesDue, erlDb, erleDb, delayMs, echoToAgentDb };
+  return {
+    trial: t,
+    clears,
+    ducks,
+    resumes,
+    agentSpeechMs,
+    agentSamplesPlayed,
+    agentSamplesDue,
+    erlDb,
+    erleDb,
+    delayMs,
+    echoToAgentDb,
+    packets: { frames, in: packetsIn, lost },
+  };
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { noEchoPath } from '../../bench/src/bargein/echoPaths.js';
+import { activeRms, dbToGain, load, onsetIndex } from '../../bench/src/bargein/signals.js';
+import { runTrial, type Trial } from '../../bench/src/bargein/trial.js';
+import { quietTrial, useTrialDeps } from '../helpers/bargeinTrial.js';
+
+/**
+ * Barge-in from a phone that suppresses silence (RFC 3551 §4.1 talkspurts, an RFC 3389 comfort-noise
+ * packet as each silence begins): while the caller is quiet it sends nothing.
+ * A real Call in simulated time, the bench's trial runner. The caller talks first (her turn, the
+ * agent silent), then listens while the agent speaks, then interrupts it at the level she spoke at.
+ */
+
+const deps = useTrialDeps();
+const RATE = 8000;
+/** the agent starts this long into the call, after the caller's turn (ms) */
+const AGENT_AFTER_MS = 3000;
+
+function turnThenInterruption(): Trial {
+  const base = quietTrial('interrupt-2-a.wav', -6, noEchoPath(60));
+  const turn = load('interrupt-3-a.wav').subarray(0, 2 * RATE);
+  const talk = load('interrupt-2-a.wav');
+  const gainOf = (x: Float32Array) => (activeRms(base.agentPcm) * dbToGain(-6)) / activeRms(x);
+  // the caller's turn from the call's start; the interruption 1.5 s after the agent starts
+  const at = ((AGENT_AFTER_MS + 1500) * RATE) / 1000;
+  const event = new Float32Array(at + talk.length);
+  event.set(turn.map((v) => v * gainOf(turn)));
+  event.set(
+    talk.map((v) => v * gainOf(talk)),
+    at,
+  );
+  expect(turn.length).toBeLessThan((AGENT_AFTER_MS * RATE) / 1000);
+  return { ...base, event, eventAt: -AGENT_AFTER_MS / 1000, onset: 1.5 + onsetIndex(talk) / RATE };
+}
+
+describe('barge-in from a phone that suppresses silence', () => {
+  it('clears within a second of the onset: her earlier turn is no background for it', async () => {
+    const t = turnThenInterruption();
+    const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});
+    // the phone sent under half its frames (and a comfort-noise packet at each silence): none was lost
+    expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
+    expect(o.packets.lost).toBe(0);
+    const onsetMs = t.onset * 1000;
+    // simulated time on the 20 ms grid, from the agent's start
+    expect(o.clears.length).toBeGreaterThanOrEqual(1);
+    expect(o.clears[0]!.atMs).toBeGreaterThan(onsetMs);
+    expect(o.clears[0]!.atMs).toBeLessThanOrEqual(onsetMs + 1000);
+  }, 60_000);
+});
