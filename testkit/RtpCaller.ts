@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createOffer, parseAnswer } from '../gateway/src/sip/sdp.js';
+import { COMFORT_NOISE_PAYLOAD_TYPE } from '../gateway/src/media/edgeCodecs.js';
 import { UserAgent } from '../gateway/src/sip/UserAgent.js';
 import { AsteriskWsPeer } from './platforms/AsteriskWsPeer.js';
 import { ExotelPeer } from './platforms/ExotelPeer.js';
@@ -25,9 +26,6 @@ import {
   dtmfEvent,
   isRtcp,
 } from '../codecs/src/index.js';
-
-/** RFC 3389 comfort noise (RFC 3551 static payload type) */
-const PT_COMFORT_NOISE = 13;
 
 /**
  * A simulated telephony edge (test peer, bench load generator and CLI): places a call through
@@ -389,8 +387,9 @@ export class RtpCaller {
    * `phaseMs` from now. Resolves when the last packet is sent. `drop(k)` skips frame k (loss);
    * `delay(k)` holds frame k's packet that many ms on its way (network jitter; RTP transports);
    * `suppress(k)`: frame k is silence the phone does not send (RFC 3551 §4.1: the timestamp moves
-   * on, the sequence number does not, the next talkspurt is marked). A run of them begins with one
-   * RFC 3389 comfort-noise packet (payload type 13, the noise at −70 dBov), as phones with VAD send.
+   * on, the sequence number does not, the next talkspurt is marked). A run of them sends an RFC 3389
+   * comfort-noise packet (payload type 13, the noise at −70 dBov) as it begins and every
+   * `comfortNoiseMs` (100 unless set, WebRTC's interval) after.
    */
   async stream(
     pcm: Int16Array,
@@ -399,12 +398,15 @@ export class RtpCaller {
       drop?: (k: number) => boolean;
       delay?: (k: number) => number;
       suppress?: (k: number) => boolean;
+      comfortNoiseMs?: number;
       signal?: AbortSignal;
     } = {},
   ): Promise<void> {
     const n = this.frameSamples;
     const frames = Math.floor(pcm.length / n);
     const t0 = performance.now() + (opts.phaseMs ?? 0);
+    const cnEvery = Math.max(1, Math.round((opts.comfortNoiseMs ?? 100) / 20));
+    let quiet = 0; // suppressed frames in a row so far
     for (let k = 0; k < frames; k++) {
       if (this.#closed || opts.signal?.aborted) return;
       const due = t0 + k * 20;
@@ -412,8 +414,14 @@ export class RtpCaller {
       if (wait > 1) await sleep(wait);
       else if (wait > 0) await new Promise((r) => setImmediate(r));
       if (opts.suppress?.(k)) {
-        if (k === 0 || !opts.suppress(k - 1)) {
-          const h = { marker: false, payloadType: PT_COMFORT_NOISE, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: this.#ssrc };
+        if (quiet++ % cnEvery === 0) {
+          const h = {
+            marker: false,
+            payloadType: COMFORT_NOISE_PAYLOAD_TYPE,
+            sequenceNumber: this.#seq,
+            timestamp: this.#ts,
+            ssrc: this.#ssrc,
+          };
           this.sendRaw(h, Uint8Array.of(70));
           this.#seq = (this.#seq + 1) & 0xffff;
         }
@@ -421,6 +429,7 @@ export class RtpCaller {
         this.#first = true;
         continue;
       }
+      quiet = 0;
       if (opts.drop?.(k)) {
         // keep numbering as if sent (it was lost on the way)
         this.#seq = (this.#seq + 1) & 0xffff;

@@ -131,9 +131,25 @@ describe('loss, reordering and bad input', () => {
     await c.stream(speech.subarray(0, 8000 * 2), { suppress: (k) => k % 50 >= 30 });
     await c.stream(new Int16Array(800));
     await s.until(() => s.frames.length >= 65, 2000, 'frames');
-    const stats = (await (await fetch(`${url}/v1/calls/${c.callId}`)).json()) as { packets: { lost: number } };
+    const stats = (await (await fetch(`${url}/v1/calls/${c.callId}`)).json()) as { packets: { lost: number }; lossRate: number };
     expect(stats.packets.lost).toBe(0);
+    expect(stats.lossRate).toBe(0); // RFC 3550 A.3: comfort noise was received
     expect((await counter(gw, 'gateway_concealed_frames_total')) - before).toBe(0);
+    await c.end();
+  });
+
+  it('takes comfort noise as the caller’s silence: her speech ends though it keeps coming', async () => {
+    // 1.5 s of speech with no pause in it (1.1–2.6 s of the clip), then 3.5 s suppressed, comfort
+    // noise every 60 ms (WebRTC's is 100); her speech must end while the comfort noise goes on
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    const pcm = new Int16Array(8000 * 5);
+    pcm.set(speech.subarray(8800, 8800 + 8000 * 1.5));
+    const streaming = c.stream(pcm, { suppress: (k) => k >= 75, comfortNoiseMs: 60 });
+    const ended = () =>
+      s.eventsOf('speech_started').length > 0 && s.eventsOf('speech_stopped').length === s.eventsOf('speech_started').length;
+    await s.until(ended, 3500, 'speech_stopped during the comfort noise');
+    await streaming;
     await c.end();
   });
 

@@ -3,7 +3,7 @@ import type { Agent, GatewayEvent } from '../../../gateway/src/agent/Agent.js';
 import { Call } from '../../../gateway/src/call/Call.js';
 import type { Edge } from '../../../gateway/src/edge/Edge.js';
 import type { DspPool } from '../../../gateway/src/media/DspPool.js';
-import { CODEC_INFO, type EdgeCodecName } from '../../../gateway/src/media/edgeCodecs.js';
+import { CODEC_INFO, COMFORT_NOISE_PAYLOAD_TYPE, type EdgeCodecName } from '../../../gateway/src/media/edgeCodecs.js';
 import type { Metrics } from '../../../gateway/src/metrics.js';
 import { parseRoute } from '../../../gateway/src/route.js';
 import type { EchoPath } from './echoPaths.js';
@@ -67,7 +67,7 @@ interface Settling {
 }
 
 const FRAME = 160; // 20 ms at 8 kHz
-/** a silence-suppressing phone's voice threshold, dBFS over 20 ms (its floor is 10–30 dB under it) */
+/** a silence-suppressing phone's voice threshold, dBFS over 20 ms (the trials' phone floor is −60) */
 const DTX_DB = -50;
 const rmsDb = (x: Float32Array): number => {
   let e = 0;
@@ -198,7 +198,7 @@ export async function runTrial(
   let talking = false;
   const cn = createRtpPacket();
   cn.ssrc = 1;
-  cn.payloadType = 13;
+  cn.payloadType = COMFORT_NOISE_PAYLOAD_TYPE;
   cn.payload = Uint8Array.of(70);
   for (let k = 0; k < frames; k++) {
     now = 20 * (k + 1);

@@ -4,7 +4,8 @@ import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../rateLimit.js';
 import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
-import { CODEC_INFO, createDecoder, type EdgeCodecInfo, type EdgeCodecName, type FrameDecoder } from '../media/edgeCodecs.js';
+import { CODEC_INFO, COMFORT_NOISE_PAYLOAD_TYPE, createDecoder } from '../media/edgeCodecs.js';
+import type { EdgeCodecInfo, EdgeCodecName, FrameDecoder } from '../media/edgeCodecs.js';
 import { FrameFlags } from '../media/dspProtocol.js';
 import type { FrameSink, SpeexModule } from '../media/InboundDsp.js';
 import { LineEcho, reportedLoss } from '../media/LineEcho.js';
@@ -64,12 +65,6 @@ export interface InboundEvents {
 /** Caller digits passed to the agent: 10/s sustained (Q.24 tones of 40 ms + 40 ms pauses allow 12.5), 20 at once. */
 const DTMF_PER_SECOND = 10;
 const DTMF_BURST = 20;
-/**
- * RFC 3389 comfort noise, sent between talkspurts by phones that suppress silence: received as a
- * packet (its sequence number is no loss, RFC 3550 A.3), ordered, and then nothing is played: the
- * caller is silent (the agent gets no frames for the gap, as for any silence suppressed).
- */
-const PT_COMFORT_NOISE = 13;
 /** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
 const MAX_CONCEALED = 10;
 
@@ -100,6 +95,7 @@ export class InboundLeg implements EdgeSink {
   tap: ((pcm: Int16Array, ts: number, arrivalMs: number) => void) | null = null;
   readonly #dtmfBudget = new TokenBucket(DTMF_PER_SECOND, DTMF_BURST);
   #lastPacketAt: number;
+  #lastSoundAt: number;
   #closed = false;
   /** the route's denoise mode, what it does now, the call's SNR, RNNoise shed under overload */
   readonly denoise: DenoiseReport;
@@ -114,6 +110,7 @@ export class InboundLeg implements EdgeSink {
     this.codec = CODEC_INFO[opts.codec];
     this.receiver = new ReceiverStats({ clockRate: this.codec.clockRate, minSequential: 1 });
     this.#lastPacketAt = deps.now();
+    this.#lastSoundAt = this.#lastPacketAt;
     this.#decoder = createDecoder(opts.codec);
     this.#echo = new LineEcho(deps.speex, this.codec.pcmRate, this.codec.clockRate, opts.quality);
     this.#reorder = new Reorderer({
@@ -163,9 +160,14 @@ export class InboundLeg implements EdgeSink {
     return !a.locked ? { erlDb: NaN, erleDb: NaN, delayMs: NaN } : { erlDb: a.erlDb, erleDb: a.erleDb, delayMs: (1000 * a.delay) / a.rate };
   }
 
-  /** ms since the last valid packet from the edge. */
+  /** ms since the last valid packet from the edge (comfort noise keeps a call alive). */
   idleMs(nowMs: number): number {
     return nowMs - this.#lastPacketAt;
+  }
+
+  /** ms since the last packet with sound in it: comfort noise is the caller's silence. */
+  silentMs(nowMs: number): number {
+    return nowMs - this.#lastSoundAt;
   }
 
   /** What the far end plays at `playsAtMs` (edge rate, as it decodes it): the canceller's reference. */
@@ -183,7 +185,7 @@ export class InboundLeg implements EdgeSink {
   media(p: RtpPacket, arrivalMs: number): void {
     if (this.#closed) return;
     const pt = p.payloadType;
-    if (pt !== this.#o.payloadType && pt !== this.#o.dtmfPayloadType && pt !== PT_COMFORT_NOISE)
+    if (pt !== this.#o.payloadType && pt !== this.#o.dtmfPayloadType && pt !== COMFORT_NOISE_PAYLOAD_TYPE)
       return this.#ev.drop('RTP_UNKNOWN_PAYLOAD_TYPE');
     if (p.ssrc !== this.#ssrc) {
       if (this.#ssrc >= 0) {
@@ -198,7 +200,9 @@ export class InboundLeg implements EdgeSink {
     this.stats.bytesIn += p.payload.length;
     this.#m.packets.inc({ direction: 'in' });
     this.#lastPacketAt = arrivalMs;
-    // RFC 4733 events repeat their start timestamp: counted, but not for jitter (A.8).
+    if (pt !== COMFORT_NOISE_PAYLOAD_TYPE) this.#lastSoundAt = arrivalMs;
+    // RFC 4733 events repeat their start timestamp, and comfort noise is on 8 kHz whatever the
+    // codec's clock: counted, but not for jitter (A.8).
     this.receiver.onRtp(p.ssrc, p.sequenceNumber, p.timestamp, arrivalMs, p.payloadType === this.#o.payloadType);
     const verdict = this.#reorder.push(p.sequenceNumber, p.payloadType, p.timestamp, p.payload, arrivalMs, p.marker);
     if (verdict === 'late') {
@@ -232,7 +236,7 @@ export class InboundLeg implements EdgeSink {
 
   #onOrderedPacket(pt: number, ts: number, payload: Uint8Array, arrivalMs: number): void {
     if (pt === this.#o.dtmfPayloadType) return this.#onTelephoneEvent(ts, payload);
-    if (pt === PT_COMFORT_NOISE) return;
+    if (pt === COMFORT_NOISE_PAYLOAD_TYPE) return;
     let n: number;
     try {
       n = this.#decoder.decode(payload, this.#pcm);

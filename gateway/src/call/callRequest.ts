@@ -2,7 +2,7 @@ import { parseRoute, type Route } from '../route.js';
 import type { RoutingTable } from '../routing.js';
 import { toE164 } from '../e164.js';
 import { GatewayError } from '../errors.js';
-import { CODEC_INFO, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from '../media/edgeCodecs.js';
+import { CODEC_INFO, COMFORT_NOISE_PAYLOAD_TYPE, DTMF_PAYLOAD_TYPE, parseCodecName, type EdgeCodecName } from '../media/edgeCodecs.js';
 
 /** What a new call needs to know, whichever edge asked for it. */
 export interface CallRequest {
@@ -25,8 +25,10 @@ export function parseCallRequest(body: unknown, routing: RoutingTable): CallRequ
   if (codec === null)
     throw new GatewayError('CODEC_UNSUPPORTED', `codec: must be one of PCMU, PCMA, opus (got ${JSON.stringify(b['codec'])})`);
   const pt = b['payloadType'] ?? CODEC_INFO[codec].payloadType;
-  if (typeof pt !== 'number' || !Number.isInteger(pt) || pt < 0 || pt > 127 || pt === DTMF_PAYLOAD_TYPE) {
-    throw new GatewayError('BAD_REQUEST', `payloadType: must be an integer 0..127 other than ${DTMF_PAYLOAD_TYPE} (telephone-event)`);
+  const taken = pt === DTMF_PAYLOAD_TYPE || pt === COMFORT_NOISE_PAYLOAD_TYPE;
+  if (typeof pt !== 'number' || !Number.isInteger(pt) || pt < 0 || pt > 127 || taken) {
+    const others = `${DTMF_PAYLOAD_TYPE} (telephone-event) and ${COMFORT_NOISE_PAYLOAD_TYPE} (comfort noise)`;
+    throw new GatewayError('BAD_REQUEST', `payloadType: must be an integer 0..127 other than ${others}`);
   }
   const clockRate = b['clockRate'];
   if (clockRate !== undefined && clockRate !== CODEC_INFO[codec].clockRate) {

@@ -48,6 +48,12 @@ export const CODEC_DELAY_MS: Record<EdgeCodecName, number> = { PCMU: 0, PCMA: 0,
 
 /** RFC 4733 telephone-event payload type the gateway offers (dynamic; 101 by convention). */
 export const DTMF_PAYLOAD_TYPE = 101;
+/**
+ * RFC 3389 comfort noise (RFC 3551 static type, 8 kHz), sent between talkspurts by phones that
+ * suppress silence. Never offered, but taken: a packet received (its sequence number is no loss,
+ * RFC 3550 A.3), ordered, and then nothing is played, as for any silence suppressed.
+ */
+export const COMFORT_NOISE_PAYLOAD_TYPE = 13;
 
 export function parseCodecName(v: unknown): EdgeCodecName | null {
   if (typeof v !== 'string') return null;
