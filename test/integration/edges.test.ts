@@ -124,7 +124,7 @@ describe('loss, reordering and bad input', () => {
   });
 
   it('takes comfort noise (RFC 3389) between talkspurts as silence, not loss', async () => {
-    // a phone with silence suppression: 0.6 s of speech, 0.4 s not sent (one CN packet), and so on
+    // a phone with silence suppression: 0.6 s of speech, 0.4 s not sent (comfort noise every 100 ms), and so on
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await agent.session(c.callId);
     const before = await counter(gw, 'gateway_concealed_frames_total');
