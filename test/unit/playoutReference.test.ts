@@ -13,15 +13,21 @@ import { fixture, snrDb, xcorrPeak } from '../helpers/audio.js';
  */
 
 const FRAMES = 100; // 2 s on the 20 ms grid
+const LAST_TICK_MS = (FRAMES - 1) * 20;
 
 /** What the edge saw and what the playout said the far end plays, in order. */
 type Event = { packet: Uint8Array; taken: boolean } | { frame: Int16Array; heard: Int16Array };
 
 /**
  * 2 s of agent speech played to an edge of `codec` that refuses the frames `refuse` picks (a
- * full socket, a call on hold), with DTMF sent `dtmfAtFrame` ticks in.
+ * full socket, a call on hold), with DTMF sent `dtmfAtFrame` ticks in. Also the playout's delay,
+ * and what it says the caller had heard at the last tick (ms).
  */
-async function play(codec: EdgeCodecName, refuse = (_n: number) => false, dtmfAtFrame = -1): Promise<Event[] & { delayMs?: number }> {
+async function play(
+  codec: EdgeCodecName,
+  refuse = (_n: number) => false,
+  dtmfAtFrame = -1,
+): Promise<{ events: Event[]; delayMs: number; heardMs: number }> {
   const speex = await loadResamplerModule();
   const events: Event[] = [];
   let audioFrames = 0;
@@ -55,8 +61,9 @@ async function play(codec: EdgeCodecName, refuse = (_n: number) => false, dtmfAt
     if (i === dtmfAtFrame) expect(p.sendDtmf('5')).toBe(1);
     p.tick(i * 20, 1);
   }
+  const heardMs = p.heardMs(LAST_TICK_MS);
   p.close();
-  return Object.assign(events, { delayMs: p.delayMs });
+  return { events, delayMs: p.delayMs, heardMs };
 }
 
 const framesOf = (events: Event[]) => events.flatMap((e) => ('frame' in e ? [e] : []));
@@ -73,7 +80,7 @@ const joined = (xs: Int16Array[]) => {
 
 describe('the playout echo reference', () => {
   it('on Opus is each packet sent, decoded as the far end decodes it', async () => {
-    const events = await play('opus');
+    const { events } = await play('opus');
     const refs = framesOf(events);
     expect(refs.length).toBe(FRAMES);
     const dec = new OpusDecoder();
@@ -98,46 +105,32 @@ describe('the playout echo reference', () => {
   });
 
   it("on Opus gives as the outbound delay the lag of what the far end plays behind the agent's audio", async () => {
-    const events = await play('opus');
+    const { events, delayMs } = await play('opus');
     const heard = joined(framesOf(events).map((r) => r.heard));
     // both at the agent's 24 kHz (the agent's audio has nothing over 12 kHz to fold back)
     const heard24 = Int16Array.from({ length: heard.length >> 1 }, (_, i) => heard[2 * i]!);
     const agent = fixture('agent-reply-24k.wav').samples;
     const lag = xcorrPeak(agent.subarray(12000, 36000), heard24.subarray(12000), 480).lag;
-    console.log(
-      `Opus: the far end plays the agent's audio ${(lag / 24).toFixed(2)} ms late; outbound delay ${events.delayMs!.toFixed(2)} ms`,
-    );
+    console.log(`Opus: the far end plays the agent's audio ${(lag / 24).toFixed(2)} ms late; outbound delay ${delayMs.toFixed(2)} ms`);
     // the resampler's delay and the codec's 6.5 ms, to within a 24 kHz sample
-    expect(events.delayMs!).toBeGreaterThan(OPUS_ENCODER_DELAY_MS);
-    expect(Math.abs(lag / 24 - events.delayMs!)).toBeLessThanOrEqual(1 / 24);
+    expect(delayMs).toBeGreaterThan(OPUS_ENCODER_DELAY_MS);
+    expect(Math.abs(lag / 24 - delayMs)).toBeLessThanOrEqual(1 / 24);
   });
 
   it('counts the codec’s delay in what the caller has heard (barge-in’s playedMs)', async () => {
-    const speex = await loadResamplerModule();
     const heard: Record<string, number> = {};
     for (const codec of ['opus', 'PCMU'] as const) {
-      const edge: Edge = { kind: 'test', playback: 'clocked', leadMs: 0, attach() {}, send: () => true, mark() {}, clear() {}, close() {} };
-      const noop = () => {};
-      const p = new Playout(speex, { codec, agentRate: 24000, maxSeconds: 10, quality: 3 }, edge, {
-        mark: noop,
-        overflow: noop,
-        underrun: noop,
-        started: noop,
-        reference: noop,
-      });
-      p.enqueue(new Uint8Array(fixture('agent-reply-24k.wav').samples.slice(0, 24000).buffer), 0);
-      for (let t = 0; t <= 380; t += 20) p.tick(t, 1);
-      // 20 frames sent by 380 ms: the last one plays over [380, 400) ms, delayMs later at the far end
-      heard[codec] = p.heardMs(380);
-      expect(heard[codec]).toBe(Math.round(380 - p.delayMs));
-      p.close();
+      const { delayMs, heardMs } = await play(codec);
+      // every frame sent by the last tick: the last one plays over [1980, 2000) ms, delayMs later at the far end
+      heard[codec] = heardMs;
+      expect(heardMs).toBe(Math.round(LAST_TICK_MS - delayMs));
     }
     // on Opus that is the encoder's look-ahead as well as the resampler's delay
-    expect(heard['opus']).toBeLessThanOrEqual(Math.round(380 - OPUS_ENCODER_DELAY_MS));
+    expect(heard['opus']).toBeLessThanOrEqual(Math.round(LAST_TICK_MS - OPUS_ENCODER_DELAY_MS));
   });
 
   it('on Opus follows only the packets the edge took, DTMF pauses included, and is silence for the others', async () => {
-    const events = await play('opus', (n) => n % 9 === 4, 30);
+    const { events } = await play('opus', (n) => n % 9 === 4, 30);
     const dec = new OpusDecoder();
     const out = new Int16Array(960);
     const silence = new Int16Array(960);
@@ -167,7 +160,7 @@ describe('the playout echo reference', () => {
 
   for (const codec of ['PCMU', 'slin16'] as const) {
     it(`on ${codec} is the frame itself`, async () => {
-      const refs = framesOf(await play(codec));
+      const refs = framesOf((await play(codec)).events);
       expect(refs.length).toBe(FRAMES);
       for (const r of refs) expect(r.heard).toEqual(r.frame);
       expect(refs.some((r) => r.frame.some((v) => v !== 0))).toBe(true);

@@ -1,4 +1,4 @@
-import { createRtpPacket, type loadResamplerModule } from '../../../codecs/src/index.js';
+import { createRtpPacket, rmsDbfs, type loadResamplerModule } from '../../../codecs/src/index.js';
 import type { Agent, GatewayEvent } from '../../../gateway/src/agent/Agent.js';
 import { Call } from '../../../gateway/src/call/Call.js';
 import type { Edge } from '../../../gateway/src/edge/Edge.js';
@@ -69,11 +69,6 @@ interface Settling {
 const FRAME = 160; // 20 ms at 8 kHz
 /** a silence-suppressing phone's voice threshold, dBFS over 20 ms (the trials' phone floor is −60) */
 const DTX_DB = -50;
-const rmsDb = (x: Float32Array): number => {
-  let e = 0;
-  for (const v of x) e += v * v;
-  return 10 * Math.log10(e / x.length / 32768 ** 2 + 1e-12);
-};
 
 /**
  * One trial through a real Call in simulated time: the agent's utterance is queued at t = 0 and
@@ -220,7 +215,7 @@ export async function runTrial(
       mic[i] = v;
     }
     rx.payload = codes.subarray(0, line.speak(mic, codes));
-    const talk = !deps.dtx || rmsDb(mic) >= DTX_DB;
+    const talk = !deps.dtx || rmsDbfs(mic) >= DTX_DB;
     if (talk) {
       // RFC 3551 §4.1: the marker starts a talkspurt; sequence numbers count packets sent
       rx.marker = k === 0 || !talking;
