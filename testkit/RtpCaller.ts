@@ -389,7 +389,8 @@ export class RtpCaller {
    * `suppress(k)`: frame k is silence the phone does not send (RFC 3551 §4.1: the timestamp moves
    * on, the sequence number does not, the next talkspurt is marked). A run of them sends an RFC 3389
    * comfort-noise packet (payload type 13, the noise at −70 dBov) as it begins and every
-   * `comfortNoiseMs` (100 unless set, WebRTC's interval) after.
+   * `comfortNoiseMs` (100 unless set, WebRTC's interval) after; `drop(k)` on a frame that would
+   * carry one loses it on the way.
    */
   async stream(
     pcm: Int16Array,
@@ -422,7 +423,7 @@ export class RtpCaller {
             timestamp: this.#ts,
             ssrc: this.#ssrc,
           };
-          this.sendRaw(h, Uint8Array.of(70));
+          if (opts.drop?.(k) !== true) this.sendRaw(h, Uint8Array.of(70));
           this.#seq = (this.#seq + 1) & 0xffff;
         }
         this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;

@@ -138,6 +138,23 @@ describe('loss, reordering and bad input', () => {
     await c.end();
   });
 
+  it('counts a packet lost in a silence but conceals nothing for it', async () => {
+    // as above, with the first and the last comfort-noise packet of each silence lost: what comes
+    // after the gap is comfort noise, then a talkspurt's marked first packet
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    const before = await counter(gw, 'gateway_concealed_frames_total');
+    const quiet = (k: number) => k % 50 >= 30;
+    await c.stream(speech.subarray(0, 8000 * 2), { suppress: quiet, drop: (k) => k % 50 === 30 || k % 50 === 45 });
+    await c.stream(new Int16Array(800));
+    await s.until(() => s.frames.length >= 65, 2000, 'frames');
+    const stats = (await (await fetch(`${url}/v1/calls/${c.callId}`)).json()) as { packets: { lost: number }; lossRate: number };
+    expect(stats.packets.lost).toBe(4);
+    expect(stats.lossRate).toBeGreaterThan(0); // RFC 3550 A.3: they were lost on the way
+    expect((await counter(gw, 'gateway_concealed_frames_total')) - before).toBe(0);
+    await c.end();
+  });
+
   it('takes comfort noise as the caller’s silence: her speech ends though it keeps coming', async () => {
     // 1.5 s of speech with no pause in it (1.1–2.6 s of the clip), then 3.5 s suppressed, comfort
     // noise every 60 ms (WebRTC's is 100); her speech must end while the comfort noise goes on

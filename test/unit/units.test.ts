@@ -140,6 +140,20 @@ describe('Reorderer', () => {
     expect(h.push(5)).toBe('duplicate');
   });
 
+  it('says what follows a gap: its payload type and marker bit', () => {
+    const gaps: [number, number, boolean][] = [];
+    const r = new Reorderer({ packet: () => undefined, lost: (n, pt, marker) => gaps.push([n, pt, marker]) }, { maxWaitMs: 60 });
+    r.push(1, 0, 160, new Uint8Array(1), 0, false);
+    r.push(3, 13, 480, new Uint8Array(1), 20, false); // comfort noise after a lost packet
+    r.flushStale(80);
+    r.push(6, 0, 1600, new Uint8Array(1), 100, true); // a talkspurt's first packet after two lost
+    r.flushStale(160);
+    expect(gaps).toEqual([
+      [1, 13, false],
+      [2, 0, true],
+    ]);
+  });
+
   it('resynchronises on a large jump instead of concealing it', () => {
     const h = harness();
     h.push(1);

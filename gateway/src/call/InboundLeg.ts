@@ -113,14 +113,7 @@ export class InboundLeg implements EdgeSink {
     this.#lastSoundAt = this.#lastPacketAt;
     this.#decoder = createDecoder(opts.codec);
     this.#echo = new LineEcho(deps.speex, this.codec.pcmRate, this.codec.clockRate, opts.quality);
-    this.#reorder = new Reorderer({
-      packet: (pt, ts, payload, arrival) => {
-        this.#onOrderedPacket(pt, ts, payload, arrival);
-      },
-      lost: (n) => {
-        this.#onLost(n);
-      },
-    });
+    this.#reorder = new Reorderer({ packet: this.#onOrderedPacket.bind(this), lost: this.#onLost.bind(this) });
     this.denoise = new DenoiseReport(opts.denoise);
     this.#dsp = deps.pool.open(
       { inRate: this.codec.pcmRate, outRate: opts.agentRate, denoise: opts.denoise, quality: opts.quality },
@@ -261,8 +254,15 @@ export class InboundLeg implements EdgeSink {
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }
 
-  #onLost(count: number): void {
+  /**
+   * Lost packets are counted; they are concealed only when the packet after them is sound that
+   * goes on. Before a talkspurt's first packet (marked, RFC 3551 §4.1), comfort noise (RFC 3389)
+   * or a telephone event the caller was silent, as she is while none is sent: a concealed frame
+   * there would be her last syllable again.
+   */
+  #onLost(count: number, nextPt: number, nextMarker: boolean): void {
     this.stats.lost += count;
+    if (nextPt !== this.#o.payloadType || nextMarker) return;
     const frames = Math.min(count, MAX_CONCEALED);
     const now = this.#now();
     for (let i = 0; i < frames; i++) {

@@ -12,8 +12,12 @@ import { SequenceUnwrapper } from '../../../codecs/src/index.js';
 export interface ReorderSink {
   /** A packet in order. `payload` may be borrowed: valid during this call only. */
   packet(payloadType: number, timestamp: number, payload: Uint8Array, arrivalMs: number, marker: boolean): void;
-  /** `count` consecutive packets were lost just before the next delivered one. */
-  lost(count: number): void;
+  /**
+   * `count` consecutive packets were lost just before the next one delivered, whose payload type
+   * and marker bit are given: what follows a gap says whether the gap lay in a silence (RFC 3551
+   * §4.1: the first packet of a talkspurt is marked; RFC 3389 comfort noise fills a silence).
+   */
+  lost(count: number, nextPayloadType: number, nextMarker: boolean): void;
 }
 
 interface Held {
@@ -97,7 +101,8 @@ export class Reorderer {
     const gap = first - this.#next;
     if (gap > 0) {
       this.lostTotal += gap;
-      this.#sink.lost(gap);
+      const next = this.#held.get(first)!;
+      this.#sink.lost(gap, next.payloadType, next.marker);
     }
     this.#next = first;
     this.#drain();
