@@ -442,19 +442,27 @@ export class RtpCaller {
     await this.#delayed;
   }
 
-  /** Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1). */
-  async sendDtmf(digit: string, dtmfPt = 101): Promise<void> {
+  /**
+   * Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1). `ssrc`: from
+   * another source than the audio (some peers' DTMF generators have their own), numbered on its own
+   * while the audio goes on.
+   */
+  async sendDtmf(digit: string, dtmfPt = 101, ssrc?: number): Promise<void> {
     const event = dtmfEvent(digit);
     if (event === null) throw new Error(`not a DTMF digit: ${digit}`);
+    const own = ssrc === undefined;
     const ts = this.#ts;
+    let seq = own ? this.#seq : 1000;
     const payload = new Uint8Array(4);
     for (let k = 1; k <= 8; k++) {
       const end = k >= 6;
       writeTelephoneEvent(payload, 0, { event, end, volume: 10, duration: Math.min(k, 5) * 160 });
-      this.sendRaw({ marker: k === 1, payloadType: dtmfPt, sequenceNumber: this.#seq, timestamp: ts, ssrc: this.#ssrc }, payload);
-      this.#seq = (this.#seq + 1) & 0xffff;
+      this.sendRaw({ marker: k === 1, payloadType: dtmfPt, sequenceNumber: seq, timestamp: ts, ssrc: ssrc ?? this.#ssrc }, payload);
+      seq = (seq + 1) & 0xffff;
       await sleep(20);
     }
+    if (!own) return;
+    this.#seq = seq;
     this.#ts = (this.#ts + 8 * 160) >>> 0;
   }
 

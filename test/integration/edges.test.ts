@@ -170,6 +170,26 @@ describe('loss, reordering and bad input', () => {
     await c.end();
   });
 
+  it('takes a digit and comfort noise from another SSRC without leaving the stream', async () => {
+    const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
+    const s = await agent.session(c.callId);
+    const reasons = ['RTP_SSRC_CHANGED', 'RTP_FOREIGN_SOURCE'];
+    const before = await Promise.all(reasons.map((r) => counter(gw, 'gateway_drops_total', { reason: r })));
+    const streaming = c.stream(speech.subarray(0, 8000 * 2));
+    await sleep(400);
+    const other = 0x5eed;
+    await c.sendDtmf('7', 101, other); // as the audio goes on
+    c.sendRaw({ marker: false, payloadType: 13, sequenceNumber: 9, timestamp: 0, ssrc: other }, Uint8Array.of(70));
+    await streaming;
+    await s.until(() => s.eventsOf('dtmf').length > 0, 2000, 'dtmf');
+    expect(s.eventsOf('dtmf').map((e) => e.msg)).toEqual([{ type: 'dtmf', digit: '7', durationMs: 100 }]);
+    const after = await Promise.all(reasons.map((r) => counter(gw, 'gateway_drops_total', { reason: r })));
+    expect(after.map((n, i) => n - before[i]!)).toEqual([0, 1]); // the comfort noise, dropped and counted
+    const stats = (await (await fetch(`${url}/v1/calls/${c.callId}`)).json()) as { packets: { lost: number } };
+    expect(stats.packets.lost).toBe(0);
+    await c.end();
+  });
+
   it('counts malformed and foreign packets by reason and keeps the call going', async () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
     const s = await agent.session(c.callId);

@@ -123,17 +123,7 @@ export class InboundLeg implements EdgeSink {
         if (change !== null) events.denoise?.(change);
         events.frame(frame, vad, levels, arrivalMs);
       },
-      {
-        overrun: () => {
-          events.drop('DSP_OVERLOAD');
-        },
-        restarted: () => {
-          events.dsp.restarted();
-        },
-        failed: (message) => {
-          events.dsp.failed(message);
-        },
-      },
+      { overrun: () => events.drop('DSP_OVERLOAD'), restarted: () => events.dsp.restarted(), failed: (m) => events.dsp.failed(m) },
     );
   }
 
@@ -181,6 +171,7 @@ export class InboundLeg implements EdgeSink {
     if (pt !== this.#o.payloadType && pt !== this.#o.dtmfPayloadType && pt !== COMFORT_NOISE_PAYLOAD_TYPE)
       return this.#ev.drop('RTP_UNKNOWN_PAYLOAD_TYPE');
     if (p.ssrc !== this.#ssrc) {
+      if (this.#ssrc >= 0 && pt !== this.#o.payloadType) return this.#fromAnotherSource(p, arrivalMs);
       if (this.#ssrc >= 0) {
         // A new source (transfer, re-INVITE, edge restart): start its sequence afresh.
         this.#ev.drop('RTP_SSRC_CHANGED');
@@ -272,6 +263,17 @@ export class InboundLeg implements EdgeSink {
       this.#echo.conceal(pcm);
       if (!this.#dsp.push(pcm, now)) this.#ev.drop('DSP_OVERLOAD');
     }
+  }
+
+  /**
+   * A digit or comfort noise from another SSRC than the stream's (a peer's DTMF generator may have
+   * its own, as SIPp's capture has): the digit is taken, and neither moves the stream, which would
+   * start its sequence afresh and the echo canceller's search over again.
+   */
+  #fromAnotherSource(p: RtpPacket, arrivalMs: number): void {
+    this.#lastPacketAt = arrivalMs;
+    if (p.payloadType === this.#o.dtmfPayloadType) this.#onTelephoneEvent(p.timestamp, p.payload);
+    else this.#ev.drop('RTP_FOREIGN_SOURCE');
   }
 
   /** RFC 4733 §2.5.1.3–4: report a digit once, on its first end packet (ends are repeated). */
