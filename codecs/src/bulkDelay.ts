@@ -11,7 +11,10 @@
  * before where the lock put it (a first lock a pitch period late).
  *
  * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
- * locked, every second after; searches back off while nothing is found.
+ * locked, every second after; searches back off while nothing is found. One with nothing to learn
+ * from (the near end silent, or nothing played) stops before correlating and leaves the back-off as
+ * it was: the agent's first words, often seconds into a call, are searched at once, and a line
+ * whose echo was not found is not searched more often for the agent's pauses.
  */
 export interface BulkDelayOptions {
   rate: number;
@@ -24,6 +27,8 @@ export interface BulkDelayOptions {
 /** A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms. */
 const LOCK_CORR = 0.5;
 const AGREE_CORR = 0.25;
+/** `#estimate` had nothing to learn from (near end silent, or nothing played): the back-off stays as it was. */
+const IDLE = -2;
 /** A peak this strong against the best one where the filter is keeps it there (see `holding`). */
 const STAY_SHARE = 0.5;
 
@@ -84,6 +89,8 @@ export class BulkDelay {
     this.#since = 0;
     const was = this.delay;
     let found = this.#estimate(atSample + x.length, refAt);
+    const idle = found === IDLE;
+    if (idle) found = -1;
     const locked = found >= 0 && was >= 0;
     const later = locked && found > was + this.slackAfter;
     const outside = later || (locked && found < was - this.slackBefore);
@@ -116,11 +123,11 @@ export class BulkDelay {
       if (!earlier) this.#placed = found;
       moved = true;
     }
-    this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
+    if (!idle) this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
     return moved;
   }
 
-  /** The delay of the correlation peak, or −1 when there is none to trust. */
+  /** The delay of the correlation peak, −1 when there is none to trust, IDLE when nothing could be. */
   #estimate(end: number, refAt: (s: number) => number): number {
     const W = this.#win;
     const D = this.#dec;
@@ -134,7 +141,7 @@ export class BulkDelay {
       nearC[j] = v;
       nearE += v * v;
     }
-    if (nearE < Wc * 16) return -1; // near end silent: nothing to learn
+    if (nearE < Wc * 16) return IDLE; // near end silent: nothing to learn
     const Lc = Math.floor(this.#maxDelay / D);
     const refC = this.#refC;
     let refAny = 0;
@@ -143,7 +150,7 @@ export class BulkDelay {
       refC[m] = r;
       refAny += r * r;
     }
-    if (refAny < Wc) return -1; // nothing played in the span: no echo to find
+    if (refAny < Wc) return IDLE; // nothing played in the span: no echo to find
     let best = -1;
     let bestLag = -1;
     let re = 0;

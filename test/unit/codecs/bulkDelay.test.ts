@@ -19,20 +19,24 @@ const farF = Float32Array.from(far);
 
 /**
  * The agent's speech through a handset path 100 ms late, 10 dB down: 20 ms at a time through `bd`.
- * Returns the delay after each frame.
+ * Returns the delay after each frame. `agentAfterS`: the agent starts that late, the caller's line
+ * carrying its noise (white, −60 dBFS) from the start.
  */
-function search(bd: BulkDelay, seconds: number): number[] {
+function search(bd: BulkDelay, seconds: number, agentAfterS = 0): number[] {
   const p = handsetPath(rng(11));
   const h = scaledResponse(farF, { kind: 'handset', name: p.name, h: p.h, delayMs: 100, erlDb: 10 });
   const d = 100 * MS;
-  const refAt = (s: number) => (s >= 0 && s < far.length ? far[s]! : 0);
+  const late = agentAfterS * RATE;
+  const noise = rng(5);
+  const played = (s: number) => (s >= late && s < far.length + late ? far[s - late]! : 0);
+  const refAt = (s: number) => played(s);
   const frame = new Int16Array(160);
   const delays: number[] = [];
-  for (let k = 0; k + 160 <= Math.min(far.length, seconds * RATE); k += 160) {
+  for (let k = 0; k + 160 <= Math.min(far.length + late, seconds * RATE); k += 160) {
     for (let i = 0; i < 160; i++) {
       const n = k + i;
-      let a = 0;
-      for (let j = 0; j < h.length && j <= n - d; j++) a += h[j]! * far[n - d - j]!;
+      let a = late > 0 ? 32768 * 10 ** (-60 / 20) * Math.sqrt(3) * (2 * noise() - 1) : 0;
+      for (let j = 0; j < h.length && j <= n - d; j++) a += h[j]! * played(n - d - j);
       frame[i] = Math.round(a);
     }
     bd.near(frame, k, refAt);
@@ -69,5 +73,21 @@ describe('BulkDelay where a filter already sits', () => {
     bd.holding = true;
     search(bd, 4);
     expect(bd.delay).toBe(found.delay + 7 * MS);
+  });
+});
+
+describe('BulkDelay when the agent speaks after the caller', () => {
+  it('searches on while nothing is played, and finds the echo within 0.6 s of the agent’s first word', () => {
+    // 2.6 s of the caller's line alone: searches with nothing to learn from cost next to nothing
+    // and do not back off, so the first ones over the agent's echo come 200 ms apart: found 0.48 s
+    // in (backing off, they came a second apart: 0.88 s)
+    const delays = search(searcher(), 5, 2.6);
+    // frames (20 ms): the agent's first sound at −40 dBFS or more
+    const firstWord = 2.6 * 50 + Math.floor(far.findIndex((v) => Math.abs(v) > 328) / 160);
+    const lockedAt = delays.findIndex((d) => d >= 0);
+    expect(lockedAt).toBeGreaterThan(firstWord);
+    expect(lockedAt - firstWord).toBeLessThanOrEqual(30);
+    expect(delays.at(-1)).toBeGreaterThan(95 * MS);
+    expect(delays.at(-1)).toBeLessThan(115 * MS);
   });
 });
