@@ -272,8 +272,9 @@ export class InboundLeg implements EdgeSink {
    */
   #fromAnotherSource(p: RtpPacket, arrivalMs: number): void {
     this.#lastPacketAt = arrivalMs;
-    if (p.payloadType === this.#o.dtmfPayloadType) this.#onTelephoneEvent(p.timestamp, p.payload);
-    else this.#ev.drop('RTP_FOREIGN_SOURCE');
+    if (p.payloadType !== this.#o.dtmfPayloadType) return this.#ev.drop('RTP_FOREIGN_SOURCE');
+    this.#m.packets.inc({ direction: 'in' });
+    this.#onTelephoneEvent(p.timestamp, p.payload);
   }
 
   /** RFC 4733 §2.5.1.3–4: report a digit once, on its first end packet (ends are repeated). */
