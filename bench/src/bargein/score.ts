@@ -39,6 +39,8 @@ export interface Scores {
   erle: number[];
   /** echo-only trials on loud echoes: the echo's level at the phone over what reached the agent, dB (Outcome.echoToAgentDb) */
   echoToAgent: number[];
+  /** when the canceller first had the echo path, ms from the agent's start (trials where it did), and the trials */
+  pathFound: [number[], number];
 }
 
 /** The issue's measures over a set of outcomes (one echo-path kind, or all). */
@@ -58,10 +60,12 @@ export function score(outcomes: Outcome[]): Scores {
   const playedErr: number[] = [];
   const erle: number[] = [];
   const echoToAgent: number[] = [];
+  const pathFound: number[] = [];
   for (const o of outcomes) {
     const k = o.trial.kind;
     minutes[k] = (minutes[k] ?? 0) + o.agentSpeechMs / 60000;
     if (Number.isFinite(o.erleDb)) erle.push(o.erlDb + o.erleDb);
+    if (Number.isFinite(o.pathFoundMs)) pathFound.push(o.pathFoundMs);
     // loud echoes only: at ERL ≤ 12 dB the echo stands ≥ 20 dB over the phone's floor (echo-only
     // trials have no other background), which would otherwise bound the measure
     if (k === 'echo-only' && o.trial.path.erlDb <= 12 && Number.isFinite(o.echoToAgentDb)) echoToAgent.push(o.echoToAgentDb);
@@ -110,6 +114,7 @@ export function score(outcomes: Outcome[]): Scores {
     playedErr,
     erle,
     echoToAgent,
+    pathFound: [pathFound, outcomes.length],
   };
 }
 
@@ -162,6 +167,11 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
       'playedMs error p50 / max',
       (s) => (s.playedErr.length ? `${pct(s.playedErr, 50).toFixed(0)} / ${Math.max(...s.playedErr).toFixed(0)} ms` : '—'),
       '≤ 60 ms',
+    ],
+    [
+      'echo path found after the agent starts, p50 / p95 (trials where it was)',
+      ({ pathFound: [ms, n] }) => `${ms.length ? `${pct(ms, 50).toFixed(0)} / ${pct(ms, 95).toFixed(0)} ms ` : ''}(${ms.length}/${n})`,
+      '—',
     ],
     ['echo loss at the end (ERL + ERLE measured), p50', (s) => (s.erle.length ? `${pct(s.erle, 50).toFixed(1)} dB` : '—'), '—'],
     [

@@ -49,6 +49,8 @@ export interface Outcome {
   erlDb: number;
   erleDb: number;
   delayMs: number;
+  /** when the echo canceller first had the echo path, ms from the agent's start (NaN: never) */
+  pathFoundMs: number;
   /**
    * The echo's level at the phone's microphone over the level of what the agent got, from 1 s
    * into the trial until the event (or the end), dB: the loss the call's canceller and denoiser
@@ -191,6 +193,7 @@ export async function runTrial(
   const settle = typeof settling.settled === 'function' ? settling.settled.bind(call.monitor) : null;
   let sent = 0;
   let talking = false;
+  let pathFoundMs = NaN;
   const cn = createRtpPacket();
   cn.ssrc = 1;
   cn.payloadType = COMFORT_NOISE_PAYLOAD_TYPE;
@@ -230,6 +233,7 @@ export async function runTrial(
       call.inbound.media(cn, now);
     }
     talking = talk;
+    if (Number.isNaN(pathFoundMs) && !Number.isNaN(call.inbound.echoPath.delayMs)) pathFoundMs = at();
     if (settle) await settle();
   }
   const { packetsIn, lost } = call.inbound.stats;
@@ -250,6 +254,7 @@ export async function runTrial(
     erlDb,
     erleDb,
     delayMs,
+    pathFoundMs,
     echoToAgentDb,
     packets: { frames, in: packetsIn, lost },
   };
