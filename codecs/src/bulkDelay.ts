@@ -13,10 +13,8 @@
  * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
  * locked, every second after; searches back off while nothing is found. One with nothing to learn
  * from (the near end silent, or nothing played) stops before correlating and leaves the back-off as
- * it was, and so does one that found nothing in a window the agent's audio could not yet have
- * filled (it began inside it): the agent's first words, often seconds into a call, are searched
- * every 200 ms, and a line whose echo was not found is not searched more often for the agent's
- * pauses.
+ * it was: the agent's first words, often seconds into a call, are searched at once, and a line
+ * whose echo was not found is not searched more often for the agent's pauses.
  */
 export interface BulkDelayOptions {
   rate: number;
@@ -49,8 +47,6 @@ export class BulkDelay {
   #backoff = 1;
   /** the last weaker peak, waiting for a second search to agree (−1: none) */
   #candidate = -1;
-  /** the last search's window began before the agent's audio could have reached it (see `#estimate`) */
-  #young = false;
   readonly #agree: number;
   /** an earlier peak this far from the delay is another place, samples (4 ms) */
   readonly #refine: number;
@@ -127,9 +123,7 @@ export class BulkDelay {
       if (!earlier) this.#placed = found;
       moved = true;
     }
-    const fruitless = found < 0 && this.#candidate < 0;
-    if (this.delay >= 0) this.#backoff = 5;
-    else if (!idle && !(fruitless && this.#young)) this.#backoff = fruitless ? Math.min(5, this.#backoff * 2) : 1;
+    if (!idle) this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
     return moved;
   }
 
@@ -151,17 +145,12 @@ export class BulkDelay {
     const Lc = Math.floor(this.#maxDelay / D);
     const refC = this.#refC;
     let refAny = 0;
-    let refBefore = 0;
     for (let m = 0; m < Wc + Lc; m++) {
       const r = refAt(start - D * Lc + D * m);
       refC[m] = r;
       refAny += r * r;
-      if (m === Lc - 1) refBefore = refAny;
     }
     if (refAny < Wc) return IDLE; // nothing played in the span: no echo to find
-    // Nothing played before the window: the agent began inside it, and an echo of the longer
-    // delays has not reached it yet, so finding nothing is no reason to back off.
-    this.#young = refBefore < Lc;
     let best = -1;
     let bestLag = -1;
     let re = 0;

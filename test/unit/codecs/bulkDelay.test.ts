@@ -77,17 +77,17 @@ describe('BulkDelay where a filter already sits', () => {
 });
 
 describe('BulkDelay when the agent speaks after the caller', () => {
-  it('searches on while nothing is played, and finds the echo within 0.4 s of the agent’s first word', () => {
-    // 2.6 s of the caller's line alone. A search with nothing to learn from costs next to nothing
-    // and leaves the back-off as it was, and so does one whose window began before the agent's
-    // audio could have reached it: the searches over the agent's first echo come 200 ms apart and
-    // find it 0.28 s in (0.48 s with the first rule alone; 0.88 s backing off to a search a second)
+  it('searches on while nothing is played, and finds the echo within 0.6 s of the agent’s first word', () => {
+    // 2.6 s of the caller's line alone: a search with nothing to learn from costs next to nothing
+    // and leaves the back-off as it was, so the searches over the agent's first echo come 200 ms
+    // apart, then back off as they find nothing: found 0.48 s in (0.88 s when the caller's line
+    // alone had backed them off to one a second)
     const delays = search(searcher(), 5, 2.6);
     // frames (20 ms): the agent's first sound at −40 dBFS or more
     const firstWord = 2.6 * 50 + Math.floor(far.findIndex((v) => Math.abs(v) > 328) / 160);
     const lockedAt = delays.findIndex((d) => d >= 0);
     expect(lockedAt).toBeGreaterThan(firstWord);
-    expect(lockedAt - firstWord).toBeLessThanOrEqual(20);
+    expect(lockedAt - firstWord).toBeLessThanOrEqual(30);
     expect(delays.at(-1)).toBeGreaterThan(95 * MS);
     expect(delays.at(-1)).toBeLessThan(115 * MS);
   });
