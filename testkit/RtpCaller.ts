@@ -356,7 +356,7 @@ export class RtpCaller {
     this.sent.push({ seq, frame: frameIndex, sentMs: now });
     this.#first = false;
     this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
+    this.#ts = (this.#ts + this.frameSamples) >>> 0;
     return now;
   }
 
@@ -426,7 +426,7 @@ export class RtpCaller {
           if (opts.drop?.(k) !== true) this.sendRaw(h, Uint8Array.of(70));
           this.#seq = (this.#seq + 1) & 0xffff;
         }
-        this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
+        this.#ts = (this.#ts + this.frameSamples) >>> 0;
         this.#first = true;
         continue;
       }
@@ -434,7 +434,7 @@ export class RtpCaller {
       if (opts.drop?.(k)) {
         // keep numbering as if sent (it was lost on the way)
         this.#seq = (this.#seq + 1) & 0xffff;
-        this.#ts = (this.#ts + (this.codec === 'opus' ? 960 : 160)) >>> 0;
+        this.#ts = (this.#ts + this.frameSamples) >>> 0;
         continue;
       }
       this.sendFrame(pcm.subarray(k * n, (k + 1) * n), k, opts.delay?.(k) ?? 0);
@@ -443,9 +443,10 @@ export class RtpCaller {
   }
 
   /**
-   * Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1). `ssrc`: from
-   * another source than the audio (some peers' DTMF generators have their own), numbered on its own
-   * while the audio goes on.
+   * Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1), its duration on
+   * the codec's clock (telephone-event is negotiated at the codec's rate). `ssrc`: from another
+   * source than the audio (some peers' DTMF generators have their own), numbered on its own while
+   * the audio goes on.
    */
   async sendDtmf(digit: string, dtmfPt = 101, ssrc?: number): Promise<void> {
     const event = dtmfEvent(digit);
@@ -456,14 +457,14 @@ export class RtpCaller {
     const payload = new Uint8Array(4);
     for (let k = 1; k <= 8; k++) {
       const end = k >= 6;
-      writeTelephoneEvent(payload, 0, { event, end, volume: 10, duration: Math.min(k, 5) * 160 });
+      writeTelephoneEvent(payload, 0, { event, end, volume: 10, duration: Math.min(k, 5) * this.frameSamples });
       this.sendRaw({ marker: k === 1, payloadType: dtmfPt, sequenceNumber: seq, timestamp: ts, ssrc: ssrc ?? this.#ssrc }, payload);
       seq = (seq + 1) & 0xffff;
       await sleep(20);
     }
     if (!own) return;
     this.#seq = seq;
-    this.#ts = (this.#ts + 8 * 160) >>> 0;
+    this.#ts = (this.#ts + 8 * this.frameSamples) >>> 0;
   }
 
   /** Decodes the received audio packets onto a timeline by RTP timestamp (gaps stay silent). */

@@ -171,8 +171,8 @@ export class InboundLeg implements EdgeSink {
     if (pt !== this.#o.payloadType && pt !== this.#o.dtmfPayloadType && pt !== COMFORT_NOISE_PAYLOAD_TYPE)
       return this.#ev.drop('RTP_UNKNOWN_PAYLOAD_TYPE');
     if (p.ssrc !== this.#ssrc) {
-      if (this.#ssrc >= 0 && pt !== this.#o.payloadType) return this.#fromAnotherSource(p, arrivalMs);
       if (this.#ssrc >= 0) {
+        if (pt !== this.#o.payloadType) return this.#fromAnotherSource(p, arrivalMs);
         // A new source (transfer, re-INVITE, edge restart): start its sequence afresh.
         this.#ev.drop('RTP_SSRC_CHANGED');
         this.#reorder.reset();
@@ -187,7 +187,7 @@ export class InboundLeg implements EdgeSink {
     if (pt !== COMFORT_NOISE_PAYLOAD_TYPE) this.#lastSoundAt = arrivalMs;
     // RFC 4733 events repeat their start timestamp, and comfort noise is on 8 kHz whatever the
     // codec's clock: counted, but not for jitter (A.8).
-    this.receiver.onRtp(p.ssrc, p.sequenceNumber, p.timestamp, arrivalMs, p.payloadType === this.#o.payloadType);
+    this.receiver.onRtp(p.ssrc, p.sequenceNumber, p.timestamp, arrivalMs, pt === this.#o.payloadType);
     const verdict = this.#reorder.push(p.sequenceNumber, p.payloadType, p.timestamp, p.payload, arrivalMs, p.marker);
     if (verdict === 'late') {
       this.stats.late++;
