@@ -96,8 +96,8 @@ describe('BulkDelay where a filter already sits', () => {
   // Over a long voiced stretch one window of speech can correlate best a few pitch periods off the
   // path (held-out seed 8: 50 ms early, 0.54 against 0.56 where the filter sat). Here a stronger
   // copy of the echo 50 ms early, for 0.4 s, over the search at 2.3 s (searches at 0.3 s, then
-  // every second). 50 ms is beyond the filter's reach: its span at the new place (12 ms before,
-  // 32 ms after) would not cover the old.
+  // every second). 50 ms is beyond the filter's reach: its span at the new place (`slackBefore` 10
+  // ms before, `slackAfter` 32 ms after) would not cover the old.
   const early: Other = { fromS: 1.95, toS: 2.35, delayMs: 50, gain: 1.5 };
 
   it('while the filter cancels, a stronger peak 50 ms before it, where the path still correlates, does not move it', () => {
