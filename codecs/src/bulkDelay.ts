@@ -96,8 +96,7 @@ export class BulkDelay {
     const locked = found >= 0 && was >= 0;
     const later = locked && found > was + this.slackAfter;
     const outside = later || (locked && found < was - this.slackBefore);
-    // out of the filter's reach: the span at the new place would not cover the old one
-    const away = later || (locked && found < was - this.slackAfter);
+    const away = locked && this.#beyondReach(found);
     if (was >= 0 && this.#placed < 0) this.#placed = was;
     // A filter that does not cancel may have locked late, on a peak a pitch period after the
     // path's (a first search over a little voiced speech), where its lead no longer covers the
@@ -130,6 +129,11 @@ export class BulkDelay {
     }
     if (!idle) this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
     return moved;
+  }
+
+  /** A peak at `lag` is out of the filter's reach: its span there would not cover where it is. */
+  #beyondReach(lag: number): boolean {
+    return Math.abs(lag - this.delay) > this.slackAfter;
   }
 
   /** The delay of the correlation peak, −1 when there is none to trust, IDLE when nothing could be. */
@@ -188,7 +192,7 @@ export class BulkDelay {
     // periods before or after the path: a filter moved there misses the path (held-out seed 8: a
     // handset line whose filter cancelled was moved 50 ms early on one search of 0.54, where its own
     // place had had 0.56 a second before, and its echo came back).
-    if (held && Math.abs(bestLag - this.delay) > this.slackAfter && here >= STAY_SHARE * best) return this.delay;
+    if (held && this.#beyondReach(bestLag) && here >= STAY_SHARE * best) return this.delay;
     let fine = bestLag;
     let fineC = -1;
     for (let lag = Math.max(0, bestLag - D); lag <= bestLag + D; lag++) {

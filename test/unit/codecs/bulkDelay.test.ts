@@ -44,6 +44,12 @@ function search(bd: BulkDelay, seconds: number, agentAfterS = 0, other?: Other):
   const noise = rng(5);
   const played = (s: number) => (s >= late && s < far.length + late ? far[s - late]! : 0);
   const refAt = (s: number) => played(s);
+  /** the path's echo at near-end sample `n` were the path `dl` samples late */
+  const echo = (n: number, dl: number) => {
+    let a = 0;
+    for (let j = 0; j < h.length && j <= n - dl; j++) a += h[j]! * played(n - dl - j);
+    return a;
+  };
   const frame = new Int16Array(160);
   const delays: number[] = [];
   for (let k = 0; k + 160 <= Math.min(far.length + late, seconds * RATE); k += 160) {
@@ -52,9 +58,8 @@ function search(bd: BulkDelay, seconds: number, agentAfterS = 0, other?: Other):
       let a = late > 0 ? 32768 * 10 ** (-60 / 20) * Math.sqrt(3) * (2 * noise() - 1) : 0;
       const t = (n - late) / RATE;
       const there = other !== undefined && t >= other.fromS && (other.moved === true || t < other.toS);
-      const od = there ? other.delayMs * MS : 0;
-      if (!there || other.moved !== true) for (let j = 0; j < h.length && j <= n - d; j++) a += h[j]! * played(n - d - j);
-      if (there) for (let j = 0; j < h.length && j <= n - od; j++) a += other.gain * h[j]! * played(n - od - j);
+      if (!there || other.moved !== true) a += echo(n, d);
+      if (there) a += other.gain * echo(n, other.delayMs * MS);
       frame[i] = Math.round(a);
     }
     bd.near(frame, k, refAt);
