@@ -183,6 +183,7 @@ export class RtpCaller {
     const ua = await UserAgent.create({ listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }] });
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const adopt = collect(sock);
     const offer = createOffer({ address: '127.0.0.1', port: sock.address().port, codecs: [codec] });
     const dialog = await ua.invite(`sip:${to}@${sipHostPort}`, offer, { from: 'sip:+14155550123@127.0.0.1' });
     const m = parseAnswer(dialog.remoteSdp, [codec]);
@@ -193,29 +194,20 @@ export class RtpCaller {
       callId = list.calls.find((c) => c.params?.['sipCallId'] === dialog.callId)?.callId ?? '';
       if (callId === '') await sleep(20);
     }
-    let caller: RtpCaller | null = null;
-    const pending: ReceivedPacket[] = [];
-    const pendingRtcp: { data: Uint8Array; arrivalMs: number }[] = [];
-    sock.on('message', (msg) => {
-      if (isRtcp(msg)) return void (caller ? caller.rtcp : pendingRtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
-      const p = parsePacket(msg, performance.now());
-      if (p) (caller ? caller.received : pending).push(p);
-    });
-    caller = new RtpCaller(
-      gateway,
-      codec,
-      callId,
-      m.payloadType,
-      (pkt) => sock.send(pkt, m.remotePort, m.remoteAddress),
-      async () => {
-        await dialog.bye().catch(() => undefined);
-        await ua.close();
-        sock.close();
-      },
+    return adopt(
+      new RtpCaller(
+        gateway,
+        codec,
+        callId,
+        m.payloadType,
+        (pkt) => sock.send(pkt, m.remotePort, m.remoteAddress),
+        async () => {
+          await dialog.bye().catch(() => undefined);
+          await ua.close();
+          sock.close();
+        },
+      ),
     );
-    caller.received.push(...pending);
-    caller.rtcp.push(...pendingRtcp);
-    return caller;
   }
 
   static async #udp(
@@ -238,28 +230,19 @@ export class RtpCaller {
     if (res.status !== 201) throw new Error(`POST /v1/calls → ${res.status} ${JSON.stringify(json)}`);
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    let caller: RtpCaller | null = null;
-    const pending: ReceivedPacket[] = [];
-    const pendingRtcp: { data: Uint8Array; arrivalMs: number }[] = [];
-    sock.on('message', (msg) => {
-      if (isRtcp(msg)) return void (caller ? caller.rtcp : pendingRtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
-      const p = parsePacket(msg, performance.now());
-      if (p) (caller ? caller.received : pending).push(p);
-    });
-    caller = new RtpCaller(
-      gateway,
-      codec,
-      json.callId,
-      json.payloadType,
-      (pkt) => sock.send(pkt, json.rtp.port, json.rtp.host),
-      () => {
-        sock.close();
-        return Promise.resolve();
-      },
+    return collect(sock)(
+      new RtpCaller(
+        gateway,
+        codec,
+        json.callId,
+        json.payloadType,
+        (pkt) => sock.send(pkt, json.rtp.port, json.rtp.host),
+        () => {
+          sock.close();
+          return Promise.resolve();
+        },
+      ),
     );
-    caller.received.push(...pending);
-    caller.rtcp.push(...pendingRtcp);
-    return caller;
   }
 
   static async #ws(
@@ -501,6 +484,29 @@ export class RtpCaller {
 }
 
 const scratch = createRtpPacket();
+
+/**
+ * Collects what arrives on `sock` from now on: RTCP apart, RTP parsed on arrival. Listening from
+ * before the INVITE is answered keeps what the gateway sends while the caller is being set up
+ * (its first packets can beat the API's listing of the call); the returned function hands all
+ * that to the caller, and everything after it goes to the caller directly.
+ */
+function collect(sock: dgram.Socket): (caller: RtpCaller) => RtpCaller {
+  let caller: RtpCaller | null = null;
+  const received: ReceivedPacket[] = [];
+  const rtcp: RtpCaller['rtcp'] = [];
+  sock.on('message', (msg) => {
+    if (isRtcp(msg)) return void (caller?.rtcp ?? rtcp).push({ data: new Uint8Array(msg), arrivalMs: performance.now() });
+    const p = parsePacket(msg, performance.now());
+    if (p) (caller?.received ?? received).push(p);
+  });
+  return (c) => {
+    c.received.push(...received);
+    c.rtcp.push(...rtcp);
+    caller = c;
+    return c;
+  };
+}
 
 function parsePacket(buf: Uint8Array, arrivalMs: number): ReceivedPacket | null {
   // RTCP shares the port with rtcp-mux (RFC 5761): sender reports are not media.
