@@ -429,25 +429,27 @@ export class RtpCaller {
    * Sends one RFC 4733 digit: 5 updates over 100 ms, then 3 end packets (§2.5.1), its duration on
    * the codec's clock (telephone-event is negotiated at the codec's rate). `ssrc`: from another
    * source than the audio (some peers' DTMF generators have their own), numbered on its own while
-   * the audio goes on.
+   * the audio goes on. From the audio's own source, each packet takes the stream's next sequence
+   * number as it is sent, so audio streamed meanwhile (`stream`) and the digit never share one: the
+   * receiver would keep whichever came first and drop the other as a copy.
    */
   async sendDtmf(digit: string, dtmfPt = 101, ssrc?: number): Promise<void> {
     const event = dtmfEvent(digit);
     if (event === null) throw new Error(`not a DTMF digit: ${digit}`);
     const own = ssrc === undefined;
     const ts = this.#ts;
-    let seq = own ? this.#seq : 1000;
     const payload = new Uint8Array(4);
     for (let k = 1; k <= 8; k++) {
       const end = k >= 6;
       writeTelephoneEvent(payload, 0, { event, end, volume: 10, duration: Math.min(k, 5) * this.frameSamples });
+      const seq = own ? this.#seq : 999 + k;
+      if (own) this.#seq = (this.#seq + 1) & 0xffff;
       this.sendRaw({ marker: k === 1, payloadType: dtmfPt, sequenceNumber: seq, timestamp: ts, ssrc: ssrc ?? this.#ssrc }, payload);
-      seq = (seq + 1) & 0xffff;
       await sleep(20);
     }
-    if (!own) return;
-    this.#seq = seq;
-    this.#ts = (this.#ts + 8 * this.frameSamples) >>> 0;
+    // Alone, the digit's 8 frames pass on the clock before the next audio; audio streamed meanwhile
+    // has moved the clock on itself.
+    if (own && this.#ts === ts) this.#ts = (ts + 8 * this.frameSamples) >>> 0;
   }
 
   /** Decodes the received audio packets onto a timeline by RTP timestamp (gaps stay silent). */

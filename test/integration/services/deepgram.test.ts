@@ -87,6 +87,9 @@ describe('Deepgram Voice Agent', () => {
     await c.sendDtmf('#');
     await s.until(() => s.got('InjectUserMessage').length > 0, 2000, 'the digits');
     expect(s.got('InjectUserMessage')[0]!['content']).toBe('The caller pressed 9 # on the phone keypad.');
+    // The digits' packets are numbered in the audio's own sequence while the caller talks (RFC 3550
+    // §5.1): none may be dropped as a copy of an audio packet, or as late.
+    expect(gw.calls.get(c.callId)?.inbound.stats).toMatchObject({ late: 0, duplicate: 0 });
     await caller.stop();
     await c.end();
     await hook.close();

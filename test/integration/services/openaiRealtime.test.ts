@@ -125,6 +125,7 @@ describe("OpenAI Realtime: the gateway's own barge-in, keypad, tools, failures",
     expect(item.type).toBe('message');
     expect(item.role).toBe('user');
     expect(item.content[0]!.text).toContain('4 2');
+    expect(gw.calls.get(c.callId)?.inbound.stats).toMatchObject({ late: 0, duplicate: 0 });
     await s.until(() => s.got('response.create').length > 0, 1000, 'response.create');
     await caller.stop();
     await c.end();
