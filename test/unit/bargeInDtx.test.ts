@@ -8,25 +8,32 @@ import { quietTrial, useTrialDeps } from '../helpers/bargeinTrial.js';
  * Barge-in from a phone that suppresses silence (RFC 3551 §4.1 talkspurts, an RFC 3389 comfort-noise
  * packet as each silence begins): while the caller is quiet it sends nothing.
  * A real Call in simulated time, the bench's trial runner. The caller talks first (her turn, the
- * agent silent), then listens while the agent speaks, then interrupts it at the level she spoke at.
+ * agent silent), then listens while the agent speaks, then interrupts it, a little quieter than she spoke.
  */
 
 const deps = useTrialDeps();
 const RATE = 8000;
 /** the agent starts this long into the call, after the caller's turn (ms) */
 const AGENT_AFTER_MS = 3000;
+/**
+ * She interrupts this much (dB) quieter than she took her turn. The phone sent nothing while she
+ * listened, and that silence is her background, not her turn: judged against her turn's level, an
+ * interruption at that very level cleared the margin by a decibel (noiseMarginDb 4; at 5 it was
+ * cleared 3.1 s after its onset), and one 3 dB quieter was never cleared.
+ */
+const QUIETER_DB = 3;
 
 function turnThenInterruption(): Trial {
   const base = quietTrial('interrupt-2-a.wav', -6, noEchoPath(60));
   const turn = load('interrupt-3-a.wav').subarray(0, 2 * RATE);
   const talk = load('interrupt-2-a.wav');
-  const gainOf = (x: Float32Array) => (activeRms(base.agentPcm) * dbToGain(-6)) / activeRms(x);
+  const gainOf = (x: Float32Array, db = -6) => (activeRms(base.agentPcm) * dbToGain(db)) / activeRms(x);
   // the caller's turn from the call's start; the interruption 1.5 s after the agent starts
   const at = ((AGENT_AFTER_MS + 1500) * RATE) / 1000;
   const event = new Float32Array(at + talk.length);
   event.set(turn.map((v) => v * gainOf(turn)));
   event.set(
-    talk.map((v) => v * gainOf(talk)),
+    talk.map((v) => v * gainOf(talk, -6 - QUIETER_DB)),
     at,
   );
   expect(turn.length).toBeLessThan((AGENT_AFTER_MS * RATE) / 1000);

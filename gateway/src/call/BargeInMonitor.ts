@@ -52,6 +52,8 @@ export class BargeInMonitor {
   #audible = false;
   /** since when (media time, ms, on that clock): chunks judged late that ended before were not over it */
   #audibleFromMs = 0;
+  /** where the last caller audio ended, on that clock (ms) */
+  #lineEndMs = NaN;
   /** the playout is ducked and its outcome not yet counted */
   #ducked = false;
   /** ducks by outcome, for the call's stats (gateway_bargein_ducks_total counts all calls') */
@@ -156,6 +158,12 @@ export class BargeInMonitor {
     if (agentAudible && !this.#audible) this.#audibleFromMs = atMs;
     this.#audible = agentAudible;
     const ten = rate / 100;
+    // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1; a loss is
+    // concealed, so comes as audio) are silence in the background: else the caller's own last
+    // words stood for it, and after her turn an interruption at her level had to clear that level.
+    const unsent = Math.floor((atMs - this.#lineEndMs) / 10);
+    if (unsent >= 2) this.#detector.unsent(unsent);
+    this.#lineEndMs = atMs + (1000 * line.length) / rate;
     for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
     // The model's chunks matter to the judge alone, and the judge only while the agent is audible

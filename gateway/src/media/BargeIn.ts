@@ -164,6 +164,14 @@ export class BargeInDetector {
     this.#levelPos = (this.#levelPos + 1) % FLOOR_FRAMES;
   }
 
+  /**
+   * `slots` × 10 ms in which the caller's phone sent nothing (RFC 3551 §4.1: a phone that
+   * suppresses silence is quiet between talkspurts), as silence in the background.
+   */
+  unsent(slots: number): void {
+    for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.line(SILENT_DB);
+  }
+
   /** Records what was played at wall time `tMs` (one 20 ms frame at any rate, as two 10 ms levels). */
   reference(tMs: number, frame: Int16Array): void {
     const half = frame.length >> 1;
