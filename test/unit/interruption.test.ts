@@ -53,8 +53,8 @@ describe('InterruptionDetector', () => {
     // at p = 1 the echo margin is 0 once the path is measured (SURE_P), echoMarginDb (6) before
     expect(needs(echo(-40, true))).toBe(-40);
     expect(needs(echo(-40, false))).toBe(-34);
-    // the background's margin (noiseMarginDb, 4), and minLevelDb (-55)
-    expect(needs(echo(-100, true, -50))).toBe(-46);
+    // the background's margin (noiseMarginDb), and minLevelDb (-55)
+    expect(needs(echo(-100, true, -50))).toBe(-50 + DEFAULT_BARGE_IN.noiseMarginDb);
     expect(needs(echo(-100, true, -90))).toBe(-55);
     // within an utterance every chunk may be speech: it may end it, or be confirmed on
     const h = harness(echo(-40, true));
@@ -140,10 +140,11 @@ describe('InterruptionDetector', () => {
       }
       return Infinity;
     };
-    // a −40 dBFS background and noiseMarginDb 4: −25 dBFS clears it by 11 dB, −35 dBFS by 1 dB
+    // a −40 dBFS background: −25 dBFS clears its margin (noiseMarginDb) by 10 dB, the other by 1 dB
+    const just = -40 + DEFAULT_BARGE_IN.noiseMarginDb + 1;
     expect(duckedAfter(0.95, -25)).toBe(1);
     expect(duckedAfter(0.6, -25)).toBe(2); // the model only fairly sure
-    expect(duckedAfter(0.95, -35)).toBe(2); // only just over the background
+    expect(duckedAfter(0.95, just)).toBe(2); // only just over the background
   });
 
   it('does not confirm an utterance that goes on past shortUtteranceMs trailing off (a long backchannel)', () => {

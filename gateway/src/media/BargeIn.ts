@@ -37,7 +37,14 @@ export interface BargeInOptions {
   minLevelDb: number;
   /** ms the echo may trail the reference (echo tail) */
   echoWindowMs: number;
-  /** dB a barge-in must rise above the caller's own background (babble, music, TV) */
+  /**
+   * dB a barge-in must rise above the caller's own background (babble, music, TV); within an
+   * utterance a chunk goes on at this less HOLD_NOISE_DB (Interruption.ts). 5, not the 4 of the
+   * fourth pass: chosen on three tune draws (replayed: 1 interruption fewer of 384, 10 more
+   * backchannels kept of 480, clears on noise 8 → 5); held out on four draws, 2 interruptions
+   * fewer of 512, 7 more backchannels kept of 640, clears on noise 6 → 1 (bench/README.md,
+   * thirty-first pass).
+   */
   noiseMarginDb: number;
   /** judge speech with Silero VAD on the echo-cancelled audio (else RNNoise's voice probability) */
   silero: boolean;
@@ -72,7 +79,7 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
   erlPriorDb: 18,
   minLevelDb: -55,
   echoWindowMs: 300,
-  noiseMarginDb: 4,
+  noiseMarginDb: 5,
   silero: true,
   sileroThreshold: 0.5,
   duckDb: 12,
