@@ -140,7 +140,7 @@ describe('InterruptionDetector', () => {
       }
       return Infinity;
     };
-    // a −40 dBFS background: −25 dBFS clears its margin (noiseMarginDb) by 10 dB, the other by 1 dB
+    // a −40 dBFS background: −25 dBFS clears its margin (noiseMarginDb) by far, `just` by 1 dB
     const just = -40 + DEFAULT_BARGE_IN.noiseMarginDb + 1;
     expect(duckedAfter(0.95, -25)).toBe(1);
     expect(duckedAfter(0.6, -25)).toBe(2); // the model only fairly sure
