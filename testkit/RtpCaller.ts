@@ -328,7 +328,7 @@ export class RtpCaller {
       payload = new Uint8Array(160);
       g711EncodeInto(this.codec === 'PCMU' ? 'ulaw' : 'alaw', pcm, payload);
     }
-    const seq = this.#seq;
+    const seq = this.#takeSeq();
     const h = { marker: this.#first, payloadType: this.#pt, sequenceNumber: seq, timestamp: this.#ts, ssrc: this.#ssrc };
     if (delayMs > 0) {
       const pkt = this.#buf.slice(0, writeRtp(this.#buf, 0, h, payload));
@@ -338,9 +338,15 @@ export class RtpCaller {
     const now = performance.now();
     this.sent.push({ seq, frame: frameIndex, sentMs: now });
     this.#first = false;
-    this.#seq = (this.#seq + 1) & 0xffff;
     this.#ts = (this.#ts + this.frameSamples) >>> 0;
     return now;
+  }
+
+  /** The stream's next sequence number, taken (RFC 3550 §5.1: one per packet sent, or lost on the way). */
+  #takeSeq(): number {
+    const seq = this.#seq;
+    this.#seq = (seq + 1) & 0xffff;
+    return seq;
   }
 
   #delayed: Promise<void> = Promise.resolve();
@@ -402,12 +408,11 @@ export class RtpCaller {
           const h = {
             marker: false,
             payloadType: COMFORT_NOISE_PAYLOAD_TYPE,
-            sequenceNumber: this.#seq,
+            sequenceNumber: this.#takeSeq(),
             timestamp: this.#ts,
             ssrc: this.#ssrc,
           };
           if (opts.drop?.(k) !== true) this.sendRaw(h, Uint8Array.of(70));
-          this.#seq = (this.#seq + 1) & 0xffff;
         }
         this.#ts = (this.#ts + this.frameSamples) >>> 0;
         this.#first = true;
@@ -416,7 +421,7 @@ export class RtpCaller {
       quiet = 0;
       if (opts.drop?.(k)) {
         // keep numbering as if sent (it was lost on the way)
-        this.#seq = (this.#seq + 1) & 0xffff;
+        this.#takeSeq();
         this.#ts = (this.#ts + this.frameSamples) >>> 0;
         continue;
       }
@@ -442,8 +447,7 @@ export class RtpCaller {
     for (let k = 1; k <= 8; k++) {
       const end = k >= 6;
       writeTelephoneEvent(payload, 0, { event, end, volume: 10, duration: Math.min(k, 5) * this.frameSamples });
-      const seq = own ? this.#seq : 999 + k;
-      if (own) this.#seq = (this.#seq + 1) & 0xffff;
+      const seq = own ? this.#takeSeq() : 999 + k;
       this.sendRaw({ marker: k === 1, payloadType: dtmfPt, sequenceNumber: seq, timestamp: ts, ssrc: ssrc ?? this.#ssrc }, payload);
       await sleep(20);
     }
