@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BulkDelay } from '../../../codecs/src/index.js';
+import { BulkDelay, rmsDbfs } from '../../../codecs/src/index.js';
 import { handsetPath, scaledResponse } from '../../../bench/src/bargein/echoPaths.js';
 import { fixture, rng } from '../../helpers/audio.js';
 
@@ -34,9 +34,10 @@ interface Other {
 /**
  * The agent's speech through a handset path 100 ms late, 10 dB down: 20 ms at a time through `bd`.
  * Returns the delay after each frame. `agentAfterS`: the agent starts that late, the caller's line
- * carrying its noise (white, −60 dBFS) from the start.
+ * carrying its noise (white, −60 dBFS) from the start. `unsent`: the phone suppresses silence, and
+ * a frame for which it says true never comes (RFC 3551 §4.1).
  */
-function search(bd: BulkDelay, seconds: number, agentAfterS = 0, other?: Other): number[] {
+function search(bd: BulkDelay, seconds: number, agentAfterS = 0, other?: Other, unsent?: (frame: Int16Array) => boolean): number[] {
   const p = handsetPath(rng(11));
   const h = scaledResponse(farF, { kind: 'handset', name: p.name, h: p.h, delayMs: 100, erlDb: 10 });
   const d = 100 * MS;
@@ -62,7 +63,7 @@ function search(bd: BulkDelay, seconds: number, agentAfterS = 0, other?: Other):
       if (there) a += other.gain * echo(n, other.delayMs * MS);
       frame[i] = Math.round(a);
     }
-    bd.near(frame, k, refAt);
+    if (unsent?.(frame) !== true) bd.near(frame, k, refAt);
     delays.push(bd.delay);
   }
   return delays;
@@ -147,5 +148,24 @@ describe('BulkDelay when the agent speaks after the caller', () => {
     expect(lockedAt - firstWord).toBeLessThanOrEqual(30);
     expect(delays.at(-1)).toBeGreaterThan(95 * MS);
     expect(delays.at(-1)).toBeLessThan(115 * MS);
+  });
+});
+
+describe('BulkDelay on a phone that suppresses silence', () => {
+  it('finds the path where it is, though the frames of the agent’s pauses never came', () => {
+    // the phone sends nothing while its microphone is under −50 dBFS (the echo of the agent's pauses)
+    let quiet = 0;
+    const unsent = (frame: Int16Array) => {
+      const silent = rmsDbfs(frame) < -50;
+      if (silent) quiet++;
+      return silent;
+    };
+    const bd = searcher();
+    const delays = search(bd, 4, 0, undefined, unsent);
+    expect(quiet).toBeGreaterThan(10);
+    // every delay it ever held is the path's (±2 ms): with the gaps spliced out, older audio met the reference of later times
+    const held = delays.filter((d) => d >= 0);
+    expect(held.length).toBeGreaterThan(0);
+    for (const d of held) expect(Math.abs(d - 100 * MS)).toBeLessThanOrEqual(4 * MS);
   });
 });
