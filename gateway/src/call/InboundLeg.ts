@@ -1,12 +1,12 @@
-import { dtmfDigit, type RtpPacket } from '../../../codecs/src/index.js';
+import type { RtpPacket } from '../../../codecs/src/index.js';
 import type { EdgeSink } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { TokenBucket } from '../rateLimit.js';
 import type { ChainEvents, DspPool, InboundChain } from '../media/DspPool.js';
 import { CODEC_INFO, COMFORT_NOISE_PAYLOAD_TYPE, createDecoder } from '../media/edgeCodecs.js';
 import type { EdgeCodecInfo, EdgeCodecName, FrameDecoder } from '../media/edgeCodecs.js';
 import { FrameFlags } from '../media/dspProtocol.js';
+import { DtmfReceiver } from '../media/DtmfReceiver.js';
 import type { FrameSink, SpeexModule } from '../media/InboundDsp.js';
 import { LineEcho, reportedLoss } from '../media/LineEcho.js';
 import { Reorderer } from '../media/Reorderer.js';
@@ -62,9 +62,6 @@ export interface InboundEvents {
   denoise?(change: DenoiseChange): void;
 }
 
-/** Caller digits passed to the agent: 10/s sustained (Q.24 tones of 40 ms + 40 ms pauses allow 12.5), 20 at once. */
-const DTMF_PER_SECOND = 10;
-const DTMF_BURST = 20;
 /** Lost packets concealed at most; beyond that the concealers are silent anyway, and the agent is better served by fewer, honest frames. */
 const MAX_CONCEALED = 10;
 
@@ -88,12 +85,11 @@ export class InboundLeg implements EdgeSink {
   readonly #echo: LineEcho;
   readonly #pcm = new Int16Array(5760); // one decoded packet, up to 120 ms at 48 kHz
   #ssrc = -1;
-  #lastDtmfTs = -1;
+  readonly #digits: DtmfReceiver;
   /** RFC 3550 reception statistics (loss, jitter, SR bookkeeping): the call's one source, which the edge's RTCP reports read */
   readonly receiver: ReceiverStats;
   /** Sees each decoded packet (edge rate, before echo cancelling) and its RTP timestamp: the call recorder's tap. Borrowed. */
   tap: ((pcm: Int16Array, ts: number, arrivalMs: number) => void) | null = null;
-  readonly #dtmfBudget = new TokenBucket(DTMF_PER_SECOND, DTMF_BURST);
   #lastPacketAt: number;
   #lastSoundAt: number;
   #closed = false;
@@ -111,6 +107,13 @@ export class InboundLeg implements EdgeSink {
     this.receiver = new ReceiverStats({ clockRate: this.codec.clockRate, minSequential: 1 });
     this.#lastPacketAt = deps.now();
     this.#lastSoundAt = this.#lastPacketAt;
+    this.#digits = new DtmfReceiver(this.codec.clockRate, deps.now, {
+      digit: (digit, durationMs) => {
+        this.stats.dtmfIn++;
+        events.dtmf(digit, durationMs);
+      },
+      drop: (code) => events.drop(code),
+    });
     this.#decoder = createDecoder(opts.codec);
     this.#echo = new LineEcho(deps.speex, this.codec.pcmRate, this.codec.clockRate, opts.quality);
     this.#reorder = new Reorderer({ packet: this.#onOrderedPacket.bind(this), lost: this.#onLost.bind(this) });
@@ -200,10 +203,7 @@ export class InboundLeg implements EdgeSink {
 
   dtmf(digit: string, durationMs: number): void {
     if (this.#closed) return;
-    // No one presses more than ~10 keys a second: a flood of digits is dropped, not passed on.
-    if (!this.#dtmfBudget.take(this.#now())) return this.#ev.drop('EDGE_FLOOD');
-    this.stats.dtmfIn++;
-    this.#ev.dtmf(digit, durationMs);
+    this.#digits.digit(digit, durationMs);
   }
 
   played(name: string): void {
@@ -219,7 +219,7 @@ export class InboundLeg implements EdgeSink {
   }
 
   #onOrderedPacket(pt: number, ts: number, payload: Uint8Array, arrivalMs: number): void {
-    if (pt === this.#o.dtmfPayloadType) return this.#onTelephoneEvent(ts, payload);
+    if (pt === this.#o.dtmfPayloadType) return this.#digits.event(ts, payload);
     if (pt === COMFORT_NOISE_PAYLOAD_TYPE) return;
     let n: number;
     try {
@@ -274,19 +274,7 @@ export class InboundLeg implements EdgeSink {
     this.#lastPacketAt = arrivalMs;
     if (p.payloadType !== this.#o.dtmfPayloadType) return this.#ev.drop('RTP_FOREIGN_SOURCE');
     this.#m.packets.inc({ direction: 'in' });
-    this.#onTelephoneEvent(p.timestamp, p.payload);
-  }
-
-  /** RFC 4733 §2.5.1.3–4: report a digit once, on its first end packet (ends are repeated). */
-  #onTelephoneEvent(ts: number, payload: Uint8Array): void {
-    if (payload.length < 4) return this.#ev.drop('DTMF_TRUNCATED');
-    const end = (payload[1]! & 0x80) !== 0;
-    if (!end || ts === this.#lastDtmfTs) return;
-    this.#lastDtmfTs = ts;
-    const digit = dtmfDigit(payload[0]!);
-    if (digit === null) return;
-    const duration = (payload[2]! << 8) | payload[3]!;
-    this.dtmf(digit, Math.round((1000 * duration) / this.codec.clockRate));
+    this.#digits.event(p.timestamp, p.payload);
   }
 
   /** Frees the decoder and the DSP chain. Idempotent. */
