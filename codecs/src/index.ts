@@ -4,6 +4,7 @@ export * from './rtp.js';
 export * from './rtcp.js';
 export * from './seq.js';
 export * from './telephoneEvent.js';
+export * from './comfortNoise.js';
 export * from './g711.js';
 export * from './opus.js';
 export * from './plc.js';

@@ -41,6 +41,21 @@ function turnThenInterruption(): Trial {
 }
 
 describe('barge-in from a phone that suppresses silence', () => {
+  it('clears within a second of the onset when her interruption is the first the phone sends', async () => {
+    // A quiet room: the phone sent nothing while the agent spoke, nor before, and no comfort noise
+    // (none began a silence). Her first words stood for her background, as her turn did in the
+    // test below: 12 dB under the agent, these three were cleared 1.26–1.54 s after their onset.
+    for (const clip of ['interrupt-2-a.wav', 'interrupt-6.wav', 'interrupt-8.wav']) {
+      const t = quietTrial(clip, -12, noEchoPath(60));
+      const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});
+      expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
+      const onsetMs = t.onset * 1000;
+      expect(o.clears.length, clip).toBeGreaterThanOrEqual(1);
+      expect(o.clears[0]!.atMs, clip).toBeGreaterThan(onsetMs);
+      expect(o.clears[0]!.atMs, clip).toBeLessThanOrEqual(onsetMs + 1000);
+    }
+  }, 60_000);
+
   it('clears within a second of the onset: her earlier turn is no background for it', async () => {
     const t = turnThenInterruption();
     const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});

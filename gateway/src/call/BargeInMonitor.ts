@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/Agent.js';
-import { BargeInDetector, levelDb, type BargeInOptions } from '../media/BargeIn.js';
+import { BargeInDetector, levelDb, SILENT_DB, type BargeInOptions } from '../media/BargeIn.js';
 import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
 import { InterruptionDetector } from '../media/Interruption.js';
 import { judgeRate } from '../media/LineEcho.js';
@@ -29,6 +29,11 @@ export interface BargeInEvents {
 export const SILERO_WARM_MS = 640;
 /** An edge quiet for this long (ms) is taken as silence by the voice-activity detector. */
 const SILENT_EDGE_MS = 100;
+/**
+ * What the speech model hears of a silence the phone did not send, at most: SILERO_WARM_MS at the
+ * judge's widest rate (16 kHz). Shared, never written.
+ */
+const UNSENT_SILENCE = new Int16Array(16 * SILERO_WARM_MS);
 
 /**
  * Listens to the caller for one call: speech start and end (for the agent's turn-taking) and
@@ -54,6 +59,8 @@ export class BargeInMonitor {
   #audibleFromMs = 0;
   /** where the last caller audio ended, on that clock (ms) */
   #lineEndMs = NaN;
+  /** the noise level the caller's phone last stated for its silences (RFC 3389), dBFS (−100: none stated) */
+  #comfortDb = SILENT_DB;
   /** the playout is ducked and its outcome not yet counted */
   #ducked = false;
   /** ducks by outcome, for the call's stats (gateway_bargein_ducks_total counts all calls') */
@@ -137,6 +144,9 @@ export class BargeInMonitor {
 
   /** What the playout sent, and when the caller hears it. */
   reference(playsAtMs: number, frame: Int16Array): void {
+    // A phone that suppresses silence sends nothing until the caller speaks: what the agent
+    // played before her first packet, she heard in silence (`cancelled` counts it from here).
+    if (Number.isNaN(this.#lineEndMs)) this.#lineEndMs = playsAtMs;
     this.#detector.reference(playsAtMs, frame);
   }
 
@@ -158,11 +168,19 @@ export class BargeInMonitor {
     if (agentAudible && !this.#audible) this.#audibleFromMs = atMs;
     this.#audible = agentAudible;
     const ten = rate / 100;
-    // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1; a loss is
-    // concealed, so comes as audio) are silence in the background: else the caller's own last
-    // words stood for it, and after her turn an interruption at her level had to clear that level.
+    // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1) is the caller's
+    // background at the level her phone stated (`comfortNoise`): else her own last words stood for
+    // it, and after her turn an interruption at her level had to clear that level. (A loss comes
+    // here as a gap too, the canceller hears no concealment: a few in the 1.5 s move the median little.)
     const unsent = Math.floor((atMs - this.#lineEndMs) / 10);
-    if (unsent >= 2) this.#detector.unsent(unsent);
+    if (unsent >= 2) {
+      this.#detector.unsent(unsent, this.#comfortDb);
+      // The model hears that silence too, up to where the audio goes on: spliced out, a chunk
+      // straddling it was timed by its later part, and an utterance open before it (an "uh-huh")
+      // was carried over to the caller's next words as one, for no chunk came in between to end it.
+      const n = Math.min(unsent * ten, (SILERO_WARM_MS * rate) / 1000);
+      this.#silero?.push(UNSENT_SILENCE.subarray(0, n), atMs - 1000 / rate, agentAudible || this.#judge.inUtterance);
+    }
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
     for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
@@ -174,6 +192,14 @@ export class BargeInMonitor {
     // be speech. A lone call whose caller is silent runs it only around the few chunks loud
     // enough to be speech (bench/README.md, twenty-first and twenty-second passes).
     this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
+  }
+
+  /**
+   * The caller's phone stopped sending for a silence, and stated the noise it suppresses (RFC 3389
+   * §3), dBov (taken as dBFS: the two differ by under 0.2 dB): the level of the frames it does not send.
+   */
+  comfortNoise(levelDb: number): void {
+    this.#comfortDb = levelDb;
   }
 
   /** Resolves once every chunk given to the speech model has been judged (simulated time). */

@@ -93,6 +93,9 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
           this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs);
         },
         cancelled: (judged, line, rate, atMs) => this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing),
+        comfortNoise: (levelDb) => {
+          this.monitor.comfortNoise(levelDb);
+        },
         drop: (code) => {
           this.#drop(code);
         },

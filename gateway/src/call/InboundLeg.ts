@@ -1,4 +1,4 @@
-import type { RtpPacket } from '../../../codecs/src/index.js';
+import { comfortNoiseLevel, type RtpPacket } from '../../../codecs/src/index.js';
 import type { EdgeSink } from '../edge/Edge.js';
 import type { GatewayErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -50,6 +50,8 @@ export interface InboundEvents {
    * without (`line`: the background is measured on it, LineEcho).
    */
   cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number): void;
+  /** The caller's phone stopped sending for a silence and stated its noise level (RFC 3389 §3), dBov. */
+  comfortNoise(levelDb: number): void;
   /** Input refused, by stable code. */
   drop(code: GatewayErrorCode): void;
   /** The far end confirmed playout of a mark (buffered edges). */
@@ -220,7 +222,10 @@ export class InboundLeg implements EdgeSink {
 
   #onOrderedPacket(pt: number, ts: number, payload: Uint8Array, arrivalMs: number): void {
     if (pt === this.#o.dtmfPayloadType) return this.#digits.event(ts, payload);
-    if (pt === COMFORT_NOISE_PAYLOAD_TYPE) return;
+    if (pt === COMFORT_NOISE_PAYLOAD_TYPE) {
+      const level = comfortNoiseLevel(payload);
+      return level === null ? this.#ev.drop('CODEC_BAD_FRAME') : this.#ev.comfortNoise(level);
+    }
     let n: number;
     try {
       n = this.#decoder.decode(payload, this.#pcm);

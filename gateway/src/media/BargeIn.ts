@@ -94,7 +94,8 @@ export const DEFAULT_BARGE_IN: BargeInOptions = {
  * judges up to ≈ 2 s late (SileroVad's queue), with room to spare.
  */
 const REF_SLOTS = 512;
-const SILENT_DB = -100;
+/** The detector's "silent", dBFS: the floor of every level it keeps. */
+export const SILENT_DB = -100;
 /** Background level window, 10 ms frames (1.5 s), for InterruptionDetector's background. */
 const FLOOR_FRAMES = 150;
 /**
@@ -173,10 +174,11 @@ export class BargeInDetector {
 
   /**
    * `slots` × 10 ms in which the caller's phone sent nothing (RFC 3551 §4.1: a phone that
-   * suppresses silence is quiet between talkspurts), as silence in the background.
+   * suppresses silence is quiet between talkspurts), in the background at `level` dBFS: the noise
+   * the phone stated (RFC 3389), or silence.
    */
-  unsent(slots: number): void {
-    for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.line(SILENT_DB);
+  unsent(slots: number, level = SILENT_DB): void {
+    for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.line(level);
   }
 
   /** Records what was played at wall time `tMs` (one 20 ms frame at any rate, as two 10 ms levels). */
