@@ -32,6 +32,7 @@ export interface SetOptions {
   set: string[];
   codec: string;
   'agent-after': string;
+  dtx: boolean;
 }
 
 export function parseOptions(): SetOptions {
@@ -48,6 +49,8 @@ export function parseOptions(): SetOptions {
       codec: { type: 'string', default: 'PCMU' },
       // ms of the caller's line alone before the agent starts (the caller had the turn)
       'agent-after': { type: 'string', default: '0' },
+      // the caller's phone suppresses silence (RFC 3551 §4.1 talkspurts, RFC 3389 comfort noise)
+      dtx: { type: 'boolean', default: false },
     },
   });
   return values;
@@ -181,13 +184,15 @@ async function main(): Promise<void> {
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
   const agentAfterMs = Number(values['agent-after']);
-  for (const t of trials) outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs }, bargeIn));
+  const dtx = values.dtx;
+  for (const t of trials)
+    outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs, dtx }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const byKind = kinds.map((k) => [k, score(outcomes.filter((o) => o.trial.path.kind === k))] as [EchoKind, ReturnType<typeof score>]);
   console.log(
-    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
+    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}${dtx ? ', the phone suppressing silence' : ''}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
   console.log('\n(shares: the count, then its 95 % Wilson interval in %)');

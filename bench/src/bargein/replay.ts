@@ -99,7 +99,16 @@ async function record(file: string): Promise<void> {
     model.length = 0;
     const o = await runTrial(
       t,
-      { pool: set.pool, speex: set.speex, metrics: set.metrics, rng: set.drawsOf(t), vad: set.vad, codec: set.codec, agentAfterMs },
+      {
+        pool: set.pool,
+        speex: set.speex,
+        metrics: set.metrics,
+        rng: set.drawsOf(t),
+        vad: set.vad,
+        codec: set.codec,
+        agentAfterMs,
+        dtx: values.dtx,
+      },
       { ...set.bargeIn, autoClear: false },
     );
     recs.push({

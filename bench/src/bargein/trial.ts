@@ -197,7 +197,7 @@ export async function runTrial(
   const cn = createRtpPacket();
   cn.ssrc = 1;
   cn.payloadType = COMFORT_NOISE_PAYLOAD_TYPE;
-  cn.payload = Uint8Array.of(70);
+  cn.payload = new Uint8Array(1);
   for (let k = 0; k < frames; k++) {
     now = 20 * (k + 1);
     agentFramesBefore = agentSamplesPlayed / FRAME;
@@ -227,7 +227,9 @@ export async function runTrial(
       call.inbound.media(rx, now);
     }
     if (!talk && talking) {
-      // a silence begins: one RFC 3389 comfort-noise packet (the noise at −70 dBov), as phones send
+      // a silence begins: one RFC 3389 comfort-noise packet, as phones send, stating the level of
+      // the microphone's frame it suppressed (−dBov, §3)
+      cn.payload[0] = Math.min(127, Math.max(0, Math.round(-rmsDbfs(mic))));
       cn.sequenceNumber = sent++ & 0xffff;
       cn.timestamp = (k * codec.frameTicks) >>> 0;
       call.inbound.media(cn, now);
