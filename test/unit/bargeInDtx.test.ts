@@ -44,7 +44,8 @@ describe('barge-in from a phone that suppresses silence', () => {
   it('clears within a second of the onset when her interruption is the first the phone sends', async () => {
     // A quiet room: the phone sent nothing while the agent spoke, nor before, and no comfort noise
     // (none began a silence). Her first words stood for her background, as her turn did in the
-    // test below: 12 dB under the agent, these three were cleared 1.26–1.54 s after their onset.
+    // test below: here `interrupt-6` was cleared 1.26 s after its onset (and in a sweep of ten
+    // clips 6–18 dB under the agent, 20 of 30 were cleared late or never).
     for (const clip of ['interrupt-2-a.wav', 'interrupt-6.wav', 'interrupt-8.wav']) {
       const t = quietTrial(clip, -12, noEchoPath(60));
       const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});
