@@ -175,9 +175,9 @@ export class BargeInDetector {
   /**
    * `slots` × 10 ms in which the caller's phone sent nothing (RFC 3551 §4.1: a phone that
    * suppresses silence is quiet between talkspurts), in the background at `level` dBFS: the noise
-   * the phone stated (RFC 3389), or silence.
+   * the phone stated (RFC 3389), or SILENT_DB.
    */
-  unsent(slots: number, level = SILENT_DB): void {
+  unsent(slots: number, level: number): void {
     for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.line(level);
   }
 

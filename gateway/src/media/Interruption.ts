@@ -1,4 +1,4 @@
-import type { BargeInOptions } from './BargeIn.js';
+import { SILENT_DB, type BargeInOptions } from './BargeIn.js';
 
 /**
  * Duck, then decide: is the caller talking over the agent, and is it an interruption?
@@ -105,7 +105,6 @@ export interface JudgedChunk {
 
 /** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
 const SLOTS = 256;
-const SILENT_DB = -100;
 
 export class InterruptionDetector {
   readonly #o: Readonly<BargeInOptions>;
