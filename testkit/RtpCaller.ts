@@ -76,6 +76,8 @@ export interface SentPacket {
   /** index of the 20 ms frame in the sent audio */
   frame: number;
   sentMs: number;
+  /** when the packet left for the network: `sentMs`, or later for one held back as network delay (`stream`'s `delay`) */
+  wireMs: number;
 }
 
 export class RtpCaller {
@@ -319,7 +321,7 @@ export class RtpCaller {
     if (this.#pcmSink !== null) {
       this.#pcmSink(pcm);
       const at = performance.now();
-      this.sent.push({ seq: frameIndex & 0xffff, frame: frameIndex, sentMs: at });
+      this.sent.push({ seq: frameIndex & 0xffff, frame: frameIndex, sentMs: at, wireMs: at });
       return at;
     }
     let payload: Uint8Array;
@@ -330,13 +332,15 @@ export class RtpCaller {
     }
     const seq = this.#takeSeq();
     const h = { marker: this.#first, payloadType: this.#pt, sequenceNumber: seq, timestamp: this.#ts, ssrc: this.#ssrc };
+    if (delayMs <= 0) this.sendRaw(h, payload);
+    const now = performance.now();
+    const record: SentPacket = { seq, frame: frameIndex, sentMs: now, wireMs: now };
+    this.sent.push(record);
     if (delayMs > 0) {
       const pkt = this.#buf.slice(0, writeRtp(this.#buf, 0, h, payload));
-      const sent = this.#sendLater(pkt, delayMs);
+      const sent = this.#sendLater(pkt, delayMs, record);
       this.#delayed = Promise.all([this.#delayed, sent]).then(() => undefined);
-    } else this.sendRaw(h, payload);
-    const now = performance.now();
-    this.sent.push({ seq, frame: frameIndex, sentMs: now });
+    }
     this.#first = false;
     this.#ts = (this.#ts + this.frameSamples) >>> 0;
     return now;
@@ -351,10 +355,13 @@ export class RtpCaller {
 
   #delayed: Promise<void> = Promise.resolve();
 
-  #sendLater(pkt: Uint8Array, ms: number): Promise<void> {
+  #sendLater(pkt: Uint8Array, ms: number, record: SentPacket): Promise<void> {
     return new Promise((resolve) =>
       setTimeout(() => {
-        if (!this.#closed) this.#send(pkt);
+        if (!this.#closed) {
+          record.wireMs = performance.now();
+          this.#send(pkt);
+        }
         resolve();
       }, ms),
     );

@@ -10,7 +10,7 @@ import {
 } from '../../../codecs/src/index.js';
 import type { QualityReport } from '../../../gateway/src/call/CallQuality.js';
 import type { Gateway } from '../../../gateway/src/Gateway.js';
-import { RtpCaller, sleep } from '../../../testkit/RtpCaller.js';
+import { RtpCaller, type SentPacket, sleep } from '../../../testkit/RtpCaller.js';
 import { TestAgent } from '../../../testkit/TestAgent.js';
 import { fixture, rng } from '../../helpers/audio.js';
 import { until, withGatewayAndAgent } from '../../helpers/gateway.js';
@@ -20,7 +20,9 @@ import { agentRoute, NUMBER, startSipGateway } from '../sip/sipGateway.js';
  * Per-call quality over real UDP: the caller drops and delays packets deterministically (a seeded
  * generator), and the call's report must say what was done to it. Loss: exactly k of 500 packets
  * chosen at random (never the first or last five, which A.1/A.3 cannot see lost). Jitter:
- * exponential delays of mean 30 ms, whose RFC 3550 D = delay difference has E|D| = 30 ms exactly.
+ * exponential delays of mean 30 ms, whose RFC 3550 D = delay difference has E|D| = 30 ms exactly;
+ * the test kit's timers add their own lateness on a busy machine, so the report is held to the
+ * jitter of the times the packets really left.
  */
 const FRAMES = 500; // 10 s
 const speech = new Int16Array(160 * FRAMES);
@@ -56,6 +58,24 @@ function delays(jitterMs: number, seed: number, kept: (k: number) => boolean): n
   return d.map((x) => x * scale);
 }
 
+/**
+ * The RFC 3550 A.8 jitter a receiver stamping each packet as it left the caller would report, mean
+ * over the stream (as `QualityReport.jitterMs.mean`), ms: packets in the order they left, each
+ * frame's RTP timestamp 20 ms after the last. This is the jitter on the wire, the schedule's plus
+ * the test kit's own timer lateness (which a loaded machine adds; loopback adds none).
+ */
+function wireJitter(sent: readonly SentPacket[]): number {
+  const order = [...sent].sort((a, b) => a.wireMs - b.wireMs);
+  let j = 0;
+  let sum = 0;
+  for (let i = 1; i < order.length; i++) {
+    const d = order[i]!.wireMs - order[i - 1]!.wireMs - 20 * (order[i]!.frame - order[i - 1]!.frame);
+    j += (Math.abs(d) - j) / 16;
+    sum += j;
+  }
+  return sum / (order.length - 1);
+}
+
 async function qualityOf(url: string, callId: string): Promise<QualityReport> {
   const snap = (await (await fetch(`${url}/v1/calls/${callId}`)).json()) as { quality: QualityReport };
   return snap.quality;
@@ -67,7 +87,7 @@ describe('per-call quality over real UDP', () => {
   let agent: TestAgent;
   withGatewayAndAgent({ dspWorkers: 1 }, (g) => ({ gw, url, agent } = g));
 
-  it('reports injected loss within ±1 point and jitter within ±5 ms; MOS falls with loss, in the published bands', async () => {
+  it('reports injected loss within ±1 point and the jitter on the wire within ±2 ms; MOS falls with loss, in the published bands', async () => {
     const route = { agent: { url: agent.url }, sampleRate: 8000, denoise: false, bargeIn: { enabled: false } };
     // Held-out seeds: chosen once, never tuned on.
     const lossRuns = [0, 1, 3, 5, 10].map((pct, i) => ({
@@ -77,8 +97,10 @@ describe('per-call quality over real UDP', () => {
     }));
     const jitterDrop = dropSet(25, 1701);
     const jitterRun = { pct: 5, drop: jitterDrop, delay: delays(30, 1702, (k) => !jitterDrop.has(k)) };
-    /** Places one call per run, streams each with its impairments, and reads each call's quality at the end. */
-    const measure = async (runs: { drop: Set<number>; delay: number[] | null }[]): Promise<QualityReport[]> => {
+    /** Places one call per run, streams each with its impairments, and reads each call's quality at the end (and what its caller sent). */
+    const measure = async (
+      runs: { drop: Set<number>; delay: number[] | null }[],
+    ): Promise<{ quality: QualityReport; sent: readonly SentPacket[] }[]> => {
       const callers = await Promise.all(runs.map(() => RtpCaller.place({ gateway: url, transport: 'udp', route })));
       await Promise.all(callers.map((c) => agent.session(c.callId)));
       await Promise.all(
@@ -88,25 +110,33 @@ describe('per-call quality over real UDP', () => {
         }),
       );
       await sleep(300); // the last (delayed) packets land
-      const reports = await Promise.all(callers.map((c) => qualityOf(url, c.callId)));
+      const reports = await Promise.all(callers.map(async (c) => ({ quality: await qualityOf(url, c.callId), sent: c.sent })));
       await Promise.all(callers.map((c) => c.end()));
       return reports;
     };
-    // The jitter call alone (the busy machine's own scheduling noise adds to what is measured), then the five loss calls together.
-    const j = (await measure([jitterRun]))[0]!.inbound;
-    const reports = await measure(lossRuns);
+    // The jitter call alone (the calls' own timers would add to each other's jitter), then the five loss calls together.
+    const [jitterCall] = await measure([jitterRun]);
+    const j = jitterCall!.quality.inbound;
+    const reports = (await measure(lossRuns)).map((r) => r.quality);
 
     // --- loss and jitter as injected ------------------------------------------------------
     // What was injected, in RFC 3550 terms: the mean |D| between consecutive packets sent (30 ms by construction).
     const injectedJitter = scheduleJitter(jitterRun.delay, (k) => !jitterDrop.has(k));
     console.log(
       `5 % loss + 30 ms jitter: reported loss ${j.lossPercent} %, jitter mean ${j.jitterMs.mean} ms (last ${j.jitterMs.last}, max ${j.jitterMs.max}); ` +
-        `schedule's own mean |D| ${injectedJitter.toFixed(1)} ms; late ${j.packets.late}, concealed ${j.concealedFrames}`,
+        `schedule's own mean |D| ${injectedJitter.toFixed(1)} ms; on the wire ${wireJitter(jitterCall!.sent).toFixed(2)} ms; late ${j.packets.late}, concealed ${j.concealedFrames}`,
     );
     expect(j.packets.expected).toBe(FRAMES);
     expect(Math.abs(j.lossPercent - 5)).toBeLessThanOrEqual(1);
     expect(injectedJitter).toBeCloseTo(30, 6);
-    expect(Math.abs(j.jitterMs.mean - 30)).toBeLessThanOrEqual(5);
+    // The gateway stamps each packet as it arrives; over loopback that is when it left, so it must
+    // report the jitter on the wire. That is the schedule's 30 ms plus the test kit's own timer
+    // lateness, which CI's parallel files add (Chromium in ui.test beside it: 35-44 ms on the wire,
+    // the gateway within 0.4 ms of it each time). The bound leaves room for the gateway's own
+    // late stamps on such a machine; the floor shows the delays took effect.
+    const onWire = wireJitter(jitterCall!.sent);
+    expect(onWire).toBeGreaterThan(28);
+    expect(Math.abs(j.jitterMs.mean - onWire)).toBeLessThanOrEqual(2);
 
     // --- MOS against loss --------------------------------------------------------------------
     const rows = lossRuns.map((run, i) => ({ pct: run.pct, q: reports[i]!.inbound }));
