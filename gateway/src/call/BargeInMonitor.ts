@@ -1,14 +1,11 @@
-import type { Agent } from '../agent/Agent.js';
 import { BargeInDetector, levelDb, SILENT_DB, type BargeInOptions } from '../media/BargeIn.js';
 import { CODEC_INFO, type EdgeCodecName } from '../media/edgeCodecs.js';
 import { InterruptionDetector } from '../media/Interruption.js';
 import { judgeRate } from '../media/LineEcho.js';
 import type { SileroModel, SileroRate } from '../media/SileroModel.js';
 import { SileroStream } from '../media/SileroVad.js';
-import type { Playout } from '../media/Playout.js';
 import { VoiceActivity, type VadEvent } from '../media/VoiceActivity.js';
 import type { Metrics } from '../metrics.js';
-import type { Route } from '../route.js';
 
 export interface BargeInEvents {
   /** The caller started or stopped talking (agent echo excluded). */
@@ -243,21 +240,4 @@ export class BargeInMonitor {
   close(): void {
     this.#silero?.close();
   }
-}
-
-/**
- * Ducks a call's playout on early evidence of an interruption, or brings it back, and tells an
- * agent that asked for it (`bargeIn.duckEvents`): `barge_in_suspected`, `barge_in_resumed`.
- */
-export function duckPlayout(
-  call: { readonly playout: Playout; readonly route: Route; readonly agent: Agent | null },
-  on: boolean,
-  atMs: number,
-  resumed: boolean,
-): void {
-  const o = call.route.bargeIn;
-  call.playout.gain.set(on ? o.duckDb : 0);
-  if (!o.duckEvents) return;
-  if (on) call.agent?.event({ type: 'barge_in_suspected', atMs });
-  else if (resumed) call.agent?.event({ type: 'barge_in_resumed', atMs });
 }

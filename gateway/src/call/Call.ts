@@ -9,7 +9,8 @@ import type { Metrics } from '../metrics.js';
 import type { EdgeCodecName } from '../media/edgeCodecs.js';
 import { Playout } from '../media/Playout.js';
 import type { Tickable } from '../media/PlayoutClock.js';
-import { BargeInMonitor, duckPlayout } from './BargeInMonitor.js';
+import { BargeInMonitor } from './BargeInMonitor.js';
+import { duckPlayout } from './duckPlayout.js';
 import { CallRecord } from './CallRecord.js';
 import type { CallDeps, CallSetup, CloseReason } from './callTypes.js';
 import { callSnapshot } from './callSnapshot.js';
@@ -68,9 +69,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
       bargeIn: (atMs) => {
         this.#onBargeIn(atMs);
       },
-      duck: (on, atMs, resumed) => {
-        duckPlayout(this, on, atMs, resumed);
-      },
+      duck: (on, atMs, resumed) => duckPlayout(this, on, atMs, resumed),
     });
     this.inbound = new InboundLeg(
       { pool: deps.dspPool, metrics: deps.metrics, now: this.#now, speex: deps.speex },
