@@ -57,6 +57,24 @@ describe('barge-in from a phone that suppresses silence', () => {
     }
   }, 60_000);
 
+  it('brings the agent back after a backchannel the phone sends nothing after', async () => {
+    // A quiet room: after her "okay" the phone sends nothing. Her utterance ended only with a chunk
+    // that came after it, so none came, and the agent stayed ducked to the trial's end (held-out
+    // seed 10 with --dtx: 10 of 149 ducked backchannels, the no-echo line's 7 of them).
+    for (const clip of ['backchannel-en-us-okay.wav', 'backchannel-en+f3-uh-huh.wav', 'backchannel-en-gb+m3-mm-hmm.wav']) {
+      const t = quietTrial(clip, -12, noEchoPath(60));
+      const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});
+      expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
+      expect(o.clears, clip).toEqual([]);
+      expect(o.ducks.length, clip).toBeGreaterThanOrEqual(1);
+      expect(o.resumes.length, clip).toBe(o.ducks.length);
+      // simulated time on the 20 ms grid, from the agent's start: back within a second of her last word
+      const endMs = (t.eventAt + t.event!.length / RATE) * 1000;
+      expect(o.resumes.at(-1)!, clip).toBeLessThanOrEqual(endMs + 1000);
+      expect(o.agentSamplesPlayed, clip).toBeGreaterThanOrEqual(o.agentSamplesDue); // nothing lost
+    }
+  }, 60_000);
+
   it('clears within a second of the onset: her earlier turn is no background for it', async () => {
     const t = turnThenInterruption();
     const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});

@@ -54,8 +54,14 @@ export class BargeInMonitor {
   #audible = false;
   /** since when (media time, ms, on that clock): chunks judged late that ended before were not over it */
   #audibleFromMs = 0;
-  /** where the last caller audio ended, on that clock (ms) */
+  /** where the last caller audio ended, on that clock (ms): past it while the phone sends nothing (`tick`) */
   #lineEndMs = NaN;
+  /** how far `tick` took the caller's silence (ms, NaN: not since her last audio): audio that comes for it is late */
+  #filledToMs = NaN;
+  /** of the silence since her last audio, what the speech model has heard (ms, at most SILERO_WARM_MS) */
+  #gapHeardMs = 0;
+  /** the judge's rate (LineEcho), Hz */
+  readonly #rate: number;
   /** the noise level the caller's phone last stated for its silences (RFC 3389), dBFS (−100: none stated) */
   #comfortDb = SILENT_DB;
   /** the playout is ducked and its outcome not yet counted */
@@ -68,6 +74,7 @@ export class BargeInMonitor {
     // the rate barge-in judges at (LineEcho)
     const rate: SileroRate = judgeRate(CODEC_INFO[codec].pcmRate);
     this.#o = opts;
+    this.#rate = rate;
     this.#detector = new BargeInDetector(opts);
     this.#vad = new VoiceActivity({ startFrames: Math.max(1, Math.round(opts.onsetMs / 10)) });
     this.#ev = events;
@@ -165,19 +172,21 @@ export class BargeInMonitor {
     if (agentAudible && !this.#audible) this.#audibleFromMs = atMs;
     this.#audible = agentAudible;
     const ten = rate / 100;
+    // Audio for a time `tick` already took as silence (it came later than the phone's jitter
+    // ever had it): only what is past it is heard, so the judge's clock never runs back.
+    if (atMs < this.#filledToMs) {
+      const late = Math.min(judged.length, Math.round(((this.#filledToMs - atMs) * rate) / 1000));
+      judged = judged.subarray(late);
+      line = line.subarray(Math.min(line.length, late));
+      atMs = this.#filledToMs;
+    }
+    this.#filledToMs = NaN;
     // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1) is the caller's
     // background at the level her phone stated (`comfortNoise`): else her own last words stood for
     // it, and after her turn an interruption at her level had to clear that level. (A loss comes
     // here as a gap too, the canceller hears no concealment: a few in the 1.5 s move the median little.)
-    const unsent = Math.floor((atMs - this.#lineEndMs) / 10);
-    if (unsent >= 2) {
-      this.#detector.unsent(unsent, this.#comfortDb);
-      // The model hears that silence too, up to where the audio goes on: spliced out, a chunk
-      // straddling it was timed by its later part, and an utterance open before it (an "uh-huh")
-      // was carried over to the caller's next words as one, for no chunk came in between to end it.
-      const n = Math.min(unsent * ten, (SILERO_WARM_MS * rate) / 1000);
-      this.#silero?.push(UNSENT_SILENCE.subarray(0, n), atMs - 1000 / rate, agentAudible || this.#judge.inUtterance);
-    }
+    this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS);
+    this.#gapHeardMs = 0;
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
     for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
@@ -189,6 +198,23 @@ export class BargeInMonitor {
     // be speech. A lone call whose caller is silent runs it only around the few chunks loud
     // enough to be speech (bench/README.md, twenty-first and twenty-second passes).
     this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
+  }
+
+  /**
+   * The caller's silence from where her last audio ended to `toMs` (media time, ms), a frame or
+   * more that her phone did not send: counted in her background, and heard by the speech model
+   * (the last of it, up to `limitMs` of each silence in all). Spliced out, a model chunk
+   * straddling it was timed by its later part, and an utterance open before it (an "uh-huh") was
+   * carried over to the caller's next words as one, for no chunk came in between to end it.
+   */
+  #silence(toMs: number, wanted: boolean, limitMs: number): void {
+    const slots = Math.floor((toMs - this.#lineEndMs) / 10);
+    if (!(slots >= 2)) return;
+    this.#detector.unsent(slots, this.#comfortDb);
+    const ms = Math.min(10 * slots, limitMs - this.#gapHeardMs);
+    if (ms <= 0 || this.#silero === null) return;
+    this.#gapHeardMs += ms;
+    this.#silero.push(UNSENT_SILENCE.subarray(0, (ms * this.#rate) / 1000), toMs - 1000 / this.#rate, wanted);
   }
 
   /**
@@ -226,11 +252,28 @@ export class BargeInMonitor {
   }
 
   /**
-   * Clock tick: edges with silence suppression or DTX (RFC 3389, Opus DTX) stop sending while the
-   * caller is quiet, and that silence must still end the caller's speech.
+   * Clock tick at `nowMs` (the clock packets arrive on, which the canceller's media time starts
+   * from), `idleMs` since the last packet with sound, and whether agent audio may be audible:
+   * edges with silence suppression or DTX (RFC 3389, Opus DTX) stop sending while the caller is
+   * quiet, and that silence must still end the caller's speech.
    */
-  tick(idleMs: number): void {
-    if (!this.#vad.speaking || idleMs <= SILENT_EDGE_MS) return;
+  tick(nowMs: number, idleMs: number, agentAudible: boolean): void {
+    if (idleMs <= SILENT_EDGE_MS) return;
+    // An utterance open when the phone stopped sending must still end (or the agent ducked by an
+    // "uh-huh" stayed down until the caller spoke again): her silence up to SILENT_EDGE_MS ago is
+    // heard now. Audio of hers due before then would be that late, beyond any jitter (`cancelled`).
+    // (On Opus the canceller's time runs its delay line later than arrivals: this is earlier still.)
+    if (this.#judge.inUtterance) {
+      if (agentAudible && !this.#audible) this.#audibleFromMs = this.#lineEndMs;
+      this.#audible = agentAudible;
+      // whole 10 ms slots, as `unsent` counts them; heard all, for the open utterance bounds them
+      const toMs = this.#lineEndMs + 10 * Math.floor((nowMs - SILENT_EDGE_MS - this.#lineEndMs) / 10);
+      if (toMs - this.#lineEndMs >= 20) {
+        this.#silence(toMs, true, Infinity);
+        this.#lineEndMs = this.#filledToMs = toMs;
+      }
+    }
+    if (!this.#vad.speaking) return;
     for (let i = 0; i < 2; i++) {
       const ev = this.#vad.push(0);
       if (ev !== null) this.#ev.speech(ev);

@@ -221,7 +221,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
   tick(nowMs: number, slots: number): void {
     if (this.state !== 'active') return;
     this.inbound.tick(nowMs);
-    this.monitor.tick(this.inbound.silentMs(nowMs));
+    this.monitor.tick(nowMs, this.inbound.silentMs(nowMs), this.playout.playing);
     if (this.edge.paused === true) return;
     const before = this.playout.framesSent;
     this.playout.tick(nowMs, slots);
