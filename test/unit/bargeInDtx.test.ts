@@ -75,6 +75,20 @@ describe('barge-in from a phone that suppresses silence', () => {
     }
   }, 60_000);
 
+  it('brings the agent back after a backchannel without the speech model too (RNNoise judges)', async () => {
+    // The judge takes RNNoise's probability per frame as the frames come: none came after the
+    // "okay", and the agent stayed ducked. ("mm-hmm" is left: its pause, unsent, is not heard, and
+    // it is cleared as one utterance.)
+    for (const clip of ['backchannel-en-us-okay.wav', 'backchannel-en+f3-uh-huh.wav']) {
+      const t = quietTrial(clip, -12, noEchoPath(60));
+      const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, { silero: false });
+      expect(o.clears, clip).toEqual([]);
+      expect(o.ducks.length, clip).toBeGreaterThanOrEqual(1);
+      expect(o.resumes.length, clip).toBe(o.ducks.length);
+      expect(o.resumes.at(-1)!, clip).toBeLessThanOrEqual((t.eventAt + t.event!.length / RATE) * 1000 + 1000);
+    }
+  }, 60_000);
+
   it('clears within a second of the onset: her earlier turn is no background for it', async () => {
     const t = turnThenInterruption();
     const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});

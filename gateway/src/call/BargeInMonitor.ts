@@ -269,6 +269,10 @@ export class BargeInMonitor {
       // whole 10 ms slots, as `unsent` counts them; heard all, for the open utterance bounds them
       const toMs = this.#lineEndMs + 10 * Math.floor((nowMs - SILENT_EDGE_MS - this.#lineEndMs) / 10);
       if (toMs - this.#lineEndMs >= 20) {
+        // Without the model the judge hears it as no speech, 10 ms at a time as `frame` gives
+        // RNNoise's. (Not a gap found when audio comes: a loss comes to `frame` concealed.)
+        if (this.#silero === null)
+          for (let t = this.#lineEndMs + 10; t <= toMs; t += 10) this.#judge.chunk(t, 10, 0, this.#o.vadThreshold, agentAudible);
         this.#silence(toMs, true, Infinity);
         this.#lineEndMs = this.#filledToMs = toMs;
       }
