@@ -70,12 +70,22 @@ export interface OpusEncoderOptions {
   lossPercent?: number;
   /** 0..10; libopus defaults to 10, which costs ~2.5× complexity 5 for little gain on speech */
   complexity?: number;
+  /**
+   * Discontinuous transmission (RFC 7587 §3.1.3 `usedtx`), with the signal taken as voice (libopus
+   * keeps DTX to its SILK layer): after 200 ms of silence the packets are 1–2 bytes, which a
+   * sender does not transmit, but for one in 21 (420 ms at 20 ms frames) that updates the far end's
+   * comfort noise.
+   */
+  dtx?: boolean;
 }
 
 // libopus CTL request numbers (opus_defines.h)
 const OPUS_SET_COMPLEXITY = 4010;
 const OPUS_SET_INBAND_FEC = 4012;
 const OPUS_SET_PACKET_LOSS_PERC = 4014;
+const OPUS_SET_DTX = 4016;
+const OPUS_SET_SIGNAL = 4024;
+const OPUS_SIGNAL_VOICE = 3001;
 
 export class OpusEncoder {
   readonly #enc = new opus.OpusEncoder(OPUS_RATE, 1);
@@ -87,6 +97,10 @@ export class OpusEncoder {
     if (opts.fec === true) {
       this.#enc.applyEncoderCTL(OPUS_SET_INBAND_FEC, 1);
       this.#enc.applyEncoderCTL(OPUS_SET_PACKET_LOSS_PERC, opts.lossPercent ?? 5);
+    }
+    if (opts.dtx === true) {
+      this.#enc.applyEncoderCTL(OPUS_SET_SIGNAL, OPUS_SIGNAL_VOICE);
+      this.#enc.applyEncoderCTL(OPUS_SET_DTX, 1);
     }
   }
 

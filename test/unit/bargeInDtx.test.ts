@@ -89,6 +89,27 @@ describe('barge-in from a phone that suppresses silence', () => {
     }
   }, 60_000);
 
+  it('on Opus, whose encoder transmits discontinuously: clears an interruption, brings the agent back after a backchannel', async () => {
+    // libopus' DTX (RFC 7587 §3.1.3): in silence one frame in 21 (420 ms), nothing between, no RFC 3389
+    const opus = { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true, codec: 'opus' as const };
+    const talk = quietTrial('interrupt-6.wav', -12, noEchoPath(60));
+    const o = await runTrial(talk, opus, {});
+    expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
+    expect(o.clears.length).toBeGreaterThanOrEqual(1);
+    expect(o.clears[0]!.atMs).toBeGreaterThan(talk.onset * 1000);
+    expect(o.clears[0]!.atMs).toBeLessThanOrEqual(talk.onset * 1000 + 1000);
+    const bc = quietTrial('backchannel-en-us-okay.wav', -12, noEchoPath(60));
+    const b = await runTrial(bc, opus, {});
+    expect(b.clears).toEqual([]);
+    expect(b.ducks.length).toBeGreaterThanOrEqual(1);
+    expect(b.resumes.length).toBe(b.ducks.length);
+    expect(b.resumes.at(-1)!).toBeLessThanOrEqual((bc.eventAt + bc.event!.length / RATE) * 1000 + 1000);
+    expect(b.agentSamplesPlayed).toBeGreaterThanOrEqual(b.agentSamplesDue);
+    console.log(
+      `opus dtx: ${o.packets.in} of ${o.packets.frames} frames sent; clear ${o.clears[0]!.atMs - talk.onset * 1000} ms after onset; backchannel ducks ${b.ducks.join(',')}, resumes ${b.resumes.join(',')}`,
+    );
+  }, 60_000);
+
   it('clears within a second of the onset: her earlier turn is no background for it', async () => {
     const t = turnThenInterruption();
     const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});

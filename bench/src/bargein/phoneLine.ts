@@ -41,10 +41,11 @@ export class PhoneLine {
   readonly #spokenBuf: Float32Array;
   #spoken = 0;
 
-  constructor(codec: EdgeCodecName, speex: Speex) {
+  /** `dtx`: an Opus phone's encoder transmits discontinuously (`speak` then gives 1–2 bytes in silence: not to be sent) */
+  constructor(codec: EdgeCodecName, speex: Speex, dtx = false) {
     const info = CODEC_INFO[codec];
     this.#dec = createDecoder(codec);
-    this.#enc = createEncoder(codec);
+    this.#enc = createEncoder(codec, { dtx });
     this.#down = new Resampler(speex, { inRate: info.pcmRate, outRate: RATE, quality: QUALITY });
     this.#up = new Resampler(speex, { inRate: RATE, outRate: info.pcmRate, quality: QUALITY });
     this.#pcm = new Int16Array(info.frameSamples);

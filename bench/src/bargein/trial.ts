@@ -90,7 +90,10 @@ export async function runTrial(
     vad?: unknown;
     codec?: EdgeCodecName;
     agentAfterMs?: number;
-    /** the phone suppresses silence: it sends nothing while its microphone is under DTX_DB */
+    /**
+     * the phone suppresses silence: it sends nothing while its microphone is under DTX_DB, and an
+     * RFC 3389 comfort-noise packet as each silence begins; on Opus, its encoder's DTX decides
+     */
     dtx?: boolean;
   },
   bargeIn: Record<string, unknown>,
@@ -134,7 +137,9 @@ export async function runTrial(
   let agentSpeechMs = 0;
   let agentSamplesPlayed = 0;
   const codec = CODEC_INFO[deps.codec ?? 'PCMU'];
-  const line = new PhoneLine(codec.name, deps.speex);
+  // An Opus phone suppresses silence by its encoder's DTX (RFC 7587 §3.1.3), any other by level
+  const opusDtx = deps.dtx === true && codec.name === 'opus';
+  const line = new PhoneLine(codec.name, deps.speex, opusDtx);
   const edge: Edge = {
     kind: 'sim',
     playback: 'clocked',
@@ -218,7 +223,8 @@ export async function runTrial(
       mic[i] = v;
     }
     rx.payload = codes.subarray(0, line.speak(mic, codes));
-    const talk = !deps.dtx || rmsDbfs(mic) >= DTX_DB;
+    // libopus in DTX gives 1–2 bytes for a frame not to be sent (one in 21 is a frame)
+    const talk = !deps.dtx || (opusDtx ? rx.payload.length > 2 : rmsDbfs(mic) >= DTX_DB);
     if (talk) {
       // RFC 3551 §4.1: the marker starts a talkspurt; sequence numbers count packets sent
       rx.marker = k === 0 || !talking;
@@ -226,7 +232,7 @@ export async function runTrial(
       rx.timestamp = (k * codec.frameTicks) >>> 0;
       call.inbound.media(rx, now);
     }
-    if (!talk && talking) {
+    if (!talk && talking && !opusDtx) {
       // a silence begins: one RFC 3389 comfort-noise packet, as phones send, stating the level of
       // the microphone's frame it suppressed (−dBov, §3)
       cn.payload[0] = Math.min(127, Math.max(0, Math.round(-rmsDbfs(mic))));

@@ -115,7 +115,10 @@ class OpusFrameDecoder implements FrameDecoder {
 }
 
 class OpusFrameEncoder implements FrameEncoder {
-  readonly #enc = new OpusEncoder({ fec: true });
+  readonly #enc: OpusEncoder;
+  constructor(dtx: boolean) {
+    this.#enc = new OpusEncoder({ fec: true, dtx });
+  }
   encode(pcm: Int16Array, dst: Uint8Array): number {
     const pkt = this.#enc.encode(pcm);
     if (pkt.length > dst.length) throw new CodecError('CODEC_BAD_FRAME', 'opus packet larger than the RTP buffer');
@@ -172,10 +175,11 @@ export function createDecoder(name: EdgeCodecName): FrameDecoder {
   }
 }
 
-export function createEncoder(name: EdgeCodecName): FrameEncoder {
+/** `dtx`: Opus only, its discontinuous transmission (OpusEncoderOptions.dtx; a phone's, in bench:bargein). */
+export function createEncoder(name: EdgeCodecName, opts: { dtx?: boolean } = {}): FrameEncoder {
   switch (name) {
     case 'opus':
-      return new OpusFrameEncoder();
+      return new OpusFrameEncoder(opts.dtx === true);
     case 'slin8':
     case 'slin16':
       return new SlinEncoder();

@@ -35,6 +35,28 @@ describe('Opus (libopus via @discordjs/opus), 20 ms mono at 48 kHz', () => {
     dec.close();
   });
 
+  it('with DTX, sends nothing worth sending in silence but a comfort-noise update now and then (RFC 7587 §3.1.3)', async () => {
+    const speech = (await speech48k()).subarray(0, 50 * OPUS_FRAME); // 1 s
+    const enc = new OpusEncoder({ dtx: true });
+    const sizes = (pcm: Int16Array) => {
+      const out: number[] = [];
+      for (let i = 0; i + OPUS_FRAME <= pcm.length; i += OPUS_FRAME) out.push(enc.encode(pcm.subarray(i, i + OPUS_FRAME)).length);
+      return out;
+    };
+    const talk = sizes(speech);
+    const quiet = sizes(new Int16Array(100 * OPUS_FRAME)); // 2 s of digital silence
+    const again = sizes(speech);
+    expect(talk.filter((n) => n > 2).length).toBeGreaterThan(40);
+    // 2 s of silence: its first frames are sent (the encoder's hangover), then 1–2 bytes (not to be
+    // sent) but for an update every 420 ms
+    const late = quiet.slice(25);
+    const updates = late.filter((n) => n > 2).length;
+    expect(updates).toBeGreaterThanOrEqual(2);
+    expect(updates).toBeLessThanOrEqual(late.length / 10);
+    expect(again.filter((n) => n > 2).length).toBeGreaterThan(40);
+    enc.close();
+  });
+
   it('conceals lost frames with libopus PLC: continuous, decaying, then resumes on the next packet', async () => {
     const pcm = await speech48k();
     const enc = new OpusEncoder();
