@@ -58,7 +58,7 @@ export class BargeInMonitor {
   #lineEndMs = NaN;
   /** how far `tick` took the caller's silence (ms, NaN: not since her last audio): audio that comes for it is late */
   #filledToMs = NaN;
-  /** of the silence since her last audio, what the speech model has heard (ms, at most SILERO_WARM_MS) */
+  /** of the silence since her last audio, what the speech model has heard (ms: `cancelled` adds up to SILERO_WARM_MS) */
   #gapHeardMs = 0;
   /** the judge's rate (LineEcho), Hz */
   readonly #rate: number;
