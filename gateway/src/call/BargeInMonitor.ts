@@ -56,8 +56,8 @@ export class BargeInMonitor {
   #audibleFromMs = 0;
   /** where the last caller audio ended, on that clock (ms): past it while the phone sends nothing (`tick`) */
   #lineEndMs = NaN;
-  /** how far `tick` took the caller's silence (ms, NaN: not since her last audio): audio that comes for it is late */
-  #filledToMs = NaN;
+  /** `#lineEndMs` is where `tick` took the caller's silence to, not where audio ended: audio that comes for before it is late */
+  #filled = false;
   /** of the silence since her last audio, what the speech model has heard (ms: `cancelled` adds up to SILERO_WARM_MS) */
   #gapHeardMs = 0;
   /** the judge's rate (LineEcho), Hz */
@@ -169,18 +169,17 @@ export class BargeInMonitor {
    */
   cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
     if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;
-    if (agentAudible && !this.#audible) this.#audibleFromMs = atMs;
-    this.#audible = agentAudible;
+    this.#agentAudible(agentAudible, atMs);
     const ten = rate / 100;
     // Audio for a time `tick` already took as silence (it came later than the phone's jitter
     // ever had it): only what is past it is heard, so the judge's clock never runs back.
-    if (atMs < this.#filledToMs) {
-      const late = Math.min(judged.length, Math.round(((this.#filledToMs - atMs) * rate) / 1000));
+    if (this.#filled && atMs < this.#lineEndMs) {
+      const late = Math.min(judged.length, Math.round(((this.#lineEndMs - atMs) * rate) / 1000));
       judged = judged.subarray(late);
       line = line.subarray(Math.min(line.length, late));
-      atMs = this.#filledToMs;
+      atMs = this.#lineEndMs;
     }
-    this.#filledToMs = NaN;
+    this.#filled = false;
     // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1) is the caller's
     // background at the level her phone stated (`comfortNoise`): else her own last words stood for
     // it, and after her turn an interruption at her level had to clear that level. (A loss comes
@@ -198,6 +197,12 @@ export class BargeInMonitor {
     // be speech. A lone call whose caller is silent runs it only around the few chunks loud
     // enough to be speech (bench/README.md, twenty-first and twenty-second passes).
     this.#silero?.push(judged, atMs + ((judged.length - 1) * 1000) / rate, agentAudible || this.#judge.inUtterance);
+  }
+
+  /** Whether agent audio may be audible from media time `atMs` (ms) on. */
+  #agentAudible(audible: boolean, atMs: number): void {
+    if (audible && !this.#audible) this.#audibleFromMs = atMs;
+    this.#audible = audible;
   }
 
   /**
@@ -264,8 +269,7 @@ export class BargeInMonitor {
     // heard now. Audio of hers due before then would be that late, beyond any jitter (`cancelled`).
     // (On Opus the canceller's time runs its delay line later than arrivals: this is earlier still.)
     if (this.#judge.inUtterance) {
-      if (agentAudible && !this.#audible) this.#audibleFromMs = this.#lineEndMs;
-      this.#audible = agentAudible;
+      this.#agentAudible(agentAudible, this.#lineEndMs);
       // whole 10 ms slots, as `unsent` counts them; heard all, for the open utterance bounds them
       const toMs = this.#lineEndMs + 10 * Math.floor((nowMs - SILENT_EDGE_MS - this.#lineEndMs) / 10);
       if (toMs - this.#lineEndMs >= 20) {
@@ -274,7 +278,8 @@ export class BargeInMonitor {
         if (this.#silero === null)
           for (let t = this.#lineEndMs + 10; t <= toMs; t += 10) this.#judge.chunk(t, 10, 0, this.#o.vadThreshold, agentAudible);
         this.#silence(toMs, true, Infinity);
-        this.#lineEndMs = this.#filledToMs = toMs;
+        this.#lineEndMs = toMs;
+        this.#filled = true;
       }
     }
     if (!this.#vad.speaking) return;
