@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { noEchoPath } from '../../bench/src/bargein/echoPaths.js';
 import { activeRms, dbToGain, load, onsetIndex } from '../../bench/src/bargein/signals.js';
-import { runTrial, type Trial } from '../../bench/src/bargein/trial.js';
+import { runTrial, type Outcome, type Trial } from '../../bench/src/bargein/trial.js';
 import { quietTrial, useTrialDeps } from '../helpers/bargeinTrial.js';
 
 /**
@@ -40,6 +40,26 @@ function turnThenInterruption(): Trial {
   return { ...base, event, eventAt: -AGENT_AFTER_MS / 1000, onset: 1.5 + onsetIndex(talk) / RATE };
 }
 
+/**
+ * The interruption of trial `t` cleared within a second of its onset (simulated time on the 20 ms
+ * grid, from the agent's start).
+ */
+function expectClearedInTime(o: Outcome, t: Trial, label?: string): void {
+  const onsetMs = t.onset * 1000;
+  expect(o.clears.length, label).toBeGreaterThanOrEqual(1);
+  expect(o.clears[0]!.atMs, label).toBeGreaterThan(onsetMs);
+  expect(o.clears[0]!.atMs, label).toBeLessThanOrEqual(onsetMs + 1000);
+}
+
+/** The backchannel of trial `t` ducked, never cleared, and back within a second of its last word, nothing lost. */
+function expectResumedInTime(o: Outcome, t: Trial, label?: string): void {
+  expect(o.clears, label).toEqual([]);
+  expect(o.ducks.length, label).toBeGreaterThanOrEqual(1);
+  expect(o.resumes.length, label).toBe(o.ducks.length);
+  expect(o.resumes.at(-1)!, label).toBeLessThanOrEqual((t.eventAt + t.event!.length / RATE) * 1000 + 1000);
+  expect(o.agentSamplesPlayed, label).toBeGreaterThanOrEqual(o.agentSamplesDue);
+}
+
 describe('barge-in from a phone that suppresses silence', () => {
   it('clears within a second of the onset when her interruption is the first the phone sends', async () => {
     // A quiet room: the phone sent nothing while the agent spoke, nor before, and no comfort noise
@@ -50,10 +70,7 @@ describe('barge-in from a phone that suppresses silence', () => {
       const t = quietTrial(clip, -12, noEchoPath(60));
       const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});
       expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
-      const onsetMs = t.onset * 1000;
-      expect(o.clears.length, clip).toBeGreaterThanOrEqual(1);
-      expect(o.clears[0]!.atMs, clip).toBeGreaterThan(onsetMs);
-      expect(o.clears[0]!.atMs, clip).toBeLessThanOrEqual(onsetMs + 1000);
+      expectClearedInTime(o, t, clip);
     }
   }, 60_000);
 
@@ -65,13 +82,7 @@ describe('barge-in from a phone that suppresses silence', () => {
       const t = quietTrial(clip, -12, noEchoPath(60));
       const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, {});
       expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
-      expect(o.clears, clip).toEqual([]);
-      expect(o.ducks.length, clip).toBeGreaterThanOrEqual(1);
-      expect(o.resumes.length, clip).toBe(o.ducks.length);
-      // simulated time on the 20 ms grid, from the agent's start: back within a second of her last word
-      const endMs = (t.eventAt + t.event!.length / RATE) * 1000;
-      expect(o.resumes.at(-1)!, clip).toBeLessThanOrEqual(endMs + 1000);
-      expect(o.agentSamplesPlayed, clip).toBeGreaterThanOrEqual(o.agentSamplesDue); // nothing lost
+      expectResumedInTime(o, t, clip);
     }
   }, 60_000);
 
@@ -82,10 +93,7 @@ describe('barge-in from a phone that suppresses silence', () => {
     for (const clip of ['backchannel-en-us-okay.wav', 'backchannel-en+f3-uh-huh.wav']) {
       const t = quietTrial(clip, -12, noEchoPath(60));
       const o = await runTrial(t, { ...deps(), agentAfterMs: AGENT_AFTER_MS, dtx: true }, { silero: false });
-      expect(o.clears, clip).toEqual([]);
-      expect(o.ducks.length, clip).toBeGreaterThanOrEqual(1);
-      expect(o.resumes.length, clip).toBe(o.ducks.length);
-      expect(o.resumes.at(-1)!, clip).toBeLessThanOrEqual((t.eventAt + t.event!.length / RATE) * 1000 + 1000);
+      expectResumedInTime(o, t, clip);
     }
   }, 60_000);
 
@@ -95,16 +103,10 @@ describe('barge-in from a phone that suppresses silence', () => {
     const talk = quietTrial('interrupt-6.wav', -12, noEchoPath(60));
     const o = await runTrial(talk, opus, {});
     expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
-    expect(o.clears.length).toBeGreaterThanOrEqual(1);
-    expect(o.clears[0]!.atMs).toBeGreaterThan(talk.onset * 1000);
-    expect(o.clears[0]!.atMs).toBeLessThanOrEqual(talk.onset * 1000 + 1000);
+    expectClearedInTime(o, talk);
     const bc = quietTrial('backchannel-en-us-okay.wav', -12, noEchoPath(60));
     const b = await runTrial(bc, opus, {});
-    expect(b.clears).toEqual([]);
-    expect(b.ducks.length).toBeGreaterThanOrEqual(1);
-    expect(b.resumes.length).toBe(b.ducks.length);
-    expect(b.resumes.at(-1)!).toBeLessThanOrEqual((bc.eventAt + bc.event!.length / RATE) * 1000 + 1000);
-    expect(b.agentSamplesPlayed).toBeGreaterThanOrEqual(b.agentSamplesDue);
+    expectResumedInTime(b, bc);
     console.log(
       `opus dtx: ${o.packets.in} of ${o.packets.frames} frames sent; clear ${o.clears[0]!.atMs - talk.onset * 1000} ms after onset; backchannel ducks ${b.ducks.join(',')}, resumes ${b.resumes.join(',')}`,
     );
@@ -116,10 +118,6 @@ describe('barge-in from a phone that suppresses silence', () => {
     // the phone sent under half its frames (and a comfort-noise packet at each silence): none was lost
     expect(o.packets.in).toBeLessThan(o.packets.frames / 2);
     expect(o.packets.lost).toBe(0);
-    const onsetMs = t.onset * 1000;
-    // simulated time on the 20 ms grid, from the agent's start
-    expect(o.clears.length).toBeGreaterThanOrEqual(1);
-    expect(o.clears[0]!.atMs).toBeGreaterThan(onsetMs);
-    expect(o.clears[0]!.atMs).toBeLessThanOrEqual(onsetMs + 1000);
+    expectClearedInTime(o, t);
   }, 60_000);
 });
