@@ -36,6 +36,20 @@ export function dtmfEvent(digit: string): number | null {
 }
 
 /**
+ * The fields of a payload read in place, for a receiver that allocates nothing per packet; the
+ * payload is at least TELEPHONE_EVENT_SIZE bytes (the caller checks: parseTelephoneEvent throws).
+ */
+export function telephoneEventCode(payload: Uint8Array): number {
+  return payload[0]!;
+}
+export function telephoneEventEnd(payload: Uint8Array): boolean {
+  return (payload[1]! & 0x80) !== 0;
+}
+export function telephoneEventDuration(payload: Uint8Array): number {
+  return (payload[2]! << 8) | payload[3]!;
+}
+
+/**
  * @throws {CodecError} DTMF_TRUNCATED when shorter than 4 bytes.
  */
 export function parseTelephoneEvent(payload: Uint8Array): TelephoneEvent {
@@ -43,10 +57,10 @@ export function parseTelephoneEvent(payload: Uint8Array): TelephoneEvent {
     throw new CodecError('DTMF_TRUNCATED', `telephone-event payload is ${payload.length} bytes, needs 4`);
   }
   return {
-    event: payload[0]!,
-    end: (payload[1]! & 0x80) !== 0,
+    event: telephoneEventCode(payload),
+    end: telephoneEventEnd(payload),
     volume: payload[1]! & 0x3f,
-    duration: (payload[2]! << 8) | payload[3]!,
+    duration: telephoneEventDuration(payload),
   };
 }
 

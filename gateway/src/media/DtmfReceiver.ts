@@ -1,4 +1,10 @@
-import { dtmfDigit, TELEPHONE_EVENT_SIZE } from '../../../codecs/src/index.js';
+import {
+  dtmfDigit,
+  TELEPHONE_EVENT_SIZE,
+  telephoneEventCode,
+  telephoneEventDuration,
+  telephoneEventEnd,
+} from '../../../codecs/src/index.js';
 import type { GatewayErrorCode } from '../errors.js';
 import { TokenBucket } from '../rateLimit.js';
 
@@ -34,13 +40,11 @@ export class DtmfReceiver {
   /** RFC 4733 §2.5.1.3–4: a digit is reported once, on its first end packet (ends are repeated). */
   event(ts: number, payload: Uint8Array): void {
     if (payload.length < TELEPHONE_EVENT_SIZE) return this.#ev.drop('DTMF_TRUNCATED');
-    const end = (payload[1]! & 0x80) !== 0;
-    if (!end || ts === this.#lastTs) return;
+    if (!telephoneEventEnd(payload) || ts === this.#lastTs) return;
     this.#lastTs = ts;
-    const digit = dtmfDigit(payload[0]!);
+    const digit = dtmfDigit(telephoneEventCode(payload));
     if (digit === null) return;
-    const duration = (payload[2]! << 8) | payload[3]!;
-    this.digit(digit, Math.round((1000 * duration) / this.#clockRate));
+    this.digit(digit, Math.round((1000 * telephoneEventDuration(payload)) / this.#clockRate));
   }
 
   /** A digit, from the stream or out of band (an edge's own message), within the budget. */
