@@ -73,3 +73,57 @@ describe('BargeInMonitor when the phone stops sending', () => {
     expect(events[1]![1]).toBeLessThanOrEqual(endMs + 1000);
   });
 });
+
+/**
+ * The frames a phone does not send are its background at the level they would have had: the level
+ * its phone stated (RFC 3389), or on Opus, whose DTX leaves them to the decoder's concealment of the
+ * last frame sent (RFC 7587 §3.1.3), that frame's. Here the model is sure of every chunk (RNNoise's
+ * path, its probability given), so the level alone decides: after half a second of her noise and
+ * 1.5 s the phone did not send (a DTX update each 400 ms on Opus), a sound 3 dB over that noise is
+ * not the caller over it (noiseMarginDb 5), unless the unsent time was taken as silence.
+ */
+describe('BargeInMonitor: the background while the phone sends nothing', () => {
+  const NOISE_RMS = 184; // −45 dBFS
+  const run = (codec: 'opus' | 'PCMU', statedDb: number | null, overDb = 3) => {
+    const rate = codec === 'opus' ? 16000 : 8000;
+    const n = rate / 50;
+    const g = gaussian(rng(7));
+    const noise = (gain: number) => Int16Array.from({ length: n }, () => Math.round(gain * NOISE_RMS * g()));
+    const sure = Float32Array.of(1, 1);
+    let ducks = 0;
+    const monitor = new BargeInMonitor({ ...DEFAULT_BARGE_IN, silero: false }, null, codec, new Metrics(), {
+      speech: () => {},
+      bargeIn: () => {},
+      duck: (on) => {
+        if (on) ducks++;
+      },
+    });
+    const send = (k: number, f: Int16Array, vad: Float32Array) => {
+      monitor.cancelled(f, f, rate, 20 * k, true);
+      monitor.frame(f, vad, 20 * k + 20, true);
+    };
+    const quiet = Float32Array.of(0, 0);
+    for (let k = 0; k < 25; k++) send(k, noise(1), quiet);
+    if (statedDb !== null) monitor.comfortNoise(statedDb);
+    // Opus DTX: one frame in 20 (the encoder's update) while she is quiet
+    if (codec === 'opus') for (const k of [45, 65, 85]) send(k, noise(1), quiet);
+    // `overDb` over her noise, 300 ms
+    for (let k = 100; k < 115; k++) send(k, noise(10 ** (overDb / 20)), sure);
+    monitor.close();
+    return ducks;
+  };
+
+  it('on Opus with DTX: the unsent frames are her noise, and a sound 3 dB over it does not duck the agent', () => {
+    expect(run('opus', null)).toBe(0);
+    // and one 8 dB over it does
+    expect(run('opus', null, 8)).toBe(1);
+  });
+
+  it('on G.711 with the noise stated (RFC 3389): the same', () => {
+    expect(run('PCMU', -45)).toBe(0);
+  });
+
+  it('on G.711 with no noise stated, the unsent time is silence and the same sound ducks', () => {
+    expect(run('PCMU', null)).toBe(1);
+  });
+});

@@ -64,6 +64,8 @@ export class BargeInMonitor {
   readonly #rate: number;
   /** the noise level the caller's phone last stated for its silences (RFC 3389), dBFS (−100: none stated) */
   #comfortDb = SILENT_DB;
+  /** Opus DTX leaves unsent frames to the decoder's concealment, the last frame's noise carried on (RFC 7587 §3.1.3) */
+  readonly #codecFillsUnsent: boolean;
   /** the playout is ducked and its outcome not yet counted */
   #ducked = false;
   /** ducks by outcome, for the call's stats (gateway_bargein_ducks_total counts all calls') */
@@ -75,6 +77,7 @@ export class BargeInMonitor {
     const rate: SileroRate = judgeRate(CODEC_INFO[codec].pcmRate);
     this.#o = opts;
     this.#rate = rate;
+    this.#codecFillsUnsent = codec === 'opus';
     this.#detector = new BargeInDetector(opts);
     this.#vad = new VoiceActivity({ startFrames: Math.max(1, Math.round(opts.onsetMs / 10)) });
     this.#ev = events;
@@ -181,9 +184,10 @@ export class BargeInMonitor {
     }
     this.#filled = false;
     // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1) is the caller's
-    // background at the level her phone stated (`comfortNoise`): else her own last words stood for
-    // it, and after her turn an interruption at her level had to clear that level. (A loss comes
-    // here as a gap too, the canceller hears no concealment: a few in the 1.5 s move the median little.)
+    // background at the level her phone stated (`comfortNoise`), or on Opus its last frame's: else
+    // her own last words stood for it, and after her turn an interruption at her level had to clear
+    // that level. (A loss comes here as a gap too, the canceller hears no concealment: a few in the
+    // 1.5 s move the median little.)
     this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS);
     this.#gapHeardMs = 0;
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
@@ -215,7 +219,7 @@ export class BargeInMonitor {
   #silence(toMs: number, wanted: boolean, limitMs: number): void {
     const slots = Math.floor((toMs - this.#lineEndMs) / 10);
     if (!(slots >= 2)) return;
-    this.#detector.unsent(slots, this.#comfortDb);
+    this.#detector.unsent(slots, this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.lastLineDb : this.#comfortDb);
     const ms = Math.min(10 * slots, limitMs - this.#gapHeardMs);
     if (ms <= 0 || this.#silero === null) return;
     this.#gapHeardMs += ms;

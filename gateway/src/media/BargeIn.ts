@@ -172,10 +172,15 @@ export class BargeInDetector {
     this.#levelPos = (this.#levelPos + 1) % FLOOR_FRAMES;
   }
 
+  /** The level of the caller's last 10 ms on the line (`line`), dBFS. */
+  get lastLineDb(): number {
+    return this.#recorded === 0 ? SILENT_DB : this.#levels[(this.#levelPos + FLOOR_FRAMES - 1) % FLOOR_FRAMES]!;
+  }
+
   /**
    * `slots` × 10 ms in which the caller's phone sent nothing (RFC 3551 §4.1: a phone that
    * suppresses silence is quiet between talkspurts), in the background at `level` dBFS: the noise
-   * the phone stated (RFC 3389), or SILENT_DB.
+   * the phone stated (RFC 3389), its codec's concealment carries on (Opus DTX), or SILENT_DB.
    */
   unsent(slots: number, level: number): void {
     for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.line(level);
