@@ -77,10 +77,11 @@ describe('BargeInMonitor when the phone stops sending', () => {
 /**
  * The frames a phone does not send are its background at the level they would have had: the level
  * its phone stated (RFC 3389), or on Opus, whose DTX leaves them to the decoder's concealment of the
- * last frame sent (RFC 7587 §3.1.3), that frame's. Here the model is sure of every chunk (RNNoise's
+ * last frames sent (RFC 7587 §3.1.3), theirs. Here the model is sure of every chunk (RNNoise's
  * path, its probability given), so the level alone decides: after half a second of her noise and
- * 1.5 s the phone did not send (a DTX update each 400 ms on Opus), a sound 3 dB over that noise is
- * not the caller over it (noiseMarginDb 5), unless the unsent time was taken as silence.
+ * 1.5 s the phone did not send (on Opus a DTX update each 400 ms, decoded 9 dB under her noise, as
+ * car noise's were), a sound 3 dB over that noise is not the caller over it (noiseMarginDb 5),
+ * unless the unsent time was taken as silence.
  */
 describe('BargeInMonitor: the background while the phone sends nothing', () => {
   const NOISE_RMS = 184; // −45 dBFS
@@ -105,8 +106,9 @@ describe('BargeInMonitor: the background while the phone sends nothing', () => {
     const quiet = Float32Array.of(0, 0);
     for (let k = 0; k < 25; k++) send(k, noise(1), quiet);
     if (statedDb !== null) monitor.comfortNoise(statedDb);
-    // Opus DTX: one frame in 20 (the encoder's update) while she is quiet
-    if (codec === 'opus') for (const k of [45, 65, 85]) send(k, noise(1), quiet);
+    // Opus DTX: one frame in 20 (the encoder's update) while she is quiet, 9 dB under her noise:
+    // the unsent frames' level is that of the last 200 ms sent (`sentNoiseDb`), not of its last 10 ms
+    if (codec === 'opus') for (const k of [45, 65, 85]) send(k, noise(0.35), quiet);
     // `overDb` over her noise, 300 ms
     for (let k = 100; k < 115; k++) send(k, noise(10 ** (overDb / 20)), sure);
     monitor.close();

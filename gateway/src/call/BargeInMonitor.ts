@@ -64,7 +64,7 @@ export class BargeInMonitor {
   readonly #rate: number;
   /** the noise level the caller's phone last stated for its silences (RFC 3389), dBFS (−100: none stated) */
   #comfortDb = SILENT_DB;
-  /** Opus DTX leaves unsent frames to the decoder's concealment, the last frame's noise carried on (RFC 7587 §3.1.3) */
+  /** Opus DTX leaves unsent frames to the decoder's concealment, the last frames' noise carried on (RFC 7587 §3.1.3) */
   readonly #codecFillsUnsent: boolean;
   /** the playout is ducked and its outcome not yet counted */
   #ducked = false;
@@ -184,7 +184,7 @@ export class BargeInMonitor {
     }
     this.#filled = false;
     // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1) is the caller's
-    // background at the level her phone stated (`comfortNoise`), or on Opus its last frame's: else
+    // background at the level her phone stated (`comfortNoise`), or on Opus its last frames': else
     // her own last words stood for it, and after her turn an interruption at her level had to clear
     // that level. (A loss comes here as a gap too, the canceller hears no concealment: a few in the
     // 1.5 s move the median little.)
@@ -219,7 +219,7 @@ export class BargeInMonitor {
   #silence(toMs: number, wanted: boolean, limitMs: number): void {
     const slots = Math.floor((toMs - this.#lineEndMs) / 10);
     if (!(slots >= 2)) return;
-    this.#detector.unsent(slots, this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.lastLineDb : this.#comfortDb);
+    this.#detector.unsent(slots, this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.sentNoiseDb : this.#comfortDb);
     const ms = Math.min(10 * slots, limitMs - this.#gapHeardMs);
     if (ms <= 0 || this.#silero === null) return;
     this.#gapHeardMs += ms;

@@ -99,6 +99,11 @@ export const SILENT_DB = -100;
 /** Background level window, 10 ms frames (1.5 s), for InterruptionDetector's background. */
 const FLOOR_FRAMES = 150;
 /**
+ * 10 ms levels a codec's comfort noise is estimated from (`sentNoiseDb`): 200 ms, the hangover of
+ * non-speech frames libopus sends before its DTX stops sending.
+ */
+const SENT_SLOTS = 20;
+/**
  * When the predicted echo is taken as this line's (`pathMeasured`): once the canceller's loss rests
  * on MEASURED_MS of the agent's speech (fewer 100 ms windows made residual echo exceed the
  * prediction in the first second on the tune split), or, where it has found no echo at all, once
@@ -143,6 +148,11 @@ export class BargeInDetector {
   #levelPos = 0;
   /** levels recorded so far, up to FLOOR_FRAMES */
   #recorded = 0;
+  /** the levels of the last SENT_SLOTS 10 ms the phone sent (ring: `#sentPos` is the next to write), and a scratch copy to sort */
+  readonly #sent = new Int8Array(SENT_SLOTS);
+  readonly #sentSorted = new Int8Array(SENT_SLOTS);
+  #sentPos = 0;
+  #sentCount = 0;
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
@@ -164,26 +174,43 @@ export class BargeInDetector {
    * echo not suppressed (LineEcho's `line`), for the background (`percentileDb`).
    */
   line(level: number): void {
+    const bin = this.#record(level);
+    this.#sent[this.#sentPos] = bin;
+    this.#sentPos = (this.#sentPos + 1) % SENT_SLOTS;
+    if (this.#sentCount < SENT_SLOTS) this.#sentCount++;
+  }
+
+  #record(level: number): number {
     const bin = Math.max(-100, Math.min(0, Math.round(level)));
     if (this.#recorded < FLOOR_FRAMES) this.#recorded++;
     else this.#hist[this.#levels[this.#levelPos]! + 100]!--;
     this.#levels[this.#levelPos] = bin;
     this.#hist[bin + 100]!++;
     this.#levelPos = (this.#levelPos + 1) % FLOOR_FRAMES;
+    return bin;
   }
 
-  /** The level of the caller's last 10 ms on the line (`line`), dBFS. */
-  get lastLineDb(): number {
-    return this.#recorded === 0 ? SILENT_DB : this.#levels[(this.#levelPos + FLOOR_FRAMES - 1) % FLOOR_FRAMES]!;
+  /**
+   * The median level of the caller's last SENT_SLOTS × 10 ms on the line, dBFS: the noise an Opus
+   * decoder's concealment carries on through frames its phone's DTX does not send (SILK's comfort
+   * noise follows the frames it last decoded, smoothed). A single 10 ms is a poor estimate of it:
+   * car noise's swung ±9 dB from one DTX update to the next (held-out seed 10).
+   */
+  get sentNoiseDb(): number {
+    if (this.#sentCount === 0) return SILENT_DB;
+    const sorted = this.#sentSorted;
+    sorted.set(this.#sent);
+    sorted.subarray(0, this.#sentCount).sort();
+    return sorted[this.#sentCount >> 1]!;
   }
 
   /**
    * `slots` × 10 ms in which the caller's phone sent nothing (RFC 3551 §4.1: a phone that
    * suppresses silence is quiet between talkspurts), in the background at `level` dBFS: the noise
-   * the phone stated (RFC 3389), its codec's concealment carries on (Opus DTX), or SILENT_DB.
+   * the phone stated (RFC 3389), its codec's concealment carries on (Opus DTX: `sentNoiseDb`), or SILENT_DB.
    */
   unsent(slots: number, level: number): void {
-    for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.line(level);
+    for (let k = Math.min(slots, FLOOR_FRAMES); k > 0; k--) this.#record(level);
   }
 
   /** Records what was played at wall time `tMs` (one 20 ms frame at any rate, as two 10 ms levels). */
