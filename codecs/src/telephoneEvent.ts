@@ -35,16 +35,19 @@ export function dtmfEvent(digit: string): number | null {
   return i >= 0 && digit.length === 1 ? i : null;
 }
 
-/**
+/*
  * The fields of a payload read in place, for a receiver that allocates nothing per packet; the
  * payload is at least TELEPHONE_EVENT_SIZE bytes (the caller checks: parseTelephoneEvent throws).
  */
+/** The event code (§3.2). */
 export function telephoneEventCode(payload: Uint8Array): number {
   return payload[0]!;
 }
+/** The E bit: the event's last packet (repeated three times, §2.5.1.4). */
 export function telephoneEventEnd(payload: Uint8Array): boolean {
   return (payload[1]! & 0x80) !== 0;
 }
+/** The duration so far, in timestamp units (§2.5.1.3). */
 export function telephoneEventDuration(payload: Uint8Array): number {
   return (payload[2]! << 8) | payload[3]!;
 }

@@ -180,6 +180,7 @@ export class BargeInDetector {
     if (this.#sentCount < SENT_SLOTS) this.#sentCount++;
   }
 
+  /** Counts `level` (dBFS) in the background; returns its 1 dB bin. */
   #record(level: number): number {
     const bin = Math.max(-100, Math.min(0, Math.round(level)));
     if (this.#recorded < FLOOR_FRAMES) this.#recorded++;
