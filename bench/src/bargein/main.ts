@@ -7,6 +7,7 @@ import { DspPool } from '../../../gateway/src/media/DspPool.js';
 import { EDGE_CODECS } from '../../../gateway/src/media/edgeCodecs.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, noEchoPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
+import { PacketLoss } from './packetLoss.js';
 import { recallHit, resumedWhole, score, table } from './score.js';
 import { activeRms, click, cough, dbToGain, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
@@ -33,6 +34,9 @@ export interface SetOptions {
   codec: string;
   'agent-after': string;
   dtx: boolean;
+  loss: string;
+  'loss-burst': string;
+  phase: string;
 }
 
 export function parseOptions(): SetOptions {
@@ -51,6 +55,11 @@ export function parseOptions(): SetOptions {
       'agent-after': { type: 'string', default: '0' },
       // the caller's phone suppresses silence (RFC 3551 §4.1 talkspurts, RFC 3389 comfort noise)
       dtx: { type: 'boolean', default: false },
+      // % of the phone's packets lost on the way to the gateway, in runs of `loss-burst` packets on average
+      loss: { type: 'string', default: '0' },
+      'loss-burst': { type: 'string', default: '2' },
+      // ms before the gateway's 20 ms tick the phone's packets arrive (a call's own phase)
+      phase: { type: 'string', default: '0' },
     },
   });
   return values;
@@ -185,14 +194,20 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const agentAfterMs = Number(values['agent-after']);
   const dtx = values.dtx;
+  const lossPct = Number(values.loss);
+  const burst = Number(values['loss-burst']);
+  const phaseMs = Number(values.phase);
+  if (!(phaseMs >= 0 && phaseMs < 20)) throw new Error('--phase is 0–19 ms');
+  // the losses' own stream, so that every trial is the one a run without them has
+  const loss = lossPct > 0 ? new PacketLoss(lossPct / 100, burst, rng(seed + 4_000_003)) : undefined;
   for (const t of trials)
-    outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs, dtx }, bargeIn));
+    outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs, dtx, loss, phaseMs }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const byKind = kinds.map((k) => [k, score(outcomes.filter((o) => o.trial.path.kind === k))] as [EchoKind, ReturnType<typeof score>]);
   console.log(
-    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}${dtx ? ', the phone suppressing silence' : ''}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
+    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}${dtx ? ', the phone suppressing silence' : ''}${loss ? `, ${lossPct} % of its packets lost in runs of ${burst} on average (the gateway counted ${lostShare(outcomes)})` : ''}${phaseMs > 0 ? `, its packets arriving ${phaseMs} ms before the tick` : ''}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
   console.log('\n(shares: the count, then its 95 % Wilson interval in %)');
@@ -218,10 +233,25 @@ async function main(): Promise<void> {
   mkdirSync(values.out, { recursive: true });
   writeFileSync(
     `${values.out}/bargein-${values.split}-${seed}${codec === 'PCMU' ? '' : `-${codec}`}.json`,
-    JSON.stringify({ machine, date: new Date().toISOString(), seed, split: values.split, codec, options: bargeIn, byKind }, null, 2),
+    JSON.stringify(
+      { machine, date: new Date().toISOString(), seed, split: values.split, codec, lossPct, phaseMs, options: bargeIn, byKind },
+      null,
+      2,
+    ),
   );
   await pool.close();
   process.exit(0); // metrics collectors would keep the process alive
+}
+
+/** The packets the gateway counted lost (RFC 3550 A.3), of those it received or counted lost. */
+function lostShare(outcomes: readonly Outcome[]): string {
+  let lost = 0;
+  let sent = 0;
+  for (const o of outcomes) {
+    lost += o.packets.lost;
+    sent += o.packets.in + o.packets.lost;
+  }
+  return `${lost} of ${sent}, ${((100 * lost) / sent).toFixed(1)} %`;
 }
 
 if (process.argv[1]?.endsWith('main.ts')) void main();

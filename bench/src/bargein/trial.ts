@@ -7,6 +7,7 @@ import { CODEC_INFO, COMFORT_NOISE_PAYLOAD_TYPE, type EdgeCodecName } from '../.
 import type { Metrics } from '../../../gateway/src/metrics.js';
 import { parseRoute } from '../../../gateway/src/route.js';
 import type { EchoPath } from './echoPaths.js';
+import type { PacketLoss } from './packetLoss.js';
 import { PhoneLine } from './phoneLine.js';
 import { noise, RATE, type NoiseKind } from './signals.js';
 
@@ -57,7 +58,7 @@ export interface Outcome {
    * gave the echo on the agent's side (NaN without such a stretch).
    */
   echoToAgentDb: number;
-  /** the phone's 20 ms frames, the packets the call received (fewer with `dtx`) and counted lost */
+  /** the phone's 20 ms frames, the packets the call received (fewer with `dtx` or a loss) and counted lost */
   packets: { frames: number; in: number; lost: number };
 }
 
@@ -95,6 +96,13 @@ export async function runTrial(
      * RFC 3389 comfort-noise packet as each silence begins; on Opus, its encoder's DTX decides
      */
     dtx?: boolean;
+    /** packets the phone sends that never reach the gateway (its sequence numbers still count them) */
+    loss?: PacketLoss | undefined;
+    /**
+     * ms (0–19) before the gateway's 20 ms tick that the phone's packets arrive: a real call's
+     * packets keep the phase of its first, which is anyone's (0: on the tick, the set as it was)
+     */
+    phaseMs?: number;
   },
   bargeIn: Record<string, unknown>,
 ): Promise<Outcome> {
@@ -196,6 +204,7 @@ export async function runTrial(
   const ev0 = Math.round(t.eventAt * RATE) + (after * RATE) / 1000;
   const settling = call.monitor as unknown as Settling;
   const settle = typeof settling.settled === 'function' ? settling.settled.bind(call.monitor) : null;
+  const phase = deps.phaseMs ?? 0;
   let sent = 0;
   let talking = false;
   let pathFoundMs = NaN;
@@ -230,7 +239,7 @@ export async function runTrial(
       rx.marker = k === 0 || !talking;
       rx.sequenceNumber = sent++ & 0xffff;
       rx.timestamp = (k * codec.frameTicks) >>> 0;
-      call.inbound.media(rx, now);
+      if (deps.loss?.lost() !== true) call.inbound.media(rx, now - phase);
     }
     if (!talk && talking && !opusDtx) {
       // a silence begins: one RFC 3389 comfort-noise packet, as phones send, stating the level of
@@ -238,7 +247,7 @@ export async function runTrial(
       cn.payload[0] = Math.min(127, Math.max(0, Math.round(-rmsDbfs(mic))));
       cn.sequenceNumber = sent++ & 0xffff;
       cn.timestamp = (k * codec.frameTicks) >>> 0;
-      call.inbound.media(cn, now);
+      if (deps.loss?.lost() !== true) call.inbound.media(cn, now - phase);
     }
     talking = talk;
     if (Number.isNaN(pathFoundMs) && !Number.isNaN(call.inbound.echoPath.delayMs)) pathFoundMs = at();
