@@ -141,6 +141,8 @@ export class EchoCanceller {
   #block = -1;
   #fill = 0;
   #blockLive = false;
+  /** the block has samples that never came (it began after a gap, `#beginBlock`): zeros, not the line */
+  #blockHoled = false;
   /** window start: bulk delay − lead, samples (−1: not locked) */
   #start = -1;
   /** smoothed block error power of the foreground, and near-end power */
@@ -391,6 +393,7 @@ export class EchoCanceller {
     this.#block = blk;
     this.#fill = offset;
     this.#blockLive = false;
+    this.#blockHoled = offset > 0;
     if (!contiguous) {
       // after a gap: the samples before `offset` were never heard
       this.#d.fill(0, 0, offset);
@@ -507,6 +510,11 @@ export class EchoCanceller {
     if (Number.isFinite(erl) && sdd > 4 * (peak * 10 ** (-erl / 10) + B * 1e4)) this.#dtHold = 10;
     else if (this.#dtHold > 0) this.#dtHold--;
     const talk = this.#dtHold > 0;
+    // A block begun after a gap (a loss, or a phone's silence between talkspurts, RFC 3551 §4.1)
+    // holds zeros where the line's samples never came: there its error is the echo estimate itself.
+    // Adapted on, compared or measured, it teaches the filters and the loss that the path echoes
+    // nothing (the delay and the spectra are kept: the next whole block goes on from them).
+    if (this.#blockHoled) return;
     if (active && !talk) this.#adapt();
     // Two-path control (after SpeexDSP's MDF): the background goes in front only when its error
     // is lower by more than the two estimates' difference can explain by chance: during double

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EchoCanceller } from '../../../codecs/src/index.js';
 import { G168_MODELS, g168Path, handsetPath, scaledResponse, type EchoPath } from '../../../bench/src/bargein/echoPaths.js';
+import { PacketLoss } from '../../../bench/src/bargein/packetLoss.js';
 import { energy, fixture, gaussian, rng, xcorrPeak } from '../../helpers/audio.js';
 
 /**
@@ -262,6 +263,31 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     // from the echo's return (bulk delay 100 ms) for a second, against the −50 dBFS floor
     const back = far.length + gap + RATE / 5;
     expect(erle(mic, res, back, back + RATE)).toBeGreaterThanOrEqual(12);
+  });
+
+  // A packet lost on its way never reaches the canceller: its clock (RTP timestamps, LineEcho)
+  // jumps over the gap. A call's packets start anywhere in the canceller's 4 ms blocks, so the
+  // block after a gap holds zeros where the lost samples were due.
+  it('learns nothing from samples a loss never brought: 10 % of packets lost cost its measured loss under 4 dB', () => {
+    const offset = 13; // samples: where the first packet falls in a block
+    const lossOf = (model: string, share: number) => {
+      const aec = new EchoCanceller({ rate: RATE, suppress: true });
+      const mic = echoOf(far, path(model, 10));
+      const loss = new PacketLoss(share, 2, rng(5)); // in runs of 2 packets on average
+      const frame = new Int16Array(160);
+      for (let k = 0; k + 160 <= mic.length; k += 160) {
+        aec.playRef(far.subarray(k, k + 160), k + offset);
+        if (loss.lost()) continue;
+        for (let i = 0; i < 160; i++) frame[i] = Math.max(-32768, Math.min(32767, Math.round(mic[k + i]!)));
+        aec.process(frame, k + offset, frame);
+      }
+      return aec.lossDb;
+    };
+    const models = Object.keys(G168_MODELS);
+    let drop = 0;
+    for (const m of models) drop += lossOf(m, 0) - lossOf(m, 0.1);
+    // (adapting on those zeros as if the line had gone quiet: 5.3 dB on average)
+    expect(drop / models.length).toBeLessThan(4);
   });
 
   it('leaves a near end that is no echo of the reference intact (no echo path at all)', () => {
