@@ -33,23 +33,30 @@ function echoOf(x: Float32Array, path: EchoPath, noise = 10): Float32Array {
 /**
  * Runs the canceller 20 ms at a time on `mic` with `ref` played; returns the residual, and fills
  * `suppressed` (if given, with `suppress` on) with the suppressed output on the input's clock.
- * `afterFrame` (if given) is called after each 20 ms frame starting at sample `k`.
+ * `afterFrame` (if given) is called after each 20 ms frame starting at sample `k`. `offset`: where
+ * the first frame falls on the canceller's clock (samples); `lost`: whether a frame never comes
+ * (its residual stays 0).
  */
 function run(
   aec: EchoCanceller,
   ref: Float32Array,
   mic: Float32Array,
-  suppressed?: Int16Array,
-  afterFrame?: (k: number) => void,
+  {
+    suppressed,
+    afterFrame,
+    offset = 0,
+    lost,
+  }: { suppressed?: Int16Array; afterFrame?: (k: number) => void; offset?: number; lost?: () => boolean } = {},
 ): Int16Array {
   const out = new Int16Array(mic.length);
   const frame = new Int16Array(160);
   for (let k = 0; k + 160 <= mic.length; k += 160) {
-    aec.playRef(ref.subarray(k, k + 160), k);
+    aec.playRef(ref.subarray(k, k + 160), k + offset);
+    if (lost?.() === true) continue;
     for (let i = 0; i < 160; i++) frame[i] = Math.max(-32768, Math.min(32767, Math.round(mic[k + i]!)));
-    aec.process(frame, k, out.subarray(k, k + 160));
-    const end = aec.suppressedEnd(k + 160); // one block behind
-    if (suppressed !== undefined && end >= 160) aec.suppressed(end - 160, suppressed.subarray(end - 160, end));
+    aec.process(frame, k + offset, out.subarray(k, k + 160));
+    const end = aec.suppressedEnd(k + offset + 160) - offset; // one block behind
+    if (suppressed !== undefined && end >= 160) aec.suppressed(end - 160 + offset, suppressed.subarray(end - 160, end));
     afterFrame?.(k);
   }
   return out;
@@ -119,7 +126,7 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     const ref = new Float32Array(RATE + far.length); // 1 s of silence, then the agent
     ref.set(far, RATE);
     const seen: number[] = [];
-    run(aec, ref, echoOf(ref, path('D5', 10)), undefined, () => seen.push(aec.measuredMs));
+    run(aec, ref, echoOf(ref, path('D5', 10)), { afterFrame: () => seen.push(aec.measuredMs) });
     expect(seen[RATE / 160 - 1]).toBe(0);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
     expect(seen.at(-1)).toBe(3000);
@@ -206,9 +213,11 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
       const aec = new EchoCanceller({ rate: RATE });
       let late = -Infinity; // ms the filter's delay was after the direct path, at most, once cancelling
       let cancelling = false; // before the frame (the loss measures change only within one)
-      const res = run(aec, x, mic, undefined, () => {
-        if (cancelling) late = Math.max(late, (1000 * aec.delay) / RATE - echo.delayMs);
-        cancelling = aec.erleDb >= 10;
+      const res = run(aec, x, mic, {
+        afterFrame: () => {
+          if (cancelling) late = Math.max(late, (1000 * aec.delay) / RATE - echo.delayMs);
+          cancelling = aec.erleDb >= 10;
+        },
       });
       let bad = 0; // 20 ms frames of echo (from 2 s on) cancelled by less than 3 dB
       for (let k = 2 * RATE; k + 160 <= mic.length; k += 160)
@@ -274,13 +283,7 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
       const aec = new EchoCanceller({ rate: RATE, suppress: true });
       const mic = echoOf(far, path(model, 10));
       const loss = new PacketLoss(share, 2, rng(5)); // in runs of 2 packets on average
-      const frame = new Int16Array(160);
-      for (let k = 0; k + 160 <= mic.length; k += 160) {
-        aec.playRef(far.subarray(k, k + 160), k + offset);
-        if (loss.lost()) continue;
-        for (let i = 0; i < 160; i++) frame[i] = Math.max(-32768, Math.min(32767, Math.round(mic[k + i]!)));
-        aec.process(frame, k + offset, frame);
-      }
+      run(aec, far, mic, { offset, lost: () => loss.lost() });
       return aec.lossDb;
     };
     const models = Object.keys(G168_MODELS);
@@ -303,7 +306,7 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
   function runSuppressed(ref: Float32Array, mic: Float32Array): { aec: EchoCanceller; res: Int16Array; sup: Int16Array } {
     const aec = new EchoCanceller({ rate: RATE, suppress: true });
     const sup = new Int16Array(mic.length);
-    return { aec, res: run(aec, ref, mic, sup), sup };
+    return { aec, res: run(aec, ref, mic, { suppressed: sup }), sup };
   }
 
   // G.168 §3.29's non-linear processor, here for the barge-in detector: what the filter leaves of
