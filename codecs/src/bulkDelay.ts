@@ -45,6 +45,8 @@ export class BulkDelay {
   readonly #dec: number;
   /** the near end by its clock (sample `s` at `s & mask`), and the span of it heard so far */
   readonly #near: Float32Array;
+  /** which of those samples came (1), and which are a gap's zeros (0) */
+  readonly #heard: Uint8Array;
   #nearFrom = NaN;
   #nearEnd = NaN;
   #since = 0;
@@ -59,6 +61,7 @@ export class BulkDelay {
   /** where the last lock or move out of the span put the delay (−1: not yet) */
   #placed = -1;
   readonly #nearC: Float32Array;
+  readonly #heardC: Uint8Array;
   readonly #refC: Float32Array;
   /** where the caller's filter covers: a delay within [delay − slackBefore, delay + slackAfter] is the same path */
   slackBefore = 0;
@@ -74,7 +77,9 @@ export class BulkDelay {
     this.#agree = Math.round(o.rate / 500);
     this.#refine = Math.round(o.rate / 250);
     this.#near = new Float32Array(1 << Math.ceil(Math.log2(this.#win + o.rate / 5)));
+    this.#heard = new Uint8Array(this.#near.length);
     this.#nearC = new Float32Array(Math.floor(this.#win / this.#dec));
+    this.#heardC = new Uint8Array(this.#nearC.length);
     this.#refC = new Float32Array(Math.floor(this.#win / this.#dec) + Math.floor(this.#maxDelay / this.#dec) + 1);
   }
 
@@ -89,8 +94,17 @@ export class BulkDelay {
     // the line does not conceal) is silence where it was due: spliced out, the window's older
     // audio met the reference of a later time, and the delay found was off by the gaps (held-out
     // seed 10 with the phone suppressing silence: 326 ms for a 94 ms path).
-    for (let s = Math.max(this.#nearEnd, atSample - this.#near.length); s < atSample; s++) this.#near[s & nmask] = 0;
-    for (let i = 0; i < x.length; i++) this.#near[(atSample + i) & nmask] = x[i]!;
+    // Nor does the correlation count the reference against them: a loss is not a silence the echo
+    // fell into, and as one it moved the peak to a later reflection (G.168 D.5, 3 % of packets lost:
+    // 14 ms late, and the canceller's ERLE 25 → 15 dB).
+    for (let s = Math.max(this.#nearEnd, atSample - this.#near.length); s < atSample; s++) {
+      this.#near[s & nmask] = 0;
+      this.#heard[s & nmask] = 0;
+    }
+    for (let i = 0; i < x.length; i++) {
+      this.#near[(atSample + i) & nmask] = x[i]!;
+      this.#heard[(atSample + i) & nmask] = 1;
+    }
     this.#nearEnd = Math.max(this.#nearEnd, atSample + x.length);
     this.#since += x.length;
     // Searches back off (×2 per fruitless one, to 5×) and, once locked, run 5× less often: echo
@@ -152,13 +166,18 @@ export class BulkDelay {
     const start = end - W;
     const Wc = this.#nearC.length;
     const nearC = this.#nearC;
+    const heardC = this.#heardC;
     let nearE = 0;
+    let heard = 0;
     for (let j = 0; j < Wc; j++) {
       const v = this.#near[(start + D * j) & nmask]!;
       nearC[j] = v;
       nearE += v * v;
+      heardC[j] = this.#heard[(start + D * j) & nmask]!;
+      heard += heardC[j]!;
     }
-    if (nearE < Wc * 16) return IDLE; // near end silent: nothing to learn
+    // near end silent, or mostly not heard: nothing to learn
+    if (nearE < Wc * 16 || 2 * heard < Wc) return IDLE;
     const Lc = Math.floor(this.#maxDelay / D);
     const refC = this.#refC;
     let refAny = 0;
@@ -176,11 +195,16 @@ export class BulkDelay {
     const from = held ? Math.floor((this.delay - this.slackBefore) / D) : 0;
     const to = held ? Math.ceil((this.delay + this.slackAfter) / D) : -1;
     let here = 0;
+    const gaps = heard < Wc;
     for (let j = 0; j < Wc; j++) re += refC[Lc + j]! ** 2;
     for (let q = 0; q <= Lc; q++) {
       const o = Lc - q; // lag = D·q
-      if (q > 0) re += refC[o]! ** 2 - refC[o + Wc]! ** 2;
-      if (re < Wc) continue;
+      if (gaps) {
+        // the reference's energy against the samples heard alone
+        re = 0;
+        for (let j = 0; j < Wc; j++) if (heardC[j] === 1) re += refC[o + j]! ** 2;
+      } else if (q > 0) re += refC[o]! ** 2 - refC[o + Wc]! ** 2;
+      if (re < heard) continue;
       let num = 0;
       for (let j = 0; j < Wc; j++) num += nearC[j]! * refC[o + j]!;
       // |c|: a hybrid may invert the echo
@@ -208,6 +232,7 @@ export class BulkDelay {
       let rE = 0;
       let ne = 0;
       for (let j = 0; j < W; j++) {
+        if (this.#heard[(start + j) & nmask] === 0) continue;
         const r = refAt(start + j - lag);
         const v = this.#near[(start + j) & nmask]!;
         num += v * r;
