@@ -128,4 +128,39 @@ describe('BargeInMonitor: the background while the phone sends nothing', () => {
   it('on G.711 with no noise stated, the unsent time is silence and the same sound ducks', () => {
     expect(run('PCMU', null)).toBe(1);
   });
+
+  it('packets lost are not a silence: on G.711 with 3 in 5 lost, her background is still her noise, and the same sound does not duck', () => {
+    /** ducks, with the losses told to the monitor (as InboundLeg tells them) or taken as gaps the phone did not send */
+    const ducks = (told: boolean) => {
+      const g = gaussian(rng(7));
+      const noise = (gain: number) => Int16Array.from({ length: 160 }, () => Math.round(gain * NOISE_RMS * g()));
+      let n = 0;
+      const monitor = new BargeInMonitor({ ...DEFAULT_BARGE_IN, silero: false }, null, 'PCMU', new Metrics(), {
+        speech: () => {},
+        bargeIn: () => {},
+        duck: (on) => {
+          if (on) n++;
+        },
+      });
+      let lostMs = 0;
+      // 1.5 s of her noise, the packets lost in runs of 3 after each 2 that come; then 3 dB over it, 300 ms, none lost
+      for (let k = 0; k < 90; k++) {
+        const over = k >= 75;
+        const f = noise(over ? 10 ** (3 / 20) : 1);
+        const vad = over ? Float32Array.of(1, 1) : Float32Array.of(0, 0);
+        if (!over && k % 5 >= 2) lostMs += 20;
+        else {
+          monitor.cancelled(f, f, 8000, 20 * k, true, told ? lostMs : 0);
+          lostMs = 0;
+        }
+        // the agent's frames: a lost packet's concealed (her noise, near enough)
+        monitor.frame(f, vad, 20 * k + 20, true);
+      }
+      monitor.close();
+      return n;
+    };
+    expect(ducks(true)).toBe(0);
+    // taken as silence, the losses were most of her last 1.5 s: her background fell to silence
+    expect(ducks(false)).toBe(1);
+  });
 });

@@ -217,6 +217,26 @@ describe('InterruptionDetector', () => {
     expect(h.events).toEqual(['duck@320', `resume@${resumeUnconfirmed(320)}`, 'confirm@320']);
   });
 
+  it('judges a chunk with lost packets in it on the level of the rest, not as if the loss were silence', () => {
+    // background −50 dBFS: a chunk must reach −45 (noiseMarginDb); its third 10 ms is −43
+    const background: EchoModel = { predictedEcho: () => -100, percentileDb: () => -50, pathMeasured: true };
+    const chunk = (first: number) => {
+      const { d } = harness(background);
+      d.level(10, first);
+      d.level(20, first);
+      d.level(30, -43);
+      return d.maySpeak(CHUNK, CHUNK);
+    };
+    // its first 20 ms a lost packet (NaN: no level): judged at −43, it may be speech
+    expect(chunk(NaN)).toBe(true);
+    // the same 20 ms a silence the phone did not send: 4.8 dB lower, it is not
+    expect(chunk(-100)).toBe(false);
+    // every slot lost: nothing to judge, no speech
+    const { d } = harness(background);
+    for (let s = 10; s <= 30; s += 10) d.level(s, NaN);
+    expect(d.maySpeak(CHUNK, CHUNK)).toBe(false);
+  });
+
   it('holds an utterance that began before any background was heard to the background once there is one', () => {
     // BargeInDetector knows no background in the call's first 50 ms (SILENT_DB, −100 dBFS)
     const fromCallStart = (backgroundDb: number, ms: number, db: number): string[] => {

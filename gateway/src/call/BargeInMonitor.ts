@@ -26,10 +26,7 @@ export interface BargeInEvents {
 export const SILERO_WARM_MS = 640;
 /** An edge quiet for this long (ms) is taken as silence by the voice-activity detector. */
 const SILENT_EDGE_MS = 100;
-/**
- * What the speech model hears of a silence the phone did not send, at most: SILERO_WARM_MS at the
- * judge's widest rate (16 kHz). Shared, never written.
- */
+/** What the speech model hears of a silence the phone did not send, at most: SILERO_WARM_MS at 16 kHz. Shared, never written. */
 const UNSENT_SILENCE = new Int16Array(16 * SILERO_WARM_MS);
 
 /**
@@ -168,9 +165,10 @@ export class BargeInMonitor {
   /**
    * Echo-cancelled caller audio at the canceller's rate, with the residual echo suppressed
    * (`judged`, its first sample at `atMs` on the reference's clock) and without (`line`, whose
-   * levels are the caller's background), and whether agent audio may be audible.
+   * levels are the caller's background), whether agent audio may be audible, and how much of the
+   * gap before it (ms, its last part) was packets lost, not a silence the phone did not send.
    */
-  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean): void {
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean, lostMs = 0): void {
     if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;
     this.#agentAudible(agentAudible, atMs);
     const ten = rate / 100;
@@ -186,9 +184,8 @@ export class BargeInMonitor {
     // A frame or more the phone did not send (a talkspurt's silence, RFC 3551 §4.1) is the caller's
     // background at the level her phone stated (`comfortNoise`), or on Opus its last frames': else
     // her own last words stood for it, and after her turn an interruption at her level had to clear
-    // that level. (A loss comes here as a gap too, the canceller hears no concealment: a few in the
-    // 1.5 s move the median little.)
-    this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS);
+    // that level. A loss (the canceller hears no concealment) is no silence: `#silence`.
+    this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS, lostMs);
     this.#gapHeardMs = 0;
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
     for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
@@ -215,11 +212,15 @@ export class BargeInMonitor {
    * (the last of it, up to `limitMs` of each silence in all). Spliced out, a model chunk
    * straddling it was timed by its later part, and an utterance open before it (an "uh-huh") was
    * carried over to the caller's next words as one, for no chunk came in between to end it.
+   * Its last `lostMs` were lost packets (no level): out of her background, and of the chunks' levels.
    */
-  #silence(toMs: number, wanted: boolean, limitMs: number): void {
+  #silence(toMs: number, wanted: boolean, limitMs: number, lostMs = 0): void {
     const slots = Math.floor((toMs - this.#lineEndMs) / 10);
+    const lost = Math.min(Math.max(0, slots), Math.round(lostMs / 10));
+    for (let s = lost - 1; s >= 0; s--) this.#judge.level(toMs - 10 * s, NaN);
     if (!(slots >= 2)) return;
-    this.#detector.unsent(slots, this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.sentNoiseDb : this.#comfortDb);
+    const unsentDb = this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.sentNoiseDb : this.#comfortDb;
+    this.#detector.unsent(slots - lost, unsentDb);
     const ms = Math.min(10 * slots, limitMs - this.#gapHeardMs);
     if (ms <= 0 || this.#silero === null) return;
     this.#gapHeardMs += ms;

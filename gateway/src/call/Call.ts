@@ -91,7 +91,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         echoPath: (lossDb, judgedLossDb, delayMs, measuredMs) => {
           this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs);
         },
-        cancelled: (judged, line, rate, atMs) => this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing),
+        cancelled: (judged, line, rate, atMs, lostMs) => this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing, lostMs),
         comfortNoise: (levelDb) => {
           this.monitor.comfortNoise(levelDb);
         },

@@ -47,9 +47,10 @@ export interface InboundEvents {
   /**
    * Echo-cancelled caller audio for barge-in (borrowed), at the canceller's rate, its first sample
    * at `atMs` as the agent frames are timed: with the residual echo suppressed (`judged`), and
-   * without (`line`: the background is measured on it, LineEcho).
+   * without (`line`: the background is measured on it, LineEcho). `lostMs`: the last of the gap
+   * before it (ms) that was packets lost and concealed, not a silence the phone did not send.
    */
-  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number): void;
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, lostMs: number): void;
   /** The caller's phone stopped sending for a silence and stated its noise level (RFC 3389 §3), dBov. */
   comfortNoise(levelDb: number): void;
   /** Input refused, by stable code. */
@@ -95,6 +96,9 @@ export class InboundLeg implements EdgeSink {
   #lastPacketAt: number;
   #lastSoundAt: number;
   #closed = false;
+  /** the last packet's duration, and the lost packets concealed since (ms) */
+  #packetMs = 20;
+  #lostMs = 0;
   /** the route's denoise mode, what it does now, the call's SNR, RNNoise shed under overload */
   readonly denoise: DenoiseReport;
   /** bytesIn: payload bytes */
@@ -246,7 +250,9 @@ export class InboundLeg implements EdgeSink {
         (1000 * aec.delay) / aec.rate + this.delayMs,
         aec.measuredMs,
       );
-    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs);
+    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, this.#lostMs);
+    this.#lostMs = 0;
+    this.#packetMs = (1000 * n) / this.codec.pcmRate;
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');
   }
 
@@ -259,6 +265,7 @@ export class InboundLeg implements EdgeSink {
   #onLost(count: number, nextPt: number, nextMarker: boolean): void {
     this.stats.lost += count;
     if (nextPt !== this.#o.payloadType || nextMarker) return;
+    this.#lostMs += count * this.#packetMs;
     const frames = Math.min(count, MAX_CONCEALED);
     const now = this.#now();
     for (let i = 0; i < frames; i++) {

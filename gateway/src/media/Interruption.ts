@@ -3,16 +3,15 @@ import { SILENT_DB, type BargeInOptions } from './BargeIn.js';
 /**
  * Duck, then decide: is the caller talking over the agent, and is it an interruption?
  *
- * It judges the echo-cancelled caller audio, its residual echo suppressed (EchoSuppressor: what
- * the canceller leaves of the agent's voice is taken out bin by bin, so the speech model does not
- * hear it as the caller), in the 32 ms chunks of the speech model (Silero VAD), whose results
- * come back after their chunk: each is taken at its own media time, with the level
- * of those very samples (or, without Silero, per 10 ms with RNNoise's voice probability). A chunk
- * is caller speech when the model says so (≥ sileroThreshold, or vadThreshold) and
- * its level stands clear of the echo that may be left (the echo canceller's measured loss applied
- * to what was played then: `echoMarginDb`, none for a chunk the model is sure of once the loss is
- * measured), of the caller's own background (`noiseMarginDb`) and of `minLevelDb`. So residual
- * echo is not speech, whatever it sounds like.
+ * It judges the echo-cancelled caller audio, its residual echo suppressed (EchoSuppressor: what the
+ * canceller leaves of the agent's voice is taken out bin by bin, so the speech model does not hear
+ * it as the caller), in the 32 ms chunks of the speech model (Silero VAD), whose results come back
+ * after their chunk: each is taken at its own media time, with the level of those very samples (or,
+ * without Silero, per 10 ms with RNNoise's voice probability). A chunk is caller speech when the
+ * model says so (≥ sileroThreshold, or vadThreshold) and its level stands clear of the echo that
+ * may be left (the echo canceller's measured loss applied to what was played then: `echoMarginDb`,
+ * none for a chunk the model is sure of once the loss is measured), of the caller's own background
+ * (`noiseMarginDb`) and of `minLevelDb`. So residual echo is not speech, whatever it sounds like.
  *
  * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged; one under
  * way when the agent starts a turn, after `gapMs` or more of silence, is taken as beginning then)
@@ -92,6 +91,8 @@ const CONFIRM_SPAN_DB = 10;
 const CONFIRM_WINDOW_MS = 64;
 /** chunk levels kept for CONFIRM_WINDOW_MS: RNNoise's 10 ms chunks need 7 */
 const RECENT = 8;
+/** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
+const SLOTS = 256;
 
 /** What one chunk was judged on. */
 export interface JudgedChunk {
@@ -103,14 +104,11 @@ export interface JudgedChunk {
   headroomDb: number;
 }
 
-/** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
-const SLOTS = 256;
-
 export class InterruptionDetector {
   readonly #o: Readonly<BargeInOptions>;
   readonly #echo: EchoModel;
   readonly #ev: InterruptionEvents;
-  /** residual level (dBFS) per 10 ms slot of media time */
+  /** residual level (dBFS; NaN: a lost packet's) per 10 ms slot of media time */
   readonly #levels = new Float32Array(SLOTS).fill(SILENT_DB);
   #lastSlot = -1;
   #run = false;
@@ -154,7 +152,7 @@ export class InterruptionDetector {
     return this.#judged;
   }
 
-  /** Level of the 10 ms of caller audio ending at media time `endMs` (ms, on the reference's clock). */
+  /** Level of the 10 ms of caller audio ending at media time `endMs` (ms, on the reference's clock); NaN: lost, unknown. */
   level(endMs: number, db: number): void {
     const slot = Math.round(endMs / 10) - 1;
     for (let s = this.#lastSlot + 1; s < slot; s++) this.#levels[((s % SLOTS) + SLOTS) % SLOTS] = SILENT_DB;
@@ -173,13 +171,16 @@ export class InterruptionDetector {
     const last = Math.round(endMs / 10) - 1;
     const first = Math.round((endMs - chunkMs) / 10);
     let pow = 0;
+    let known = 0;
     let echo = SILENT_DB;
     for (let s = first; s <= last; s++) {
       const l = s > this.#lastSlot || s <= this.#lastSlot - SLOTS ? SILENT_DB : this.#levels[((s % SLOTS) + SLOTS) % SLOTS]!;
-      pow += 10 ** (l / 10);
       echo = Math.max(echo, this.#echo.predictedEcho(s));
+      if (Number.isNaN(l)) continue; // a lost packet's slot has no level: the chunk's is that of the rest
+      pow += 10 ** (l / 10);
+      known++;
     }
-    const level = 10 * Math.log10(pow / Math.max(1, last - first + 1) + 1e-12);
+    const level = known === 0 ? SILENT_DB : 10 * Math.log10(pow / known + 1e-12);
     const background = this.#run ? this.#background : this.#echo.percentileDb(BACKGROUND_QUANTILE);
     const noiseMargin = o.noiseMarginDb - (this.#run ? HOLD_NOISE_DB : 0);
     const echoMargin = p >= SURE_P && this.#echo.pathMeasured ? Math.min(SURE_ECHO_MARGIN_DB, o.echoMarginDb) : o.echoMarginDb;
