@@ -200,7 +200,8 @@ export class BargeInDetector {
   get sentNoiseDb(): number {
     if (this.#sentCount === 0) return SILENT_DB;
     const sorted = this.#sentSorted;
-    sorted.set(this.#sent);
+    // the ring fills from 0: its first #sentCount slots are the filled ones
+    sorted.set(this.#sent.subarray(0, this.#sentCount));
     sorted.subarray(0, this.#sentCount).sort();
     return sorted[this.#sentCount >> 1]!;
   }
