@@ -12,9 +12,10 @@
  * even inside its span, never more than `slackBefore` before where the lock put it (a first lock a
  * pitch period late).
  *
- * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz), every 200 ms until
- * locked, every second after; searches back off while nothing is found. One with nothing to learn
- * from (the near end silent, or nothing played) stops before correlating and leaves the back-off as
+ * Cost: ≈ W/dec · maxDelay/dec multiply-adds per search (0.5 M at 8 kHz; twice that over a window
+ * with a gap, whose reference energy is summed lag by lag), every 200 ms until locked, every second
+ * after; searches back off while nothing is found. One with nothing to learn from (the near end
+ * silent or mostly unheard, or nothing played) stops before correlating and leaves the back-off as
  * it was: the agent's first words, often seconds into a call, are searched at once, and a line
  * whose echo was not found is not searched more often for the agent's pauses.
  */
@@ -95,8 +96,8 @@ export class BulkDelay {
     // audio met the reference of a later time, and the delay found was off by the gaps (held-out
     // seed 10 with the phone suppressing silence: 326 ms for a 94 ms path).
     // Nor does the correlation count the reference against them: a loss is not a silence the echo
-    // fell into, and as one it moved the peak to a later reflection (G.168 D.5, 3 % of packets lost:
-    // 14 ms late, and the canceller's ERLE 25 → 15 dB).
+    // fell into, and as one it moved the peak to a later part of the path (G.168 D.5, 3 % of packets
+    // lost: 17 ms late, and the canceller's ERLE 25 → 15 dB).
     for (let s = Math.max(this.#nearEnd, atSample - this.#near.length); s < atSample; s++) {
       this.#near[s & nmask] = 0;
       this.#heard[s & nmask] = 0;
