@@ -293,6 +293,14 @@ export class EchoCanceller {
   }
 
   /**
+   * The last `samples` of the gap before the next near-end samples were lost on the way (not a
+   * silence the far end did not send): the delay search does not count them (BulkDelay).
+   */
+  lost(samples: number): void {
+    this.#search.lost(samples);
+  }
+
+  /**
    * Cancels the echo in near-end samples `x` starting at `atSample`, writing the residual into
    * `out` (may be `x`).
    */

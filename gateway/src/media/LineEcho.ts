@@ -167,10 +167,13 @@ export class LineEcho {
   }
 
   /**
-   * A packet the decoder concealed (a loss), on its way to the agent: on Opus it takes its place in
-   * the delay line (nothing is cancelled in it), so the agent's audio stays one stream.
+   * A packet the decoder concealed (a loss), on its way to the agent: the cancellers' delay search
+   * does not take it for silence, and on Opus it takes its place in the delay line (nothing is
+   * cancelled in it), so the agent's audio stays one stream.
    */
   conceal(pcm: Int16Array): void {
+    this.aec.lost(Math.round((pcm.length * this.rate) / this.#edgeRate));
+    this.#agentAec?.lost(pcm.length);
     if (this.#up === null) return;
     const est = this.#estimate.subarray(0, Math.round((pcm.length * this.rate) / this.#edgeRate));
     est.fill(0);

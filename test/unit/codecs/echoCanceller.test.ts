@@ -52,7 +52,10 @@ function run(
   const frame = new Int16Array(160);
   for (let k = 0; k + 160 <= mic.length; k += 160) {
     aec.playRef(ref.subarray(k, k + 160), k + offset);
-    if (lost?.() === true) continue;
+    if (lost?.() === true) {
+      aec.lost(160); // as the inbound leg tells it (LineEcho.conceal)
+      continue;
+    }
     for (let i = 0; i < 160; i++) frame[i] = Math.max(-32768, Math.min(32767, Math.round(mic[k + i]!)));
     aec.process(frame, k + offset, out.subarray(k, k + 160));
     const end = aec.suppressedEnd(k + offset + 160) - offset; // one block behind
