@@ -14,8 +14,10 @@ import { gaussian, rng } from '../helpers/audio.js';
  */
 describe('InboundLeg: losses told to barge-in', () => {
   let pool: DspPool;
+  let speex: Awaited<ReturnType<typeof loadResamplerModule>>;
   beforeAll(async () => {
-    const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
+    const [resampler, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
+    speex = resampler;
     pool = await DspPool.create({ speex, rnnoise }, 0);
   });
   afterAll(async () => {
@@ -26,11 +28,11 @@ describe('InboundLeg: losses told to barge-in', () => {
    * Sends the packets numbered `seqs` (`marked`: with the marker bit; `cn`: comfort noise), each
    * 20 ms of noise at its time; returns the `lostMs` told with each packet of audio, in order.
    */
-  const run = async (seqs: number[], marked: number[] = [], cn: number[] = []) => {
+  const run = (seqs: number[], marked: number[] = [], cn: number[] = []) => {
     const told: number[] = [];
     let now = 0;
     const leg = new InboundLeg(
-      { pool, metrics: new Metrics(), speex: await loadResamplerModule(), now: () => now },
+      { pool, metrics: new Metrics(), speex, now: () => now },
       { codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, agentRate: 16000, denoise: false, quality: 3 },
       {
         frame: () => {},
@@ -68,17 +70,17 @@ describe('InboundLeg: losses told to barge-in', () => {
     return { told, lost };
   };
 
-  it('two packets lost inside a talkspurt: the packet after them tells 40 ms lost, every other none', async () => {
-    const { told, lost } = await run([0, 1, 2, 3, 4, 5, 8, 9, 10, 11]);
+  it('two packets lost inside a talkspurt: the packet after them tells 40 ms lost, every other none', () => {
+    const { told, lost } = run([0, 1, 2, 3, 4, 5, 8, 9, 10, 11]);
     expect(lost).toBe(2);
     expect(told).toEqual([0, 0, 0, 0, 0, 0, 40, 0, 0, 0]);
   });
 
-  it('packets lost before a talkspurt begins (marked) or before comfort noise: counted, none told as lost', async () => {
-    const marked = await run([0, 1, 2, 3, 4, 5, 8, 9, 10, 11], [8]);
+  it('packets lost before a talkspurt begins (marked) or before comfort noise: counted, none told as lost', () => {
+    const marked = run([0, 1, 2, 3, 4, 5, 8, 9, 10, 11], [8]);
     expect(marked.lost).toBe(2);
     expect(marked.told).toEqual(Array(10).fill(0));
-    const comfort = await run([0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12], [9], [8]);
+    const comfort = run([0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12], [9], [8]);
     expect(comfort.lost).toBe(2);
     expect(comfort.told).toEqual(Array(10).fill(0));
   });

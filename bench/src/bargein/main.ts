@@ -198,9 +198,9 @@ async function main(): Promise<void> {
   const burst = Number(values['loss-burst']);
   const phaseMs = Number(values.phase);
   if (!(phaseMs >= 0 && phaseMs < 20)) throw new Error('--phase is 0–19 ms');
-  if (!(lossPct >= 0 && lossPct < 100)) throw new Error('--loss is a percentage, 0 to under 100');
-  // the losses' own stream, so that every trial is the one a run without them has
-  const loss = lossPct > 0 ? new PacketLoss(lossPct / 100, burst, rng(seed + 4_000_003)) : undefined;
+  // the losses' own stream, so that every trial is the one a run without them has (any --loss but 0
+  // goes to PacketLoss, which refuses one that is no rate)
+  const loss = lossPct !== 0 ? new PacketLoss(lossPct / 100, burst, rng(seed + 4_000_003)) : undefined;
   for (const t of trials)
     outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs, dtx, loss, phaseMs }, bargeIn));
   const elapsed = (Date.now() - t0) / 1000;

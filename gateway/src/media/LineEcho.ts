@@ -172,10 +172,11 @@ export class LineEcho {
    * cancelled in it), so the agent's audio stays one stream.
    */
   conceal(pcm: Int16Array): void {
-    this.aec.lost(Math.round((pcm.length * this.rate) / this.#edgeRate));
+    const band = Math.round((pcm.length * this.rate) / this.#edgeRate);
+    this.aec.lost(band);
     this.#agentAec?.lost(pcm.length);
     if (this.#up === null) return;
-    const est = this.#estimate.subarray(0, Math.round((pcm.length * this.rate) / this.#edgeRate));
+    const est = this.#estimate.subarray(0, band);
     est.fill(0);
     this.#subtract(pcm, est);
   }
