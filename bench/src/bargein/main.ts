@@ -118,7 +118,9 @@ export async function buildSet(values: SetOptions) {
     const path = pathOf(echo);
     const nk = kind === 'echo-only' ? 'none' : kind === 'noise-only' ? pick(NOISES.slice(1)) : pick(NOISES);
     const callerRms = agentRms * dbToGain(callerDb);
-    const event = clip === null ? null : clip.map((v) => (v * callerRms) / activeRms(clip));
+    // the clip's level once, not once per sample (that made building the set take 8 minutes)
+    const clipRms = clip === null ? 1 : activeRms(clip);
+    const event = clip === null ? null : clip.map((v) => (v * callerRms) / clipRms);
     const eventAt = 1 + 3 * r();
     return {
       kind,
