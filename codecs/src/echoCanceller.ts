@@ -63,7 +63,7 @@ const LOSS_PERCENTILE = 0.7;
  * ERLE (dB) from which the filter is taken to model the path where it is: the delay search then
  * moves it later only on confirmed evidence (BulkDelay's `holding`). Updated per loss window.
  * Placed off the path, a filter cancels 0–3 dB; on it, 6–10 dB a second into the agent's speech
- * while it converges (with 3 % of packets lost), 20 or more later. At 10 dB a converging filter
+ * while it converges (with 3 % of packets lost), 20 dB or more later. At 10 dB a converging filter
  * was moved to a handset's second reflection (held-out seed 11: at 9.7 dB, 34 ms late, and the echo
  * came back).
  */
