@@ -28,7 +28,10 @@ export interface BulkDelayOptions {
   everyMs?: number;
 }
 
-/** A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms. */
+/**
+ * A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms
+ * (before a filter that does not cancel, twice within `slackAfter`: see `near`).
+ */
 const LOCK_CORR = 0.5;
 const AGREE_CORR = 0.25;
 /** `#estimate` had nothing to learn from (near end silent, or nothing played): the back-off stays as it was. */
@@ -148,12 +151,14 @@ export class BulkDelay {
       // lag of a little speech correlating about alike) may meet it under LOCK_CORR alone: under
       // noise, or a codec's, a dispersive path scatters its weaker peaks over its dispersion and
       // its second reflection, never two within 2 ms in a row (held-out seed 11 on Opus: locked at
-      // 129 ms on a 30 ms handset path, moved there 8.4 s later, after its echo had cleared the
-      // agent). Two in a row before its span that one span covers move it, to the earlier of the two.
+      // 129 ms on a 30 ms handset path, moved there 8.4 s into the agent's speech, after its echo
+      // had cleared the agent). Two in a row before its span, no more than `slackAfter` apart (the
+      // earlier's span covers the later), move it to the earlier of the two.
       if (found >= 0 && (this.corr < LOCK_CORR || (away && this.holding))) {
         const before = (s: number) => locked && !this.holding && s >= 0 && s < was - this.slackBefore;
         const spanned = before(found) && before(this.#candidate);
-        const agreed = this.#candidate >= 0 && Math.abs(found - this.#candidate) <= (spanned ? this.slackAfter : this.#agree);
+        const agreed =
+          this.#candidate >= 0 && Math.abs(found - this.#candidate) <= (spanned ? Math.max(this.#agree, this.slackAfter) : this.#agree);
         const first = this.#candidate;
         this.#candidate = found;
         if (!agreed) found = -1;

@@ -10,7 +10,8 @@ import { fixture, rng } from '../../helpers/audio.js';
  * locked 9 ms late took 2 dB off the echo for 8 s; locked on the path, 26 dB). While the filter
  * does not cancel, an earlier peak found by two searches in a row moves it there; while it
  * cancels, nothing in its span moves it, and a peak beyond its reach does only once its own place
- * stops correlating, on a second search.
+ * stops correlating, on a second search. A filter that does not cancel and lies far after the path
+ * moves onto it on two weaker peaks in a row before it that one span covers.
  */
 
 const RATE = 8000;
