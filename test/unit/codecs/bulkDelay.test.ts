@@ -146,6 +146,7 @@ describe('BulkDelay where a filter already sits', () => {
     expect(delays.at(-1)).toBeGreaterThan(45 * MS);
     expect(delays.at(-1)).toBeLessThan(60 * MS);
   });
+
   // A first lock over a flat profile (every lag of a little speech correlating about alike) can
   // put the filter far after the path, where it cancels nothing (held-out seed 11 on Opus: 129 ms
   // for a 30 ms handset path). Under noise a dispersive path correlates under 0.5, its peaks
@@ -166,7 +167,7 @@ describe('BulkDelay where a filter already sits', () => {
       if (at >= 0 && at <= second) soon++;
       if (at >= 0) strayed += delays.slice(at).filter((d) => !on(d)).length;
     }
-    // 8 when two weaker peaks had to agree within 2 ms (three later, at 2.3 and 3.3 s, one not in
+    // 8 when two weaker peaks had to agree within 2 ms (two later, at 2.3 and 3.3 s, one not in
     // 4 s). One path is found by neither: its second reflection, 7 dB down, correlates best.
     expect(soon).toBeGreaterThanOrEqual(11);
     expect(strayed).toBe(0);
