@@ -2,6 +2,7 @@ import { BulkDelay } from './bulkDelay.js';
 import { EchoLeak } from './echoLeak.js';
 import { EchoSuppressor } from './echoSuppressor.js';
 import { Fft } from './fft.js';
+import { PowerFloor } from './powerFloor.js';
 
 /**
  * Line echo canceller in the manner of ITU-T G.168: the far end (what we play) leaks back into
@@ -68,6 +69,22 @@ const LOSS_PERCENTILE = 0.7;
  * came back).
  */
 const HOLD_ERLE_DB = 6;
+/**
+ * The echo left (`echoLossDb`, `suppressedEchoLossDb`): the residual's power over the loss windows
+ * kept, less the line's noise. Under noise a loss measured to the residual can be no more than the
+ * agent's level over the noise, however little echo is left, and the barge-in judge, which weighs
+ * the caller's background apart, took the noise for echo as well. The noise is the floor
+ * (PowerFloor) of the line's power in blocks no echo can reach: the reference below −50 dBFS for the
+ * echo delay, the filter's span and ECHO_MARGIN_MS before them (the whole echo window before the
+ * path is found), FLOOR_BLOCKS × 4 of them (2 s), smoothed over FLOOR_SMOOTHING (τ 32 ms). It is
+ * taken out of the windows' powers summed, not window by window: the windows that read the most
+ * loss are those the noise limits, and a high percentile of losses each raised would claim more
+ * than the line has. At most NOISE_HIDES_DB is taken to hide under the noise.
+ */
+const FLOOR_BLOCKS = 125;
+const FLOOR_SMOOTHING = 0.875;
+const NOISE_HIDES_DB = 10;
+const ECHO_MARGIN_MS = 100;
 /** Per-bin power of a 2B-sample block of white noise at RMS 100 (≈ −50 dBFS), per sample of B. */
 const REG = 2 * 100 * 100;
 /**
@@ -111,6 +128,9 @@ export class EchoCanceller {
   /** reference ring, indexed by absolute sample mod size */
   readonly #ref: Float32Array;
   #refEnd = 0;
+  /** the sample after the last reference chunk at −50 dBFS or more (−∞: none yet), and the latest echo delay the search looks at */
+  #refLoudEnd = -Infinity;
+  readonly #maxDelay: number;
   #refStart = -1;
   /** partition spectra of the reference (K bins each), a ring over blocks */
   readonly #xr: Float64Array;
@@ -164,12 +184,17 @@ export class EchoCanceller {
   #wD = 0;
   #wE = 0;
   #wN = 0;
+  /** the residual's power over the window as it is (no less than the near end's in no block): the noise in it is the line's, whole */
+  #wF = 0;
   readonly #erl = new Float32Array(LOSS_WINDOWS);
   readonly #loss = new Float32Array(LOSS_WINDOWS);
   /** the same for the suppressed output: its power over the window, per window, the last block's */
   #wS = 0;
   readonly #supLoss = new Float32Array(LOSS_WINDOWS);
   #supPow = 0;
+  /** the line's noise (its power where no echo reaches), and the residual's power per loss window */
+  readonly #lineFloor = new PowerFloor(FLOOR_BLOCKS, 4, FLOOR_SMOOTHING);
+  readonly #resid = new Float64Array(LOSS_WINDOWS);
   readonly #sorted = new Float32Array(LOSS_WINDOWS);
   #windows = 0;
   /** residual echo suppressor, its output ring (by absolute sample) and how far that is complete */
@@ -190,6 +215,7 @@ export class EchoCanceller {
     this.#fft = new Fft(N);
     const maxDelay = Math.round(((o.maxDelayMs ?? 400) * o.rate) / 1000);
     this.#search = new BulkDelay({ rate: o.rate, maxDelay });
+    this.#maxDelay = maxDelay;
     // A peak that moves within the filter's span is the same path (dispersion, a second reflection).
     this.#search.slackBefore = this.#lead - (this.#B >> 1);
     this.#search.slackAfter = (this.#P * this.#B) >> 1;
@@ -268,9 +294,34 @@ export class EchoCanceller {
     return this.#percentile(this.#loss);
   }
 
+  /**
+   * Total loss from the reference to the echo left in the residual, the line's noise taken out
+   * (NOISE_HIDES_DB more than `lossDb` at most), dB (NaN until measured).
+   */
+  get echoLossDb(): number {
+    return this.lossDb + this.#hiddenDb();
+  }
+
   /** Total loss from the reference to the suppressed output (`suppress`), dB (NaN until measured). */
   get suppressedLossDb(): number {
     return this.#percentile(this.#supLoss);
+  }
+
+  /** The same to the echo left in it, the line's noise taken out as for `echoLossDb`, dB (NaN until measured). */
+  get suppressedEchoLossDb(): number {
+    return this.suppressedLossDb + this.#hiddenDb();
+  }
+
+  /**
+   * How much of the residual over the loss windows kept is the line's noise, dB (0..NOISE_HIDES_DB):
+   * their powers summed, so that windows where echo is left weigh as much as it does.
+   */
+  #hiddenDb(): number {
+    const n = Math.min(this.#windows, LOSS_WINDOWS);
+    let resid = 0;
+    for (let i = 0; i < n; i++) resid += this.#resid[i]!;
+    const echo = Math.max(0, resid - n * WINDOW_BLOCKS * this.#lineFloor.floor);
+    return Math.min(NOISE_HIDES_DB, 10 * Math.log10((resid + 1) / (echo + 1)));
   }
 
   #percentile(ring: Float32Array): number {
@@ -287,7 +338,12 @@ export class EchoCanceller {
     const mask = this.#ref.length - 1;
     if (atSample > this.#refEnd)
       for (let s = Math.max(this.#refEnd, atSample - this.#ref.length); s < atSample; s++) this.#ref[s & mask] = 0;
-    for (let i = 0; i < x.length; i++) this.#ref[(atSample + i) & mask] = x[i]!;
+    let power = 0;
+    for (let i = 0; i < x.length; i++) {
+      this.#ref[(atSample + i) & mask] = x[i]!;
+      power += x[i]! * x[i]!;
+    }
+    if (power >= x.length * 1e4) this.#refLoudEnd = Math.max(this.#refLoudEnd, atSample + x.length);
     if (this.#refStart < 0) this.#refStart = atSample;
     this.#refEnd = Math.max(this.#refEnd, atSample + x.length);
   }
@@ -360,7 +416,7 @@ export class EchoCanceller {
       this.#start = want;
       for (const w of [this.#fr, this.#fi, this.#br, this.#bi]) w.fill(0);
       this.#forgetPath();
-      this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = this.#windows = 0;
+      this.#wX = this.#wD = this.#wE = this.#wF = this.#wS = this.#wN = this.#windows = 0;
       this.#search.holding = false;
       return;
     }
@@ -484,6 +540,14 @@ export class EchoCanceller {
   /** The block's near samples are all in: adapt, compare the two filters, update the loss measures. */
   #endBlock(): void {
     const B = this.#B;
+    // No echo can reach this block: the line's noise (and the caller), for `suppressedEchoLossDb`.
+    // (ECHO_MARGIN after the filter's span: a dispersive path's tail it does not cover)
+    const reach = (this.#start < 0 ? this.#maxDelay : this.#start) + this.#P * B + (ECHO_MARGIN_MS * this.rate) / 1000;
+    if (!this.#blockHoled && this.#block * B >= this.#refLoudEnd + reach) {
+      let p = 0;
+      for (let j = 0; j < B; j++) p += this.#d[j]! ** 2;
+      this.#lineFloor.push(p);
+    }
     if (!this.#blockLive) return;
     this.#blockLive = false;
     let sff = 0;
@@ -566,6 +630,7 @@ export class EchoCanceller {
       this.#wX += sx;
       this.#wD += sdd;
       this.#wE += Math.min(sff, sdd);
+      this.#wF += sff;
       // (the suppressed output is one block behind: over a window, that is the same echo)
       this.#wS += this.#supPow;
       if (++this.#wN === WINDOW_BLOCKS) {
@@ -573,7 +638,8 @@ export class EchoCanceller {
         this.#erl[i] = 10 * Math.log10(this.#wX / (this.#wD + 1));
         this.#loss[i] = 10 * Math.log10(this.#wX / (this.#wE + 1));
         this.#supLoss[i] = 10 * Math.log10(this.#wX / (this.#wS + 1));
-        this.#wX = this.#wD = this.#wE = this.#wS = this.#wN = 0;
+        this.#resid[i] = this.#wF;
+        this.#wX = this.#wD = this.#wE = this.#wF = this.#wS = this.#wN = 0;
         this.#search.holding = this.erleDb >= HOLD_ERLE_DB;
       }
     }

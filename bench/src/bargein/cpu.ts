@@ -216,7 +216,7 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
     l.line.push(echo.line.slice());
     l.atMs.push(echo.atMs);
     l.path.push(
-      aec.locked ? [reportedLoss(aec.lossDb), reportedLoss(aec.suppressedLossDb), (1000 * aec.delay) / aec.rate, aec.measuredMs] : null,
+      aec.locked ? [reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), (1000 * aec.delay) / aec.rate, aec.measuredMs] : null,
     );
     l.audible.push(agentOn(k));
   }

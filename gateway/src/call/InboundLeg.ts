@@ -39,9 +39,9 @@ export interface InboundEvents {
   /** A caller digit (RFC 4733 end packet, or out of band from the edge). */
   dtmf(digit: string, durationMs: number): void;
   /**
-   * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent
-   * gets), loss to what the barge-in judge gets (`cancelled`: residual echo suppressed too), dB,
-   * delay to the agent frames (ms), and the agent speech those losses were measured over (ms).
+   * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent gets)
+   * and to the echo left in the judge's (`cancelled`: residual echo suppressed, the line's noise
+   * taken out), dB, delay to the agent frames (ms), and the agent speech those were measured over (ms).
    */
   echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number): void;
   /**
@@ -246,7 +246,7 @@ export class InboundLeg implements EdgeSink {
     if (aec.locked)
       this.#ev.echoPath(
         reportedLoss(aec.lossDb),
-        reportedLoss(aec.suppressedLossDb),
+        reportedLoss(aec.suppressedEchoLossDb),
         (1000 * aec.delay) / aec.rate + this.delayMs,
         aec.measuredMs,
       );

@@ -134,7 +134,8 @@ export class BargeInDetector {
   #refSlot = -1;
   /**
    * echo path from the echo canceller: loss from the reference to the cancelled audio (the
-   * speech gate's frames) and to the judge's audio (residual echo suppressed too), dB; delay (slots)
+   * speech gate's frames) and to the echo left in the judge's audio (residual echo suppressed too,
+   * the line's noise taken out), dB; delay (slots)
    */
   #lossDb = -1;
   #judgedLossDb = -1;
@@ -231,9 +232,10 @@ export class BargeInDetector {
 
   /**
    * The echo path as the echo canceller measured it: total loss from the reference to the
-   * cancelled audio and to the judge's (residual echo suppressed), dB, and its delay in 10 ms
-   * slots, and the agent speech it was measured over (ms). Until set, the detector assumes
-   * erlPriorDb anywhere in the echo window.
+   * cancelled audio and to the echo left in the judge's (residual echo suppressed; the line's noise
+   * taken out: EchoCanceller `suppressedEchoLossDb`), dB, and its delay in 10 ms slots, and the
+   * agent speech it was measured over (ms). Until set, the detector assumes erlPriorDb anywhere in
+   * the echo window.
    */
   setEchoPath(lossDb: number, judgedLossDb: number, delaySlots: number, measuredMs: number): void {
     this.#lossDb = lossDb;
