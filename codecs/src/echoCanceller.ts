@@ -73,18 +73,36 @@ const HOLD_ERLE_DB = 6;
  * The echo left (`echoLossDb`, `suppressedEchoLossDb`): the residual's power over the loss windows
  * kept, less the line's noise. Under noise a loss measured to the residual can be no more than the
  * agent's level over the noise, however little echo is left, and the barge-in judge, which weighs
- * the caller's background apart, took the noise for echo as well. The noise is the floor
- * (PowerFloor) of the line's power in blocks no echo can reach: the reference below −50 dBFS for the
- * echo delay, the filter's span and ECHO_MARGIN_MS before them (the whole echo window before the
- * path is found), FLOOR_BLOCKS × 4 of them (2 s), smoothed over FLOOR_SMOOTHING (τ 32 ms). It is
- * taken out of the windows' powers summed, not window by window: the windows that read the most
- * loss are those the noise limits, and a high percentile of losses each raised would claim more
- * than the line has. At most NOISE_HIDES_DB is taken to hide under the noise.
+ * the caller's background apart, took the noise for echo as well.
+ *   - The noise is the floor (PowerFloor: the least power smoothed over LINE_FLOOR_SMOOTHING, τ 32
+ *     ms, over the last 1.5–2 s of blocks fed, LINE_FLOOR_SUBWINDOWS × LINE_FLOOR_BLOCKS) of the
+ *     line in 4 ms blocks no echo can reach: no reference block at −60 dBFS or more within the
+ *     filter's start, its span and ECHO_MARGIN_MS before (the whole echo window before the path is
+ *     found). The blocks fed need not be recent: the agent may have talked since.
+ *   - It is never taken as more than the floor of the residual itself over the blocks the loss
+ *     windows count (the same PowerFloor): echo left and noise together are no quieter than the
+ *     noise. That bounds a line floor that read the caller (her turn with no pause before the
+ *     agent's) or a line that has since grown quieter.
+ *   - It is taken out of the windows' powers summed, not window by window: the windows that read
+ *     the most loss are those the noise limits, and the 70th percentile of losses each raised picks
+ *     them (window by window, with a floor smoothed over 100 ms, the bench kept 2 backchannels fewer
+ *     and cleared once more on noise: bench/README.md, thirty-ninth pass).
+ *   - At most NOISE_HIDES_DB: the most a floor gone wrong can claim.
+ *   - ECHO_MARGIN_MS: the bench's paths end within the filter's span (G.168 D.2–D.9 within 15 ms of
+ *     their start, the handset paths within 48 ms); it leaves room for a longer acoustic tail.
+ *   - Nothing is taken out on a line that has left out samples it did not tell lost
+ *     (`#silenceUnsent`): a phone that does not send its silence sends its line only while someone
+ *     talks, and the floor read the caller (a scratch run of such a phone claimed the full 10 dB).
+ *   - The suppressed output's loss takes the same share out: its suppressor, which takes out echo
+ *     and keeps the caller, is taken to cut the echo no less than the noise.
  */
-const FLOOR_BLOCKS = 125;
-const FLOOR_SMOOTHING = 0.875;
+const LINE_FLOOR_BLOCKS = 125;
+const LINE_FLOOR_SUBWINDOWS = 4;
+const LINE_FLOOR_SMOOTHING = 0.875;
 const NOISE_HIDES_DB = 10;
 const ECHO_MARGIN_MS = 100;
+/** Reference power per sample from which a block may echo over the line's noise: −60 dBFS. */
+const ECHOES_FROM = 1e3;
 /** Per-bin power of a 2B-sample block of white noise at RMS 100 (≈ −50 dBFS), per sample of B. */
 const REG = 2 * 100 * 100;
 /**
@@ -128,9 +146,12 @@ export class EchoCanceller {
   /** reference ring, indexed by absolute sample mod size */
   readonly #ref: Float32Array;
   #refEnd = 0;
-  /** the sample after the last reference chunk at −50 dBFS or more (−∞: none yet), and the latest echo delay the search looks at */
+  /** the sample after the last reference block at ECHOES_FROM or more (−∞: none yet) */
   #refLoudEnd = -Infinity;
+  /** the latest echo delay the search looks at, samples */
   readonly #maxDelay: number;
+  /** the filter's span and ECHO_MARGIN_MS, samples: how far after the filter's start an echo may reach */
+  readonly #spanAndMargin: number;
   #refStart = -1;
   /** partition spectra of the reference (K bins each), a ring over blocks */
   readonly #xr: Float64Array;
@@ -184,7 +205,7 @@ export class EchoCanceller {
   #wD = 0;
   #wE = 0;
   #wN = 0;
-  /** the residual's power over the window as it is (no less than the near end's in no block): the noise in it is the line's, whole */
+  /** the residual's power over the window, not clamped to the near end's as `#wE` is: the noise in it is the line's, whole */
   #wF = 0;
   readonly #erl = new Float32Array(LOSS_WINDOWS);
   readonly #loss = new Float32Array(LOSS_WINDOWS);
@@ -192,9 +213,14 @@ export class EchoCanceller {
   #wS = 0;
   readonly #supLoss = new Float32Array(LOSS_WINDOWS);
   #supPow = 0;
-  /** the line's noise (its power where no echo reaches), and the residual's power per loss window */
-  readonly #lineFloor = new PowerFloor(FLOOR_BLOCKS, 4, FLOOR_SMOOTHING);
+  /** the line's noise (its power where no echo reaches), the residual's floor (the blocks the windows count), the residual's power per loss window */
+  readonly #lineFloor = new PowerFloor(LINE_FLOOR_BLOCKS, LINE_FLOOR_SUBWINDOWS, LINE_FLOOR_SMOOTHING);
+  readonly #residFloor = new PowerFloor(LINE_FLOOR_BLOCKS, LINE_FLOOR_SUBWINDOWS, LINE_FLOOR_SMOOTHING);
   readonly #resid = new Float64Array(LOSS_WINDOWS);
+  /** the sample after the last near-end samples, samples told lost since, and whether the line has left any out untold */
+  #nearEnd = -1;
+  #toldLost = 0;
+  #silenceUnsent = false;
   readonly #sorted = new Float32Array(LOSS_WINDOWS);
   #windows = 0;
   /** residual echo suppressor, its output ring (by absolute sample) and how far that is complete */
@@ -216,6 +242,7 @@ export class EchoCanceller {
     const maxDelay = Math.round(((o.maxDelayMs ?? 400) * o.rate) / 1000);
     this.#search = new BulkDelay({ rate: o.rate, maxDelay });
     this.#maxDelay = maxDelay;
+    this.#spanAndMargin = this.#P * this.#B + Math.round((ECHO_MARGIN_MS * o.rate) / 1000);
     // A peak that moves within the filter's span is the same path (dispersion, a second reflection).
     this.#search.slackBefore = this.#lead - (this.#B >> 1);
     this.#search.slackAfter = (this.#P * this.#B) >> 1;
@@ -317,10 +344,12 @@ export class EchoCanceller {
    * their powers summed, so that windows where echo is left weigh as much as it does.
    */
   #hiddenDb(): number {
+    if (this.#silenceUnsent) return 0;
     const n = Math.min(this.#windows, LOSS_WINDOWS);
     let resid = 0;
     for (let i = 0; i < n; i++) resid += this.#resid[i]!;
-    const echo = Math.max(0, resid - n * WINDOW_BLOCKS * this.#lineFloor.floor);
+    const noise = Math.min(this.#lineFloor.floor, this.#residFloor.floor);
+    const echo = Math.max(0, resid - n * WINDOW_BLOCKS * noise);
     return Math.min(NOISE_HIDES_DB, 10 * Math.log10((resid + 1) / (echo + 1)));
   }
 
@@ -338,12 +367,16 @@ export class EchoCanceller {
     const mask = this.#ref.length - 1;
     if (atSample > this.#refEnd)
       for (let s = Math.max(this.#refEnd, atSample - this.#ref.length); s < atSample; s++) this.#ref[s & mask] = 0;
-    let power = 0;
-    for (let i = 0; i < x.length; i++) {
-      this.#ref[(atSample + i) & mask] = x[i]!;
-      power += x[i]! * x[i]!;
+    const B = this.#B;
+    for (let b = 0; b < x.length; b += B) {
+      const end = Math.min(x.length, b + B);
+      let power = 0;
+      for (let i = b; i < end; i++) {
+        this.#ref[(atSample + i) & mask] = x[i]!;
+        power += x[i]! * x[i]!;
+      }
+      if (power >= (end - b) * ECHOES_FROM) this.#refLoudEnd = Math.max(this.#refLoudEnd, atSample + end);
     }
-    if (power >= x.length * 1e4) this.#refLoudEnd = Math.max(this.#refLoudEnd, atSample + x.length);
     if (this.#refStart < 0) this.#refStart = atSample;
     this.#refEnd = Math.max(this.#refEnd, atSample + x.length);
   }
@@ -358,6 +391,7 @@ export class EchoCanceller {
    */
   lost(samples: number): void {
     this.#search.lost(samples);
+    this.#toldLost += samples;
   }
 
   /**
@@ -365,6 +399,11 @@ export class EchoCanceller {
    * `out` (may be `x`).
    */
   process(x: Int16Array, atSample: number, out: Int16Array): void {
+    // A gap longer than the loss told: the phone left its silence out (RFC 3551 §4.1), or a burst
+    // went unconcealed: its line is heard only while someone talks, and its noise is not known.
+    if (this.#nearEnd >= 0 && atSample > this.#nearEnd + this.#toldLost) this.#silenceUnsent = true;
+    this.#toldLost = 0;
+    this.#nearEnd = Math.max(this.#nearEnd, atSample + x.length);
     const moved = this.#search.near(x, atSample, (s) => this.#refAt(s));
     if (moved) this.#relocate();
     const B = this.#B;
@@ -540,9 +579,8 @@ export class EchoCanceller {
   /** The block's near samples are all in: adapt, compare the two filters, update the loss measures. */
   #endBlock(): void {
     const B = this.#B;
-    // No echo can reach this block: the line's noise (and the caller), for `suppressedEchoLossDb`.
-    // (ECHO_MARGIN after the filter's span: a dispersive path's tail it does not cover)
-    const reach = (this.#start < 0 ? this.#maxDelay : this.#start) + this.#P * B + (ECHO_MARGIN_MS * this.rate) / 1000;
+    // No echo can reach this block: the line's noise (and the caller), for `#hiddenDb`.
+    const reach = (this.#start < 0 ? this.#maxDelay : this.#start) + this.#spanAndMargin;
     if (!this.#blockHoled && this.#block * B >= this.#refLoudEnd + reach) {
       let p = 0;
       for (let j = 0; j < B; j++) p += this.#d[j]! ** 2;
@@ -631,6 +669,7 @@ export class EchoCanceller {
       this.#wD += sdd;
       this.#wE += Math.min(sff, sdd);
       this.#wF += sff;
+      this.#residFloor.push(sff);
       // (the suppressed output is one block behind: over a window, that is the same echo)
       this.#wS += this.#supPow;
       if (++this.#wN === WINDOW_BLOCKS) {

@@ -1,9 +1,10 @@
 /**
  * The floor of a signal's power, block by block: the least of its smoothed power over the last
- * `subwindows` × `blocks` blocks (minimum statistics, R. Martin, IEEE Trans. Speech Audio
- * Process. 9(5), 2001). Between words and under the echo's pauses that is the line's own noise; a
- * minimum of a smoothed power reads under the noise's mean (more so for babble or music, which
- * swing), so what is taken out as noise is never more than the noise.
+ * (`subwindows` − 1) × `blocks` to `subwindows` × `blocks` blocks fed, however far apart in time
+ * (minimum statistics, R. Martin, IEEE Trans. Speech Audio Process. 9(5), 2001). Fed a line between
+ * the caller's words, that is its own noise; a minimum of a smoothed power reads under the noise's
+ * mean (more so for babble or music, which swing). It reads over it when no pause as long as the
+ * smoothing lets go is among the blocks fed: the caller talking throughout.
  *
  * Allocation-free after construction.
  */
@@ -20,6 +21,8 @@ export class PowerFloor {
    * with weight 1 − `smoothing`.
    */
   constructor(blocks: number, subwindows: number, smoothing: number) {
+    if (!(blocks >= 1 && subwindows >= 1 && smoothing >= 0 && smoothing < 1))
+      throw new RangeError('PowerFloor: blocks and subwindows ≥ 1, smoothing in [0, 1)');
     this.#blocks = blocks;
     this.#smoothing = smoothing;
     this.#mins = new Float64Array(subwindows).fill(Infinity);
@@ -38,7 +41,7 @@ export class PowerFloor {
   get floor(): number {
     if (this.#seen < this.#blocks) return 0;
     let least = Infinity;
-    for (const m of this.#mins) least = Math.min(least, m);
+    for (let w = 0; w < this.#mins.length; w++) least = Math.min(least, this.#mins[w]!);
     return least;
   }
 }

@@ -35,7 +35,8 @@ function echoOf(x: Float32Array, path: EchoPath, noise = 10): Float32Array {
  * `suppressed` (if given, with `suppress` on) with the suppressed output on the input's clock.
  * `afterFrame` (if given) is called after each 20 ms frame starting at sample `k`. `offset`: where
  * the first frame falls on the canceller's clock (samples); `lost`: whether a frame never comes
- * (its residual stays 0).
+ * (its residual stays 0); `unsent(k)`: whether the phone leaves the frame at `k` out untold, as its
+ * silence (RFC 3551 §4.1).
  */
 function run(
   aec: EchoCanceller,
@@ -46,7 +47,14 @@ function run(
     afterFrame,
     offset = 0,
     lost,
-  }: { suppressed?: Int16Array; afterFrame?: (k: number) => void; offset?: number; lost?: () => boolean } = {},
+    unsent,
+  }: {
+    suppressed?: Int16Array;
+    afterFrame?: (k: number) => void;
+    offset?: number;
+    lost?: () => boolean;
+    unsent?: (k: number) => boolean;
+  } = {},
 ): Int16Array {
   const out = new Int16Array(mic.length);
   const frame = new Int16Array(160);
@@ -56,6 +64,7 @@ function run(
       aec.lost(160); // as the inbound leg tells it (LineEcho.conceal)
       continue;
     }
+    if (unsent?.(k) === true) continue;
     for (let i = 0; i < 160; i++) frame[i] = Math.max(-32768, Math.min(32767, Math.round(mic[k + i]!)));
     aec.process(frame, k + offset, out.subarray(k, k + 160));
     const end = aec.suppressedEnd(k + offset + 160) - offset; // one block behind
@@ -107,6 +116,22 @@ function echoLeftDb(ref: Float32Array, mic: Float32Array, echo: Float32Array, re
     left += (res[n]! - (mic[n]! - echo[n]!)) ** 2;
   }
   return db(power / left);
+}
+
+/**
+ * The caller's turn, then the agent's: her 3.8 s clip (from 0.2 s) with the agent silent, then from
+ * `at` (samples; 4.2 s unless given) the agent on D.5 at `erlDb`; white noise of RMS `noise` on the
+ * line throughout.
+ */
+function afterHerTurn(erlDb: number, noise: number, at = Math.round(4.2 * RATE)) {
+  const ref = new Float32Array(at + far.length);
+  ref.set(far, at);
+  const p = path('D5', erlDb);
+  const echo = echoOf(ref, p, 0);
+  const g = gaussian(rng(5));
+  const voice = (n: number) => (n >= RATE / 5 && n < RATE / 5 + near.length ? near[n - RATE / 5]! : 0);
+  const mic = Float32Array.from(echo, (e, n) => e + noise * g() + voice(n));
+  return { ref, p, echo, mic, voice };
 }
 
 describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
@@ -208,16 +233,7 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     [10, 300],
     [20, 100],
   ])('takes the line noise, not the caller, out after her turn (ERL %i dB, noise RMS %i)', (erlDb, noise) => {
-    const at = Math.round(4.2 * RATE);
-    const ref = new Float32Array(at + far.length);
-    ref.set(far, at);
-    const p = path('D5', erlDb);
-    const echo = echoOf(ref, p, 0);
-    const g = gaussian(rng(5));
-    const mic = Float32Array.from(
-      echo,
-      (e, n) => e + noise * g() + (n >= RATE / 5 && n < RATE / 5 + near.length ? near[n - RATE / 5]! : 0),
-    );
+    const { ref, p, echo, mic } = afterHerTurn(erlDb, noise);
     const aec = new EchoCanceller({ rate: RATE });
     const res = run(aec, ref, mic);
     const leftDb = echoLeftDb(ref, mic, echo, res, p);
@@ -225,6 +241,53 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
       `ERL ${erlDb} dB, noise RMS ${noise}: to the echo ${aec.echoLossDb.toFixed(1)} dB; echo left ${leftDb.toFixed(1)} dB under the reference`,
     );
     expect(aec.echoLossDb).toBeLessThanOrEqual(leftDb + 3);
+  });
+
+  // Her turn with no pause at all (her clip's frames over −50 dBFS only, end to end, twice over),
+  // and the agent starting at her last word: the line no echo reaches is all her, so the line
+  // floor reads her. The residual's own floor bounds it (without that bound: 6.5 dB more than the
+  // echo left; with it, 1.0).
+  it('takes no more than the line noise out after a turn with no pause in it', () => {
+    const voiced: number[] = [];
+    for (let k = 0; k + 160 <= near.length; k += 160)
+      if (energy(near, k, k + 160) > 160 * 100 * 100) for (let i = k; i < k + 160; i++) voiced.push(near[i]!);
+    const turn = Float32Array.from([...voiced, ...voiced]);
+    const at = turn.length;
+    const ref = new Float32Array(at + far.length);
+    ref.set(far, at);
+    const p = path('D5', 20);
+    const echo = echoOf(ref, p, 0);
+    const g = gaussian(rng(5));
+    const mic = Float32Array.from(echo, (e, n) => e + 100 * g() + (n < at ? turn[n]! : 0));
+    const aec = new EchoCanceller({ rate: RATE });
+    const res = run(aec, ref, mic);
+    const leftDb = echoLeftDb(ref, mic, echo, res, p);
+    console.log(`a ${(at / RATE).toFixed(1)} s turn: to the echo ${aec.echoLossDb.toFixed(1)} dB; echo left ${leftDb.toFixed(1)} dB`);
+    expect(aec.echoLossDb).toBeLessThanOrEqual(leftDb + 3);
+  });
+
+  // A phone that leaves its silence out sends its line only while someone talks, so what no echo
+  // reaches is the caller: nothing is taken out (the floor read her, and the loss claimed the full
+  // 10 dB more). Frames it tells lost do not count as left out.
+  it('takes nothing out on a line that leaves its silence out', () => {
+    const { ref, echo, mic, voice } = afterHerTurn(20, 100);
+    // the phone's voice detector: a frame is sent while the caller or the echo is 6 dB over the
+    // noise, and for 100 ms after
+    let quiet = Infinity;
+    const unsent = (k: number) => {
+      let power = 0;
+      for (let i = k; i < k + 160; i++) power += (voice(i) + echo[i]!) ** 2;
+      quiet = power > 160 * 4 * 100 * 100 ? 0 : quiet + 1;
+      return quiet > 5;
+    };
+    const aec = new EchoCanceller({ rate: RATE, suppress: true });
+    run(aec, ref, mic, { unsent });
+    expect(aec.echoLossDb).toBe(aec.lossDb);
+    expect(aec.suppressedEchoLossDb).toBe(aec.suppressedLossDb);
+    let frames = 0;
+    const told = new EchoCanceller({ rate: RATE, suppress: true });
+    run(told, ref, mic, { lost: () => ++frames % 33 === 0 });
+    expect(told.echoLossDb).toBeGreaterThan(told.lossDb);
   });
 
   // With no stretch of the line the echo cannot reach, nothing is known of its noise, and nothing

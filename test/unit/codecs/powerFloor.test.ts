@@ -3,7 +3,7 @@ import { PowerFloor } from '../../../codecs/src/powerFloor.js';
 import { gaussian, rng } from '../../helpers/audio.js';
 
 /**
- * The floor of a block power, as the echo canceller keeps it for its suppressed output: 4 ms blocks
+ * The floor of a block power, as the echo canceller keeps it for the line where no echo reaches: 4 ms blocks
  * of 32 samples (8 kHz), 4 sub-windows of 125 blocks (2 s), smoothed with τ 32 ms. Fed white noise
  * with louder stretches over it (the caller), it must read the noise and never more than its mean:
  * what is taken out as noise must not be anything else.
