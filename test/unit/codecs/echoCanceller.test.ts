@@ -119,17 +119,21 @@ function echoLeftDb(ref: Float32Array, mic: Float32Array, echo: Float32Array, re
 }
 
 /**
- * The caller's turn, then the agent's: her 3.8 s clip (from 0.2 s) with the agent silent, then from
- * `at` (samples; 4.2 s unless given) the agent on D.5 at `erlDb`; white noise of RMS `noise` on the
- * line throughout.
+ * The caller's turn, then the agent's: `turn` (her 3.8 s clip unless given) from sample `from` (0.2 s
+ * unless given) with the agent silent, then from `at` (samples; 4.2 s unless given) the agent on D.5
+ * at `erlDb`; white noise of RMS `noise` on the line throughout.
  */
-function afterHerTurn(erlDb: number, noise: number, at = Math.round(4.2 * RATE)) {
+function afterHerTurn(
+  erlDb: number,
+  noise: number,
+  { turn = near, from = RATE / 5, at = Math.round(4.2 * RATE) }: { turn?: ArrayLike<number>; from?: number; at?: number } = {},
+) {
   const ref = new Float32Array(at + far.length);
   ref.set(far, at);
   const p = path('D5', erlDb);
   const echo = echoOf(ref, p, 0);
   const g = gaussian(rng(5));
-  const voice = (n: number) => (n >= RATE / 5 && n < RATE / 5 + near.length ? near[n - RATE / 5]! : 0);
+  const voice = (n: number) => (n >= from && n < from + turn.length ? turn[n - from]! : 0);
   const mic = Float32Array.from(echo, (e, n) => e + noise * g() + voice(n));
   return { ref, p, echo, mic, voice };
 }
@@ -253,12 +257,7 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
       if (energy(near, k, k + 160) > 160 * 100 * 100) for (let i = k; i < k + 160; i++) voiced.push(near[i]!);
     const turn = Float32Array.from([...voiced, ...voiced]);
     const at = turn.length;
-    const ref = new Float32Array(at + far.length);
-    ref.set(far, at);
-    const p = path('D5', 20);
-    const echo = echoOf(ref, p, 0);
-    const g = gaussian(rng(5));
-    const mic = Float32Array.from(echo, (e, n) => e + 100 * g() + (n < at ? turn[n]! : 0));
+    const { ref, p, echo, mic } = afterHerTurn(20, 100, { turn, from: 0, at });
     const aec = new EchoCanceller({ rate: RATE });
     const res = run(aec, ref, mic);
     const leftDb = echoLeftDb(ref, mic, echo, res, p);
