@@ -29,8 +29,9 @@ export interface BulkDelayOptions {
 }
 
 /**
- * A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms
- * (before a filter that does not cancel, twice within `slackAfter`: see `near`).
+ * A peak this strong is the echo at once; a weaker one (≥ AGREE_CORR) must be found twice, ±2 ms,
+ * with no other weaker one between (before a filter that does not cancel, twice within
+ * `slackAfter`; while one cancels, with its own place not found between: see `near`).
  */
 const LOCK_CORR = 0.5;
 const AGREE_CORR = 0.25;
@@ -58,7 +59,7 @@ export class BulkDelay {
   #nearEnd = NaN;
   #since = 0;
   #backoff = 1;
-  /** the last weaker peak, waiting for a second search to agree (−1: none) */
+  /** the last weaker peak (or, while the filter cancels, one beyond its reach), waiting for a later search to agree (−1: none) */
   #candidate = -1;
   readonly #agree: number;
   /** an earlier peak this far from the delay is another place, samples (4 ms) */
@@ -130,6 +131,14 @@ export class BulkDelay {
     const outside = later || (locked && found < was - this.slackBefore);
     const away = locked && this.#beyondReach(found);
     if (was >= 0 && this.#placed < 0) this.#placed = was;
+    // While the filter cancels, a search that finds its own place again (±2 ms, as two searches
+    // agree; or its place still correlating, `#estimate`'s STAY_SHARE) ends a waiting peak's wait:
+    // the path is back, and a move beyond its reach must be found twice with the path away. Left
+    // waiting, a moment of the path elsewhere met its like seconds later as the second search that
+    // agreed. Otherwise a waiting peak is only replaced by the next weaker one found, as before
+    // (other ends tried cost paths found and moved later: bench/README.md, fortieth pass).
+    const candidate = this.#candidate;
+    if (locked && this.holding && Math.abs(found - was) <= this.#agree) this.#candidate = -1;
     // A filter that does not cancel may have locked late, on a peak a pitch period after the
     // path's (a first search over a little voiced speech), where its lead no longer covers the
     // path's head, and inside its span nothing would move it. There a peak 4 ms or more earlier,
@@ -156,13 +165,11 @@ export class BulkDelay {
       // earlier's span covers the later), move it to the earlier of the two.
       if (found >= 0 && (this.corr < LOCK_CORR || (away && this.holding))) {
         const before = (s: number) => locked && !this.holding && s >= 0 && s < was - this.slackBefore;
-        const spanned = before(found) && before(this.#candidate);
-        const agreed =
-          this.#candidate >= 0 && Math.abs(found - this.#candidate) <= (spanned ? Math.max(this.#agree, this.slackAfter) : this.#agree);
-        const first = this.#candidate;
+        const spanned = before(found) && before(candidate);
+        const agreed = candidate >= 0 && Math.abs(found - candidate) <= (spanned ? Math.max(this.#agree, this.slackAfter) : this.#agree);
         this.#candidate = found;
         if (!agreed) found = -1;
-        else if (spanned) found = Math.min(found, first);
+        else if (spanned) found = Math.min(found, candidate);
       }
     }
     let moved = false;

@@ -20,23 +20,23 @@ const far = fixture('bargein/agent-1.wav').samples;
 const farF = Float32Array.from(far);
 
 /**
- * A second echo of the agent from `fromS` (s into the agent's speech), `delayMs` late and `gain`
- * (linear) over the path's: in the near end only over [fromS, toS), where the path is as well,
- * unless `moved` (the path is there instead from fromS on).
+ * A second echo of the agent over [fromS, toS) (s into the agent's speech), `delayMs` late and
+ * `gain` (linear) over the path's: in the near end beside the path, unless `instead` (the path is
+ * not there meanwhile; a path that moved for good has toS Infinity).
  */
 interface Other {
   fromS: number;
   toS: number;
   delayMs: number;
   gain: number;
-  moved?: boolean;
+  instead?: boolean;
 }
 
 /** How `search` runs a call (all optional). */
 interface Call {
   /** the agent starts this late (s), the caller's line carrying its noise (−60 dBFS) from the start */
   agentAfterS?: number;
-  other?: Other;
+  others?: Other[];
   /** the phone suppresses silence: a frame for which it says true never comes (RFC 3551 §4.1) */
   unsent?: (frame: Int16Array) => boolean;
   /** the handset path: drawn from rng(`seed`), `delayMs` late, `erlDb` down (11, 100 ms, 10 dB) */
@@ -50,7 +50,7 @@ interface Call {
  * delay after each frame.
  */
 function search(bd: BulkDelay, seconds: number, call: Call = {}): number[] {
-  const { agentAfterS = 0, other, unsent, path = { seed: 11, delayMs: 100, erlDb: 10 } } = call;
+  const { agentAfterS = 0, others = [], unsent, path = { seed: 11, delayMs: 100, erlDb: 10 } } = call;
   const p = handsetPath(rng(path.seed));
   const h = scaledResponse(farF, { kind: 'handset', name: p.name, h: p.h, delayMs: path.delayMs, erlDb: path.erlDb });
   const d = path.delayMs * MS;
@@ -72,9 +72,13 @@ function search(bd: BulkDelay, seconds: number, call: Call = {}): number[] {
       const n = k + i;
       let a = noiseDbfs > -Infinity ? 32768 * 10 ** (noiseDbfs / 20) * Math.sqrt(3) * (2 * noise() - 1) : 0;
       const t = (n - late) / RATE;
-      const there = other !== undefined && t >= other.fromS && (other.moved === true || t < other.toS);
-      if (!there || other.moved !== true) a += echo(n, d);
-      if (there) a += other.gain * echo(n, other.delayMs * MS);
+      let direct = true;
+      for (const o of others)
+        if (t >= o.fromS && t < o.toS) {
+          a += o.gain * echo(n, o.delayMs * MS);
+          if (o.instead === true) direct = false;
+        }
+      if (direct) a += echo(n, d);
       frame[i] = Math.round(a);
     }
     if (unsent?.(frame) !== true) bd.near(frame, k, refAt);
@@ -124,14 +128,14 @@ describe('BulkDelay where a filter already sits', () => {
     const bd = searcher();
     bd.delay = found.delay;
     bd.holding = true;
-    const delays = search(bd, 4, { other: early });
+    const delays = search(bd, 4, { others: [early] });
     expect(delays.every((d) => d === found.delay)).toBe(true);
   });
 
   it('while the filter does not cancel, that peak moves it at once', () => {
     const bd = searcher();
     bd.delay = found.delay;
-    const delays = search(bd, 4, { other: early });
+    const delays = search(bd, 4, { others: [early] });
     expect(Math.min(...delays)).toBeLessThan(60 * MS);
   });
 
@@ -139,12 +143,28 @@ describe('BulkDelay where a filter already sits', () => {
     const bd = searcher();
     bd.delay = found.delay;
     bd.holding = true;
-    const delays = search(bd, 5, { other: { ...early, moved: true } });
+    const delays = search(bd, 5, { others: [{ ...early, toS: Infinity, instead: true }] });
     // searches a second apart: the first over the moved path does not move the filter
     const firstAfter = delays.findIndex((d) => d !== found.delay);
     expect(firstAfter).toBeGreaterThan((1.95 + 1) * 50);
     expect(delays.at(-1)).toBeGreaterThan(45 * MS);
     expect(delays.at(-1)).toBeLessThan(60 * MS);
+  });
+
+  // The second search must come before the path's own place is found again. A filter that cancels;
+  // the handset held otherwise for 0.4 s, twice, 4 s apart (the path 50 ms earlier meanwhile, over
+  // the searches at 2.3 and 6.3 s), and held as before over the three searches between, which find
+  // the path where the filter is. The second moment is a first sighting again. (With the first
+  // sighting left waiting, the second agreed with it and moved the filter 50 ms early, off the
+  // path, at 6.3 s.)
+  it('while the filter cancels, two moments of a moved path with the path back between them do not move it', () => {
+    const bd = searcher();
+    bd.delay = found.delay;
+    bd.holding = true;
+    const moment = (fromS: number): Other => ({ ...early, fromS, toS: fromS + 0.4, instead: true });
+    const delays = search(bd, 7, { others: [moment(1.95), moment(5.95)] });
+    expect(delays.length).toBe(7 * 50);
+    expect(delays.every((d) => d === found.delay)).toBe(true);
   });
 
   // A first lock over a flat profile (every lag of a little speech correlating about alike) can
