@@ -240,8 +240,9 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
   // agent whose level swings (loud a share of each second, 15 dB softer the rest) could make the
   // pooled share outweigh the picked window's own (a review's worked example: about 4 dB more than
   // the echo left). Under noise the louder windows read more loss, and the percentile picks them
-  // while they are 30 % or more of the windows. Here it reads 0.5–2.2 dB under the echo left; it
-  // must not claim more than 3 dB over it, as above.
+  // when they are enough of the windows, as here (loud less of the time, it picks the softer ones
+  // and reads further under). Here it reads 0.5–2.2 dB under the echo left; it must not claim more
+  // than 3 dB over it, as above.
   it.each([0.4, 0.5, 0.6])('does not claim more when the agent is loud %f of each second and 15 dB softer the rest', (duty) => {
     const swung = Float32Array.from(far, (v, n) => (n % RATE < duty * RATE ? v : v * 10 ** (-15 / 20)));
     const { aec, leftDb } = heardFirst(swung, 10, 300);
