@@ -55,6 +55,7 @@ export class BulkDelay {
   readonly #heard: Uint8Array;
   /** of the gap before the next samples, how many at its end were lost (`lost`) */
   #lost = 0;
+  #silenceUnsent = false;
   #nearFrom = NaN;
   #nearEnd = NaN;
   #since = 0;
@@ -98,6 +99,7 @@ export class BulkDelay {
   near(x: Int16Array, atSample: number, refAt: (s: number) => number): boolean {
     const nmask = this.#near.length - 1;
     if (Number.isNaN(this.#nearEnd)) this.#nearFrom = this.#nearEnd = atSample;
+    if (atSample - this.#lost > this.#nearEnd) this.#silenceUnsent = true;
     // What the near end did not send (a phone's silence between talkspurts, RFC 3551 §4.1; a loss
     // the line does not conceal) is silence where it was due: spliced out, the window's older
     // audio met the reference of a later time, and the delay found was off by the gaps (held-out
@@ -180,6 +182,15 @@ export class BulkDelay {
     }
     if (!idle) this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
     return moved;
+  }
+
+  /**
+   * Whether the near end has left out samples it did not tell lost: a phone that does not send its
+   * silence (RFC 3551 §4.1), or a burst the line did not conceal. Such a line is heard only while
+   * someone talks.
+   */
+  get silenceUnsent(): boolean {
+    return this.#silenceUnsent;
   }
 
   /** The last `samples` of the gap before the next near-end samples were lost, not a silence. */

@@ -90,8 +90,8 @@ const HOLD_ERLE_DB = 6;
  *   - At most NOISE_HIDES_DB: the most a floor gone wrong can claim.
  *   - ECHO_MARGIN_MS: the bench's paths end within the filter's span (G.168 D.2–D.9 within 15 ms of
  *     their start, the handset paths within 48 ms); it leaves room for a longer acoustic tail.
- *   - Nothing is taken out on a line that has left out samples it did not tell lost
- *     (`#silenceUnsent`): a phone that does not send its silence sends its line only while someone
+ *   - Nothing is taken out on a line that has left out samples it did not tell lost (BulkDelay
+ *     `silenceUnsent`): a phone that does not send its silence sends its line only while someone
  *     talks, and the floor read the caller (a scratch run of such a phone claimed the full 10 dB).
  *   - The suppressed output's loss takes the same share out: its suppressor, which takes out echo
  *     and keeps the caller, is taken to cut the echo no less than the noise.
@@ -217,10 +217,6 @@ export class EchoCanceller {
   readonly #lineFloor = new PowerFloor(LINE_FLOOR_BLOCKS, LINE_FLOOR_SUBWINDOWS, LINE_FLOOR_SMOOTHING);
   readonly #residFloor = new PowerFloor(LINE_FLOOR_BLOCKS, LINE_FLOOR_SUBWINDOWS, LINE_FLOOR_SMOOTHING);
   readonly #resid = new Float64Array(LOSS_WINDOWS);
-  /** the sample after the last near-end samples, samples told lost since, and whether the line has left any out untold */
-  #nearEnd = -1;
-  #toldLost = 0;
-  #silenceUnsent = false;
   readonly #sorted = new Float32Array(LOSS_WINDOWS);
   #windows = 0;
   /** residual echo suppressor, its output ring (by absolute sample) and how far that is complete */
@@ -344,7 +340,8 @@ export class EchoCanceller {
    * their powers summed, so that windows where echo is left weigh as much as it does.
    */
   #hiddenDb(): number {
-    if (this.#silenceUnsent) return 0;
+    // a line heard only while someone talks: its noise is not known
+    if (this.#search.silenceUnsent) return 0;
     const n = Math.min(this.#windows, LOSS_WINDOWS);
     let resid = 0;
     for (let i = 0; i < n; i++) resid += this.#resid[i]!;
@@ -391,7 +388,6 @@ export class EchoCanceller {
    */
   lost(samples: number): void {
     this.#search.lost(samples);
-    this.#toldLost += samples;
   }
 
   /**
@@ -399,11 +395,6 @@ export class EchoCanceller {
    * `out` (may be `x`).
    */
   process(x: Int16Array, atSample: number, out: Int16Array): void {
-    // A gap longer than the loss told: the phone left its silence out (RFC 3551 §4.1), or a burst
-    // went unconcealed: its line is heard only while someone talks, and its noise is not known.
-    if (this.#nearEnd >= 0 && atSample > this.#nearEnd + this.#toldLost) this.#silenceUnsent = true;
-    this.#toldLost = 0;
-    this.#nearEnd = Math.max(this.#nearEnd, atSample + x.length);
     const moved = this.#search.near(x, atSample, (s) => this.#refAt(s));
     if (moved) this.#relocate();
     const B = this.#B;
