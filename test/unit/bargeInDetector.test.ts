@@ -61,8 +61,8 @@ describe('BargeInDetector echo model', () => {
       const d = new BargeInDetector();
       for (let t = 0; t < ms; t += 20) {
         d.reference(t, tone(3277));
-        d.line(lineDb);
-        d.line(lineDb);
+        d.caller.push(lineDb);
+        d.caller.push(lineDb);
       }
       return d;
     };

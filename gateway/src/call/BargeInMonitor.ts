@@ -188,7 +188,7 @@ export class BargeInMonitor {
     this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS, lostMs);
     this.#gapHeardMs = 0;
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
-    for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(levelDb(line, i, i + ten));
+    for (let i = 0; i + ten <= line.length; i += ten) this.#detector.caller.push(levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
     // The model's chunks matter to the judge alone, and the judge only while the agent is audible
     // or an utterance is open (it must end): else they are kept for a warm-up, not inferred. A
@@ -219,8 +219,8 @@ export class BargeInMonitor {
     const lost = Math.min(Math.max(0, slots), Math.round(lostMs / 10));
     for (let s = lost - 1; s >= 0; s--) this.#judge.level(toMs - 10 * s, NaN);
     if (!(slots >= 2)) return;
-    const unsentDb = this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.sentNoiseDb : this.#comfortDb;
-    this.#detector.unsent(slots - lost, unsentDb);
+    const unsentDb = this.#comfortDb === SILENT_DB && this.#codecFillsUnsent ? this.#detector.caller.sentNoiseDb : this.#comfortDb;
+    this.#detector.caller.unsent(slots - lost, unsentDb);
     const ms = Math.min(10 * slots, limitMs - this.#gapHeardMs);
     if (ms <= 0 || this.#silero === null) return;
     this.#gapHeardMs += ms;
