@@ -38,8 +38,8 @@ function searcher(): BulkDelay {
 /**
  * The agent's speech (`far`), 20 ms at a time, and the caller's clip from `callerAt` (samples) at
  * `callerGain`, over white noise at −60 dBFS, with `echo` (the far end through a path, at near-end
- * sample n) if any, until a second after the caller stops (or the agent does). Returns the first lock: when (ms into
- * the agent's speech, Infinity: never) and where (samples, −1: never).
+ * sample n) if any, until a second after the caller stops (or the agent does). Returns the first
+ * lock: when (ms into the agent's speech, Infinity: never) and where (samples, −1: never).
  */
 function firstLock(
   far: Int16Array,
