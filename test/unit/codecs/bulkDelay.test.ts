@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BulkDelay, rmsDbfs } from '../../../codecs/src/index.js';
 import { handsetPath, scaledResponse } from '../../../bench/src/bargein/echoPaths.js';
 import { fixture, rng } from '../../helpers/audio.js';
+import { cancellerSearch } from '../../helpers/delaySearch.js';
 
 /**
  * The echo delay search once a filter sits somewhere. A first search over a little voiced speech
@@ -87,13 +88,8 @@ function search(bd: BulkDelay, seconds: number, call: Call = {}): number[] {
   return delays;
 }
 
-/** A search as the canceller sets it up: 12 ms lead less half a 4 ms block before, half its 64 ms after. */
-const searcher = () => {
-  const bd = new BulkDelay({ rate: RATE, maxDelay: 250 * MS });
-  bd.slackBefore = 10 * MS;
-  bd.slackAfter = 32 * MS;
-  return bd;
-};
+/** A search as the canceller sets it up, over 250 ms. */
+const searcher = () => cancellerSearch(250);
 
 describe('BulkDelay where a filter already sits', () => {
   const found = searcher();

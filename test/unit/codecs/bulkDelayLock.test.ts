@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BulkDelay } from '../../../codecs/src/index.js';
 import { G168_MODELS, g168Path, handsetPath, scaledResponse } from '../../../bench/src/bargein/echoPaths.js';
 import { fixture, rng } from '../../helpers/audio.js';
+import { cancellerSearch } from '../../helpers/delaySearch.js';
 
 /**
  * The delay search's first lock, over real voices: the five agents' speech, each of the 21
@@ -25,17 +25,6 @@ const agents = AGENTS.map((n) => fixture(`${DIR}${n}.wav`).samples);
 const callers = CALLERS.map((n) => fixture(`${DIR}${n}.wav`).samples);
 
 /**
- * A search as the canceller sets it up: 400 ms, and a delay within 10 ms before to 32 ms after it
- * taken as the same path (its 12 ms lead less half a 4 ms block; half its 64 ms span).
- */
-function searcher(): BulkDelay {
-  const bd = new BulkDelay({ rate: RATE, maxDelay: 400 * MS });
-  bd.slackBefore = 10 * MS;
-  bd.slackAfter = 32 * MS;
-  return bd;
-}
-
-/**
  * The agent's speech (`far`), 20 ms at a time, and the caller's clip from `callerAt` (samples) at
  * `callerGain`, over white noise at −60 dBFS, with `echo` (the far end through a path, at near-end
  * sample n) if any, until a second after the caller stops (or the agent does). Returns the first
@@ -49,7 +38,8 @@ function firstLock(
   echo: ((n: number) => number) | null,
   seed: number,
 ) {
-  const bd = searcher();
+  // the search as the canceller sets it up over its 400 ms
+  const bd = cancellerSearch(400);
   const noise = rng(seed);
   const refAt = (s: number) => (s >= 0 && s < far.length ? far[s]! : 0);
   const frame = new Int16Array(160);
