@@ -65,8 +65,9 @@ export class Gateway {
     this.settings = settings;
     this.#guard = new Guard(settings.authSecret, this.metrics, settings.maxTokenLifetimeS);
     this.#clock = new PlayoutClock<Call>(
-      (ms) => {
+      (ms, skipped) => {
         this.metrics.tickLateness.observe(Math.max(0, ms) / 1000);
+        if (skipped > 0) this.metrics.slotsSkipped.inc(skipped);
       },
       (call, err) => {
         // A failing call must not stop the clock for the others.

@@ -89,6 +89,11 @@ export class Metrics {
     buckets: [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.05, 0.1],
     registers: [this.registry],
   });
+  readonly slotsSkipped = new client.Counter({
+    name: 'gateway_playout_slots_skipped_total',
+    help: "20 ms playout slots skipped after a stall of the event loop too long to catch up: every call's RTP timestamps jump by as many",
+    registers: [this.registry],
+  });
 
   readonly callMos = new client.Histogram({
     name: 'gateway_call_mos',

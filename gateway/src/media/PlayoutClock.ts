@@ -23,14 +23,15 @@ export class PlayoutClock<T extends Tickable = Tickable> {
   readonly #subs = new Set<T>();
   #timer: NodeJS.Timeout | null = null;
   #next = 0;
-  readonly #onLateness: (ms: number) => void;
+  readonly #onLateness: (ms: number, skippedSlots: number) => void;
   readonly #onError: (t: T, err: unknown) => void;
 
   /**
-   * @param onLateness told how late each tick fired, ms
+   * @param onLateness told how late each tick fired, ms, and how many slots it skipped for it (0
+   *   unless the stall was too long to catch up)
    * @param onError told when a subscriber throws; the clock keeps running for the others
    */
-  constructor(onLateness: (ms: number) => void = () => {}, onError: (t: T, err: unknown) => void = () => {}) {
+  constructor(onLateness: (ms: number, skippedSlots: number) => void = () => {}, onError: (t: T, err: unknown) => void = () => {}) {
     this.#onLateness = onLateness;
     this.#onError = onError;
   }
@@ -68,13 +69,14 @@ export class PlayoutClock<T extends Tickable = Tickable> {
 
   readonly #run = (): void => {
     const now = performance.now();
-    this.#onLateness(now - this.#next);
+    const late = now - this.#next;
     let slots = 1;
-    const behind = Math.floor((now - this.#next) / FRAME_MS);
+    const behind = Math.floor(late / FRAME_MS);
     if (behind > MAX_CATCH_UP) {
       slots += behind;
       this.#next += behind * FRAME_MS;
     }
+    this.#onLateness(late, slots - 1);
     let runs = 0;
     while (this.#next <= now && runs <= MAX_CATCH_UP) {
       for (const s of this.#subs) {
