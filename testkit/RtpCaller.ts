@@ -463,18 +463,25 @@ export class RtpCaller {
     if (own && this.#ts === ts) this.#ts = (ts + 8 * this.frameSamples) >>> 0;
   }
 
-  /** Decodes the received audio packets onto a timeline by RTP timestamp (gaps stay silent). */
-  recording(): Int16Array {
+  /**
+   * Decodes the received audio packets onto a timeline by RTP timestamp (gaps stay silent).
+   * `closeGaps`: each packet follows the one before it by at most a frame, so the slots a stalled
+   * clock skipped (a loaded machine) close up: what the gateway sent, not when.
+   */
+  recording(o: { closeGaps?: boolean } = {}): Int16Array {
     const audio = this.received.filter((p) => p.pt !== 101);
     if (audio.length === 0) return new Int16Array(0);
-    const ts0 = audio[0]!.ts;
     // Both G.711 and Opus (RFC 7587) carry one timestamp unit per PCM sample at pcmRate.
-    const last = audio[audio.length - 1]!;
-    const out = new Int16Array(tsDiff(ts0, last.ts) + this.frameSamples);
+    const offsets = [0];
+    for (let i = 1; i < audio.length; i++) {
+      const step = tsDiff(audio[i - 1]!.ts, audio[i]!.ts);
+      offsets.push(offsets[i - 1]! + (o.closeGaps === true ? Math.min(step, this.frameSamples) : step));
+    }
+    const out = new Int16Array(offsets.at(-1)! + this.frameSamples);
     const dec = this.codec === 'opus' ? new OpusDecoder() : null;
     const frame = new Int16Array(5760);
-    for (const p of audio) {
-      const off = tsDiff(ts0, p.ts);
+    for (const [i, p] of audio.entries()) {
+      const off = offsets[i]!;
       if (off < 0 || off >= out.length) continue;
       const n = dec ? dec.decode(p.payload, frame) : g711DecodeInto(this.codec === 'PCMU' ? 'ulaw' : 'alaw', p.payload, frame);
       out.set(frame.subarray(0, Math.min(n, out.length - off)), off);

@@ -98,6 +98,20 @@ export async function counter(gw: Pick<Gateway, 'metrics'>, name: string, labels
   return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
 }
 
+/** gateway_drops_total by reason, as a plain object (only the reasons with a count). */
+export async function drops(gw: Pick<Gateway, 'metrics'>): Promise<Record<string, number>> {
+  const m = await gw.metrics.registry.getSingleMetric('gateway_drops_total')?.get();
+  const out: Record<string, number> = {};
+  for (const v of m?.values ?? []) if (v.value > 0) out[String(v.labels['reason'])] = v.value;
+  return out;
+}
+
+/** The drops counted since `before` (a `drops` snapshot), by reason: only the reasons that grew. */
+export async function dropsSince(gw: Pick<Gateway, 'metrics'>, before: Record<string, number>): Promise<Record<string, number>> {
+  const now = await drops(gw);
+  return Object.fromEntries(Object.entries(now).flatMap(([r, n]) => (n > (before[r] ?? 0) ? [[r, n - (before[r] ?? 0)]] : [])));
+}
+
 /**
  * The phone's received packets on the gateway's 20 ms send grid, in media time: packet `i` belongs
  * to slot `tsDiff(ts0, ts_i) / samplesPerPacket` (RTP timestamps, so skipped slots keep their

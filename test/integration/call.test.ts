@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { g711DecodeInto, OpusDecoder, OpusEncoder, OPUS_FRAME, seqDiff, tsDiff } from '../../codecs/src/index.js';
+import { g711DecodeInto, OpusDecoder, OpusEncoder, OPUS_FRAME, seqDiff } from '../../codecs/src/index.js';
 import { RtpCaller, sleep, type Transport } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
-import { PacketGrid, counter, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+import { PacketGrid, counter, drops, dropsSince, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
 
 let gw: Gateway;
 let url: string;
@@ -42,6 +42,7 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
       route: { agent: { url: agent.url }, bargeIn: { enabled: false } },
     });
     const s = await agent.session(caller.callId);
+    const clockSkipped0 = await counter(gw, 'gateway_playout_slots_skipped_total');
     expect(s.start).toMatchObject({
       type: 'start',
       callId: caller.callId,
@@ -90,7 +91,8 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     // --- outbound: valid RTP at 50 packets/s ---------------------------------------------
     // One packet per 20 ms slot, in sequence. A stall of the (shared) event loop longer than the
     // clock's catch-up makes it skip slots rather than burst (timestamps jump by whole packets);
-    // on a quiet machine there are none, on a loaded one a few.
+    // on a quiet machine there are none, on a loaded one a few. Each gap must be one the clock
+    // counted as skipped: how many there are measures the machine, not the gateway.
     const rx = caller.received;
     expect(rx.length).toBeGreaterThan(400);
     const grid = new PacketGrid(rx);
@@ -105,7 +107,8 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
       skipped += step - 1;
       expect(rx[i]!.payload.length).toBe(160);
     }
-    expect(skipped).toBeLessThanOrEqual(rx.length / 50);
+    const clockSkipped = (await counter(gw, 'gateway_playout_slots_skipped_total')) - clockSkipped0;
+    expect(skipped).toBeLessThanOrEqual(clockSkipped);
     // Drift-free: the grid's lower envelope over the first and last 2 s (a late packet can raise
     // it, never lower it) gives the clock's rate over the call.
     const envelope = (from: number, to: number): { slot: number; t: number } => {
@@ -120,26 +123,37 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     const tail = envelope(rx.length - 100, rx.length);
     const driftMs = tail.t - head.t;
     const pps = (50 * (tail.slot - head.slot)) / (tail.slot - head.slot + driftMs / 20);
-    console.log(`[${transport}] outbound packet rate ${pps.toFixed(3)}/s over ${rx.length} packets, ${skipped} slots skipped`);
+    console.log(
+      `[${transport}] outbound packet rate ${pps.toFixed(3)}/s over ${rx.length} packets, ${skipped} slots skipped (the clock skipped ${clockSkipped})`,
+    );
     expect(pps).toBeGreaterThan(49.5);
     expect(pps).toBeLessThan(50.5);
 
-    // The reply came back as audio that matches what the agent sent.
+    // The reply came back as audio that matches what the agent sent (the slots skipped closed up:
+    // the clock sends on from where the audio was).
     const firstAudio = rx.findIndex((p) => !silent(p.payload));
     expect(firstAudio).toBeGreaterThan(0);
-    const recording = caller.recording();
+    const recording = caller.recording({ closeGaps: true });
     const reply8k = await resampleAll(reply, 24000, 8000);
-    const off = tsDiff(rx[0]!.ts, rx[firstAudio]!.ts);
+    const off = 160 * firstAudio;
     const m = xcorrPeak(reply8k.pcm.subarray(0, 16000), recording.subarray(off - 400, off - 400 + 16000 + 800), 800);
     console.log(`[${transport}] edge audio vs agent reply: xcorr peak ${m.peak.toFixed(3)}`);
     expect(m.peak).toBeGreaterThanOrEqual(0.7);
 
     // --- marks: echoed no earlier than their audio finished playing ---------------------
+    // Marks and clears travel on the agent's socket, where the caller's frames arrive 50 a second:
+    // how long the loop stalled in [fromMs, toMs] is the worse of the two paths' lateness.
+    const stallMs = (fromMs: number, toMs: number): number => {
+      const t = s.frames.map((f) => f.atMs).filter((at) => at >= fromMs && at <= toMs);
+      return Math.max(grid.stallMs(fromMs, toMs), ...t.slice(1).map((at, i) => at - t[i]! - 20));
+    };
     const replyMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'reply-end')!;
     expect(replyMark.msg['cleared']).toBe(false);
+    // The reply's last frame went in packet firstAudio + n (one packet per frame, skipped slots or not).
     const replyMs = (1000 * reply.length) / 24000;
-    const playoutEnd = grid.at(firstAudio) + replyMs;
-    const markStall = grid.stallMs(playoutEnd - 100, playoutEnd + 500);
+    const n = Math.floor(replyMs / 20);
+    const playoutEnd = grid.at(firstAudio + n) + (replyMs - 20 * n);
+    const markStall = stallMs(playoutEnd - 100, playoutEnd + 500);
     console.log(
       `[${transport}] mark echoed ${(replyMark.atMs - playoutEnd).toFixed(1)} ms after the reply's playout end (${(replyMark.atMs - replyMarkSentAt).toFixed(0)} ms after the agent sent it; loop stall ${markStall.toFixed(0)} ms)`,
     );
@@ -151,7 +165,7 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     // is at most one tick after the clear was sent, or after a stall of the loop then.
     const longMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'long-end')!;
     expect(longMark.msg['cleared']).toBe(true);
-    const clearStall = grid.stallMs(clearAt - 100, clearAt + 500);
+    const clearStall = stallMs(clearAt - 100, clearAt + 500);
     const afterClear = rx.map((p, i) => ({ p, i })).filter(({ p }) => p.arrivalMs > clearAt);
     expect(afterClear.length).toBeGreaterThan(10);
     const audible = afterClear.filter(({ p }) => !silent(p.payload));
@@ -206,7 +220,7 @@ describe('an Opus call over UDP', () => {
 
 describe('20 calls at once', () => {
   it('keeps every stream intact in both directions', async () => {
-    const dropsBefore = await counter(gw, 'gateway_drops_total');
+    const dropsBefore = await drops(gw);
     const clips = [fixture('caller-en-us-8k.wav'), fixture('caller-en-f-8k.wav'), fixture('caller-en-gb-8k.wav')].map((f) =>
       f.samples.subarray(0, 8000 * 5),
     );
@@ -247,7 +261,11 @@ describe('20 calls at once', () => {
       expect(rx.filter((p) => !silent(p.payload)).length, `call ${i} reply packets`).toBeGreaterThanOrEqual(98);
     }
     await Promise.all(calls.map((c, i) => (i % 2 ? c.hangup() : c.end())));
-    expect((await counter(gw, 'gateway_drops_total')) - dropsBefore).toBe(0);
+    // No audio dropped. Silero falling behind on a loaded machine skips chunks it would have judged
+    // (VAD_OVERLOAD): the audio goes on, so it is told, not failed.
+    const { VAD_OVERLOAD: vadSkipped = 0, ...dropped } = await dropsSince(gw, dropsBefore);
+    if (vadSkipped > 0) console.log(`20 calls: Silero fell behind and skipped ${vadSkipped} chunks (VAD_OVERLOAD)`);
+    expect(dropped).toEqual({});
     const t0 = performance.now();
     while (gw.calls.size > 0 && performance.now() - t0 < 2000) await sleep(20);
     expect(gw.calls.size).toBe(0);

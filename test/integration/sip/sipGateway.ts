@@ -3,7 +3,7 @@ import type { Gateway } from '../../../gateway/src/Gateway.js';
 import { RoutingTable } from '../../../gateway/src/routing.js';
 import type { Settings } from '../../../gateway/src/settings.js';
 import { xcorrPeak } from '../../helpers/audio.js';
-import { counter, startGateway } from '../../helpers/gateway.js';
+import { counter, drops, startGateway } from '../../helpers/gateway.js';
 
 /** The number every test calls. */
 export const NUMBER = '+14155550100';
@@ -39,15 +39,7 @@ export function agentRoute(url: string, extra: Record<string, unknown> = {}): Re
   return { agent: { url }, sampleRate: 8000, denoise: false, bargeIn: { enabled: false }, ...extra };
 }
 
-/** gateway_drops_total by reason, as a plain object (only the reasons with a count). */
-export async function drops(gw: Gateway): Promise<Record<string, number>> {
-  const m = await gw.metrics.registry.getSingleMetric('gateway_drops_total')?.get();
-  const out: Record<string, number> = {};
-  for (const v of m?.values ?? []) if (v.value > 0) out[String(v.labels['reason'])] = v.value;
-  return out;
-}
-
-export { counter };
+export { counter, drops };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

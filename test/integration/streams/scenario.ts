@@ -159,8 +159,10 @@ export async function fullCall(
   expect(medianHeldMs).toBeLessThanOrEqual(LEAD_MS + 20 + 90);
   expect(maxHeldMs).toBeLessThanOrEqual(LEAD_MS + 20 + 240);
   const paceMs = replyArrivals.at(-1)!.atMs - replyArrivals[0]!.atMs;
-  // 1 s of reply sent in one burst reached the peer over ~1 s (940 ms: 60 at the first tick), not at once
-  expect(paceMs).toBeGreaterThanOrEqual(800);
+  // 1 s of reply sent in one burst reached the peer over ~1 s (940 ms: 60 at the first tick), not at
+  // once (within the lead, 60 ms). A stall of the loop (a loaded machine) late in the 1 s looked at
+  // leaves the arrivals due then outside it: the bound only tells pacing from a burst, generously.
+  expect(paceMs).toBeGreaterThanOrEqual(500);
   const rec = p.recording();
   const reply8 = (await resampleAll(reply1, 24000, rate)).pcm;
   const off = p.played.slice(0, firstPlayed).reduce((a, f) => a + f.pcm.length, 0);
