@@ -34,6 +34,8 @@ function silent(payload: Uint8Array): boolean {
 
 describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transport) => {
   it('carries speech to the agent, the agent reply back as 50 packet/s RTP, marks at playout, clear within a tick', async () => {
+    // (read before the call joins the clock: every skip its packets show is counted after this)
+    const clockSkipped0 = await counter(gw, 'gateway_playout_slots_skipped_total');
     const caller = await RtpCaller.place({
       gateway: url,
       transport,
@@ -42,7 +44,6 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
       route: { agent: { url: agent.url }, bargeIn: { enabled: false } },
     });
     const s = await agent.session(caller.callId);
-    const clockSkipped0 = await counter(gw, 'gateway_playout_slots_skipped_total');
     expect(s.start).toMatchObject({
       type: 'start',
       callId: caller.callId,
@@ -55,7 +56,7 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     expect(call.delayMs.inbound).toBeGreaterThan(0);
 
     // The agent's side of the conversation, run alongside the caller's 10 s of speech:
-    // t=1 s: a 3.3 s reply in one burst + mark; t=6 s: a 5 s burst + mark, cleared after 1 s.
+    // t=1 s: a 5.4 s reply in one burst + mark; t=6 s: a 5 s burst + mark, cleared after 1 s.
     let replyMarkSentAt = 0;
     let clearAt = 0;
     const agentScript = (async () => {
@@ -221,6 +222,7 @@ describe('an Opus call over UDP', () => {
 describe('20 calls at once', () => {
   it('keeps every stream intact in both directions', async () => {
     const dropsBefore = await drops(gw);
+    const clockSkipped0 = await counter(gw, 'gateway_playout_slots_skipped_total');
     const clips = [fixture('caller-en-us-8k.wav'), fixture('caller-en-f-8k.wav'), fixture('caller-en-gb-8k.wav')].map((f) =>
       f.samples.subarray(0, 8000 * 5),
     );
@@ -261,11 +263,14 @@ describe('20 calls at once', () => {
       expect(rx.filter((p) => !silent(p.payload)).length, `call ${i} reply packets`).toBeGreaterThanOrEqual(98);
     }
     await Promise.all(calls.map((c, i) => (i % 2 ? c.hangup() : c.end())));
-    // No audio dropped. Silero falling behind on a loaded machine skips chunks it would have judged
-    // (VAD_OVERLOAD): the audio goes on, so it is told, not failed.
+    // No audio dropped. Silero falling behind skips chunks it would have judged (VAD_OVERLOAD), and
+    // the audio goes on: allowed only on a machine loaded enough that the clock skipped slots too
+    // (four busy loops on the 2 cores: 932 of the ~3 100 chunks), never on a quiet one.
     const { VAD_OVERLOAD: vadSkipped = 0, ...dropped } = await dropsSince(gw, dropsBefore);
-    if (vadSkipped > 0) console.log(`20 calls: Silero fell behind and skipped ${vadSkipped} chunks (VAD_OVERLOAD)`);
+    const clockSkipped = (await counter(gw, 'gateway_playout_slots_skipped_total')) - clockSkipped0;
+    console.log(`20 calls: Silero skipped ${vadSkipped} chunks (VAD_OVERLOAD); the clock skipped ${clockSkipped} slots`);
     expect(dropped).toEqual({});
+    if (clockSkipped === 0) expect(vadSkipped).toBe(0);
     const t0 = performance.now();
     while (gw.calls.size > 0 && performance.now() - t0 < 2000) await sleep(20);
     expect(gw.calls.size).toBe(0);

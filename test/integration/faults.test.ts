@@ -50,7 +50,7 @@ async function expectHealthyIntact(): Promise<void> {
   expect(st.packets.dropped).toBe(0);
   expect(st.concealedFrames).toBe(0);
   // the loudest 2 s of the last 6 s, against the reference at the same place (±50 ms)
-  const heard = Int16Array.from(healthySession.frames.flatMap((f) => [...f.pcm]));
+  const heard = healthySession.audio();
   const end = heard.length - 24000 / 2;
   let best = end - 48000;
   for (let o = end - 6 * 24000; o <= end - 48000; o += 4800)
@@ -59,15 +59,20 @@ async function expectHealthyIntact(): Promise<void> {
   expect(peak).toBeGreaterThanOrEqual(0.9);
 }
 
-/** Where the healthy call's outbound stands: its packets so far, and the slots the clock has skipped. */
-async function healthyMark(): Promise<{ index: number; clockSkipped: number }> {
-  return { index: healthy.received.length, clockSkipped: await counter(gw, 'gateway_playout_slots_skipped_total') };
+/**
+ * Where a window on the healthy call's outbound starts: the slots the clock has skipped so far, then
+ * its packets so far (in that order: a skip counted before is seen on the wire before, or as the
+ * window's first packet, which has no step to judge).
+ */
+async function healthyWindowStart(): Promise<{ index: number; clockSkipped: number }> {
+  const clockSkipped = await counter(gw, 'gateway_playout_slots_skipped_total');
+  return { index: healthy.received.length, clockSkipped };
 }
 
 /**
  * The healthy call's outbound packets since `from`, on the 20 ms grid: each one the next sequence
  * number, a whole number of 20 ms slots (160 timestamp units at 8 kHz) after the last. The playout
- * clock catches up a stall of up to 60 ms with packets back to back; a longer one skips slots, which
+ * clock catches up a stall of under 80 ms with packets back to back; a longer one skips slots, which
  * shows here as a step of more than one slot (one per stall, however long), and is counted by the
  * clock (`gateway_playout_slots_skipped_total`).
  */
@@ -97,9 +102,10 @@ async function healthyGrid(from: { index: number; clockSkipped: number }): Promi
 
 /**
  * One healthy outbound packet per 20 ms across `ms` (generous: at least a quarter), every one on the
- * grid, and no slot skipped but those the clock counted after a stall of the loop. How many stalls a
- * loaded 2-core machine has, with or without a flood, is not the gateway's: how long the other calls
- * wait is measured by `npm run bench:hostile` (bench/README.md), not asserted here.
+ * grid, no slot skipped but those the clock counted after a stall of the loop, and under a second of
+ * them: a flood handled in one blocking turn would skip more. (Four busy loops on the 2 cores made
+ * this file's windows skip up to 21.) How long the other calls wait is measured by
+ * `npm run bench:hostile` (bench/README.md), not asserted here.
  */
 function expectHealthyOnGrid(g: Awaited<ReturnType<typeof healthyGrid>>, ms: number, what: string): void {
   console.log(
@@ -108,6 +114,7 @@ function expectHealthyOnGrid(g: Awaited<ReturnType<typeof healthyGrid>>, ms: num
   expect(g.packets).toBeGreaterThan(ms / 80);
   expect(g.offGrid).toBe(0);
   expect(g.skipped).toBeLessThanOrEqual(g.clockSkipped);
+  expect(g.skipped).toBeLessThan(50);
 }
 
 /** RTP packets a call may admit in `ms` (rtpPacketsPerSecond 150 above, a burst of 75): what a flood may get through. */
@@ -220,7 +227,7 @@ describe('bad input, with a healthy call alongside', () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'udp', route: route() });
     const s = await agent.session(c.callId);
     const before = await drops('AGENT_FLOOD');
-    const from = await healthyMark();
+    const from = await healthyWindowStart();
     // the caller talks meanwhile: its call must not end by MEDIA_TIMEOUT_MS while the flood is handled
     const talking = c.stream(speech.subarray(0, 8000 * 3));
     const t0 = performance.now();
@@ -242,7 +249,7 @@ describe('bad input, with a healthy call alongside', () => {
     const c = await RtpCaller.place({ gateway: url, transport: 'ws', route: route() });
     const s = await agent.session(c.callId);
     const before = await drops('AGENT_FLOOD');
-    const from = await healthyMark();
+    const from = await healthyWindowStart();
     const reply = fixture('agent-reply-24k.wav').samples;
     // the caller talks meanwhile (a silent edge would end the call after MEDIA_TIMEOUT_MS)
     const talking = c.stream(speech.subarray(0, 8000 * 5));
@@ -270,7 +277,7 @@ describe('bad input, with a healthy call alongside', () => {
 
   it('a /v1/edge flooding control messages is answered for its first few, then cut off (1008, EDGE_FLOOD); its RTP flood is rate-limited', async () => {
     const [flood0, invalid0, limited0] = await Promise.all([drops('EDGE_FLOOD'), drops('CONTROL_INVALID'), drops('RTP_RATE_LIMITED')]);
-    const from = await healthyMark();
+    const from = await healthyWindowStart();
     const t0 = performance.now();
     // control: unknown events, 10,000 in a burst
     const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/edge`);

@@ -179,8 +179,8 @@ describe('the end-of-call report', () => {
       const failedBefore = await counter(gw, 'gateway_drops_total', { reason: 'WEBHOOK_FAILED' });
       // The witness talks (and its agent answers) for 4 s while the 10 calls end and their reports
       // hang, fail and retry. (Its packets from before, while 10 calls were set up, are not judged.)
-      const talkFrom = performance.now();
       const clockSkipped0 = await counter(gw, 'gateway_playout_slots_skipped_total');
+      const talkFrom = performance.now();
       const talk = Promise.all([witness.stream(speech.subarray(0, 8000 * 4)), ws.streamAudio(speech.subarray(0, 8000 * 4), 8000)]);
       await sleep(300);
       await Promise.all(others.map((c) => c.hangup()));
@@ -196,8 +196,8 @@ describe('the end-of-call report', () => {
       // stall of the (shared) event loop longer than its catch-up, and counts them; a report path
       // that blocked the loop (a synchronous lookup, a send awaited) would cost the call audio for
       // every report, on a quiet machine as on a loaded one. So every gap must be one the clock
-      // counted, and there must be fewer gaps than reports (11 calls' reports, 33 POSTs): a loaded
-      // machine stalls now and then, a blocking report path at every report.
+      // counted, and together under a second: the 10 calls' 30 POSTs blocking 35 ms each would skip
+      // more. (Four busy loops on the 2 cores made it skip up to 17.)
       expect(framesAtAgent).toBe(200);
       const audio = witness.received.filter((p) => p.pt === 0 && p.arrivalMs >= talkFrom);
       expect(audio.length).toBeGreaterThan(190);
@@ -210,7 +210,7 @@ describe('the end-of-call report', () => {
         `report storm: the witness's ${audio.length} packets back, ${gaps} gaps, ${skipped} slots skipped (the clock skipped ${clockSkipped})`,
       );
       expect(skipped).toBeLessThanOrEqual(clockSkipped);
-      expect(gaps).toBeLessThan(11);
+      expect(skipped).toBeLessThan(50);
       // Nothing lost: each of the 11 reports was tried EVENTS_MAX_ATTEMPTS times, then counted.
       expect(hang.got.length + fail.got.length).toBe(33);
       expect((await counter(gw, 'gateway_drops_total', { reason: 'WEBHOOK_FAILED' })) - failedBefore).toBe(11);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { FRAME_MS, PlayoutClock } from '../../gateway/src/media/PlayoutClock.js';
 
@@ -16,7 +17,7 @@ describe('PlayoutClock', () => {
       clock.add({
         tick(nowMs, slots) {
           ticks.push({ nowMs, slots });
-          // A 200 ms stall on the 5th tick: the next is ≥ 9 slots late, over the 3 caught up.
+          // A 200 ms stall on the 5th tick: the next is ≥ 180 ms late, 9 slots, over the 3 caught up.
           if (ticks.length === 5) block(200);
           if (ticks.length === 30) {
             clock.stop();
@@ -27,7 +28,7 @@ describe('PlayoutClock', () => {
     });
     const told = ticks.reduce((n, t) => n + t.slots - 1, 0);
     expect(skippedReported).toBe(told);
-    expect(told).toBeGreaterThanOrEqual(4);
+    expect(told).toBeGreaterThanOrEqual(9);
     // Drift-free through the skip: every tick is due whole slots after the first.
     let slot = 0;
     for (const t of ticks.slice(1)) {
