@@ -12,6 +12,7 @@ import type { StreamPeer } from './platforms/StreamPeer.js';
 import { TelnyxPeer } from './platforms/TelnyxPeer.js';
 import { TwilioPeer } from './platforms/TwilioPeer.js';
 import { VonagePeer } from './platforms/VonagePeer.js';
+import { SendClock } from './SendClock.js';
 import {
   createRtpPacket,
   g711DecodeInto,
@@ -27,9 +28,6 @@ import {
   dtmfEvent,
   isRtcp,
 } from '../codecs/src/index.js';
-
-/** How far behind its schedule a stream's frames still go at once, ms (`RtpCaller.stream`). */
-const MAX_BURST_MS = 100;
 
 export type StreamPlatform = 'twilio' | 'telnyx' | 'exotel' | 'plivo' | 'vobiz' | 'vonage' | 'asterisk' | 'freeswitch';
 export type Transport = 'udp' | 'ws' | 'sip' | StreamPlatform;
@@ -390,14 +388,8 @@ export class RtpCaller {
    * on, the sequence number does not, the next talkspurt is marked). A run of them sends an RFC 3389
    * comfort-noise packet (payload type 13, the noise at −70 dBov) as it begins and every
    * `comfortNoiseMs` (100 unless set, WebRTC's interval) after; `drop(k)` on a frame that would
-   * carry one loses it on the way.
-   *
-   * Held back by the event loop, which it shares with the gateway (a loaded machine), the phone
-   * sends up to `MAX_BURST_MS` of frames at once, as network jitter would bring them; further
-   * behind, it resumes its 20 ms pace from the next frame, the rest of the stream that much later:
-   * a delay spike, not a flood. A whole stall's frames at once are, past the per-call rate limit's
-   * burst (75 packets, 1.5 s of a call's), cut as a flood, as a real phone's would be after a gateway
-   * stall that long; that is the rate limit's test (faults.test), not every test's.
+   * carry one loses it on the way. Paced by a `SendClock`: held back by a stall of the event loop,
+   * the phone resumes its pace rather than sending the whole stall at once.
    */
   async stream(
     pcm: Int16Array,
@@ -412,16 +404,12 @@ export class RtpCaller {
   ): Promise<void> {
     const n = this.frameSamples;
     const frames = Math.floor(pcm.length / n);
-    let t0 = performance.now() + (opts.phaseMs ?? 0);
+    const clock = new SendClock(20, opts.phaseMs ?? 0);
     const cnEvery = Math.max(1, Math.round((opts.comfortNoiseMs ?? 100) / 20));
     let quiet = 0; // suppressed frames in a row so far
     for (let k = 0; k < frames; k++) {
       if (this.#closed || opts.signal?.aborted) return;
-      const due = t0 + k * 20;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      else if (wait > 0) await new Promise((r) => setImmediate(r));
-      else if (wait < -MAX_BURST_MS) t0 -= wait;
+      await clock.due(k);
       if (opts.suppress?.(k)) {
         if (quiet++ % cnEvery === 0) {
           const h = {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SendClock } from '../SendClock.js';
 import { l16 } from './Player.js';
 import { StreamPeer } from './StreamPeer.js';
 
@@ -69,10 +70,9 @@ export class ExotelPeer extends StreamPeer {
     let k = 0;
     const chunks: Int16Array[] = [];
     for (; k < whole.length; k += per) chunks.push(whole.subarray(k, k + per));
-    const t0 = performance.now();
+    const clock = new SendClock(this.chunkMs);
     for (let i = 0; i < chunks.length && !this.closed; i++) {
-      const wait = t0 + i * this.chunkMs - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      await clock.due(i);
       this.frame(chunks[i]!);
     }
   }

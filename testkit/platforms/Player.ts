@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { g711DecodeInto, g711EncodeInto } from '../../codecs/src/index.js';
+import { SendClock } from '../SendClock.js';
 
 /**
  * The far end of a buffered media stream, as the platforms describe theirs: audio it is sent is
@@ -165,7 +166,7 @@ export const l16 = {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Sends `pcm` in 20 ms chunks at real-time pace (drift-free), calling `send` with each. */
+/** Sends `pcm` in 20 ms chunks at real-time pace (a `SendClock`), calling `send` with each. */
 export async function paced(
   pcm: Int16Array,
   rate: number,
@@ -173,10 +174,9 @@ export async function paced(
   isOpen: () => boolean,
 ): Promise<void> {
   const n = rate / 50;
-  const t0 = performance.now();
+  const clock = new SendClock(20);
   for (let k = 0; k * n < pcm.length; k++) {
-    const wait = t0 + 20 * k - performance.now();
-    if (wait > 1) await sleep(wait);
+    await clock.due(k);
     if (!isOpen()) return;
     send(pcm.subarray(k * n, Math.min(pcm.length, (k + 1) * n)), k);
   }
