@@ -9,8 +9,8 @@ const MAX_BURST_MS = 100;
  *
  * Held back by the event loop, which test peers share with the gateway (a loaded machine), it lets
  * up to `MAX_BURST_MS` of items go at once; further behind, it resumes its pace from the next item,
- * the rest that much later: a delay spike, not a flood. A whole stall's frames at once are, past the
- * per-call rate limit's burst (75 packets, 1.5 s of a call's), cut as a flood, as a real phone's
+ * the rest that much later: a delay spike, not a flood. A whole stall's RTP packets at once are, past
+ * the per-call rate limit's burst (75 packets, 1.5 s of a call's), cut as a flood, as a real phone's
  * would be after a gateway stall that long; that is the rate limit's test (faults.test), not every
  * test's.
  */

@@ -103,8 +103,8 @@ async function healthyGrid(from: { index: number; clockSkipped: number }): Promi
 /**
  * One healthy outbound packet per 20 ms across `ms` (generous: at least a quarter), every one on the
  * grid, no slot skipped but those the clock counted after a stall of the loop, and under a second of
- * them: a flood handled in one blocking turn would skip more. (Four busy loops on the 2 cores made
- * this file's windows skip up to 21.) How long the other calls wait is measured by
+ * them: a flood handler blocking the loop that long would skip more. (Four busy loops on the 2 cores
+ * made this file's windows skip up to 25.) How long the other calls wait is measured by
  * `npm run bench:hostile` (bench/README.md), not asserted here.
  */
 function expectHealthyOnGrid(g: Awaited<ReturnType<typeof healthyGrid>>, ms: number, what: string): void {

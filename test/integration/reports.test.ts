@@ -197,7 +197,7 @@ describe('the end-of-call report', () => {
       // that blocked the loop (a synchronous lookup, a send awaited) would cost the call audio for
       // every report, on a quiet machine as on a loaded one. So every gap must be one the clock
       // counted, and together under a second: the 10 calls' 30 POSTs blocking 35 ms each would skip
-      // more. (Four busy loops on the 2 cores made it skip up to 17.)
+      // more. (Four busy loops on the 2 cores made it skip up to 24.)
       expect(framesAtAgent).toBe(200);
       const audio = witness.received.filter((p) => p.pt === 0 && p.arrivalMs >= talkFrom);
       expect(audio.length).toBeGreaterThan(190);
