@@ -160,6 +160,16 @@ export class PacketGrid {
   }
 }
 
+/**
+ * How long the loop stalled in [fromMs, toMs]: the worse of the lateness of `grid`'s packets due then
+ * and the gaps (less 20 ms) between `arrivals` then, a stream that arrives 50 a second on another
+ * socket (the agent's, which marks and clears travel on).
+ */
+export function loopStallMs(grid: PacketGrid, arrivals: readonly number[], fromMs: number, toMs: number): number {
+  const t = arrivals.filter((at) => at >= fromMs && at <= toMs);
+  return Math.max(grid.stallMs(fromMs, toMs), ...t.slice(1).map((at, i) => at - t[i]! - 20));
+}
+
 /** Polls `pred` every 10 ms until it holds; throws naming `what` after `ms`. */
 export async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
   const t0 = performance.now();

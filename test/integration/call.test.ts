@@ -5,7 +5,7 @@ import { RtpCaller, sleep, type Transport } from '../../testkit/RtpCaller.js';
 import { TestAgent } from '../../testkit/TestAgent.js';
 import type { Gateway } from '../../gateway/src/Gateway.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
-import { PacketGrid, counter, drops, dropsSince, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+import { PacketGrid, counter, drops, dropsSince, loopStallMs, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
 
 let gw: Gateway;
 let url: string;
@@ -142,12 +142,9 @@ describe.each(['udp', 'ws'] as Transport[])('a 10 s call over %s RTP', (transpor
     expect(m.peak).toBeGreaterThanOrEqual(0.7);
 
     // --- marks: echoed no earlier than their audio finished playing ---------------------
-    // Marks and clears travel on the agent's socket, where the caller's frames arrive 50 a second:
-    // how long the loop stalled in [fromMs, toMs] is the worse of the two paths' lateness.
-    const stallMs = (fromMs: number, toMs: number): number => {
-      const t = s.frames.map((f) => f.atMs).filter((at) => at >= fromMs && at <= toMs);
-      return Math.max(grid.stallMs(fromMs, toMs), ...t.slice(1).map((at, i) => at - t[i]! - 20));
-    };
+    // Marks and clears travel on the agent's socket, where the caller's frames arrive 50 a second.
+    const agentArrivals = s.frames.map((f) => f.atMs);
+    const stallMs = (fromMs: number, toMs: number): number => loopStallMs(grid, agentArrivals, fromMs, toMs);
     const replyMark = s.eventsOf('mark').find((e) => e.msg['name'] === 'reply-end')!;
     expect(replyMark.msg['cleared']).toBe(false);
     // The reply's last frame went in packet firstAudio + n (one packet per frame, skipped slots or not).

@@ -8,7 +8,7 @@ import type { Gateway } from '../../gateway/src/Gateway.js';
 import { callIdOfTwilioSid, twilioCallSid } from '../../gateway/src/agent/dialects/twilio.js';
 import { GOLDEN } from '../fixtures/dialects.js';
 import { energy, fixture, xcorrPeak } from '../helpers/audio.js';
-import { PacketGrid, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
+import { loopStallMs, PacketGrid, resampleAll, startGateway, ulawRoundTrip } from '../helpers/gateway.js';
 
 /** Maps whose keys are the user's (custom parameters): only their being an object is compared. */
 const FREE_FORM = new Set(['customParameters', 'custom_parameters', 'payload']);
@@ -264,13 +264,9 @@ describe.each(Object.keys(ADAPTERS))('dialect %s', (dialect) => {
     const m1 = echoes.find((x) => x.e!.name === 'm1')!;
     expect(m1).toBeDefined();
     const grid = new PacketGrid(c.received, c.received[0]!.payload.length);
-    // Marks and clears travel on the agent's socket, where the caller's audio arrives 50 messages a
-    // second: how long the loop stalled in [fromMs, toMs] is the worse of the two paths' lateness.
+    // Marks and clears travel on the agent's socket, where the caller's audio arrives 50 messages a second.
     const audioAt = agent.msgs.filter((m) => a.audioOf(m) !== null).map((m) => m.atMs);
-    const stallMs = (fromMs: number, toMs: number): number => {
-      const t = audioAt.filter((at) => at >= fromMs && at <= toMs);
-      return Math.max(grid.stallMs(fromMs, toMs), ...t.slice(1).map((at, i) => at - t[i]! - 20));
-    };
+    const stallMs = (fromMs: number, toMs: number): number => loopStallMs(grid, audioAt, fromMs, toMs);
     // m1's 1 s of audio went in the 50 packets from the first audible one (one packet per frame,
     // slots a stalled clock skipped or not): it has played when the last of them has.
     const first = c.received.findIndex((p) => audible(p.payload));
