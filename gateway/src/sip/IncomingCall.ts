@@ -20,6 +20,18 @@ export interface CallCore extends DialogCore {
   register(dialog: Dialog): void;
 }
 
+export interface AnswerOptions {
+  /** Extra headers on the 200. */
+  headers?: Record<string, string>;
+  /**
+   * Called with the dialog as the 200 goes out, to set its handlers (onBye, onEnd, onReoffer,
+   * onRefer…). The dialog exists from the 200 on (RFC 3261 §12.1.1), so the caller's BYE, re-INVITE
+   * or REFER can be handled before answer() resolves: ahead of a lost ACK over UDP, or in the same
+   * TCP read as the ACK. Handlers set only after answer() resolves would miss them.
+   */
+  onDialog?: (dialog: Dialog) => void;
+}
+
 /** An inbound INVITE waiting for the application's decision. */
 export class IncomingCall {
   readonly request: SipRequest;
@@ -80,14 +92,23 @@ export class IncomingCall {
 
   /**
    * 200 with our SDP answer, sent again until the ACK (RFC 3261 §13.3.1.4). Resolves with the
-   * confirmed dialog on ACK; rejects SIP_TIMEOUT after 64·T1 without one (a BYE is sent, §13.3.1.4),
-   * SIP_CANCELLED if the caller cancelled first.
+   * dialog on ACK; rejects SIP_TIMEOUT after 64·T1 without one (a BYE is sent, §13.3.1.4),
+   * SIP_CANCELLED if the caller cancelled first. Set the dialog's handlers in `opts.onDialog`, not
+   * after this resolves: see AnswerOptions.
    */
-  async answer(sdp: string, headers: Record<string, string> = {}): Promise<Dialog> {
+  async answer(sdp: string, opts: AnswerOptions = {}): Promise<Dialog> {
     if (this.#state !== 'pending') {
       throw new SipError(this.#state === 'cancelled' ? 'SIP_CANCELLED' : 'SIP_INVALID_STATE', `call is ${this.#state}`);
     }
     this.#state = 'answered';
+    const res = this.#tx.reply(200, {
+      toTag: this.#toTag,
+      headers: { ...opts.headers, contact: this.#core.contact(this.remote.protocol), 'content-type': 'application/sdp' },
+      body: Buffer.from(sdp, 'utf8'),
+    });
+    if (res === null) throw new SipError('SIP_INVALID_STATE', 'transaction already answered');
+    const acked = this.#core.sendUntilAck(res, this.#tx);
+    // The dialog is in the table before any request after the 200 can be read (same tick).
     const req = this.request;
     const contact = req.headers.get('contact');
     const dialog = new Dialog(this.#core, {
@@ -104,15 +125,11 @@ export class IncomingCall {
       remoteCSeq: cseqOf(req).seq,
       localSdp: sdp,
       remoteSdp: this.offer,
+      acked,
     });
     this.#core.register(dialog);
-    const res = this.#tx.reply(200, {
-      toTag: this.#toTag,
-      headers: { ...headers, contact: this.#core.contact(this.remote.protocol), 'content-type': 'application/sdp' },
-      body: Buffer.from(sdp, 'utf8'),
-    });
-    if (res === null) throw new SipError('SIP_INVALID_STATE', 'transaction already answered');
-    const outcome = await this.#core.sendUntilAck(res, this.#tx);
+    opts.onDialog?.(dialog);
+    const outcome = await acked;
     if (outcome === 'acked') return dialog;
     if (outcome === 'closed') throw new SipError('SIP_CLOSED', 'user agent closed before the ACK');
     // The BYE's own transaction may take 64·T1 more: the caller need not wait for it.

@@ -44,6 +44,8 @@ export interface DialogInit {
   remoteCSeq: number;
   localSdp: string;
   remoteSdp: string;
+  /** UAS: settles once our 2xx was ACKed or given up on; our BYE waits for it (RFC 3261 §15). */
+  acked?: Promise<AckOutcome>;
 }
 
 /** A confirmed INVITE dialog (RFC 3261 §12) and its in-dialog requests, in both directions. */
@@ -64,6 +66,7 @@ export class Dialog {
   #remoteSdp: string;
   #state: 'confirmed' | 'terminated' = 'confirmed';
   #refer: { resolve: (status: number) => void; reject: (err: SipError) => void } | undefined;
+  readonly #acked: Promise<AckOutcome> | undefined;
 
   /** The peer hung up (BYE received, already answered 200). */
   onBye: (() => void) | undefined;
@@ -95,6 +98,7 @@ export class Dialog {
     this.#remoteCSeq = init.remoteCSeq;
     this.#localSdp = init.localSdp;
     this.#remoteSdp = init.remoteSdp;
+    this.#acked = init.acked;
   }
 
   /** Dialog table key: Call-ID, local tag, remote tag (RFC 3261 §12). */
@@ -119,11 +123,15 @@ export class Dialog {
     return this.#remoteTarget;
   }
 
-  /** Ends the call (RFC 3261 §15.1.1): the dialog is over at once, whatever the peer answers. */
+  /**
+   * Ends the call (RFC 3261 §15.1.1): the dialog is over at once, whatever the peer answers. A UAS
+   * sends the BYE once its 2xx was ACKed or given up on (§15).
+   */
   async bye(): Promise<void> {
     if (this.#state === 'terminated') throw new SipError('SIP_INVALID_STATE', 'dialog already ended');
     const req = this.#request('BYE');
     this.end();
+    await this.#acked;
     await this.#core.sendRequest(req, this.#destination()).catch(() => undefined);
   }
 

@@ -87,6 +87,23 @@ describe('abuse at the SIP port', () => {
     expect([idle, full, again]).toEqual([200, 503, 200]);
   });
 
+  it('a caller who hangs up before its ACK arrives (the BYE first): the call ends at once, not after 64·T1, and gets no BYE back', async () => {
+    const { gw, sipPort } = await gateway();
+    const u = await uac(sipPort);
+    const media = await RtpPeer.open();
+    cleanups.push(() => media.close());
+    const c = u.invite(sdpOffer(media.port));
+    expect((await u.final(c)).status).toBe(200);
+    u.inDialog(c, 'BYE');
+    expect((await u.final(c, 'BYE')).status).toBe(200);
+    // The 200 is sent again until 64·T1 = 32 s without an ACK; the call must not wait for that.
+    await waitFor(() => gw.calls.size === 0, 5000, 'the call to end');
+    u.ack(c);
+    await sleep(1000);
+    expect(u.peer.received.filter((x) => x.type === 'request' && x.method === 'BYE')).toEqual([]);
+    expect(gw.sip!.ua.dialogCount).toBe(0);
+  });
+
   it('an INVITE whose SDP names an inside address DIAL_ALLOW does not open gets no RTP there until media came from it, unless the INVITE came from that address', async () => {
     // 127.0.0.2 and 127.0.0.3 are inside and not in this gateway's DIAL_ALLOW
     const { gw, sipPort } = await gateway({ dialAllow: ['127.0.0.1', '::1'] });

@@ -1,39 +1,64 @@
 import { createSocket } from 'node:dgram';
-import type { Socket } from 'node:dgram';
-import { parseMessage } from '../../../gateway/src/sip/message.js';
+import net from 'node:net';
+import { parseMessage, SipStreamFramer } from '../../../gateway/src/sip/parser.js';
 import type { SipMessage } from '../../../gateway/src/sip/message.js';
 
-/** A bare UDP SIP peer for probing the user agent with hand-written messages. */
+/**
+ * A bare SIP peer for probing the user agent with hand-written messages: a UDP socket, or one TCP
+ * connection (where one `send` is one write, so several messages can share a segment).
+ */
 export class RawPeer {
-  readonly #socket: Socket;
+  readonly port: number;
+  readonly host: string;
+  readonly #write: (data: Buffer, port: number) => void;
+  readonly #close: () => void;
   readonly #inbox: SipMessage[] = [];
   #waiters: (() => void)[] = [];
 
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('message', (buf) => {
-      try {
-        this.#inbox.push(parseMessage(buf));
-      } catch {
-        return;
-      }
-      for (const w of this.#waiters) w();
-    });
+  private constructor(local: { port: number; address: string }, write: (data: Buffer, port: number) => void, close: () => void) {
+    this.port = local.port;
+    this.host = local.address;
+    this.#write = write;
+    this.#close = close;
   }
 
-  /** A socket on `host` (any loopback address) that sends to the gateway on 127.0.0.1. */
+  /** A UDP socket on `host` (any loopback address) that sends to the gateway on 127.0.0.1. */
   static async open(host = '127.0.0.1'): Promise<RawPeer> {
     const s = createSocket('udp4');
     await new Promise<void>((resolve) => s.bind(0, host, resolve));
-    return new RawPeer(s);
+    const p = new RawPeer(
+      s.address(),
+      (data, port) => s.send(data, port, '127.0.0.1'),
+      () => s.close(),
+    );
+    s.on('message', (buf) => p.#arrived(buf));
+    return p;
   }
 
-  get port(): number {
-    return this.#socket.address().port;
+  /** A TCP connection to `port` on 127.0.0.1; `send` writes on it whatever port it names. */
+  static async connect(port: number): Promise<RawPeer> {
+    const s = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
+    const p = new RawPeer(
+      { port: s.localPort!, address: s.localAddress! },
+      (data) => s.write(data),
+      () => s.destroy(),
+    );
+    const framer = new SipStreamFramer();
+    s.on('data', (chunk: Buffer) => {
+      for (const m of framer.push(chunk).messages) p.#arrived(m);
+    });
+    s.on('error', () => undefined);
+    return p;
   }
 
-  get host(): string {
-    return this.#socket.address().address;
+  #arrived(buf: Buffer): void {
+    try {
+      this.#inbox.push(parseMessage(buf));
+    } catch {
+      return;
+    }
+    for (const w of this.#waiters) w();
   }
 
   /** Everything received so far. */
@@ -42,7 +67,7 @@ export class RawPeer {
   }
 
   send(text: string, port: number): void {
-    this.#socket.send(Buffer.from(text.replace(/\r?\n/g, '\r\n')), port, '127.0.0.1');
+    this.#write(Buffer.from(text.replace(/\r?\n/g, '\r\n')), port);
   }
 
   /** The first received message matching `pred` (already received or arriving within `ms`). */
@@ -65,6 +90,6 @@ export class RawPeer {
   }
 
   close(): void {
-    this.#socket.close();
+    this.#close();
   }
 }

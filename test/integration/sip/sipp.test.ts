@@ -46,12 +46,15 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
       return;
     }
     onMedia?.(ans.media);
-    const dialog = await call.answer(ans.sdp);
-    dialog.onReoffer = (offer) => {
-      const re = answerOffer(offer, MEDIA);
-      if (re !== null) onMedia?.(re.media);
-      return re?.sdp ?? null;
-    };
+    await call.answer(ans.sdp, {
+      onDialog: (dialog) => {
+        dialog.onReoffer = (offer) => {
+          const re = answerOffer(offer, MEDIA);
+          if (re !== null) onMedia?.(re.media);
+          return re?.sdp ?? null;
+        };
+      },
+    });
   }
 
   it('takes INVITE/200/ACK/BYE calls from the built-in uac scenario', async () => {
@@ -129,14 +132,17 @@ describe.skipIf(SIPP === undefined)('UserAgent with SIPp', () => {
       onInvite: async (call) => {
         call.ringing();
         const ans = answerOffer(call.offer, MEDIA)!;
-        const dialog = await call.answer(ans.sdp);
-        dialog.onReoffer = (offer) => {
-          const re = answerOffer(offer, MEDIA);
-          if (re !== null) media.push(re.media);
-          return re?.sdp ?? null;
-        };
-        dialog.onDtmf = (digit, ms) => digits.push([digit, ms]);
-        dialog.onBye = () => byes++;
+        await call.answer(ans.sdp, {
+          onDialog: (dialog) => {
+            dialog.onReoffer = (offer) => {
+              const re = answerOffer(offer, MEDIA);
+              if (re !== null) media.push(re.media);
+              return re?.sdp ?? null;
+            };
+            dialog.onDtmf = (digit, ms) => digits.push([digit, ms]);
+            dialog.onBye = () => byes++;
+          },
+        });
       },
     });
     const r = await Sipp.run(['-sf', join(FIXTURES, 'reinvite_info_uac.xml'), target], {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Dialog } from '../../../gateway/src/sip/dialog.js';
 import { SipError } from '../../../gateway/src/sip/errors.js';
 import { cseqOf, parseVia, tagOf } from '../../../gateway/src/sip/message.js';
 import type { SipMessage, SipResponse } from '../../../gateway/src/sip/message.js';
@@ -128,6 +129,7 @@ describe('UserAgent on loopback', () => {
   for (const protocol of ['udp', 'tcp'] as const) {
     it(`calls itself over ${protocol}: 407 SHA-256 digest retry, REFER + NOTIFY, BYE from the callee`, async () => {
       const events: string[] = [];
+      let hangUp = (): void => undefined;
       const callee = await agent(
         {
           digest: { realm: 'gw.test', secret: 's', algorithms: ['SHA-256'] },
@@ -136,12 +138,16 @@ describe('UserAgent on loopback', () => {
             events.push(`auth ${v.result}`);
             if (v.result !== 'ok') return call.challenge({ proxy: true });
             call.ringing();
-            const d = await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 42000 })!.sdp);
-            d.onRefer = (target) => {
-              events.push(`refer ${target}`);
-              return 200;
-            };
-            setTimeout(() => void d.bye(), 200);
+            // The REFER may share a TCP read with the ACK: the handler is set as the 200 goes out.
+            await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 42000 })!.sdp, {
+              onDialog: (d) => {
+                d.onRefer = (target) => {
+                  events.push(`refer ${target}`);
+                  return 200;
+                };
+                hangUp = () => void d.bye();
+              },
+            });
             return undefined;
           },
         },
@@ -156,12 +162,60 @@ describe('UserAgent on loopback', () => {
       });
       const ended = new Promise<void>((resolve) => (dialog.onBye = resolve));
       expect(await dialog.refer('sip:+14155550199@127.0.0.1')).toBe(200);
+      hangUp();
       await ended;
       expect(events).toEqual(['auth missing', 'auth ok', 'refer sip:+14155550199@127.0.0.1']);
       expect(caller.dialogCount).toBe(0);
       expect(callee.dialogCount).toBe(0);
     });
   }
+
+  it('hands the dialog to onDialog as the 200 goes out: a BYE in the same TCP write as the ACK reaches onBye', async () => {
+    let byes = 0;
+    let answered: Promise<Dialog> | undefined;
+    const ua = await agent(
+      {
+        onInvite: (call) => {
+          const sdp = answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp;
+          answered = call.answer(sdp, { onDialog: (d) => (d.onBye = () => byes++) });
+        },
+      },
+      'tcp',
+    );
+    const p = await RawPeer.connect(ua.addresses[0]!.port);
+    owned.push(p);
+    const via = (): string => `SIP/2.0/TCP 127.0.0.1:${p.port};branch=z9hG4bK${Math.random().toString(36).slice(2)}`;
+    p.send(request('INVITE', p, { callId: 'tcp-bye', via: via(), body: OFFER }), 0);
+    const toTag = tagOf(await p.next(isStatus(200, 'INVITE')), 'to')!;
+    // One write, so one read at the user agent: the BYE is handled before answer() can resolve.
+    const ack = request('ACK', p, { callId: 'tcp-bye', toTag, via: via() });
+    p.send(ack + request('BYE', p, { callId: 'tcp-bye', toTag, cseq: 2, via: via() }), 0);
+    await p.next(isStatus(200, 'BYE'));
+    expect((await answered)!.state).toBe('terminated');
+    expect(byes).toBe(1);
+    expect(ua.dialogCount).toBe(0);
+  });
+
+  it('holds its own BYE until the caller ACKs the 200 (RFC 3261 §15)', async () => {
+    const ua = await agent({
+      onInvite: (call) => {
+        const sdp = answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp;
+        // Hangs up as it answers: the BYE must wait for the ACK.
+        call.answer(sdp, { onDialog: (d) => void d.bye() }).catch(() => undefined);
+      },
+    });
+    const p = await peer();
+    p.send(request('INVITE', p, { callId: 'early-bye', body: OFFER }), ua.addresses[0]!.port);
+    const toTag = tagOf(await p.next(isStatus(200, 'INVITE')), 'to')!;
+    // T1 = 50 ms: the 200 is sent again at 50 and 150 ms while we hold the ACK back.
+    await new Promise((r) => setTimeout(r, 300));
+    const byesBeforeAck = p.received.filter((m) => m.type === 'request' && m.method === 'BYE').length;
+    p.send(request('ACK', p, { callId: 'early-bye', toTag }), ua.addresses[0]!.port);
+    const bye = await p.next((m) => m.type === 'request' && m.method === 'BYE');
+    expect(byesBeforeAck).toBe(0);
+    expect(bye.headers.get('call-id')).toBe('early-bye');
+    expect(ua.dialogCount).toBe(0);
+  });
 
   it('cancels a pending INVITE when the signal aborts; rejects wrong credentials with SIP_REJECTED', async () => {
     let cancels = 0;
@@ -216,8 +270,7 @@ describe('UserAgent on loopback', () => {
     const callee = await UserAgent.create({
       listen: [{ protocol: 'tls', host: '127.0.0.1', port: 0, tls: { certPath, keyPath } }],
       onInvite: async (call) => {
-        const d = await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 42000 })!.sdp);
-        d.onBye = () => undefined;
+        await call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 42000 })!.sdp);
       },
     });
     owned.push(callee);

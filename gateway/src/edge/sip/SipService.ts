@@ -144,14 +144,19 @@ export class SipService {
     }
     if (inc.state !== 'pending') return;
     try {
-      const dialog = await inc.answer(answer.sdp);
-      edge.bind(dialog);
-      dialog.onReoffer = (offer) => {
-        const a = answerOffer(offer, { address: h.sip.publicHost, port: udp.port, codecs: [m.codec] });
-        if (a === null) return null;
-        edge.negotiated(a.media);
-        return a.sdp;
-      };
+      // Bound before the 200 goes out: a caller who hangs up at once may send its BYE before the
+      // ACK, or in the same TCP read.
+      await inc.answer(answer.sdp, {
+        onDialog: (dialog) => {
+          edge.bind(dialog);
+          dialog.onReoffer = (offer) => {
+            const a = answerOffer(offer, { address: h.sip.publicHost, port: udp.port, codecs: [m.codec] });
+            if (a === null) return null;
+            edge.negotiated(a.media);
+            return a.sdp;
+          };
+        },
+      });
       log('info', 'sip_answered', {
         callId: call.id,
         sipCallId: inc.callId,
