@@ -25,9 +25,10 @@ export interface AnswerOptions {
   headers?: Record<string, string>;
   /**
    * Called with the dialog as the 200 goes out, to set its handlers (onBye, onEnd, onReoffer,
-   * onRefer…). The dialog exists from the 200 on (RFC 3261 §12.1.1), so the caller's BYE, re-INVITE
-   * or REFER can be handled before answer() resolves: ahead of a lost ACK over UDP, or in the same
-   * TCP read as the ACK. Handlers set only after answer() resolves would miss them.
+   * onRefer…) there and then, not after an await. The dialog exists from the 200 on (RFC 3261
+   * §12.1.1), so the caller's BYE, re-INVITE or REFER can be handled before answer() resolves: ahead
+   * of a lost ACK over UDP, or in the same TCP read as the ACK. Handlers set only after answer()
+   * resolves would miss them. If it throws, the call is ended (BYE) and answer() rejects with it.
    */
   onDialog?: (dialog: Dialog) => void;
 }
@@ -92,7 +93,8 @@ export class IncomingCall {
 
   /**
    * 200 with our SDP answer, sent again until the ACK (RFC 3261 §13.3.1.4). Resolves with the
-   * dialog on ACK; rejects SIP_TIMEOUT after 64·T1 without one (a BYE is sent, §13.3.1.4),
+   * dialog on ACK (already ended if the caller's BYE came first); rejects SIP_TIMEOUT after 64·T1
+   * without one (a BYE is sent unless the dialog has ended, §13.3.1.4),
    * SIP_CANCELLED if the caller cancelled first. Set the dialog's handlers in `opts.onDialog`, not
    * after this resolves: see AnswerOptions.
    */
@@ -100,6 +102,10 @@ export class IncomingCall {
     if (this.#state !== 'pending') {
       throw new SipError(this.#state === 'cancelled' ? 'SIP_CANCELLED' : 'SIP_INVALID_STATE', `call is ${this.#state}`);
     }
+    const req = this.request;
+    const contact = req.headers.get('contact');
+    // Checked by the user agent (400 otherwise): nothing may throw once the 200 is out.
+    const remoteTarget = contact === undefined ? req.uri : parseNameAddr(contact).uri;
     this.#state = 'answered';
     const res = this.#tx.reply(200, {
       toTag: this.#toTag,
@@ -109,8 +115,6 @@ export class IncomingCall {
     if (res === null) throw new SipError('SIP_INVALID_STATE', 'transaction already answered');
     const acked = this.#core.sendUntilAck(res, this.#tx);
     // The dialog is in the table before any request after the 200 can be read (same tick).
-    const req = this.request;
-    const contact = req.headers.get('contact');
     const dialog = new Dialog(this.#core, {
       role: 'uas',
       callId: this.callId,
@@ -118,7 +122,7 @@ export class IncomingCall {
       remoteTag: tagOf(req, 'from') ?? '',
       localHeader: `${req.headers.get('to') ?? ''};tag=${this.#toTag}`,
       remoteHeader: req.headers.get('from') ?? '',
-      remoteTarget: contact === undefined ? req.uri : parseNameAddr(contact).uri,
+      remoteTarget,
       routeSet: [...req.headers.getAll('record-route')],
       protocol: this.remote.protocol,
       localCSeq: 0,
@@ -128,7 +132,13 @@ export class IncomingCall {
       acked,
     });
     this.#core.register(dialog);
-    opts.onDialog?.(dialog);
+    try {
+      opts.onDialog?.(dialog);
+    } catch (err) {
+      // The caller has our 200: end the call it thinks it has (the BYE waits for the ACK, §15).
+      void dialog.bye().catch(() => undefined);
+      throw err;
+    }
     const outcome = await acked;
     if (outcome === 'acked') return dialog;
     if (outcome === 'closed') throw new SipError('SIP_CLOSED', 'user agent closed before the ACK');

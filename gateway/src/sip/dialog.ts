@@ -20,7 +20,7 @@ export interface DialogCore {
   contact(protocol: SipProtocol): string;
   /** Sends a request in a client transaction; resolves with the final response. */
   sendRequest(req: SipRequest, dest: Remote): Promise<SipResponse>;
-  /** Sends a 2xx to INVITE until its ACK (RFC 3261 §13.3.1.4); false when 64·T1 pass without one. */
+  /** Sends a 2xx to INVITE until its ACK (RFC 3261 §13.3.1.4): 'timeout' when 64·T1 pass without one. */
   sendUntilAck(res: SipResponse, tx: ServerTransaction): Promise<AckOutcome>;
   /** The dialog ended: drop it from the dialog table. */
   forget(dialog: Dialog): void;
@@ -44,7 +44,7 @@ export interface DialogInit {
   remoteCSeq: number;
   localSdp: string;
   remoteSdp: string;
-  /** UAS: settles once our 2xx was ACKed or given up on; our BYE waits for it (RFC 3261 §15). */
+  /** UAS: settles once our 2xx was ACKed or given up on; our BYE and REFER wait for it (RFC 3261 §15). */
   acked?: Promise<AckOutcome>;
 }
 
@@ -125,7 +125,7 @@ export class Dialog {
 
   /**
    * Ends the call (RFC 3261 §15.1.1): the dialog is over at once, whatever the peer answers. A UAS
-   * sends the BYE once its 2xx was ACKed or given up on (§15).
+   * sends the BYE once its 2xx was ACKed or given up on (§15): up to 64·T1 later.
    */
   async bye(): Promise<void> {
     if (this.#state === 'terminated') throw new SipError('SIP_INVALID_STATE', 'dialog already ended');
@@ -148,6 +148,10 @@ export class Dialog {
     const done = new Promise<number>((resolve, reject) => {
       this.#refer = { resolve, reject };
     });
+    // Until the ACK a UAS cannot know the caller has its 2xx (RFC 3261 §15's reason): a REFER
+    // could overtake a lost 200. A dialog ended meanwhile has rejected `done` and cleared #refer.
+    await this.#acked;
+    if (this.#refer === undefined) return done;
     const res = await this.#core.sendRequest(req, this.#destination()).catch((err: unknown) => err as SipError);
     if (res instanceof SipError || res.status >= 300) {
       this.#refer = undefined;

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import net from 'node:net';
-import { parseMessage, SipStreamFramer } from '../../../gateway/src/sip/parser.js';
+import { parseMessage, SipStreamFramer } from '../../../gateway/src/sip/message.js';
 import type { SipMessage } from '../../../gateway/src/sip/message.js';
 
 /**
@@ -35,7 +35,7 @@ export class RawPeer {
     return p;
   }
 
-  /** A TCP connection to `port` on 127.0.0.1; `send` writes on it whatever port it names. */
+  /** A TCP connection to `port` on 127.0.0.1; `send` writes on it (the port it names is ignored). */
   static async connect(port: number): Promise<RawPeer> {
     const s = net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
@@ -46,7 +46,13 @@ export class RawPeer {
     );
     const framer = new SipStreamFramer();
     s.on('data', (chunk: Buffer) => {
-      for (const m of framer.push(chunk).messages) p.#arrived(m);
+      let messages: Buffer[];
+      try {
+        messages = framer.push(chunk).messages;
+      } catch {
+        return void s.destroy(); // a stream that cannot be framed: what next() waits for never comes
+      }
+      for (const m of messages) p.#arrived(m);
     });
     s.on('error', () => undefined);
     return p;

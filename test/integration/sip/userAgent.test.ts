@@ -37,7 +37,7 @@ async function peer(): Promise<RawPeer> {
 function request(
   method: string,
   p: RawPeer,
-  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string } = {},
+  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string; contact?: string } = {},
 ): string {
   const body = opts.body ?? '';
   return [
@@ -48,7 +48,7 @@ function request(
     `To: <sip:+14155550100@127.0.0.1>${opts.toTag === undefined ? '' : `;tag=${opts.toTag}`}`,
     `Call-ID: ${opts.callId ?? Math.random().toString(36).slice(2)}`,
     `CSeq: ${opts.cseq ?? 1} ${method}`,
-    `Contact: <sip:caller@127.0.0.1:${p.port}>`,
+    `Contact: ${opts.contact ?? `<sip:caller@127.0.0.1:${p.port}>`}`,
     ...(body === '' ? [] : ['Content-Type: application/sdp']),
     `Content-Length: ${Buffer.byteLength(body)}`,
     '',
@@ -62,7 +62,7 @@ const isStatus =
     m.type === 'response' && m.status === status && (method === undefined || cseqOf(m).method === method);
 
 describe('UserAgent on loopback', () => {
-  it('answers 501, 405 with Allow, 481, OPTIONS 503, and survives garbage (counted)', async () => {
+  it('answers 501, 405 with Allow, 481, OPTIONS 503, 400 to an INVITE whose Contact is no SIP URI, and survives garbage (counted)', async () => {
     const drops: string[] = [];
     const ua = await agent({ onOptions: () => 503, onDrop: (r) => drops.push(r) });
     const port = ua.addresses[0]!.port;
@@ -73,6 +73,9 @@ describe('UserAgent on loopback', () => {
     p.send(request('BYE', p, { toTag: 'nosuch' }), port);
     // sent-by says 10.9.9.9:5999: the answer must still come back here (RFC 3581 rport).
     p.send(request('OPTIONS', p, { via: 'SIP/2.0/UDP 10.9.9.9:5999;branch=z9hG4bKopt;rport' }), port);
+    // The dialog's remote target (RFC 3261 §8.1.1.8, §12.1.1): checked before anyone answers it.
+    const badContacts = ['<sip:caller@127.0.0.1', 'tel:+14155550123'];
+    badContacts.forEach((contact, i) => p.send(request('INVITE', p, { callId: `bad-contact-${i}`, contact, body: OFFER }), port));
     await p.next(isStatus(501, 'FOO'));
     const allow = await p.next(isStatus(405, 'SUBSCRIBE'));
     expect(allow.headers.getAll('allow')).toContain('INVITE');
@@ -81,6 +84,10 @@ describe('UserAgent on loopback', () => {
     const via = parseVia(opt.headers.get('via')!);
     expect(via.params.get('received')).toBe('127.0.0.1');
     expect(via.params.get('rport')).toBe(String(p.port));
+    for (const i of badContacts.keys()) {
+      const bad = await p.next((m) => isStatus(400, 'INVITE')(m) && m.headers.get('call-id') === `bad-contact-${i}`);
+      expect((bad as SipResponse).reason).toBe('Bad Contact');
+    }
     expect(drops).toEqual(['SIP_MALFORMED']);
   });
 
@@ -196,26 +203,32 @@ describe('UserAgent on loopback', () => {
     expect(ua.dialogCount).toBe(0);
   });
 
-  it('holds its own BYE until the caller ACKs the 200 (RFC 3261 §15)', async () => {
-    const ua = await agent({
-      onInvite: (call) => {
-        const sdp = answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp;
-        // Hangs up as it answers: the BYE must wait for the ACK.
-        call.answer(sdp, { onDialog: (d) => void d.bye() }).catch(() => undefined);
-      },
+  for (const method of ['BYE', 'REFER'] as const) {
+    it(`holds its own ${method} until the caller ACKs the 200 (RFC 3261 §15)`, async () => {
+      let answered: Promise<Dialog> | undefined;
+      const ua = await agent({
+        onInvite: (call) => {
+          const sdp = answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp;
+          // Hangs up (or transfers) as it answers: the request must wait for the ACK.
+          answered = call.answer(sdp, {
+            onDialog: (d) => void (method === 'BYE' ? d.bye() : d.refer('sip:+14155550199@127.0.0.1')).catch(() => undefined),
+          });
+        },
+      });
+      const p = await peer();
+      p.send(request('INVITE', p, { callId: `early-${method}`, body: OFFER }), ua.addresses[0]!.port);
+      const toTag = tagOf(await p.next(isStatus(200, 'INVITE')), 'to')!;
+      // T1 = 50 ms: the 200 is sent again at 50 and 150 ms while we hold the ACK back.
+      await new Promise((r) => setTimeout(r, 300));
+      const sentBeforeAck = p.received.filter((m) => m.type === 'request' && m.method === method).length;
+      p.send(request('ACK', p, { callId: `early-${method}`, toTag }), ua.addresses[0]!.port);
+      // Resolved by the ACK, not by giving up on it (64·T1 = 3.2 s, which would release the request too).
+      expect((await answered)!.state).toBe(method === 'BYE' ? 'terminated' : 'confirmed');
+      const sent = await p.next((m) => m.type === 'request' && m.method === method);
+      expect(sentBeforeAck).toBe(0);
+      expect(sent.headers.get('call-id')).toBe(`early-${method}`);
     });
-    const p = await peer();
-    p.send(request('INVITE', p, { callId: 'early-bye', body: OFFER }), ua.addresses[0]!.port);
-    const toTag = tagOf(await p.next(isStatus(200, 'INVITE')), 'to')!;
-    // T1 = 50 ms: the 200 is sent again at 50 and 150 ms while we hold the ACK back.
-    await new Promise((r) => setTimeout(r, 300));
-    const byesBeforeAck = p.received.filter((m) => m.type === 'request' && m.method === 'BYE').length;
-    p.send(request('ACK', p, { callId: 'early-bye', toTag }), ua.addresses[0]!.port);
-    const bye = await p.next((m) => m.type === 'request' && m.method === 'BYE');
-    expect(byesBeforeAck).toBe(0);
-    expect(bye.headers.get('call-id')).toBe('early-bye');
-    expect(ua.dialogCount).toBe(0);
-  });
+  }
 
   it('cancels a pending INVITE when the signal aborts; rejects wrong credentials with SIP_REJECTED', async () => {
     let cancels = 0;

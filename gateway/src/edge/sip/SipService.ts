@@ -144,8 +144,8 @@ export class SipService {
     }
     if (inc.state !== 'pending') return;
     try {
-      // Bound before the 200 goes out: a caller who hangs up at once may send its BYE before the
-      // ACK, or in the same TCP read.
+      // Bound as the 200 goes out: a caller who hangs up at once may send its BYE before the ACK,
+      // or in the same TCP read.
       await inc.answer(answer.sdp, {
         onDialog: (dialog) => {
           edge.bind(dialog);
@@ -165,6 +165,9 @@ export class SipService {
         remote: `${m.remoteAddress}:${m.remotePort}`,
       });
     } catch (err) {
+      // A caller who hung up before its ACK has ended the call already: the 200 given up on 64·T1
+      // later is no failure.
+      if (call.state === 'closed') return;
       log('warn', 'sip_answer_failed', { callId: call.id, error: String(err) });
       call.close('edge_closed');
     }
