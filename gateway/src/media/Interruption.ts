@@ -1,4 +1,15 @@
 import { SILENT_DB, type BargeInOptions } from './BargeIn.js';
+import {
+  BACKGROUND_QUANTILE,
+  HOLD_NOISE_DB,
+  SPEECH_SHARE,
+  CLEAR_P,
+  CLEAR_DB,
+  SURE_P,
+  SURE_ECHO_MARGIN_DB,
+  CONFIRM_SPAN_DB,
+  CONFIRM_WINDOW_MS,
+} from './interruptionRules.js';
 
 /**
  * Duck, then decide: is the caller talking over the agent, and is it an interruption?
@@ -43,52 +54,6 @@ export interface EchoModel {
   readonly pathMeasured: boolean;
 }
 
-/**
- * The caller's background is the median level of the last 1.5 s, taken when an utterance starts
- * (so the caller's own speech does not raise it): babble, music or a TV must be exceeded by
- * noiseMarginDb, not merely their quiet moments.
- */
-const BACKGROUND_QUANTILE = 0.5;
-
-/**
- * Hysteresis within an utterance: once it has begun, a chunk continues it with a level this much
- * (dB) less above the caller's background. At 5–10 dB of speech over car, pink or brown noise the
- * quieter syllables of an interruption fall short of the full margin, and the utterance broke
- * into pieces that never lasted shortUtteranceMs (chosen on the tune split, bench/README.md).
- */
-const HOLD_NOISE_DB = 4;
-/**
- * Speech must fill this share of an utterance (pauses bridged) for it to be confirmed: a noise
- * that now and then sounds like speech does not; a caller speaking over noise, with syllables lost
- * in it, does (0.5 lost a third of those on the tune split).
- */
-const SPEECH_SHARE = 0.35;
-/**
- * A chunk with clear evidence counts twice towards `duckMs`: the model fairly sure of it
- * (probability at least CLEAR_P) and its level CLEAR_DB (dB) over every margin it must clear, as
- * an interruption's first syllables often are and residual echo or background seldom: a clear
- * onset ducks one chunk (32 ms) sooner (tune split, bench/README.md: duck p50 6–19 ms sooner).
- */
-const CLEAR_P = 0.8;
-const CLEAR_DB = 3;
-/**
- * A chunk the model is sure of (probability ≥ SURE_P) need only reach the predicted echo, not
- * stand echoMarginDb over it, once that prediction is taken as the line's (`pathMeasured`). The
- * prediction is a ceiling, and the residual echo suppressor leaves little that Silero is sure is
- * speech; a caller over the agent on a line of 6–10 dB ERL stands only 0–6 dB over it for much of
- * the first second (tune split, bench/README.md, seventh pass).
- */
-const SURE_P = 0.9;
-const SURE_ECHO_MARGIN_DB = 0;
-/**
- * An utterance is confirmed only while it still goes strong: one of its chunks within the last
- * CONFIRM_WINDOW_MS (ms; two of Silero's 32 ms chunks) stands within CONFIRM_SPAN_DB (dB) of its
- * loudest speech chunk so far. An interruption is mid-sentence at shortUtteranceMs; a backchannel
- * that lasts that long ("okay, sure…") is trailing off, though the model still calls it speech.
- * Chosen on the tune split, checked held out (bench/README.md, seventeenth pass).
- */
-const CONFIRM_SPAN_DB = 10;
-const CONFIRM_WINDOW_MS = 64;
 /** chunk levels kept for CONFIRM_WINDOW_MS: RNNoise's 10 ms chunks need 7 */
 const RECENT = 8;
 /** 10 ms levels kept: 2.56 s covers the speech model's longest lag (SileroVad: ≈ 2 s queued) */
