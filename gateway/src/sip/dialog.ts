@@ -145,9 +145,9 @@ export class Dialog {
     if (this.#refer !== undefined) throw new SipError('SIP_INVALID_STATE', 'a REFER is pending');
     const req = this.#request('REFER');
     req.headers.set('refer-to', `<${target}>`).set('referred-by', `<${parseNameAddr(this.#localHeader).uri}>`);
-    const done = new Promise<number>((resolve, reject) => {
-      this.#refer = { resolve, reject };
-    });
+    const done = new Promise<number>((resolve, reject) => (this.#refer = { resolve, reject }));
+    // end() may reject it while the REFER's own failure is what this throws (the UA closing).
+    done.catch(() => undefined);
     // Until the ACK a UAS cannot know the caller has its 2xx (RFC 3261 §15's reason): a REFER
     // could overtake a lost 200. A dialog ended meanwhile has rejected `done` and cleared #refer.
     await this.#acked;
