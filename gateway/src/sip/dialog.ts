@@ -149,9 +149,9 @@ export class Dialog {
     // end() may reject it while the REFER's own failure is what this throws (the UA closing).
     done.catch(() => undefined);
     // Until the ACK a UAS cannot know the caller has its 2xx (RFC 3261 §15's reason): a REFER
-    // could overtake a lost 200. A dialog ended meanwhile has rejected `done` and cleared #refer.
+    // could overtake a lost 200. A dialog ended meanwhile has rejected `done` (end()).
     await this.#acked;
-    if (this.#refer === undefined) return done;
+    if (this.state === 'terminated') return done;
     const res = await this.#core.sendRequest(req, this.#destination()).catch((err: unknown) => err as SipError);
     if (res instanceof SipError || res.status >= 300) {
       this.#refer = undefined;
