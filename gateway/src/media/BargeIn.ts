@@ -42,7 +42,7 @@ export interface BargeInOptions {
   echoWindowMs: number;
   /**
    * dB a barge-in must rise above the caller's own background (babble, music, TV); within an
-   * utterance a chunk goes on at this less HOLD_NOISE_DB (Interruption.ts). 5, not the 4 of the
+   * utterance a chunk goes on at this less HOLD_NOISE_DB (interruptionRules.ts). 5, not the 4 of the
    * fourth pass: chosen on three tune draws (replayed: 1 interruption fewer of 384, 10 more
    * backchannels kept of 480, clears on noise 8 → 5); held out on four draws, 2 interruptions
    * fewer of 512, 7 more backchannels kept of 640, clears on noise 6 → 1 (bench/README.md,
@@ -60,7 +60,7 @@ export interface BargeInOptions {
   /**
    * ms from its onset before an utterance can clear (pauses up to gapMs bridged): shorter ones (a
    * backchannel, a cough) only duck. 650, not the 700 chosen before utterances that trail off
-   * stopped being confirmed (Interruption.ts, CONFIRM_SPAN_DB): on the tune split 650 cleared no
+   * stopped being confirmed (interruptionRules.ts, CONFIRM_SPAN_DB): on the tune split 650 cleared no
    * more backchannels, one more interruption, and the clear a 32 ms chunk sooner (625: 2–6 more
    * backchannels of 160 cleared); held out on three codecs, 2 more interruptions of 576 and 3 more
    * backchannels of 720 cleared, the clear p50 7–32 ms sooner (bench/README.md, nineteenth pass).
