@@ -94,9 +94,8 @@ export class IncomingCall {
   /**
    * 200 with our SDP answer, sent again until the ACK (RFC 3261 §13.3.1.4). Resolves with the
    * dialog on ACK (already ended if the caller's BYE came first); rejects SIP_TIMEOUT after 64·T1
-   * without one (a BYE is sent unless the dialog has ended, §13.3.1.4),
-   * SIP_CANCELLED if the caller cancelled first. Set the dialog's handlers in `opts.onDialog`, not
-   * after this resolves: see AnswerOptions.
+   * without one (a BYE is sent unless the dialog has ended, §13.3.1.4), SIP_CANCELLED if the caller
+   * cancelled first. Set the dialog's handlers in `opts.onDialog`, not after this resolves.
    */
   async answer(sdp: string, opts: AnswerOptions = {}): Promise<Dialog> {
     if (this.#state !== 'pending') {
