@@ -32,8 +32,11 @@ export interface OutgoingCore extends DialogCore {
   host(): string;
   /** Adds a new dialog to the user agent's dialog table. */
   register(dialog: Dialog): void;
-  /** One client transaction → its final response (provisional ones to `onProvisional`); rejects SipError. */
-  request(req: SipRequest, dest: Remote, onProvisional?: (res: SipResponse) => void): Promise<SipResponse>;
+  /**
+   * One client transaction → its final response; rejects SipError. Each response also goes to
+   * `onResponse` in the tick it is read, a final one before the promise settles.
+   */
+  request(req: SipRequest, dest: Remote, onResponse?: (res: SipResponse) => void): Promise<SipResponse>;
   /** Sends a request outside any transaction (the ACK for a 2xx, RFC 3261 §13.2.2.4). */
   send(req: SipRequest, dest: Remote): void;
   /** The user agent's own timers, all cleared when it closes. */
@@ -72,7 +75,17 @@ export class OutgoingCalls {
       h.set('content-type', 'application/sdp');
       const invite = createRequest('INVITE', target, h, Buffer.from(offerSdp, 'utf8'));
 
-      const res = await this.#inviteOnce(invite, dest, opts);
+      // The ACK and the dialog come in the tick the 2xx is read (RFC 3261 §12.1.2, §13.2.2.4): a
+      // BYE read with it (one TCP read) then finds the dialog; after the await it found none (481).
+      const answered: { dialog?: Dialog; error?: unknown } = {};
+      const res = await this.#inviteOnce(invite, dest, opts, (final) => {
+        if (final.status < 200 || final.status >= 300) return;
+        try {
+          answered.dialog = this.#acknowledge(invite, final, dest);
+        } catch (err) {
+          answered.error = err;
+        }
+      });
       if ((res.status === 401 || res.status === 407) && opts.auth !== undefined && attempt === 0) {
         const names = authHeaderNames(res.status);
         credentials = {
@@ -86,7 +99,8 @@ export class OutgoingCalls {
         if (res.status === 487 && opts.signal?.aborted === true) throw new SipError('SIP_CANCELLED', 'cancelled');
         throw new SipError('SIP_REJECTED', `INVITE answered ${res.status} ${res.reason}`, res.status);
       }
-      const dialog = this.#acknowledge(invite, res, dest);
+      const dialog = answered.dialog;
+      if (dialog === undefined) throw answered.error;
       if (opts.signal?.aborted === true) {
         // CANCEL lost the race with the 2xx (RFC 3261 §9.1): end the call properly.
         await dialog.bye().catch(() => undefined);
@@ -97,7 +111,7 @@ export class OutgoingCalls {
   }
 
   /** One INVITE client transaction; sends CANCEL when the signal aborts (after a provisional). */
-  async #inviteOnce(invite: SipRequest, dest: Remote, opts: InviteOptions): Promise<SipResponse> {
+  async #inviteOnce(invite: SipRequest, dest: Remote, opts: InviteOptions, onFinal: (res: SipResponse) => void): Promise<SipResponse> {
     let provisional = false;
     let cancelled = false;
     const cancel = (): void => {
@@ -117,6 +131,7 @@ export class OutgoingCalls {
     opts.signal?.addEventListener('abort', onAbort);
     try {
       return await this.#core.request(invite, dest, (res) => {
+        if (res.status >= 200) return onFinal(res);
         provisional = true;
         if (opts.signal?.aborted === true) cancel();
         opts.onProgress?.(res);

@@ -98,7 +98,7 @@ export class UserAgent {
       forget: (d) => this.#dialogs.delete(d.key),
       register: (d) => this.#dialogs.set(d.key, d),
       host: () => this.#host(),
-      request: (req, dest, onProvisional) => this.#request(req, dest, onProvisional),
+      request: (req, dest, onResponse) => this.#request(req, dest, onResponse),
       send: (req, dest) => this.#transport.send(req, dest),
       uaTimers: this.#timers,
     };
@@ -144,7 +144,7 @@ export class UserAgent {
   }
 
   /** One client transaction → its final response; rejects SIP_TIMEOUT or SIP_CLOSED. */
-  #request(req: SipRequest, dest: Remote, onProvisional?: (res: SipResponse) => void): Promise<SipResponse> {
+  #request(req: SipRequest, dest: Remote, onResponse?: (res: SipResponse) => void): Promise<SipResponse> {
     if (this.#closed) return Promise.reject(new SipError('SIP_CLOSED', 'user agent closed'));
     req.headers.set('user-agent', this.#opts.userAgent ?? 'voice-gateway');
     return new Promise<SipResponse>((resolve, reject) => {
@@ -155,7 +155,8 @@ export class UserAgent {
       this.#pending.add(fail);
       this.#layer.request(req, dest, {
         onResponse: (res) => {
-          if (res.status < 200) return onProvisional?.(res);
+          onResponse?.(res);
+          if (res.status < 200) return;
           this.#pending.delete(fail);
           resolve(res);
         },

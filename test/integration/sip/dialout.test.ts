@@ -6,6 +6,9 @@ import { Sipp } from '../../../testkit/Sipp.js';
 import { TestAgent, type AgentSession } from '../../../testkit/TestAgent.js';
 import { fixture, xcorrPeak } from '../../helpers/audio.js';
 import { resampleAll } from '../../helpers/gateway.js';
+import { cseqOf } from '../../../gateway/src/sip/message.js';
+import type { SipRequest, SipResponse } from '../../../gateway/src/sip/message.js';
+import { answerThenBye, RawPeer } from './peers.js';
 import { RtpPeer, toInt16 } from './rtpPeer.js';
 import { agentRoute, segmentXcorr, sleep, startSipGateway, waitFor } from './sipGateway.js';
 
@@ -52,6 +55,21 @@ describe.skipIf(!SIPP && !BARESIP)('dial-out over SIP', () => {
   async function sessionOf(callId: string): Promise<AgentSession> {
     return agent.session(callId, 10_000);
   }
+
+  it('to a callee whose BYE comes in the same TCP read as its 200: the BYE answered 200, POST answers 502, no call left', async () => {
+    const callee = await RawPeer.listenTcp();
+    cleanups.push(() => callee.close());
+    const pending = dial({ uri: `sip:+14155550199@127.0.0.1:${callee.port};transport=tcp`, from: 'sip:+14155550100@127.0.0.1' });
+    const invite = (await callee.next((m) => m.type === 'request' && m.method === 'INVITE')) as SipRequest;
+    callee.send(answerThenBye(invite, callee.port), 0);
+    const r = await pending;
+    const byeAnswer = (await callee.next((m) => m.type === 'response' && cseqOf(m).method === 'BYE')) as SipResponse;
+    expect(byeAnswer.status).toBe(200);
+    expect(r.status, JSON.stringify(r.body)).toBe(502);
+    expect((r.body['error'] as Record<string, unknown>)['code']).toBe('SIP_CALL_FAILED');
+    expect(gw.calls.size).toBe(0);
+    expect(gw.sip!.ua.dialogCount).toBe(0);
+  });
 
   it.skipIf(!SIPP)(
     'to a SIPp callee that challenges with 401: digest retry, connected, agent audio reaches it',

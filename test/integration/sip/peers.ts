@@ -1,11 +1,20 @@
 import { createSocket } from 'node:dgram';
 import net from 'node:net';
-import { parseMessage, SipStreamFramer } from '../../../gateway/src/sip/message.js';
-import type { SipMessage } from '../../../gateway/src/sip/message.js';
+import {
+  createRequest,
+  createResponse,
+  parseMessage,
+  parseNameAddr,
+  serialize,
+  SipHeaders,
+  SipStreamFramer,
+} from '../../../gateway/src/sip/message.js';
+import type { SipMessage, SipRequest } from '../../../gateway/src/sip/message.js';
+import { answerOffer } from '../../../gateway/src/sip/sdp.js';
 
 /**
- * A bare SIP peer for probing the user agent with hand-written messages: a UDP socket, or one TCP
- * connection (where one `send` is one write, so several messages can share a segment).
+ * A bare SIP peer for probing the user agent with hand-written messages: a UDP socket, or a TCP
+ * connection either way (where one `send` is one write, so several messages can share a segment).
  */
 export class RawPeer {
   readonly port: number;
@@ -44,6 +53,32 @@ export class RawPeer {
       (data) => s.write(data),
       () => s.destroy(),
     );
+    p.#read(s);
+    return p;
+  }
+
+  /** A TCP listener on 127.0.0.1; `send` writes on the last connection it took (the port it names is ignored). */
+  static async listenTcp(): Promise<RawPeer> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let conn: net.Socket | undefined;
+    const p = new RawPeer(
+      server.address() as net.AddressInfo,
+      (data) => conn?.write(data),
+      () => {
+        conn?.destroy();
+        server.close();
+      },
+    );
+    server.on('connection', (s) => {
+      conn = s;
+      p.#read(s);
+    });
+    return p;
+  }
+
+  /** Messages from a TCP stream, framed by Content-Length. */
+  #read(s: net.Socket): void {
     const framer = new SipStreamFramer();
     s.on('data', (chunk: Buffer) => {
       let messages: Buffer[];
@@ -52,10 +87,9 @@ export class RawPeer {
       } catch {
         return void s.destroy(); // a stream that cannot be framed: what next() waits for never comes
       }
-      for (const m of messages) p.#arrived(m);
+      for (const m of messages) this.#arrived(m);
     });
     s.on('error', () => undefined);
-    return p;
   }
 
   #arrived(buf: Buffer): void {
@@ -98,4 +132,20 @@ export class RawPeer {
   close(): void {
     this.#close();
   }
+}
+
+/**
+ * A callee's 200 for `invite` (its TCP listener on `port`) and its BYE right after, as one text:
+ * sent as one write, a callee that hangs up the moment it answers.
+ */
+export function answerThenBye(invite: SipRequest, port: number): string {
+  const ok = createResponse(invite, 200, undefined, 'callee1');
+  ok.headers.set('contact', `<sip:callee@127.0.0.1:${port};transport=tcp>`).set('content-type', 'application/sdp');
+  ok.body = Buffer.from(answerOffer(invite.body.toString(), { address: '127.0.0.1', port: 40000 })!.sdp);
+  const h = new SipHeaders();
+  h.set('via', `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bKbye${Date.now()}`).set('max-forwards', '70');
+  h.set('from', ok.headers.get('to')!).set('to', invite.headers.get('from')!).set('call-id', invite.headers.get('call-id')!);
+  h.set('cseq', '1 BYE');
+  const bye = createRequest('BYE', parseNameAddr(invite.headers.get('contact')!).uri, h);
+  return Buffer.concat([serialize(ok), serialize(bye)]).toString('latin1');
 }

@@ -6,13 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Dialog } from '../../../gateway/src/sip/dialog.js';
 import { SipError } from '../../../gateway/src/sip/errors.js';
 import { cseqOf, parseVia, tagOf } from '../../../gateway/src/sip/message.js';
-import type { SipMessage, SipResponse } from '../../../gateway/src/sip/message.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../gateway/src/sip/message.js';
 import { answerOffer, createOffer } from '../../../gateway/src/sip/sdp.js';
 import type { SipProtocol } from '../../../gateway/src/sip/transport.js';
 import { UserAgent } from '../../../gateway/src/sip/UserAgent.js';
 import type { UserAgentOptions } from '../../../gateway/src/sip/UserAgent.js';
 import { onPath } from '../../../testkit/host.js';
-import { RawPeer } from './peers.js';
+import { answerThenBye, RawPeer } from './peers.js';
 
 /** The user agent on loopback against hand-written messages and against itself (no external peer). */
 
@@ -201,6 +201,22 @@ describe('UserAgent on loopback', () => {
     expect((await answered)!.state).toBe('terminated');
     expect(byes).toBe(1);
     expect(ua.dialogCount).toBe(0);
+  });
+
+  it('ACKs a 2xx and makes its dialog in the tick it is read: a BYE in the same TCP write as the 200 finds the dialog (200, not 481)', async () => {
+    const callee = await RawPeer.listenTcp();
+    owned.push(callee);
+    const caller = await agent({}, 'tcp');
+    const dialled = caller.invite(`sip:+1@127.0.0.1:${callee.port};transport=tcp`, OFFER, { from: 'sip:a@127.0.0.1' });
+    const invite = (await callee.next((m) => m.type === 'request' && m.method === 'INVITE')) as SipRequest;
+    // One write, so one read at the user agent: the BYE is handled in the same tick as the 200.
+    callee.send(answerThenBye(invite, callee.port), 0);
+    const dialog = await dialled;
+    const byeAnswer = await callee.next((m) => m.type === 'response' && cseqOf(m).method === 'BYE');
+    await callee.next((m) => m.type === 'request' && m.method === 'ACK');
+    expect((byeAnswer as SipResponse).status).toBe(200);
+    expect(dialog.state).toBe('terminated');
+    expect(caller.dialogCount).toBe(0);
   });
 
   for (const method of ['BYE', 'REFER'] as const) {

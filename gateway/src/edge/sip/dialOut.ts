@@ -121,6 +121,8 @@ export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: Abo
       ...(d.auth !== null ? { auth: d.auth } : {}),
       ...(destination !== null ? { destination } : {}),
     });
+    // A BYE read with the callee's 200 (one TCP read) has ended the dialog already.
+    if (dialog.state === 'terminated') throw new GatewayError('SIP_CALL_FAILED', 'the SIP callee hung up as it answered', { status: 502 });
     const m = parseAnswer(dialog.remoteSdp, d.route.codecs);
     if (m === null) {
       void dialog.bye().catch(() => undefined);
