@@ -9,6 +9,7 @@ import {
   writeTelephoneEvent,
   type TelephoneEvent,
 } from '../../../codecs/src/index.js';
+import { SendClock } from '../../../testkit/SendClock.js';
 
 export interface Rx {
   pt: number;
@@ -90,13 +91,12 @@ export class RtpPeer {
     this.#sock.send(buf, port, '127.0.0.1');
   }
 
-  /** Sends `pcm` (8 kHz) as µ-law RTP, one packet per 20 ms, paced in real time. */
+  /** Sends `pcm` (8 kHz) as µ-law RTP, one packet per 20 ms, paced in real time by a `SendClock`. */
   async streamUlaw(pcm: Int16Array, port: number): Promise<void> {
-    const t0 = performance.now();
+    const clock = new SendClock(20);
     const codes = new Uint8Array(160);
     for (let k = 0; (k + 1) * 160 <= pcm.length; k++) {
-      const wait = t0 + 20 * k - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      await clock.due(k);
       g711EncodeInto('ulaw', pcm.subarray(k * 160, (k + 1) * 160), codes);
       this.#send(0, k === 0, this.#ts, codes, port);
       this.#ts = (this.#ts + 160) >>> 0;
