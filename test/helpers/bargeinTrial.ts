@@ -5,7 +5,7 @@ import { DspPool } from '../../gateway/src/media/DspPool.js';
 import { SileroModel } from '../../gateway/src/media/SileroModel.js';
 import { Metrics } from '../../gateway/src/metrics.js';
 import { scaledResponse, type EchoPath } from '../../bench/src/bargein/echoPaths.js';
-import { activeRms, dbToGain, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';
+import { activeRms, dbToGain, fixtureBeds, load, onsetIndex, rng } from '../../bench/src/bargein/signals.js';
 import type { runTrial, Trial } from '../../bench/src/bargein/trial.js';
 
 type Deps = Parameters<typeof runTrial>[1];
@@ -51,6 +51,6 @@ export function quietTrial(clip: string, callerDb: number, path: EchoPath): Tria
     floorRms: 32768 * dbToGain(-60),
     label: 'none',
     seed: 7,
-    babblePrefix: 'interrupt-',
+    beds: fixtureBeds('interrupt-'),
   };
 }

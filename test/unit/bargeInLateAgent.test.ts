@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scaledResponse, type EchoPath } from '../../bench/src/bargein/echoPaths.js';
-import { activeRms, dbToGain, load, rng, type NoiseKind } from '../../bench/src/bargein/signals.js';
+import { activeRms, dbToGain, fixtureBeds, load, rng, type NoiseKind } from '../../bench/src/bargein/signals.js';
 import { runTrial, type Trial } from '../../bench/src/bargein/trial.js';
 import { useTrialDeps } from '../helpers/bargeinTrial.js';
 
@@ -33,7 +33,7 @@ function lateAgent(agent: string, delayMs: number, noise: NoiseKind): Trial {
     floorRms: 32768 * dbToGain(-60),
     label: noise,
     seed: 7,
-    babblePrefix: 'interrupt-',
+    beds: fixtureBeds('interrupt-'),
   };
 }
 

@@ -9,7 +9,8 @@ import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, noEchoPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
 import { PacketLoss } from './packetLoss.js';
 import { recallHit, resumedWhole, score, table } from './score.js';
-import { activeRms, click, cough, dbToGain, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
+import { debianVoices, SOUNDS } from './debianVoices.js';
+import { activeRms, click, cough, dbToGain, fixtureBeds, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
 
 /**
@@ -18,7 +19,8 @@ import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
  * the echo of what the phone played through a line echo path (flat, ITU-T G.168 Annex D hybrid,
  * or band-limited handset), the caller's background, the phone's noise floor, and possibly an
  * event at a known time. `npm run bench:bargein -- --split heldout --seed 2` gives the figures
- * reported; tuning uses `--split tune --seed 1` (other voices, other G.168 models, other noise).
+ * reported; tuning uses `--split tune --seed 1` (other voices, other G.168 models, other noise);
+ * `--split real` runs the held-out agents and paths with human callers and recorded music.
  */
 setLogLevel('silent');
 const NOISES: (NoiseKind | 'none')[] = ['none', 'pink', 'brown', 'car', 'babble', 'music'];
@@ -72,8 +74,10 @@ export async function buildSet(values: SetOptions) {
     const [k, v] = kv.split('=');
     bargeIn[k!] = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
   }
-  const heldout = values.split === 'heldout';
-  if (!heldout && values.split !== 'tune') throw new Error('--split is tune or heldout');
+  // `real` (debianVoices.ts): human voices and recorded music, over the held-out agents and paths
+  const real = values.split === 'real' ? debianVoices() : null;
+  const heldout = values.split === 'heldout' || real !== null;
+  if (!heldout && values.split !== 'tune') throw new Error('--split is tune, heldout or real');
   const codec = EDGE_CODECS.find((c) => c === values.codec);
   if (codec === undefined) throw new Error(`--codec is one of ${EDGE_CODECS.join(', ')}`);
   const px = heldout ? 'x-' : '';
@@ -94,8 +98,9 @@ export async function buildSet(values: SetOptions) {
   );
   const metrics = new Metrics();
   const agents = list(`${px}agent-`).map((f) => ({ name: f, pcm: load(f) }));
-  const interrupts = list(`${px}interrupt-`);
-  const backchannels = list(`${px}backchannel-`);
+  const interrupts = real?.interrupts ?? list(`${px}interrupt-`);
+  const backchannels = real?.shorts ?? list(`${px}backchannel-`);
+  const beds = real?.beds ?? fixtureBeds(`${px}interrupt-`);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const kinds = values.kinds.split(',') as EchoKind[];
 
@@ -112,7 +117,7 @@ export async function buildSet(values: SetOptions) {
     return { kind, name: p.name, h: p.h, delayMs, erlDb };
   };
   const trials: Trial[] = [];
-  const make = (echo: EchoKind, kind: Kind, clip: Float32Array | null, callerDb: number, snrDb: number): Trial => {
+  const make = (echo: EchoKind, kind: Kind, clip: Float32Array | null, callerDb: number, snrDb: number, caller?: string): Trial => {
     const a = pick(agents);
     const agentRms = activeRms(a.pcm);
     const path = pathOf(echo);
@@ -137,7 +142,8 @@ export async function buildSet(values: SetOptions) {
       floorRms: 32768 * dbToGain(-66 + 12 * r()),
       label: `${nk}${nk === 'none' ? '' : `@${snrDb.toFixed(0)}dB`}`,
       seed,
-      babblePrefix: `${px}interrupt-`,
+      beds,
+      ...(caller === undefined ? {} : { caller }),
     };
   };
   // Caller speech 4–20 dB below the agent's level at the gateway; background 5–25 dB below the
@@ -145,8 +151,13 @@ export async function buildSet(values: SetOptions) {
   const callerDb = () => -4 - 16 * r();
   const snr = () => 5 + 20 * r();
   const addTrials = (echo: EchoKind) => {
-    for (let i = 0; i < n; i++) trials.push(make(echo, 'interruption', load(pick(interrupts)), callerDb(), snr()));
-    for (let i = 0; i < n; i++) trials.push(make(echo, 'backchannel', load(pick(backchannels)), callerDb(), snr()));
+    // (the clip is drawn before the levels, as it always was)
+    const says = (kind: Kind, clips: readonly string[]) => {
+      const f = pick(clips);
+      return make(echo, kind, load(f), callerDb(), snr(), f);
+    };
+    for (let i = 0; i < n; i++) trials.push(says('interruption', interrupts));
+    for (let i = 0; i < n; i++) trials.push(says('backchannel', backchannels));
     for (let i = 0; i < n / 4; i++) trials.push(make(echo, 'cough', cough(r), -10, snr()));
     for (let i = 0; i < n / 4; i++) trials.push(make(echo, 'click', click(r), -10, snr()));
     for (let i = 0; i < n; i++) trials.push(make(echo, 'echo-only', null, -10, 99));
@@ -158,13 +169,15 @@ export async function buildSet(values: SetOptions) {
   const sound = (x: Float32Array) => x.subarray(onsetIndex(x), x.length - onsetIndex(x.slice().reverse()));
   const addDoubles = (echo: EchoKind) => {
     for (let i = 0; i < n / 4; i++) {
-      const a = sound(load(pick(backchannels)));
-      const b = sound(load(pick(backchannels)));
+      const fa = pick(backchannels);
+      const a = sound(load(fa));
+      const fb = pick(backchannels);
+      const b = sound(load(fb));
       const gap = Math.round(8 * (300 + 600 * r()));
       const clip = new Float32Array(a.length + gap + b.length);
       clip.set(a);
       clip.set(b, a.length + gap);
-      const t = make(echo, 'backchannel', clip, callerDb(), snr());
+      const t = make(echo, 'backchannel', clip, callerDb(), snr(), `${fa} + ${fb}`);
       trials.push({ ...t, label: `two ${(gap / 8).toFixed(0)} ms apart, ${t.label}` });
     }
   };
@@ -229,7 +242,7 @@ async function main(): Promise<void> {
       const notWhole = o.trial.kind === 'backchannel' && o.ducks.length > 0 && o.clears.length === 0 && !resumedWhole(o);
       if (!wrong && !notWhole) continue;
       console.log(
-        `${notWhole ? `not whole (resumes ${o.resumes.join(',')}, played ${o.agentSamplesPlayed} of ${o.agentSamplesDue} samples) ` : ''}${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,
+        `${notWhole ? `not whole (resumes ${o.resumes.join(',')}, played ${o.agentSamplesPlayed} of ${o.agentSamplesDue} samples) ` : ''}${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}${o.trial.caller === undefined ? '' : ` (${o.trial.caller.replaceAll(SOUNDS, '')})`}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,
       );
     }
   }

@@ -8,8 +8,19 @@ import { readWav } from '../../../codecs/src/index.js';
 export const RATE = 8000;
 const DIR = new URL('../../../test/fixtures/audio/bargein/', import.meta.url).pathname;
 
+/** Clips read so far: babble mixes every talker of its set per trial, and a music recording is minutes long. */
+const loaded = new Map<string, Float32Array>();
+
+/** A clip (8 kHz, 16-bit scale): a fixture by name, or a file by its absolute path. Shared: not to be written. */
 export function load(name: string): Float32Array {
-  return Float32Array.from(readWav(DIR + name).samples);
+  let x = loaded.get(name);
+  if (x === undefined) {
+    const wav = readWav(name.startsWith('/') ? name : DIR + name);
+    if (wav.sampleRate !== RATE) throw new Error(`${name}: ${wav.sampleRate} Hz, the set is at ${RATE} Hz`);
+    x = Float32Array.from(wav.samples);
+    loaded.set(name, x);
+  }
+  return x;
 }
 
 export function list(prefix: string): string[] {
@@ -68,11 +79,24 @@ export function dbToGain(db: number): number {
 
 export type NoiseKind = 'white' | 'pink' | 'brown' | 'car' | 'babble' | 'music';
 
+/** What a set's babble and music are made of (clips as `load` takes them). */
+export interface Beds {
+  /** the talkers babble mixes: the interruption clips of the set being run */
+  babble: readonly string[];
+  /** recordings of music, a stretch of one drawn per trial; none: the music is synthesised */
+  music: readonly string[];
+}
+
+/** The beds of the fixture splits: babble of their interruption clips (`prefix`), music synthesised. */
+export function fixtureBeds(prefix: string): Beds {
+  return { babble: list(prefix), music: [] };
+}
+
 /**
  * `seconds` of noise with RMS 1000 (scaled by the caller). Babble is made of the interruption
- * clips of the set being run (`babblePrefix`), so held-out runs never hear tuning voices.
+ * clips of the set being run (`beds`), so held-out runs never hear tuning voices.
  */
-export function noise(kind: NoiseKind, seconds: number, r: () => number, babblePrefix = 'interrupt-'): Float32Array {
+export function noise(kind: NoiseKind, seconds: number, r: () => number, beds: Beds = fixtureBeds('interrupt-')): Float32Array {
   const n = Math.round(seconds * RATE);
   const g = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   let out = new Float32Array(n);
@@ -109,7 +133,7 @@ export function noise(kind: NoiseKind, seconds: number, r: () => number, babbleP
     }
   } else if (kind === 'babble') {
     // Six talkers from the interruption clips, at random offsets, summed.
-    const clips = list(babblePrefix).map(load);
+    const clips = beds.babble.map(load);
     for (let t = 0; t < 6; t++) {
       const c = clips[Math.floor(r() * clips.length)]!;
       let off = Math.floor(r() * c.length);
@@ -117,6 +141,14 @@ export function noise(kind: NoiseKind, seconds: number, r: () => number, babbleP
         out[i]! += c[off]! * (0.6 + 0.4 * r());
         off = (off + 1) % c.length;
       }
+    }
+  } else if (beds.music.length > 0) {
+    // A stretch of a recording, from anywhere in it (wrapping round at its end).
+    const m = load(beds.music[Math.floor(r() * beds.music.length)]!);
+    let off = Math.floor(r() * m.length);
+    for (let i = 0; i < n; i++) {
+      out[i] = m[off]!;
+      off = (off + 1) % m.length;
     }
   } else {
     // Music-like: three-note chords with harmonics, changing every 250 ms, with note envelopes.

@@ -9,7 +9,7 @@ import { parseRoute } from '../../../gateway/src/route.js';
 import type { EchoPath } from './echoPaths.js';
 import type { PacketLoss } from './packetLoss.js';
 import { PhoneLine } from './phoneLine.js';
-import { noise, RATE, type NoiseKind } from './signals.js';
+import { noise, RATE, type Beds, type NoiseKind } from './signals.js';
 
 export type Kind = 'interruption' | 'backchannel' | 'cough' | 'click' | 'echo-only' | 'noise-only';
 
@@ -32,7 +32,10 @@ export interface Trial {
   floorRms: number;
   label: string;
   seed: number;
-  babblePrefix: string;
+  /** what the caller says: the clip (a fixture's name or a file's path), if any */
+  caller?: string;
+  /** what its babble and music are made of */
+  beds: Beds;
 }
 
 export interface Outcome {
@@ -192,7 +195,7 @@ export async function runTrial(
   call.attachAgent(agent);
   const agentPcm = new Uint8Array(Int16Array.from(t.agentPcm).buffer);
   if (after === 0) call.audio(agentPcm);
-  const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, deps.rng, t.babblePrefix);
+  const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, deps.rng, t.beds);
   const floor = noise('pink', seconds + 1, deps.rng);
   const mic = new Float32Array(FRAME);
   const codes = new Uint8Array(codec.maxPayload);
