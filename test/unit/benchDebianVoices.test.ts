@@ -9,7 +9,9 @@ import { load, noise, onsetIndex, rms, rng } from '../../bench/src/bargein/signa
  * words, by the length of their speech, in each of the three prompt sets; the music bed is a
  * stretch of a recording, not the synthesised chords of the other splits.
  */
-const INSTALLED = existsSync('/usr/share/asterisk/sounds/fr/digits') && existsSync('/usr/share/asterisk/moh');
+const INSTALLED =
+  ['en', 'es', 'fr'].every((lang) => existsSync(`/usr/share/asterisk/sounds/${lang}/digits/1.wav`)) &&
+  existsSync('/usr/share/asterisk/moh/macroform-cold_day.wav');
 if (!INSTALLED) console.warn(`SKIPPING the bench's real split tests: apt-get install -y ${DEBIAN_PACKAGES}`);
 
 function speechSeconds(x: Float32Array): number {

@@ -39,10 +39,11 @@ export interface DebianVoices {
 
 /** The real split's clips (paths), or an error saying which Debian packages to install. */
 export function debianVoices(): DebianVoices {
-  const missing = [...DIRS, MOH].filter((d) => !existsSync(d));
+  // (as WAV: the GSM packages fill the same directories)
+  const missing = [...DIRS, MOH].filter((d) => !existsSync(d) || !readdirSync(d).some((f) => f.endsWith('.wav')));
   if (missing.length > 0)
     throw new Error(
-      `--split real reads Debian's Asterisk prompts and music on hold: apt-get install ${DEBIAN_PACKAGES} (${missing[0]} missing)`,
+      `--split real reads Debian's Asterisk prompts and music on hold: apt-get install ${DEBIAN_PACKAGES} (no WAV in ${missing[0]})`,
     );
   const interrupts: string[] = [];
   const shorts: string[] = [];
