@@ -9,8 +9,8 @@ import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, noEchoPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
 import { PacketLoss } from './packetLoss.js';
 import { recallHit, resumedWhole, score, table } from './score.js';
-import { debianVoices, SOUNDS } from './debianVoices.js';
-import { activeRms, click, cough, dbToGain, fixtureBeds, list, load, onsetIndex, rng, type NoiseKind } from './signals.js';
+import { realSplit, SOUNDS } from './realSplit.js';
+import { activeRms, click, cough, dbToGain, fixtureBeds, list, load, onsetIndex, rng, sound, type NoiseKind } from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
 
 /**
@@ -74,8 +74,8 @@ export async function buildSet(values: SetOptions) {
     const [k, v] = kv.split('=');
     bargeIn[k!] = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
   }
-  // `real` (debianVoices.ts): human voices and recorded music, over the held-out agents and paths
-  const real = values.split === 'real' ? debianVoices() : null;
+  // `real` (realSplit.ts): human voices and recorded music, over the held-out agents and paths
+  const real = values.split === 'real' ? realSplit() : null;
   const heldout = values.split === 'heldout' || real !== null;
   if (!heldout && values.split !== 'tune') throw new Error('--split is tune, heldout or real');
   const codec = EDGE_CODECS.find((c) => c === values.codec);
@@ -98,8 +98,8 @@ export async function buildSet(values: SetOptions) {
   );
   const metrics = new Metrics();
   const agents = list(`${px}agent-`).map((f) => ({ name: f, pcm: load(f) }));
-  const interrupts = real?.interrupts ?? list(`${px}interrupt-`);
-  const backchannels = real?.shorts ?? list(`${px}backchannel-`);
+  const interrupts = real?.interruptions ?? list(`${px}interrupt-`);
+  const backchannels = real?.backchannels ?? list(`${px}backchannel-`);
   const beds = real?.beds ?? fixtureBeds(`${px}interrupt-`);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const kinds = values.kinds.split(',') as EchoKind[];
@@ -166,7 +166,6 @@ export async function buildSet(values: SetOptions) {
   // Two backchannels 300–900 ms apart ("yeah … uh-huh"), each cut to its sound: a pause longer
   // than gapMs ends the first, and the second must not make an interruption of the two. n/4 per
   // kind, run after the single trials.
-  const sound = (x: Float32Array) => x.subarray(onsetIndex(x), x.length - onsetIndex(x.slice().reverse()));
   const addDoubles = (echo: EchoKind) => {
     for (let i = 0; i < n / 4; i++) {
       const fa = pick(backchannels);

@@ -15,12 +15,17 @@ const loaded = new Map<string, Float32Array>();
 export function load(name: string): Float32Array {
   let x = loaded.get(name);
   if (x === undefined) {
-    const wav = readWav(name.startsWith('/') ? name : DIR + name);
-    if (wav.sampleRate !== RATE) throw new Error(`${name}: ${wav.sampleRate} Hz, the set is at ${RATE} Hz`);
-    x = Float32Array.from(wav.samples);
+    x = read(name);
     loaded.set(name, x);
   }
   return x;
+}
+
+/** A clip as `load` takes it, read afresh and not kept. */
+export function read(name: string): Float32Array {
+  const wav = readWav(name.startsWith('/') ? name : DIR + name);
+  if (wav.sampleRate !== RATE) throw new Error(`${name}: ${wav.sampleRate} Hz, the set is at ${RATE} Hz`);
+  return Float32Array.from(wav.samples);
 }
 
 export function list(prefix: string): string[] {
@@ -69,6 +74,11 @@ export function onsetIndex(x: Float32Array): number {
   return 0;
 }
 
+/** The clip from its speech onset to the end of its last 10 ms frame within 25 dB of its loudest (a view). */
+export function sound(x: Float32Array): Float32Array {
+  return x.subarray(onsetIndex(x), x.length - onsetIndex(x.slice().reverse()));
+}
+
 export function scaled(x: Float32Array, gain: number): Float32Array {
   return x.map((v) => v * gain);
 }
@@ -96,7 +106,7 @@ export function fixtureBeds(prefix: string): Beds {
  * `seconds` of noise with RMS 1000 (scaled by the caller). Babble is made of the interruption
  * clips of the set being run (`beds`), so held-out runs never hear tuning voices.
  */
-export function noise(kind: NoiseKind, seconds: number, r: () => number, beds: Beds = fixtureBeds('interrupt-')): Float32Array {
+export function noise(kind: NoiseKind, seconds: number, r: () => number, beds?: Beds): Float32Array {
   const n = Math.round(seconds * RATE);
   const g = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   let out = new Float32Array(n);
@@ -133,7 +143,7 @@ export function noise(kind: NoiseKind, seconds: number, r: () => number, beds: B
     }
   } else if (kind === 'babble') {
     // Six talkers from the interruption clips, at random offsets, summed.
-    const clips = beds.babble.map(load);
+    const clips = (beds ?? fixtureBeds('interrupt-')).babble.map(load);
     for (let t = 0; t < 6; t++) {
       const c = clips[Math.floor(r() * clips.length)]!;
       let off = Math.floor(r() * c.length);
@@ -142,9 +152,10 @@ export function noise(kind: NoiseKind, seconds: number, r: () => number, beds: B
         off = (off + 1) % c.length;
       }
     }
-  } else if (beds.music.length > 0) {
-    // A stretch of a recording, from anywhere in it (wrapping round at its end).
-    const m = load(beds.music[Math.floor(r() * beds.music.length)]!);
+  } else if (beds !== undefined && beds.music.length > 0) {
+    // A stretch of a recording, from anywhere in its music (wrapping round at its end): not in the
+    // seconds of near-silence a track begins or ends with, which the RMS below would make a hiss.
+    const m = sound(load(beds.music[Math.floor(r() * beds.music.length)]!));
     let off = Math.floor(r() * m.length);
     for (let i = 0; i < n; i++) {
       out[i] = m[off]!;

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { load, onsetIndex, RATE, type Beds } from './signals.js';
+import { RATE, read, sound, type Beds } from './signals.js';
 
 /**
  * The `real` split: human voices and recorded music, which no tuning has heard (every other split's
@@ -12,57 +12,58 @@ import { load, onsetIndex, RATE, type Beds } from './signals.js';
  *   - Asterisk's music on hold (asterisk-moh-opsound-wav: five tracks from opsound.org) as the music bed.
  * Everything else is the held-out split's (main.ts): a seed draws the same trials with other callers.
  */
+
 /** the prompts' root (a clip is named from there in the bench's lines) */
 export const SOUNDS = '/usr/share/asterisk/sounds/';
-const MOH = '/usr/share/asterisk/moh';
-/** the prompt sets: each language's own words and its digits */
-const DIRS = ['en', 'es', 'fr'].flatMap((lang) => [`${SOUNDS}${lang}/`, `${SOUNDS}${lang}/digits/`]);
+const MOH = '/usr/share/asterisk/moh/';
+/**
+ * Each voice's own directory, where its `-wav` package puts it (the `en`, `es`, `fr` links are the
+ * alternatives of other packages, which apt need not install), with its digits.
+ */
+const VOICES = ['en_US_f_Allison', 'es_MX_f_Allison', 'fr_CA_f_June'];
+const DIRS = VOICES.flatMap((v) => [`${SOUNDS}${v}/`, `${SOUNDS}${v}/digits/`]);
 export const DEBIAN_PACKAGES =
   'asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav asterisk-moh-opsound-wav';
 
 /** No speech: tones and a sound effect (the sets' own transcripts, core-sounds-*.txt, bracket them). */
 const NOT_SPEECH = new Set(['ascending-2tone', 'descending-2tone', 'beep', 'beeperr', 'confbridge-join', 'confbridge-leave', 'tt-monkeys']);
-/** Seconds of speech an interruption has: the span of the fixture splits' interruptions (2.0–4.3 s). */
+/** Seconds of speech an interruption has: those of the fixture splits (2.0–4.3 s), a little wider. */
 const INTERRUPTION_S = [2, 5] as const;
 /**
- * Seconds of speech a short utterance has: a backchannel's ("uh-huh", "yeah", "okay"; 40 of the fixture
- * splits' 44 are 0.21–0.6 s). Up to 0.75 s, their longest, 102 of the words chosen were longer than
- * shortUtteranceMs, and were cleared as designed (bench/README.md, forty-fourth pass).
+ * Seconds of speech a backchannel has ("uh-huh", "yeah", "okay"; 40 of the fixture splits' 44 are
+ * 0.21–0.6 s). Longer words outlast `shortUtteranceMs` (650 ms), and are cleared as designed.
  */
-const SHORT_S = [0.2, 0.6] as const;
+const BACKCHANNEL_S = [0.2, 0.6] as const;
 
-export interface DebianVoices {
-  interrupts: string[];
-  shorts: string[];
+export interface RealSplit {
+  /** the callers' clips (paths) */
+  interruptions: string[];
+  backchannels: string[];
   beds: Beds;
 }
 
-/** The real split's clips (paths), or an error saying which Debian packages to install. */
-export function debianVoices(): DebianVoices {
-  // (as WAV: the GSM packages fill the same directories)
+/** The real split's clips, or an error saying which Debian packages to install. */
+export function realSplit(): RealSplit {
+  // as WAV: the GSM packages, which apt may pick for a dependency, fill directories of their own
   const missing = [...DIRS, MOH].filter((d) => !existsSync(d) || !readdirSync(d).some((f) => f.endsWith('.wav')));
   if (missing.length > 0)
     throw new Error(
       `--split real reads Debian's Asterisk prompts and music on hold: apt-get install ${DEBIAN_PACKAGES} (no WAV in ${missing[0]})`,
     );
-  const interrupts: string[] = [];
-  const shorts: string[] = [];
+  const interruptions: string[] = [];
+  const backchannels: string[] = [];
   for (const dir of DIRS) {
     for (const f of readdirSync(dir).sort()) {
       if (!f.endsWith('.wav') || NOT_SPEECH.has(f.slice(0, -4))) continue;
-      const s = speechSeconds(load(dir + f));
-      if (s >= INTERRUPTION_S[0] && s <= INTERRUPTION_S[1]) interrupts.push(dir + f);
-      else if (s >= SHORT_S[0] && s <= SHORT_S[1]) shorts.push(dir + f);
+      // (read, not loaded: most are neither, and would stay in load's cache for the run)
+      const s = sound(read(dir + f)).length / RATE;
+      if (s >= INTERRUPTION_S[0] && s <= INTERRUPTION_S[1]) interruptions.push(dir + f);
+      else if (s >= BACKCHANNEL_S[0] && s <= BACKCHANNEL_S[1]) backchannels.push(dir + f);
     }
   }
   const music = readdirSync(MOH)
     .filter((f) => f.endsWith('.wav'))
     .sort()
-    .map((f) => `${MOH}/${f}`);
-  return { interrupts, shorts, beds: { babble: interrupts, music } };
-}
-
-/** From the first 10 ms frame within 25 dB of the loudest to the last one (signals.ts onsetIndex), s. */
-function speechSeconds(x: Float32Array): number {
-  return (x.length - onsetIndex(x) - onsetIndex(x.slice().reverse())) / RATE;
+    .map((f) => MOH + f);
+  return { interruptions, backchannels, beds: { babble: interruptions, music } };
 }
