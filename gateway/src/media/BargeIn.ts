@@ -55,7 +55,7 @@ export interface BargeInOptions {
   sileroThreshold: number;
   /** dB the agent's playout is lowered by on early evidence (0: no ducking) */
   duckDb: number;
-  /** ms of caller speech before ducking (a chunk with clear evidence counts twice: Interruption.ts) */
+  /** ms of caller speech before ducking (a chunk well over every margin counts twice: Interruption.ts) */
   duckMs: number;
   /**
    * ms from its onset before an utterance can clear (pauses up to gapMs bridged): shorter ones (a

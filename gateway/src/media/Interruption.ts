@@ -3,7 +3,6 @@ import {
   BACKGROUND_QUANTILE,
   HOLD_NOISE_DB,
   SPEECH_SHARE,
-  CLEAR_P,
   CLEAR_DB,
   SURE_P,
   SURE_ECHO_MARGIN_DB,
@@ -26,7 +25,7 @@ import {
  *
  * While the agent is audible, an utterance of the caller (pauses up to `gapMs` bridged; one under
  * way when the agent starts a turn, after `gapMs` or more of silence, is taken as beginning then)
- *   - with `duckMs` of speech (a chunk with clear evidence counts twice) → duck: the agent's
+ *   - with `duckMs` of speech (a chunk well over every margin counts twice) → duck: the agent's
  *     playout drops by duckDb at once (`barge_in_suspected`);
  *   - still speaking `shortUtteranceMs` after its onset (`minSpeechMs` of speech), not trailing
  *     off (CONFIRM_SPAN_DB), on a chunk `noiseMarginDb` over the background → confirm: barge-in;
@@ -204,7 +203,7 @@ export class InterruptionDetector {
       }
       this.#peakDb = Math.max(this.#peakDb, levelDb);
       this.#speechMs += chunkMs;
-      this.#duckEvidenceMs += p >= CLEAR_P && headroom >= CLEAR_DB ? 2 * chunkMs : chunkMs;
+      this.#duckEvidenceMs += headroom >= CLEAR_DB ? 2 * chunkMs : chunkMs;
       this.#lastSpeech = endMs;
     } else if (this.#run && endMs - this.#lastSpeech > o.gapMs) {
       this.#end();

@@ -24,12 +24,13 @@ export const HOLD_NOISE_DB = 4;
  */
 export const SPEECH_SHARE = 0.35;
 /**
- * A chunk with clear evidence counts twice towards `duckMs`: the model fairly sure of it
- * (probability at least CLEAR_P) and its level CLEAR_DB (dB) over every margin it must clear, as
- * an interruption's first syllables often are and residual echo or background seldom: a clear
- * onset ducks one chunk (32 ms) sooner (tune split, bench/README.md: duck p50 6–19 ms sooner).
+ * A speech chunk with clear evidence counts twice towards `duckMs`: its level CLEAR_DB (dB) over
+ * every margin it must clear, as an interruption's first syllables often are and residual echo or
+ * background seldom, so a clear onset ducks one chunk (32 ms) sooner. How sure the model is does not
+ * matter beyond its threshold: asking p ≥ 0.8 as well (fourth pass) held the duck back on human
+ * voices, which the model is sure of later than espeak's (tune split: duck p50 8–21 ms sooner with
+ * 2 more false ducks in 17; bench/README.md, forty-fourth pass).
  */
-export const CLEAR_P = 0.8;
 export const CLEAR_DB = 3;
 /**
  * A chunk the model is sure of (probability ≥ SURE_P) need only reach the predicted echo, not
