@@ -22,7 +22,7 @@ describe.skipIf(!INSTALLED)("bench:bargein's real split", () => {
     const { interruptions, backchannels, beds } = split!;
     const i = named(interruptions);
     const b = named(backchannels);
-    // "I'm sorry I did not understand your response." (2.9 s of speech); "Please enter the conference pin number."
+    // "I'm sorry I did not understand your response."; "Please enter the conference pin number." (in Spanish)
     expect(i.has('en_US_f_Allison/vm-sorry.wav')).toBe(true);
     expect(i.has('es_MX_f_Allison/conf-getpin.wav')).toBe(true);
     expect(b.has('en_US_f_Allison/hello.wav')).toBe(true);
