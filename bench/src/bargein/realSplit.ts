@@ -20,7 +20,7 @@ const MOH = '/usr/share/asterisk/moh/';
  * Each voice's own directory, where its `-wav` package puts it (the `en`, `es`, `fr` links are the
  * alternatives of other packages, which apt need not install), with its digits.
  */
-const VOICES = ['en_US_f_Allison', 'es_MX_f_Allison', 'fr_CA_f_June'];
+export const VOICES = ['en_US_f_Allison', 'es_MX_f_Allison', 'fr_CA_f_June'];
 const DIRS = VOICES.flatMap((v) => [`${SOUNDS}${v}/`, `${SOUNDS}${v}/digits/`]);
 export const DEBIAN_PACKAGES =
   'asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav asterisk-moh-opsound-wav';
@@ -45,25 +45,29 @@ export interface RealSplit {
 /** The real split's clips, or an error saying which Debian packages to install. */
 export function realSplit(): RealSplit {
   // as WAV: the GSM packages, which apt may pick for a dependency, fill directories of their own
-  const missing = [...DIRS, MOH].filter((d) => !existsSync(d) || !readdirSync(d).some((f) => f.endsWith('.wav')));
-  if (missing.length > 0)
+  const wavs = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.wav'))
+          .sort()
+      : [];
+  const listed = [...DIRS, MOH].map((dir) => ({ dir, files: wavs(dir) }));
+  const missing = listed.find((d) => d.files.length === 0);
+  if (missing !== undefined)
     throw new Error(
-      `--split real reads Debian's Asterisk prompts and music on hold: apt-get install ${DEBIAN_PACKAGES} (no WAV in ${missing[0]})`,
+      `--split real reads Debian's Asterisk prompts and music on hold: apt-get install ${DEBIAN_PACKAGES} (no WAV in ${missing.dir})`,
     );
   const interruptions: string[] = [];
   const backchannels: string[] = [];
-  for (const dir of DIRS) {
-    for (const f of readdirSync(dir).sort()) {
-      if (!f.endsWith('.wav') || NOT_SPEECH.has(f.slice(0, -4))) continue;
+  for (const { dir, files } of listed.slice(0, DIRS.length)) {
+    for (const f of files) {
+      if (NOT_SPEECH.has(f.slice(0, -4))) continue;
       // (read, not loaded: most are neither, and would stay in load's cache for the run)
       const s = sound(read(dir + f)).length / RATE;
       if (s >= INTERRUPTION_S[0] && s <= INTERRUPTION_S[1]) interruptions.push(dir + f);
       else if (s >= BACKCHANNEL_S[0] && s <= BACKCHANNEL_S[1]) backchannels.push(dir + f);
     }
   }
-  const music = readdirSync(MOH)
-    .filter((f) => f.endsWith('.wav'))
-    .sort()
-    .map((f) => MOH + f);
+  const music = listed.at(-1)!.files.map((f) => MOH + f);
   return { interruptions, backchannels, beds: { babble: interruptions, music } };
 }
