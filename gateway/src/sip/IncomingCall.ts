@@ -46,13 +46,16 @@ export class IncomingCall {
   onCancel: (() => void) | undefined;
   readonly #tx: ServerTransaction;
   readonly #core: CallCore;
+  /** The caller's Contact URI, checked by the user agent (400 otherwise): nothing may throw once the 200 is out. */
+  readonly #remoteTarget: string;
   readonly #toTag = rand();
   #state: 'pending' | 'answered' | 'rejected' | 'cancelled' = 'pending';
 
   /** @private The user agent creates these. */
-  constructor(core: CallCore, tx: ServerTransaction) {
+  constructor(core: CallCore, tx: ServerTransaction, remoteTarget: string) {
     this.#core = core;
     this.#tx = tx;
+    this.#remoteTarget = remoteTarget;
     this.request = tx.request;
     this.remote = tx.remote;
     this.callId = callIdOf(tx.request);
@@ -102,9 +105,6 @@ export class IncomingCall {
       throw new SipError(this.#state === 'cancelled' ? 'SIP_CANCELLED' : 'SIP_INVALID_STATE', `call is ${this.#state}`);
     }
     const req = this.request;
-    const contact = req.headers.get('contact');
-    // Checked by the user agent (400 otherwise): nothing may throw once the 200 is out.
-    const remoteTarget = contact === undefined ? req.uri : parseNameAddr(contact).uri;
     this.#state = 'answered';
     const res = this.#tx.reply(200, {
       toTag: this.#toTag,
@@ -121,7 +121,7 @@ export class IncomingCall {
       remoteTag: tagOf(req, 'from') ?? '',
       localHeader: `${req.headers.get('to') ?? ''};tag=${this.#toTag}`,
       remoteHeader: req.headers.get('from') ?? '',
-      remoteTarget,
+      remoteTarget: this.#remoteTarget,
       routeSet: [...req.headers.getAll('record-route')],
       protocol: this.remote.protocol,
       localCSeq: 0,

@@ -2,7 +2,7 @@ import { Dialog } from './dialog.js';
 import type { DialogCore } from './dialog.js';
 import { answerChallenge, authHeaderNames } from './digest.js';
 import { SipError } from './errors.js';
-import { callIdOf, createRequest, cseqOf, parseNameAddr, SipHeaders, tagOf } from './message.js';
+import { callIdOf, createRequest, cseqOf, parseNameAddr, remoteTargetOf, SipHeaders, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED } from './methods.js';
 import type { Timers } from './timers.js';
@@ -141,9 +141,13 @@ export class OutgoingCalls {
     }
   }
 
-  /** ACK for a 2xx (RFC 3261 §13.2.2.4) and the UAC's dialog (§12.1.2). */
+  /**
+   * ACK for a 2xx (RFC 3261 §13.2.2.4) and the UAC's dialog (§12.1.2). A 2xx whose Contact names
+   * nowhere to send is still ACKed (every 2xx must be, or the callee sends it for 64·T1), to the
+   * request URI, then hung up: throws SIP_MALFORMED.
+   */
   #acknowledge(invite: SipRequest, res: SipResponse, dest: Remote): Dialog {
-    const contact = res.headers.get('contact');
+    const remoteTarget = remoteTargetOf(res, invite.uri);
     const routeSet = [...res.headers.getAll('record-route')].reverse();
     const dialog = new Dialog(this.#core, {
       role: 'uac',
@@ -152,7 +156,7 @@ export class OutgoingCalls {
       remoteTag: tagOf(res, 'to') ?? '',
       localHeader: invite.headers.get('from') ?? '',
       remoteHeader: res.headers.get('to') ?? '',
-      remoteTarget: contact === undefined ? invite.uri : parseNameAddr(contact).uri,
+      remoteTarget: remoteTarget ?? invite.uri,
       routeSet,
       protocol: dest.protocol,
       localCSeq: cseqOf(invite).seq,
@@ -177,6 +181,10 @@ export class OutgoingCalls {
     const key = `${dialog.callId} ${cseqOf(invite).seq}`;
     this.#sentAcks.set(key, { ack, dest: ackDest });
     this.#core.uaTimers.after(64 * this.#core.timers.t1, () => this.#sentAcks.delete(key));
+    if (remoteTarget === undefined) {
+      void dialog.bye().catch(() => undefined);
+      throw new SipError('SIP_MALFORMED', `2xx Contact names no sip: or sips: URI: ${res.headers.get('contact') ?? ''}`);
+    }
     return dialog;
   }
 

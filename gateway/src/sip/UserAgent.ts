@@ -6,7 +6,7 @@ import { SipError } from './errors.js';
 import type { SipErrorCode } from './errors.js';
 import { IncomingCall } from './IncomingCall.js';
 import type { CallCore } from './IncomingCall.js';
-import { callIdOf, cseqOf, parseNameAddr, tagOf } from './message.js';
+import { callIdOf, cseqOf, remoteTargetOf, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED, KNOWN } from './methods.js';
 import { OutgoingCalls } from './OutgoingCalls.js';
@@ -233,11 +233,11 @@ export class UserAgent {
     } catch {
       return void tx.reply(416, { reason: 'Unsupported URI Scheme' });
     }
-    const contact = req.headers.get('contact');
-    if (contact !== undefined && !isSipContact(contact)) return void tx.reply(400, { reason: 'Bad Contact' });
+    const remoteTarget = remoteTargetOf(req, req.uri);
+    if (remoteTarget === undefined) return void tx.reply(400, { reason: 'Bad Contact' });
     const handler = this.#opts.onInvite;
     if (handler === undefined) return void tx.reply(480);
-    const call = new IncomingCall(this.#core, tx);
+    const call = new IncomingCall(this.#core, tx, remoteTarget);
     this.#calls.set(tx, call);
     // The entry only serves CANCEL matching; the transaction outlives the decision by 64·T1 at most.
     this.#timers.after(64 * this.#layer.timers.t1 + 1000, () => this.#calls.delete(tx));
@@ -270,14 +270,5 @@ export class UserAgent {
     this.#calls.clear();
     this.#outgoing.clear();
     await this.#transport.close();
-  }
-}
-
-/** A Contact naming a sip: or sips: URI (RFC 3261 §8.1.1.8): the dialog's remote target (§12.1.1). */
-function isSipContact(value: string): boolean {
-  try {
-    return parseUri(parseNameAddr(value).uri).scheme !== 'tel';
-  } catch {
-    return false;
   }
 }

@@ -1,6 +1,6 @@
 import { parseDtmfRelay } from './dtmfRelay.js';
 import { SipError } from './errors.js';
-import { createRequest, cseqOf, parseNameAddr, SipHeaders } from './message.js';
+import { createRequest, cseqOf, parseNameAddr, remoteTargetOf, SipHeaders } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import type { ServerTransaction, TimerConfig } from './transaction.js';
 import type { Remote, SipProtocol } from './transport.js';
@@ -226,9 +226,9 @@ export class Dialog {
   }
 
   async #reoffer(req: SipRequest, tx: ServerTransaction): Promise<void> {
-    const contact = req.headers.get('contact');
-    // A target refresh (RFC 3261 §12.2.2): the peer may have moved.
-    if (contact !== undefined) this.#remoteTarget = parseNameAddr(contact).uri;
+    const target = remoteTargetOf(req, this.#remoteTarget); // a target refresh (RFC 3261 §12.2.2): the peer may have moved
+    if (target === undefined) return void tx.reply(400, { reason: 'Bad Contact' });
+    this.#remoteTarget = target;
     const offer = req.body.toString('utf8');
     let answer: string | null = this.#localSdp;
     if (offer !== '') {

@@ -1,5 +1,6 @@
 import { SipHeaders } from './headers.js';
 import { parseNameAddr } from './headerValues.js';
+import { parseUri } from './uri.js';
 
 /**
  * SIP messages (RFC 3261 §7): the request and response shapes and how this core builds them.
@@ -97,4 +98,20 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
   const recordRoute = req.headers.getAll('record-route');
   if (req.method === 'INVITE' && status > 100 && status < 300 && recordRoute.length > 0) headers.set('record-route', recordRoute);
   return { type: 'response', status, reason: reason ?? REASONS[status] ?? 'Unknown', headers, body: Buffer.alloc(0) };
+}
+
+/**
+ * The dialog's remote target from a message's Contact (RFC 3261 §12.1.1, §12.1.2; a target refresh,
+ * §12.2.2): its URI; `fallback` when there is no Contact; undefined when the Contact does not parse or
+ * names no sip: or sips: URI (§8.1.1.8), as a tel: URI does: nothing could be sent there.
+ */
+export function remoteTargetOf(msg: SipMessage, fallback: string): string | undefined {
+  const contact = msg.headers.get('contact');
+  if (contact === undefined) return fallback;
+  try {
+    const { uri } = parseNameAddr(contact);
+    return parseUri(uri).scheme === 'tel' ? undefined : uri;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Dialog } from '../../../gateway/src/sip/dialog.js';
 import { SipError } from '../../../gateway/src/sip/errors.js';
-import { cseqOf, parseVia, tagOf } from '../../../gateway/src/sip/message.js';
+import { createResponse, cseqOf, parseVia, serialize, tagOf } from '../../../gateway/src/sip/message.js';
 import type { SipMessage, SipRequest, SipResponse } from '../../../gateway/src/sip/message.js';
 import { answerOffer, createOffer } from '../../../gateway/src/sip/sdp.js';
 import type { SipProtocol } from '../../../gateway/src/sip/transport.js';
@@ -201,6 +201,56 @@ describe('UserAgent on loopback', () => {
     expect((await answered)!.state).toBe('terminated');
     expect(byes).toBe(1);
     expect(ua.dialogCount).toBe(0);
+  });
+
+  it('answers 400 to a re-INVITE whose Contact is no SIP URI and keeps the remote target: its BYE still reaches the caller', async () => {
+    let answered: Promise<Dialog> | undefined;
+    const ua = await agent({
+      onInvite: (call) => {
+        answered = call.answer(answerOffer(call.offer, { address: '127.0.0.1', port: 40000 })!.sdp);
+      },
+    });
+    const port = ua.addresses[0]!.port;
+    const p = await peer();
+    p.send(request('INVITE', p, { callId: 'refresh', body: OFFER }), port);
+    const toTag = tagOf(await p.next(isStatus(200, 'INVITE')), 'to')!;
+    p.send(request('ACK', p, { callId: 'refresh', toTag }), port);
+    const dialog = await answered!;
+    // A target refresh (RFC 3261 §12.2.2) to a URI we cannot send to is refused, not taken.
+    const badContacts = ['<sip:caller@127.0.0.1', 'tel:+14155550123'];
+    badContacts.forEach((contact, i) =>
+      p.send(request('INVITE', p, { callId: 'refresh', toTag, cseq: 2 + i, contact, body: OFFER }), port),
+    );
+    for (const i of badContacts.keys()) {
+      const bad = await p.next((m) => isStatus(400, 'INVITE')(m) && cseqOf(m).seq === 2 + i);
+      expect((bad as SipResponse).reason).toBe('Bad Contact');
+    }
+    expect(dialog.remoteTarget).toBe(`sip:caller@127.0.0.1:${p.port}`);
+    const hungUp = dialog.bye();
+    const bye = (await p.next((m) => m.type === 'request' && m.method === 'BYE')) as SipRequest;
+    expect(bye.uri).toBe(`sip:caller@127.0.0.1:${p.port}`);
+    p.send(serialize(createResponse(bye, 200)).toString('latin1'), port);
+    await hungUp;
+  });
+
+  it('ACKs a 2xx whose Contact is no SIP URI, hangs it up and rejects SIP_MALFORMED (RFC 3261 §13.2.2.4)', async () => {
+    const callee = await peer();
+    const caller = await agent();
+    const dialled = caller.invite(`sip:+1@127.0.0.1:${callee.port}`, OFFER, { from: 'sip:a@127.0.0.1' });
+    const outcome = dialled.catch((err: unknown) => err);
+    const invite = (await callee.next((m) => m.type === 'request' && m.method === 'INVITE')) as SipRequest;
+    const ok = createResponse(invite, 200, undefined, 'callee1');
+    ok.headers.set('contact', 'tel:+14155550123').set('content-type', 'application/sdp');
+    ok.body = Buffer.from(answerOffer(OFFER, { address: '127.0.0.1', port: 40000 })!.sdp);
+    callee.send(serialize(ok).toString('latin1'), caller.addresses[0]!.port);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(SipError);
+    expect((err as SipError).code).toBe('SIP_MALFORMED');
+    // The ACK and the BYE go where the INVITE went: the request URI stands in for the Contact.
+    const ack = (await callee.next((m) => m.type === 'request' && m.method === 'ACK')) as SipRequest;
+    const bye = (await callee.next((m) => m.type === 'request' && m.method === 'BYE')) as SipRequest;
+    expect([ack.uri, bye.uri]).toEqual([invite.uri, invite.uri]);
+    expect(caller.dialogCount).toBe(0);
   });
 
   it('ACKs a 2xx and makes its dialog in the tick it is read: a BYE in the same TCP write as the 200 finds the dialog (200, not 481)', async () => {
