@@ -2,7 +2,7 @@ import { Dialog } from './dialog.js';
 import type { DialogCore } from './dialog.js';
 import { answerChallenge, authHeaderNames } from './digest.js';
 import { SipError } from './errors.js';
-import { callIdOf, createRequest, cseqOf, parseNameAddr, remoteTargetOf, SipHeaders, tagOf } from './message.js';
+import { callIdOf, createRequest, cseqOf, parseNameAddr, remoteTargetOf, sendableUri, SipHeaders, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED } from './methods.js';
 import type { Timers } from './timers.js';
@@ -142,13 +142,15 @@ export class OutgoingCalls {
   }
 
   /**
-   * ACK for a 2xx (RFC 3261 §13.2.2.4) and the UAC's dialog (§12.1.2). A 2xx whose Contact names
-   * nowhere to send is still ACKed (every 2xx must be, or the callee sends it for 64·T1), to the
-   * request URI, then hung up: throws SIP_MALFORMED.
+   * ACK for a 2xx (RFC 3261 §13.2.2.4) and the UAC's dialog (§12.1.2). A 2xx whose Contact or first
+   * route names nowhere to send is still ACKed (every 2xx must be, or the callee sends it for 64·T1),
+   * to the request URI or past the route, then hung up: throws SIP_MALFORMED.
    */
   #acknowledge(invite: SipRequest, res: SipResponse, dest: Remote): Dialog {
     const remoteTarget = remoteTargetOf(res, invite.uri);
-    const routeSet = [...res.headers.getAll('record-route')].reverse();
+    const recorded = [...res.headers.getAll('record-route')].reverse();
+    const routable = recorded.length === 0 || sendableUri(recorded[0]!) !== undefined;
+    const routeSet = routable ? recorded : [];
     const dialog = new Dialog(this.#core, {
       role: 'uac',
       callId: callIdOf(invite),
@@ -181,9 +183,10 @@ export class OutgoingCalls {
     const key = `${dialog.callId} ${cseqOf(invite).seq}`;
     this.#sentAcks.set(key, { ack, dest: ackDest });
     this.#core.uaTimers.after(64 * this.#core.timers.t1, () => this.#sentAcks.delete(key));
-    if (remoteTarget === undefined) {
+    if (remoteTarget === undefined || !routable) {
       void dialog.bye().catch(() => undefined);
-      throw new SipError('SIP_MALFORMED', `2xx Contact names no sip: or sips: URI: ${res.headers.get('contact') ?? ''}`);
+      const what = routable ? `Contact ${res.headers.get('contact') ?? ''}` : `Record-Route ${recorded[0] ?? ''}`;
+      throw new SipError('SIP_MALFORMED', `the 2xx's ${what} names no sip: or sips: URI`);
     }
     return dialog;
   }

@@ -6,7 +6,7 @@ import { SipError } from './errors.js';
 import type { SipErrorCode } from './errors.js';
 import { IncomingCall } from './IncomingCall.js';
 import type { CallCore } from './IncomingCall.js';
-import { callIdOf, cseqOf, remoteTargetOf, tagOf } from './message.js';
+import { callIdOf, cseqOf, remoteTargetOf, sendableUri, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED, KNOWN } from './methods.js';
 import { OutgoingCalls } from './OutgoingCalls.js';
@@ -235,6 +235,9 @@ export class UserAgent {
     }
     const remoteTarget = remoteTargetOf(req, req.uri);
     if (remoteTarget === undefined) return void tx.reply(400, { reason: 'Bad Contact' });
+    // The first Record-Route entry is where our in-dialog requests will go (RFC 3261 §12.1.1, §12.2.1.1).
+    const firstHop = req.headers.getAll('record-route')[0];
+    if (firstHop !== undefined && sendableUri(firstHop) === undefined) return void tx.reply(400, { reason: 'Bad Record-Route' });
     const handler = this.#opts.onInvite;
     if (handler === undefined) return void tx.reply(480);
     const call = new IncomingCall(this.#core, tx, remoteTarget);

@@ -101,17 +101,23 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
 }
 
 /**
- * The dialog's remote target from a message's Contact (RFC 3261 §12.1.1, §12.1.2; a target refresh,
- * §12.2.2): its URI; `fallback` when there is no Contact; undefined when the Contact does not parse or
- * names no sip: or sips: URI (§8.1.1.8), as a tel: URI does: nothing could be sent there.
+ * The URI of a name-addr (a Contact, a Record-Route entry) if a request can be sent to it: undefined
+ * when it does not parse or names no sip: or sips: URI (RFC 3261 §8.1.1.8), as a tel: URI does.
  */
-export function remoteTargetOf(msg: SipMessage, fallback: string): string | undefined {
-  const contact = msg.headers.get('contact');
-  if (contact === undefined) return fallback;
+export function sendableUri(nameAddr: string): string | undefined {
   try {
-    const { uri } = parseNameAddr(contact);
+    const { uri } = parseNameAddr(nameAddr);
     return parseUri(uri).scheme === 'tel' ? undefined : uri;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The dialog's remote target from a message's Contact (RFC 3261 §12.1.1, §12.1.2; a target refresh,
+ * §12.2.2): `fallback` when there is no Contact; undefined when nothing could be sent to it.
+ */
+export function remoteTargetOf(msg: SipMessage, fallback: string): string | undefined {
+  const contact = msg.headers.get('contact');
+  return contact === undefined ? fallback : sendableUri(contact);
 }

@@ -37,7 +37,7 @@ async function peer(): Promise<RawPeer> {
 function request(
   method: string,
   p: RawPeer,
-  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string; contact?: string } = {},
+  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string; contact?: string; recordRoute?: string } = {},
 ): string {
   const body = opts.body ?? '';
   return [
@@ -49,6 +49,7 @@ function request(
     `Call-ID: ${opts.callId ?? Math.random().toString(36).slice(2)}`,
     `CSeq: ${opts.cseq ?? 1} ${method}`,
     `Contact: ${opts.contact ?? `<sip:caller@127.0.0.1:${p.port}>`}`,
+    ...(opts.recordRoute === undefined ? [] : [`Record-Route: ${opts.recordRoute}`]),
     ...(body === '' ? [] : ['Content-Type: application/sdp']),
     `Content-Length: ${Buffer.byteLength(body)}`,
     '',
@@ -62,7 +63,7 @@ const isStatus =
     m.type === 'response' && m.status === status && (method === undefined || cseqOf(m).method === method);
 
 describe('UserAgent on loopback', () => {
-  it('answers 501, 405 with Allow, 481, OPTIONS 503, 400 to an INVITE whose Contact is no SIP URI, and survives garbage (counted)', async () => {
+  it('answers 501, 405 with Allow, 481, OPTIONS 503, 400 to an INVITE whose Contact or Record-Route is no SIP URI, and survives garbage (counted)', async () => {
     const drops: string[] = [];
     const ua = await agent({ onOptions: () => 503, onDrop: (r) => drops.push(r) });
     const port = ua.addresses[0]!.port;
@@ -88,6 +89,10 @@ describe('UserAgent on loopback', () => {
       const bad = await p.next((m) => isStatus(400, 'INVITE')(m) && m.headers.get('call-id') === `bad-contact-${i}`);
       expect((bad as SipResponse).reason).toBe('Bad Contact');
     }
+    // Where our BYE would go first (RFC 3261 §12.2.1.1): a proxy's Record-Route we cannot send to.
+    p.send(request('INVITE', p, { callId: 'bad-route', recordRoute: '<tel:+14155550123;lr>', body: OFFER }), port);
+    const badRoute = await p.next((m) => isStatus(400, 'INVITE')(m) && m.headers.get('call-id') === 'bad-route');
+    expect((badRoute as SipResponse).reason).toBe('Bad Record-Route');
     expect(drops).toEqual(['SIP_MALFORMED']);
   });
 
@@ -233,25 +238,33 @@ describe('UserAgent on loopback', () => {
     await hungUp;
   });
 
-  it('ACKs a 2xx whose Contact is no SIP URI, hangs it up and rejects SIP_MALFORMED (RFC 3261 §13.2.2.4)', async () => {
-    const callee = await peer();
-    const caller = await agent();
-    const dialled = caller.invite(`sip:+1@127.0.0.1:${callee.port}`, OFFER, { from: 'sip:a@127.0.0.1' });
-    const outcome = dialled.catch((err: unknown) => err);
-    const invite = (await callee.next((m) => m.type === 'request' && m.method === 'INVITE')) as SipRequest;
-    const ok = createResponse(invite, 200, undefined, 'callee1');
-    ok.headers.set('contact', 'tel:+14155550123').set('content-type', 'application/sdp');
-    ok.body = Buffer.from(answerOffer(OFFER, { address: '127.0.0.1', port: 40000 })!.sdp);
-    callee.send(serialize(ok).toString('latin1'), caller.addresses[0]!.port);
-    const err = await outcome;
-    expect(err).toBeInstanceOf(SipError);
-    expect((err as SipError).code).toBe('SIP_MALFORMED');
-    // The ACK and the BYE go where the INVITE went: the request URI stands in for the Contact.
-    const ack = (await callee.next((m) => m.type === 'request' && m.method === 'ACK')) as SipRequest;
-    const bye = (await callee.next((m) => m.type === 'request' && m.method === 'BYE')) as SipRequest;
-    expect([ack.uri, bye.uri]).toEqual([invite.uri, invite.uri]);
-    expect(caller.dialogCount).toBe(0);
-  });
+  for (const bad of ['Contact', 'Record-Route'] as const) {
+    it(`ACKs a 2xx whose ${bad} is no SIP URI, hangs it up and rejects SIP_MALFORMED (RFC 3261 §13.2.2.4)`, async () => {
+      const callee = await peer();
+      const caller = await agent();
+      const dialled = caller.invite(`sip:+1@127.0.0.1:${callee.port}`, OFFER, { from: 'sip:a@127.0.0.1' });
+      const outcome = dialled.catch((err: unknown) => err);
+      const invite = (await callee.next((m) => m.type === 'request' && m.method === 'INVITE')) as SipRequest;
+      const ok = createResponse(invite, 200, undefined, 'callee1');
+      const contact = `sip:callee@127.0.0.1:${callee.port}`;
+      ok.headers.set('contact', bad === 'Contact' ? 'tel:+14155550123' : `<${contact}>`).set('content-type', 'application/sdp');
+      if (bad === 'Record-Route') ok.headers.set('record-route', '<tel:+14155550123;lr>');
+      ok.body = Buffer.from(answerOffer(OFFER, { address: '127.0.0.1', port: 40000 })!.sdp);
+      callee.send(serialize(ok).toString('latin1'), caller.addresses[0]!.port);
+      const err = await outcome;
+      expect(err).toBeInstanceOf(SipError);
+      expect((err as SipError).code).toBe('SIP_MALFORMED');
+      expect((err as SipError).message).toContain(bad);
+      // The ACK and the BYE go where they can: the request URI stands in for the Contact, the
+      // Contact is sent to straight past the route.
+      const ack = (await callee.next((m) => m.type === 'request' && m.method === 'ACK')) as SipRequest;
+      const bye = (await callee.next((m) => m.type === 'request' && m.method === 'BYE')) as SipRequest;
+      const target = bad === 'Contact' ? invite.uri : contact;
+      expect([ack.uri, bye.uri]).toEqual([target, target]);
+      expect(bye.headers.get('route')).toBeUndefined();
+      expect(caller.dialogCount).toBe(0);
+    });
+  }
 
   it('ACKs a 2xx and makes its dialog in the tick it is read: a BYE in the same TCP write as the 200 finds the dialog (200, not 481)', async () => {
     const callee = await RawPeer.listenTcp();
