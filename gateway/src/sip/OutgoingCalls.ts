@@ -2,7 +2,7 @@ import { Dialog } from './dialog.js';
 import type { DialogCore } from './dialog.js';
 import { answerChallenge, authHeaderNames } from './digest.js';
 import { SipError } from './errors.js';
-import { callIdOf, createRequest, cseqOf, parseNameAddr, remoteTargetOf, sendableUri, SipHeaders, tagOf } from './message.js';
+import { callIdOf, createRequest, cseqOf, remoteTargetOf, sendableUri, SipHeaders, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED } from './methods.js';
 import type { Timers } from './timers.js';
@@ -142,52 +142,58 @@ export class OutgoingCalls {
   }
 
   /**
-   * ACK for a 2xx (RFC 3261 §13.2.2.4) and the UAC's dialog (§12.1.2). A 2xx whose Contact or first
-   * route names nowhere to send is still ACKed (every 2xx must be, or the callee sends it for 64·T1),
-   * to the request URI or past the route, then hung up: throws SIP_MALFORMED.
+   * ACK for a 2xx (RFC 3261 §13.2.2.4) and the UAC's dialog (§12.1.2). A 2xx that names nowhere to
+   * send in-dialog requests (its Contact, or the first hop of its Record-Route, no sip: or sips: URI)
+   * makes no dialog: it is ACKed all the same (every 2xx must be, or the callee sends it for 64·T1),
+   * and hung up with a BYE, both sent where the INVITE went (our choice: the only address known to
+   * reach the callee); then this throws SIP_MALFORMED.
    */
   #acknowledge(invite: SipRequest, res: SipResponse, dest: Remote): Dialog {
     const remoteTarget = remoteTargetOf(res, invite.uri);
-    const recorded = [...res.headers.getAll('record-route')].reverse();
-    const routable = recorded.length === 0 || sendableUri(recorded[0]!) !== undefined;
-    const routeSet = routable ? recorded : [];
+    const routeSet = [...res.headers.getAll('record-route')].reverse();
+    const firstRoute = routeSet[0];
+    const firstHop = firstRoute === undefined ? remoteTarget : sendableUri(firstRoute);
+    const usable = remoteTarget !== undefined && firstHop !== undefined;
+    const callId = callIdOf(invite);
+    const seq = cseqOf(invite).seq;
+    const headers = (cseq: string, to: Remote): SipHeaders => {
+      const h = new SipHeaders().set('via', this.#core.via(to.protocol)).set('max-forwards', '70');
+      h.set('from', invite.headers.get('from') ?? '').set('to', res.headers.get('to') ?? '');
+      return h.set('call-id', callId).set('cseq', cseq);
+    };
+    const ackDest = usable ? uriDestination(firstHop, dest.protocol) : dest;
+    const h = headers(`${seq} ACK`, ackDest);
+    if (usable && routeSet.length > 0) h.set('route', routeSet);
+    for (const k of ['authorization', 'proxy-authorization']) {
+      const v = invite.headers.get(k);
+      if (v !== undefined) h.set(k, v);
+    }
+    const ack = createRequest('ACK', remoteTarget ?? invite.uri, h);
+    this.#core.send(ack, ackDest);
+    const key = `${callId} ${seq}`;
+    this.#sentAcks.set(key, { ack, dest: ackDest });
+    this.#core.uaTimers.after(64 * this.#core.timers.t1, () => this.#sentAcks.delete(key));
+    if (!usable) {
+      this.#core.request(createRequest('BYE', ack.uri, headers(`${seq + 1} BYE`, dest)), dest).catch(() => undefined);
+      const what = remoteTarget === undefined ? `Contact ${res.headers.get('contact') ?? ''}` : `Record-Route ${firstRoute ?? ''}`;
+      throw new SipError('SIP_MALFORMED', `the 2xx's ${what} names no sip: or sips: URI`);
+    }
     const dialog = new Dialog(this.#core, {
       role: 'uac',
-      callId: callIdOf(invite),
+      callId,
       localTag: tagOf(invite, 'from') ?? '',
       remoteTag: tagOf(res, 'to') ?? '',
       localHeader: invite.headers.get('from') ?? '',
       remoteHeader: res.headers.get('to') ?? '',
-      remoteTarget: remoteTarget ?? invite.uri,
+      remoteTarget,
       routeSet,
       protocol: dest.protocol,
-      localCSeq: cseqOf(invite).seq,
+      localCSeq: seq,
       remoteCSeq: 0,
       localSdp: invite.body.toString('utf8'),
       remoteSdp: res.body.toString('utf8'),
     });
     this.#core.register(dialog);
-    const h = new SipHeaders();
-    const first = routeSet[0];
-    const ackDest = uriDestination(first === undefined ? dialog.remoteTarget : parseNameAddr(first).uri, dest.protocol);
-    h.set('via', this.#core.via(ackDest.protocol)).set('max-forwards', '70');
-    h.set('from', invite.headers.get('from') ?? '').set('to', res.headers.get('to') ?? '');
-    h.set('call-id', dialog.callId).set('cseq', `${cseqOf(invite).seq} ACK`);
-    if (routeSet.length > 0) h.set('route', routeSet);
-    for (const k of ['authorization', 'proxy-authorization']) {
-      const v = invite.headers.get(k);
-      if (v !== undefined) h.set(k, v);
-    }
-    const ack = createRequest('ACK', dialog.remoteTarget, h);
-    this.#core.send(ack, ackDest);
-    const key = `${dialog.callId} ${cseqOf(invite).seq}`;
-    this.#sentAcks.set(key, { ack, dest: ackDest });
-    this.#core.uaTimers.after(64 * this.#core.timers.t1, () => this.#sentAcks.delete(key));
-    if (remoteTarget === undefined || !routable) {
-      void dialog.bye().catch(() => undefined);
-      const what = routable ? `Contact ${res.headers.get('contact') ?? ''}` : `Record-Route ${recorded[0] ?? ''}`;
-      throw new SipError('SIP_MALFORMED', `the 2xx's ${what} names no sip: or sips: URI`);
-    }
     return dialog;
   }
 

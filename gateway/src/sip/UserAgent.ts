@@ -6,7 +6,7 @@ import { SipError } from './errors.js';
 import type { SipErrorCode } from './errors.js';
 import { IncomingCall } from './IncomingCall.js';
 import type { CallCore } from './IncomingCall.js';
-import { callIdOf, cseqOf, remoteTargetOf, sendableUri, tagOf } from './message.js';
+import { callIdOf, cseqOf, sendableUri, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED, KNOWN } from './methods.js';
 import { OutgoingCalls } from './OutgoingCalls.js';
@@ -233,7 +233,10 @@ export class UserAgent {
     } catch {
       return void tx.reply(416, { reason: 'Unsupported URI Scheme' });
     }
-    const remoteTarget = remoteTargetOf(req, req.uri);
+    // The dialog's remote target (RFC 3261 §8.1.1.8: an INVITE must name one; §12.1.1).
+    const contact = req.headers.get('contact');
+    if (contact === undefined) return void tx.reply(400, { reason: 'Missing Contact' });
+    const remoteTarget = sendableUri(contact);
     if (remoteTarget === undefined) return void tx.reply(400, { reason: 'Bad Contact' });
     // The first Record-Route entry is where our in-dialog requests will go (RFC 3261 §12.1.1, §12.2.1.1).
     const firstHop = req.headers.getAll('record-route')[0];
@@ -254,7 +257,8 @@ export class UserAgent {
   /**
    * Places a call: INVITE with `offerSdp`, one digest retry on 401/407, ACK on 2xx. Resolves with
    * the dialog (its `remoteSdp` is the answer: read it with sdp.parseAnswer). Rejects SipError:
-   * SIP_REJECTED (status), SIP_TIMEOUT, SIP_CANCELLED (signal aborted), SIP_BAD_URI, SIP_CLOSED.
+   * SIP_REJECTED (status), SIP_TIMEOUT, SIP_CANCELLED (signal aborted), SIP_BAD_URI, SIP_CLOSED,
+   * SIP_MALFORMED (a 2xx naming nowhere to send: ACKed and hung up).
    */
   async invite(target: string, offerSdp: string, opts: InviteOptions): Promise<Dialog> {
     if (this.#closed) throw new SipError('SIP_CLOSED', 'user agent closed');

@@ -102,7 +102,8 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
 
 /**
  * The URI of a name-addr (a Contact, a Record-Route entry) if a request can be sent to it: undefined
- * when it does not parse or names no sip: or sips: URI (RFC 3261 §8.1.1.8), as a tel: URI does.
+ * when it does not parse or names no sip: or sips: URI, as a tel: URI does (RFC 3261 §8.1.1.8 for a
+ * Contact; §12.1.1, §12.1.2 make the Record-Route a route set, whose first entry is a next hop).
  */
 export function sendableUri(nameAddr: string): string | undefined {
   try {

@@ -37,7 +37,7 @@ async function peer(): Promise<RawPeer> {
 function request(
   method: string,
   p: RawPeer,
-  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string; contact?: string; recordRoute?: string } = {},
+  opts: { callId?: string; toTag?: string; cseq?: number; via?: string; body?: string; contact?: string | null; recordRoute?: string } = {},
 ): string {
   const body = opts.body ?? '';
   return [
@@ -48,7 +48,7 @@ function request(
     `To: <sip:+14155550100@127.0.0.1>${opts.toTag === undefined ? '' : `;tag=${opts.toTag}`}`,
     `Call-ID: ${opts.callId ?? Math.random().toString(36).slice(2)}`,
     `CSeq: ${opts.cseq ?? 1} ${method}`,
-    `Contact: ${opts.contact ?? `<sip:caller@127.0.0.1:${p.port}>`}`,
+    ...(opts.contact === null ? [] : [`Contact: ${opts.contact ?? `<sip:caller@127.0.0.1:${p.port}>`}`]),
     ...(opts.recordRoute === undefined ? [] : [`Record-Route: ${opts.recordRoute}`]),
     ...(body === '' ? [] : ['Content-Type: application/sdp']),
     `Content-Length: ${Buffer.byteLength(body)}`,
@@ -63,7 +63,7 @@ const isStatus =
     m.type === 'response' && m.status === status && (method === undefined || cseqOf(m).method === method);
 
 describe('UserAgent on loopback', () => {
-  it('answers 501, 405 with Allow, 481, OPTIONS 503, 400 to an INVITE whose Contact or Record-Route is no SIP URI, and survives garbage (counted)', async () => {
+  it('answers 501, 405, 481, OPTIONS 503, 400 to an INVITE with no usable Contact or first route, survives garbage (counted)', async () => {
     const drops: string[] = [];
     const ua = await agent({ onOptions: () => 503, onDrop: (r) => drops.push(r) });
     const port = ua.addresses[0]!.port;
@@ -74,9 +74,17 @@ describe('UserAgent on loopback', () => {
     p.send(request('BYE', p, { toTag: 'nosuch' }), port);
     // sent-by says 10.9.9.9:5999: the answer must still come back here (RFC 3581 rport).
     p.send(request('OPTIONS', p, { via: 'SIP/2.0/UDP 10.9.9.9:5999;branch=z9hG4bKopt;rport' }), port);
-    // The dialog's remote target (RFC 3261 §8.1.1.8, §12.1.1): checked before anyone answers it.
-    const badContacts = ['<sip:caller@127.0.0.1', 'tel:+14155550123'];
-    badContacts.forEach((contact, i) => p.send(request('INVITE', p, { callId: `bad-contact-${i}`, contact, body: OFFER }), port));
+    // The dialog's remote target (RFC 3261 §8.1.1.8, §12.1.1) and the first hop of its route set
+    // (§12.2.1.1): checked before anyone answers. With no one to answer, a good INVITE gets 480.
+    const invites = [
+      { contact: '<sip:caller@127.0.0.1', status: 400, reason: 'Bad Contact' },
+      { contact: 'tel:+14155550123', status: 400, reason: 'Bad Contact' },
+      { contact: null, status: 400, reason: 'Missing Contact' },
+      { recordRoute: '<tel:+14155550123;lr>', status: 400, reason: 'Bad Record-Route' },
+      // A UAS's route set is the Record-Route in order: the first entry is the next hop.
+      { recordRoute: '<sip:127.0.0.1;lr>, <tel:+14155550123;lr>', status: 480, reason: 'Temporarily Unavailable' },
+    ];
+    invites.forEach((inv, i) => p.send(request('INVITE', p, { callId: `invite-${i}`, body: OFFER, ...inv }), port));
     await p.next(isStatus(501, 'FOO'));
     const allow = await p.next(isStatus(405, 'SUBSCRIBE'));
     expect(allow.headers.getAll('allow')).toContain('INVITE');
@@ -85,14 +93,10 @@ describe('UserAgent on loopback', () => {
     const via = parseVia(opt.headers.get('via')!);
     expect(via.params.get('received')).toBe('127.0.0.1');
     expect(via.params.get('rport')).toBe(String(p.port));
-    for (const i of badContacts.keys()) {
-      const bad = await p.next((m) => isStatus(400, 'INVITE')(m) && m.headers.get('call-id') === `bad-contact-${i}`);
-      expect((bad as SipResponse).reason).toBe('Bad Contact');
+    for (const [i, inv] of invites.entries()) {
+      const answer = await p.next((m) => m.type === 'response' && m.status >= 400 && m.headers.get('call-id') === `invite-${i}`);
+      expect([(answer as SipResponse).status, (answer as SipResponse).reason]).toEqual([inv.status, inv.reason]);
     }
-    // Where our BYE would go first (RFC 3261 §12.2.1.1): a proxy's Record-Route we cannot send to.
-    p.send(request('INVITE', p, { callId: 'bad-route', recordRoute: '<tel:+14155550123;lr>', body: OFFER }), port);
-    const badRoute = await p.next((m) => isStatus(400, 'INVITE')(m) && m.headers.get('call-id') === 'bad-route');
-    expect((badRoute as SipResponse).reason).toBe('Bad Record-Route');
     expect(drops).toEqual(['SIP_MALFORMED']);
   });
 
@@ -222,11 +226,9 @@ describe('UserAgent on loopback', () => {
     p.send(request('ACK', p, { callId: 'refresh', toTag }), port);
     const dialog = await answered!;
     // A target refresh (RFC 3261 §12.2.2) to a URI we cannot send to is refused, not taken.
-    const badContacts = ['<sip:caller@127.0.0.1', 'tel:+14155550123'];
-    badContacts.forEach((contact, i) =>
-      p.send(request('INVITE', p, { callId: 'refresh', toTag, cseq: 2 + i, contact, body: OFFER }), port),
-    );
-    for (const i of badContacts.keys()) {
+    for (const [i, contact] of ['<sip:caller@127.0.0.1', 'tel:+14155550123'].entries()) {
+      // one at a time: over UDP a CSeq overtaken by the next one would get 500
+      p.send(request('INVITE', p, { callId: 'refresh', toTag, cseq: 2 + i, contact, body: OFFER }), port);
       const bad = await p.next((m) => isStatus(400, 'INVITE')(m) && cseqOf(m).seq === 2 + i);
       expect((bad as SipResponse).reason).toBe('Bad Contact');
     }
@@ -239,7 +241,7 @@ describe('UserAgent on loopback', () => {
   });
 
   for (const bad of ['Contact', 'Record-Route'] as const) {
-    it(`ACKs a 2xx whose ${bad} is no SIP URI, hangs it up and rejects SIP_MALFORMED (RFC 3261 §13.2.2.4)`, async () => {
+    it(`ACKs a 2xx whose ${bad} names nowhere to send, hangs it up where the INVITE went, rejects SIP_MALFORMED`, async () => {
       const callee = await peer();
       const caller = await agent();
       const dialled = caller.invite(`sip:+1@127.0.0.1:${callee.port}`, OFFER, { from: 'sip:a@127.0.0.1' });
@@ -248,20 +250,30 @@ describe('UserAgent on loopback', () => {
       const ok = createResponse(invite, 200, undefined, 'callee1');
       const contact = `sip:callee@127.0.0.1:${callee.port}`;
       ok.headers.set('contact', bad === 'Contact' ? 'tel:+14155550123' : `<${contact}>`).set('content-type', 'application/sdp');
-      if (bad === 'Record-Route') ok.headers.set('record-route', '<tel:+14155550123;lr>');
+      // A UAC's route set is the Record-Route reversed (RFC 3261 §12.1.2): its first hop is the tel: URI.
+      if (bad === 'Record-Route') ok.headers.set('record-route', '<sip:proxy.invalid;lr>, <tel:+14155550123;lr>');
       ok.body = Buffer.from(answerOffer(OFFER, { address: '127.0.0.1', port: 40000 })!.sdp);
       callee.send(serialize(ok).toString('latin1'), caller.addresses[0]!.port);
       const err = await outcome;
       expect(err).toBeInstanceOf(SipError);
       expect((err as SipError).code).toBe('SIP_MALFORMED');
       expect((err as SipError).message).toContain(bad);
-      // The ACK and the BYE go where they can: the request URI stands in for the Contact, the
-      // Contact is sent to straight past the route.
-      const ack = (await callee.next((m) => m.type === 'request' && m.method === 'ACK')) as SipRequest;
-      const bye = (await callee.next((m) => m.type === 'request' && m.method === 'BYE')) as SipRequest;
+      // Every 2xx is ACKed (RFC 3261 §13.2.2.4), then the call is ended: both reach the callee where
+      // the INVITE did, with no Route, the ACK first.
+      await callee.next((m) => m.type === 'request' && m.method === 'BYE');
+      const sent = callee.received.filter((m): m is SipRequest => m.type === 'request' && m.method !== 'INVITE');
+      expect(sent.map((m) => m.method)).toEqual(['ACK', 'BYE']);
       const target = bad === 'Contact' ? invite.uri : contact;
-      expect([ack.uri, bye.uri]).toEqual([target, target]);
-      expect(bye.headers.get('route')).toBeUndefined();
+      expect(sent.map((m) => [m.uri, m.headers.get('route')])).toEqual([
+        [target, undefined],
+        [target, undefined],
+      ]);
+      expect(sent.map((m) => m.headers.get('call-id'))).toEqual([invite.headers.get('call-id'), invite.headers.get('call-id')]);
+      expect(caller.dialogCount).toBe(0);
+      // The 2xx again (our ACK lost, say): the same ACK again, and still no dialog.
+      callee.send(serialize(ok).toString('latin1'), caller.addresses[0]!.port);
+      const again = (await callee.next((m) => m.type === 'request' && m.method === 'ACK' && m !== sent[0])) as SipRequest;
+      expect([again.uri, again.headers.get('cseq')]).toEqual([target, sent[0]!.headers.get('cseq')]);
       expect(caller.dialogCount).toBe(0);
     });
   }

@@ -153,13 +153,9 @@ export async function dialOut(ua: UserAgent, h: SipHost, d: SipDial, signal: Abo
     sock.close();
     if (err instanceof SipError) {
       const status = err.status ?? 0;
-      throw new GatewayError(
-        'SIP_CALL_FAILED',
-        `the SIP callee did not answer: ${err.code}${status ? ` ${status}` : ''} (${err.message})`,
-        {
-          status: 502,
-        },
-      );
+      throw new GatewayError('SIP_CALL_FAILED', `the SIP call failed: ${err.code}${status ? ` ${status}` : ''} (${err.message})`, {
+        status: 502,
+      });
     }
     throw err;
   }
