@@ -39,6 +39,7 @@ export interface SetOptions {
   loss: string;
   'loss-burst': string;
   phase: string;
+  'event-at': string;
 }
 
 export function parseOptions(): SetOptions {
@@ -62,6 +63,9 @@ export function parseOptions(): SetOptions {
       'loss-burst': { type: 'string', default: '2' },
       // ms before the gateway's 20 ms tick the phone's packets arrive (a call's own phase)
       phase: { type: 'string', default: '0' },
+      // s after the agent starts over which the caller's sound begins (its clip's leading silence
+      // added): 0-1 puts it where the canceller has not yet measured the line
+      'event-at': { type: 'string', default: '1-4' },
     },
   });
   return values;
@@ -82,6 +86,8 @@ export async function buildSet(values: SetOptions) {
   if (codec === undefined) throw new Error(`--codec is one of ${EDGE_CODECS.join(', ')}`);
   const px = heldout ? 'x-' : '';
   const models = heldout ? G168_HELDOUT : G168_TUNE;
+  const [eventFrom, eventTo] = values['event-at'].split('-').map(Number) as [number, number];
+  if (!(eventFrom >= 0 && eventTo > eventFrom)) throw new Error('--event-at is FROM-TO in s, 0 ≤ FROM < TO (default 1-4)');
   const n = Number(values.trials);
   const seed = Number(values.seed);
   // The set's draws, then the trials' own (noise): one stream. The two-backchannel trials are drawn
@@ -126,7 +132,7 @@ export async function buildSet(values: SetOptions) {
     // the clip's level once, not once per sample (that made building the set take 8 minutes)
     const clipRms = clip === null ? 1 : activeRms(clip);
     const event = clip === null ? null : clip.map((v) => (v * callerRms) / clipRms);
-    const eventAt = 1 + 3 * r();
+    const eventAt = eventFrom + (eventTo - eventFrom) * r();
     return {
       kind,
       agentPcm: a.pcm,
@@ -222,7 +228,7 @@ async function main(): Promise<void> {
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const byKind = kinds.map((k) => [k, score(outcomes.filter((o) => o.trial.path.kind === k))] as [EchoKind, ReturnType<typeof score>]);
   console.log(
-    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}${dtx ? ', the phone suppressing silence' : ''}${loss ? `, ${lossPct} % of its packets lost in runs of ${burst} on average (the gateway counted ${lostShare(outcomes)})` : ''}${phaseMs > 0 ? `, its packets arriving ${phaseMs} ms before the tick` : ''}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
+    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}${dtx ? ', the phone suppressing silence' : ''}${loss ? `, ${lossPct} % of its packets lost in runs of ${burst} on average (the gateway counted ${lostShare(outcomes)})` : ''}${phaseMs > 0 ? `, its packets arriving ${phaseMs} ms before the tick` : ''}${values['event-at'] === '1-4' ? '' : `, the caller's sound from ${values['event-at']} s after the agent starts`}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
   console.log('\n(shares: the count, then its 95 % Wilson interval in %)');
