@@ -2,7 +2,7 @@ import { Dialog } from './dialog.js';
 import type { DialogCore } from './dialog.js';
 import { answerChallenge, authHeaderNames } from './digest.js';
 import { SipError } from './errors.js';
-import { callIdOf, createRequest, cseqOf, remoteTargetOf, sendableUri, SipHeaders, tagOf } from './message.js';
+import { callIdOf, createRequest, cseqOf, firstHopOf, remoteTargetOf, SipHeaders, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED } from './methods.js';
 import type { Timers } from './timers.js';
@@ -151,8 +151,7 @@ export class OutgoingCalls {
   #acknowledge(invite: SipRequest, res: SipResponse, dest: Remote): Dialog {
     const remoteTarget = remoteTargetOf(res, invite.uri);
     const routeSet = [...res.headers.getAll('record-route')].reverse();
-    const firstRoute = routeSet[0];
-    const firstHop = firstRoute === undefined ? remoteTarget : sendableUri(firstRoute);
+    const firstHop = firstHopOf(routeSet, remoteTarget);
     const usable = remoteTarget !== undefined && firstHop !== undefined;
     const callId = callIdOf(invite);
     const seq = cseqOf(invite).seq;
@@ -175,7 +174,7 @@ export class OutgoingCalls {
     this.#core.uaTimers.after(64 * this.#core.timers.t1, () => this.#sentAcks.delete(key));
     if (!usable) {
       this.#core.request(createRequest('BYE', ack.uri, headers(`${seq + 1} BYE`, dest)), dest).catch(() => undefined);
-      const what = remoteTarget === undefined ? `Contact ${res.headers.get('contact') ?? ''}` : `Record-Route ${firstRoute ?? ''}`;
+      const what = remoteTarget === undefined ? `Contact ${res.headers.get('contact') ?? ''}` : `Record-Route ${routeSet[0] ?? ''}`;
       throw new SipError('SIP_MALFORMED', `the 2xx's ${what} names no sip: or sips: URI`);
     }
     const dialog = new Dialog(this.#core, {

@@ -6,7 +6,7 @@ import { SipError } from './errors.js';
 import type { SipErrorCode } from './errors.js';
 import { IncomingCall } from './IncomingCall.js';
 import type { CallCore } from './IncomingCall.js';
-import { callIdOf, cseqOf, sendableUri, tagOf } from './message.js';
+import { callIdOf, cseqOf, firstHopOf, sendableUri, tagOf } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { ALLOWED, KNOWN } from './methods.js';
 import { OutgoingCalls } from './OutgoingCalls.js';
@@ -239,8 +239,8 @@ export class UserAgent {
     const remoteTarget = sendableUri(contact);
     if (remoteTarget === undefined) return void tx.reply(400, { reason: 'Bad Contact' });
     // The first Record-Route entry is where our in-dialog requests will go (RFC 3261 §12.1.1, §12.2.1.1).
-    const firstHop = req.headers.getAll('record-route')[0];
-    if (firstHop !== undefined && sendableUri(firstHop) === undefined) return void tx.reply(400, { reason: 'Bad Record-Route' });
+    if (firstHopOf(req.headers.getAll('record-route'), remoteTarget) === undefined)
+      return void tx.reply(400, { reason: 'Bad Record-Route' });
     const handler = this.#opts.onInvite;
     if (handler === undefined) return void tx.reply(480);
     const call = new IncomingCall(this.#core, tx, remoteTarget);

@@ -1,6 +1,6 @@
 import { parseDtmfRelay } from './dtmfRelay.js';
 import { SipError } from './errors.js';
-import { createRequest, cseqOf, parseNameAddr, remoteTargetOf, SipHeaders } from './message.js';
+import { createRequest, cseqOf, firstHopOf, parseNameAddr, remoteTargetOf, SipHeaders } from './message.js';
 import type { SipRequest, SipResponse } from './message.js';
 import type { ServerTransaction, TimerConfig } from './transaction.js';
 import type { Remote, SipProtocol } from './transport.js';
@@ -171,8 +171,8 @@ export class Dialog {
   }
 
   #destination(): Remote {
-    const first = this.#routeSet[0];
-    return uriDestination(first === undefined ? this.#remoteTarget : parseNameAddr(first).uri, this.#protocol);
+    // checked before the dialog was made, and on each target refresh: there is one
+    return uriDestination(firstHopOf(this.#routeSet, this.#remoteTarget)!, this.#protocol);
   }
 
   /** An in-dialog request (RFC 3261 §12.2.1.1), loose routing assumed (`;lr`, RFC 3261 §16.12). */

@@ -122,3 +122,12 @@ export function remoteTargetOf(msg: SipMessage, fallback: string): string | unde
   const contact = msg.headers.get('contact');
   return contact === undefined ? fallback : sendableUri(contact);
 }
+
+/**
+ * Where a dialog's requests go first (RFC 3261 §12.2.1.1, loose routing): the URI of its route set's
+ * first entry, else its remote target; undefined when that names nowhere to send.
+ */
+export function firstHopOf(routeSet: readonly string[], remoteTarget: string | undefined): string | undefined {
+  const first = routeSet[0];
+  return first === undefined ? remoteTarget : sendableUri(first);
+}
