@@ -45,6 +45,9 @@ export class BulkDelay {
   delay = -1;
   /** normalised correlation at the delay found */
   corr = 0;
+  /** the best normalised correlation any search has found, and how many searches had the far end to correlate with */
+  peak = 0;
+  searches = 0;
   readonly #maxDelay: number;
   readonly #win: number;
   readonly #every: number;
@@ -261,6 +264,8 @@ export class BulkDelay {
       }
     }
     this.corr = best;
+    this.peak = Math.max(this.peak, best);
+    this.searches++;
     if (best < AGREE_CORR) return -1;
     // While the filter models the path where it is, a better peak beyond its reach (farther than
     // `slackAfter` either way) moves it only if the path's own place no longer correlates

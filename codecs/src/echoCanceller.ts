@@ -103,6 +103,8 @@ const NOISE_HIDES_DB = 10;
 const ECHO_MARGIN_MS = 100;
 /** Reference power per sample from which a block may echo over the line's noise: −60 dBFS. */
 const ECHOES_FROM = 1e3;
+/** searches that must have had the far end before `searchPeak` is stated (the first is often all but empty) */
+const PEAK_SEARCHES = 2;
 /** Per-bin power of a 2B-sample block of white noise at RMS 100 (≈ −50 dBFS), per sample of B. */
 const REG = 2 * 100 * 100;
 /**
@@ -295,6 +297,15 @@ export class EchoCanceller {
 
   get locked(): boolean {
     return this.#search.delay >= 0;
+  }
+
+  /**
+   * While not locked: the best correlation the delay search has found between the near end and
+   * the far end (0..1), NaN until PEAK_SEARCHES searches have had far-end audio to correlate with.
+   * The first often comes as the far end starts, its window all but empty of echo.
+   */
+  get searchPeak(): number {
+    return this.#search.searches >= PEAK_SEARCHES ? this.#search.peak : NaN;
   }
 
   /** Far-end speech the loss measures rest on, ms (100 ms windows of it, up to the 3 s kept). */

@@ -29,14 +29,14 @@ export function useTrialDeps(): () => Deps {
 
 /**
  * One trial of the barge-in bench on `path`, in a quiet room (the phone's floor at −60 dBFS): the
- * agent's utterance `agent-1.wav`, the caller saying `clip` `callerDb` under the agent from 1.5 s.
+ * agent's utterance `agent-1.wav`, the caller saying `clip` `callerDb` under the agent from
+ * `eventAt` (s after the agent starts).
  */
-export function quietTrial(clip: string, callerDb: number, path: EchoPath): Trial {
+export function quietTrial(clip: string, callerDb: number, path: EchoPath, eventAt = 1.5): Trial {
   const agentPcm = load('agent-1.wav');
   const talk = load(clip);
   const gain = (activeRms(agentPcm) * dbToGain(callerDb)) / activeRms(talk);
   const event = talk.map((v) => v * gain);
-  const eventAt = 1.5;
   return {
     kind: clip.startsWith('backchannel') ? 'backchannel' : 'interruption',
     agentPcm,

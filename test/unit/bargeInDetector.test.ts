@@ -55,6 +55,23 @@ describe('BargeInDetector echo model', () => {
     expect(d.pathMeasured).toBe(true);
   });
 
+  it('takes it as measured after half a second of agent speech if no search of the canceller has found 0.15 of correlation', () => {
+    const after = (ms: number, peak: number) => {
+      const d = play(new BargeInDetector(), 0, ms, 3277);
+      d.setEchoPath(6, 6, -1, 0, peak); // no echo found: the losses mean nothing yet
+      return d.pathMeasured;
+    };
+    expect(after(480, 0.1)).toBe(false); // under half a second of agent speech
+    expect(after(500, 0.1)).toBe(true);
+    expect(after(500, 0.16)).toBe(false); // a peak of 0.16 might be an echo: UNFOUND_MS then
+    expect(after(1000, 0.16)).toBe(true);
+    expect(after(500, NaN)).toBe(false); // not stated before the canceller's second search
+    // an echo found is measured over MEASURED_MS, whatever the peak
+    const d = play(new BargeInDetector(), 0, 600, 3277);
+    d.setEchoPath(30, 36, 10, 400, 0.1);
+    expect(d.pathMeasured).toBe(false);
+  });
+
   it('holds an echo it has not found in a second of agent speech to the line’s own level (+ 6 dB): a quiet caller on a no-echo line need not out-talk the prior', () => {
     /** the agent at −20 dBFS for `ms`, the caller's line (echo-cancelled levels) at `lineDb` meanwhile */
     const line = (lineDb: number, ms: number) => {

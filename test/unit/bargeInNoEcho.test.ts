@@ -28,6 +28,22 @@ describe('barge-in on a line with no echo', () => {
     expect(duck!).toBeLessThan(o.clears[0]!.atMs);
   }, 60_000);
 
+  it("ducks and clears for her in the agent's first second too, once half a second of it has found no echo", async () => {
+    // The line is taken as having no echo once the delay search has correlated the agent's first
+    // half second with nothing (BargeIn QUIET_MS, QUIET_PEAK). Waiting UNFOUND_MS (a second of
+    // the agent's speech) instead, she had to out-talk the prior's echo until then: ducked 0.7 s
+    // and cleared 1.3 s after her onset here.
+    const t = quietTrial('interrupt-1-a.wav', -16, noEchoPath(60), 0.4);
+    const o = await runTrial(t, deps(), {});
+    const onsetMs = t.onset * 1000;
+    expect(o.clears.length).toBe(1);
+    expect(o.clears[0]!.atMs).toBeGreaterThan(onsetMs);
+    expect(o.clears[0]!.atMs).toBeLessThanOrEqual(onsetMs + 1000);
+    const duck = o.ducks.find((d) => d >= onsetMs);
+    expect(duck).toBeDefined();
+    expect(duck!).toBeLessThanOrEqual(onsetMs + 500);
+  }, 60_000);
+
   it('ducks a backchannel there and brings the agent back, with no clear', async () => {
     const o = await runTrial(quietTrial('backchannel-en-us-okay.wav', -16, noEchoPath(60)), deps(), {});
     expect(o.clears).toEqual([]);

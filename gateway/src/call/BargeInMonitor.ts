@@ -155,11 +155,10 @@ export class BargeInMonitor {
   }
 
   /**
-   * The echo path the echo canceller measured: loss to the agent's audio and to the judge's (dB),
-   * delay to this frame (ms), and the agent speech it was measured over (ms).
+   * The echo path the echo canceller measured (InboundEvents), its delay to this frame: NaN while none found.
    */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number): void {
-    this.#detector.setEchoPath(lossDb, judgedLossDb, Math.round(delayMs / 10), measuredMs);
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak = NaN): void {
+    this.#detector.setEchoPath(lossDb, judgedLossDb, Number.isNaN(delayMs) ? -1 : Math.round(delayMs / 10), measuredMs, searchPeak);
   }
 
   /**

@@ -41,9 +41,10 @@ export interface InboundEvents {
   /**
    * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent gets)
    * and to the echo left in the judge's (`cancelled`: residual echo suppressed, the line's noise
-   * taken out), dB, delay to the agent frames (ms), and the agent speech those were measured over (ms).
+   * taken out), dB, delay to the agent frames (ms; NaN: none found yet), the agent speech those
+   * were measured over (ms), and the best correlation the delay search found (EchoCanceller).
    */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number): void;
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number): void;
   /**
    * Echo-cancelled caller audio for barge-in (borrowed), at the canceller's rate, its first sample
    * at `atMs` as the agent frames are timed: with the residual echo suppressed (`judged`), and
@@ -243,13 +244,9 @@ export class InboundLeg implements EdgeSink {
     const echo = this.#echo;
     echo.process(pcm, ts, arrivalMs);
     const aec = echo.aec;
-    if (aec.locked)
-      this.#ev.echoPath(
-        reportedLoss(aec.lossDb),
-        reportedLoss(aec.suppressedEchoLossDb),
-        (1000 * aec.delay) / aec.rate + this.delayMs,
-        aec.measuredMs,
-      );
+    const delayMs = aec.locked ? (1000 * aec.delay) / aec.rate + this.delayMs : NaN;
+    if (aec.locked || !Number.isNaN(aec.searchPeak))
+      this.#ev.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, aec.searchPeak);
     this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, this.#lostMs);
     this.#lostMs = 0;
     this.#packetMs = (1000 * n) / this.codec.pcmRate;

@@ -109,6 +109,18 @@ const REF_SLOTS = 512;
 const MEASURED_MS = 500;
 const UNFOUND_MS = 1000;
 /**
+ * A line is taken as having no echo sooner, after QUIET_MS of the agent's speech, when no search
+ * of the delay search has found a correlation of QUIET_PEAK with it (the first, often over the
+ * agent's first few ms, aside: EchoCanceller `searchPeak`). On the tune split with the caller in
+ * the agent's first second (bench/README.md, forty-sixth pass), the best peak by then was under
+ * 0.15 on 341 of 455 lines with no echo (p50 0.11, p90 0.20: a caller's voice, babble or music
+ * correlates with the agent's now and then), and on 21 of the 459 lines with an echo the search had
+ * not locked on by then; under 0.2, on 413 and 86. At 0.2 the default times had two clears before
+ * the caller spoke (an echo the search could not find under brown noise, and babble); at 0.15, none.
+ */
+const QUIET_MS = 500;
+const QUIET_PEAK = 0.15;
+/**
  * dB over the median of the caller's line (its last 1.5 s, echo and background included) that an
  * echo the delay search has not found may reach: a no-echo line (a mobile or softphone whose own
  * canceller took it out, a 4-wire trunk) is quiet, and the prior (erlPriorDb under the agent's
@@ -137,6 +149,8 @@ export class BargeInDetector {
   /** agent speech the loss was measured over, and agent speech played, ms */
   #measuredMs = 0;
   #playedMs = 0;
+  /** the delay search's best correlation with the agent's audio (NaN: not stated yet) */
+  #searchPeak = NaN;
   /** the caller's line: her background (`percentileDb`), and what a frame her phone did not send stands for */
   readonly caller = new CallerLevels();
 
@@ -167,19 +181,22 @@ export class BargeInDetector {
    * The echo path as the echo canceller measured it: total loss from the reference to the
    * cancelled audio and to the echo left in the judge's (residual echo suppressed; the line's noise
    * taken out: EchoCanceller `suppressedEchoLossDb`), dB, and its delay in 10 ms slots, and the
-   * agent speech it was measured over (ms). Until set, the detector assumes erlPriorDb anywhere in
-   * the echo window.
+   * agent speech it was measured over (ms), and the best correlation the delay search has found
+   * (`searchPeak`). A delay of −1: no echo found yet. Until set, the detector assumes erlPriorDb
+   * anywhere in the echo window.
    */
-  setEchoPath(lossDb: number, judgedLossDb: number, delaySlots: number, measuredMs: number): void {
+  setEchoPath(lossDb: number, judgedLossDb: number, delaySlots: number, measuredMs: number, searchPeak = NaN): void {
     this.#lossDb = lossDb;
     this.#judgedLossDb = judgedLossDb;
     this.#delaySlots = delaySlots;
     this.#measuredMs = measuredMs;
+    this.#searchPeak = searchPeak;
   }
 
-  /** Whether the predicted echo is taken as this line's (MEASURED_MS, UNFOUND_MS). */
+  /** Whether the predicted echo is taken as this line's (MEASURED_MS, UNFOUND_MS, QUIET_MS). */
   get pathMeasured(): boolean {
-    return this.#delaySlots >= 0 ? this.#measuredMs >= MEASURED_MS : this.#playedMs >= UNFOUND_MS;
+    if (this.#delaySlots >= 0) return this.#measuredMs >= MEASURED_MS;
+    return this.#playedMs >= UNFOUND_MS || (this.#playedMs >= QUIET_MS && this.#searchPeak < QUIET_PEAK);
   }
 
   #refAt(slot: number): number {

@@ -516,6 +516,28 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     expect(xcorrPeak(mic.subarray(0, n), res.subarray(0, n), 0).peak).toBeGreaterThanOrEqual(0.95);
   });
 
+  // What the barge-in detector takes as evidence that a line has no echo before UNFOUND_MS
+  // (BargeIn.ts QUIET_PEAK): the best correlation any of the delay search's searches has found.
+  it('states how well its searches found the far end in the near end: little on a line with no echo, much on one with', () => {
+    const firstSecond = (mic: Float32Array) => {
+      const aec = new EchoCanceller({ rate: RATE });
+      const peaks: number[] = [];
+      run(aec, far, mic.subarray(0, RATE), { afterFrame: () => peaks.push(aec.searchPeak) });
+      return peaks;
+    };
+    const g = gaussian(rng(3));
+    const none = firstSecond(Float32Array.from({ length: RATE }, () => 30 * g()));
+    // D.3 at 20 dB ERL, with the caller talking over it louder than its echo from 0.2 s
+    const echo = echoOf(far, path('D3', 20));
+    for (let i = 0; i < RATE - 1600; i++) echo[1600 + i] = echo[1600 + i]! + near[i]! * 0.3;
+    const echoed = firstSecond(echo);
+    console.log(`best peak over 1 s: no echo ${none.at(-1)!.toFixed(2)}, D.3 ${echoed.at(-1)!.toFixed(2)}`);
+    // stated from the second search on: the first often comes over the far end's first few ms
+    expect(Number.isNaN(none[0]!)).toBe(true);
+    expect(none.at(-1)!).toBeLessThan(0.15);
+    expect(echoed.at(-1)!).toBeGreaterThanOrEqual(0.3);
+  });
+
   function runSuppressed(ref: Float32Array, mic: Float32Array): { aec: EchoCanceller; res: Int16Array; sup: Int16Array } {
     const aec = new EchoCanceller({ rate: RATE, suppress: true });
     const sup = new Int16Array(mic.length);
