@@ -300,9 +300,10 @@ export class EchoCanceller {
   }
 
   /**
-   * While not locked: the best correlation the delay search has found between the near end and
-   * the far end (0..1), NaN until PEAK_SEARCHES searches have had far-end audio to correlate with.
-   * The first often comes as the far end starts, its window all but empty of echo.
+   * The best correlation the delay search has found between the near end and the far end (0..1;
+   * what it tells is whether a line not locked on has an echo), NaN until PEAK_SEARCHES searches
+   * have had far-end audio to correlate with: the first often comes as the far end starts, its
+   * window all but empty of echo. A near end that is silent throughout is never searched.
    */
   get searchPeak(): number {
     return this.#search.searches >= PEAK_SEARCHES ? this.#search.peak : NaN;

@@ -36,6 +36,7 @@ describe('barge-in on a line with no echo', () => {
     const t = quietTrial('interrupt-1-a.wav', -16, noEchoPath(60), 0.4);
     const o = await runTrial(t, deps(), {});
     const onsetMs = t.onset * 1000;
+    expect(Number.isNaN(o.erlDb)).toBe(true);
     expect(o.clears.length).toBe(1);
     expect(o.clears[0]!.atMs).toBeGreaterThan(onsetMs);
     expect(o.clears[0]!.atMs).toBeLessThanOrEqual(onsetMs + 1000);

@@ -41,8 +41,9 @@ export interface InboundEvents {
   /**
    * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent gets)
    * and to the echo left in the judge's (`cancelled`: residual echo suppressed, the line's noise
-   * taken out), dB, delay to the agent frames (ms; NaN: none found yet), the agent speech those
-   * were measured over (ms), and the best correlation the delay search found (EchoCanceller).
+   * taken out), dB, delay to the agent frames (ms; NaN: none found yet, the losses then mean
+   * nothing), the agent speech those were measured over (ms), and the best correlation the delay
+   * search has found (0..1; NaN before its second search: EchoCanceller `searchPeak`).
    */
   echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number): void;
   /**
@@ -245,8 +246,9 @@ export class InboundLeg implements EdgeSink {
     echo.process(pcm, ts, arrivalMs);
     const aec = echo.aec;
     const delayMs = aec.locked ? (1000 * aec.delay) / aec.rate + this.delayMs : NaN;
-    if (aec.locked || !Number.isNaN(aec.searchPeak))
-      this.#ev.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, aec.searchPeak);
+    const peak = aec.searchPeak;
+    if (aec.locked || !Number.isNaN(peak))
+      this.#ev.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, peak);
     this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, this.#lostMs);
     this.#lostMs = 0;
     this.#packetMs = (1000 * n) / this.codec.pcmRate;

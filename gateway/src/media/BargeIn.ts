@@ -18,7 +18,8 @@ export { SILENT_DB };
  *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
  *     return loss + the canceller's enhancement); before the canceller has locked on, the loudest
  *     reference in the echo window minus erlPriorDb, and once it has found no echo in a second of
- *     the agent's speech, no more than the caller's line itself (UNFOUND_OVER_LINE_DB).
+ *     the agent's speech (or in half a second, with no search peak of QUIET_PEAK), no more than
+ *     the caller's line itself (UNFOUND_OVER_LINE_DB).
  * (speech_started is then the call's voice-activity detector's, after onsetMs.) The options are
  * all of barge-in's: the route's `bargeIn`.
  */
@@ -110,12 +111,12 @@ const MEASURED_MS = 500;
 const UNFOUND_MS = 1000;
 /**
  * A line is taken as having no echo sooner, after QUIET_MS of the agent's speech, when no search
- * of the delay search has found a correlation of QUIET_PEAK with it (the first, often over the
- * agent's first few ms, aside: EchoCanceller `searchPeak`). On the tune split with the caller in
- * the agent's first second (bench/README.md, forty-sixth pass), the best peak by then was under
- * 0.15 on 341 of 455 lines with no echo (p50 0.11, p90 0.20: a caller's voice, babble or music
- * correlates with the agent's now and then), and on 21 of the 459 lines with an echo the search had
- * not locked on by then; under 0.2, on 413 and 86. At 0.2 the default times had two clears before
+ * of the delay search has found a correlation of QUIET_PEAK with it (EchoCanceller `searchPeak`,
+ * stated from its second search on: the first often comes over the agent's first few ms). On the
+ * tune split with the caller in the agent's first second (bench/README.md, forty-sixth pass), the
+ * best peak by then was under 0.15 on 341 of 455 lines with no echo (p50 0.11, p90 0.20: a
+ * caller's voice, babble or music correlates with the agent's now and then), and on 21 of 459 lines
+ * with an echo not yet locked on; under 0.2, on 413 and 86. At 0.2 the default times had two clears before
  * the caller spoke (an echo the search could not find under brown noise, and babble); at 0.15, none.
  */
 const QUIET_MS = 500;
@@ -225,9 +226,9 @@ export class BargeInDetector {
     if (this.#delaySlots >= 0)
       return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(lossDb, this.o.erlPriorDb / 2);
     const prior = this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
-    // No echo found in UNFOUND_MS of the agent's speech (what `pathMeasured` means here): one the
-    // prior's size would have stood out of a quiet line, so the echo is no louder than the line
-    // itself (UNFOUND_OVER_LINE_DB).
+    // No echo found in UNFOUND_MS of the agent's speech, or in QUIET_MS with no search peak of
+    // QUIET_PEAK (what `pathMeasured` means here): one the prior's size would have stood out of a
+    // quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB).
     return this.pathMeasured ? Math.min(prior, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB) : prior;
   }
 
