@@ -116,8 +116,9 @@ const UNFOUND_MS = 1000;
  * tune split with the caller in the agent's first second (bench/README.md, forty-sixth pass), the
  * best peak by then was under 0.15 on 341 of 455 lines with no echo (p50 0.11, p90 0.20: a
  * caller's voice, babble or music correlates with the agent's now and then), and on 21 of 459 lines
- * with an echo not yet locked on; under 0.2, on 413 and 86. At 0.2 the default times had two clears before
- * the caller spoke (an echo the search could not find under brown noise, and babble); at 0.15, none.
+ * with an echo not yet locked on; under 0.2, on 413 and 86. At 0.2 the default times had two clears
+ * before the caller spoke (an echo the search could not find under brown noise, and babble); at
+ * 0.15, none.
  */
 const QUIET_MS = 500;
 const QUIET_PEAK = 0.15;

@@ -532,8 +532,8 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     for (let i = 0; i < RATE - 1600; i++) echo[1600 + i] = echo[1600 + i]! + near[i]! * 0.3;
     const echoed = firstSecond(echo);
     console.log(`best peak over 1 s: no echo ${none.at(-1)!.toFixed(2)}, D.3 ${echoed.at(-1)!.toFixed(2)}`);
-    // stated from the second search on (0.7 s here): the first, at 0.3 s, often comes over the far
-    // end's first few ms
+    // stated from the second search on, at 0.7 s here (in a call the first often comes over the
+    // far end's first few ms)
     expect(Number.isNaN(none[20]!)).toBe(true);
     expect(Number.isNaN(none[35]!)).toBe(false);
     expect(none.at(-1)!).toBeLessThan(0.15);
