@@ -3,7 +3,7 @@ import { loadResamplerModule, readWav } from '../../../codecs/src/index.js';
 import { EchoCanceller } from '../../../codecs/src/index.js';
 import { BargeInMonitor, SILERO_WARM_MS } from '../../../gateway/src/call/BargeInMonitor.js';
 import { DEFAULT_BARGE_IN } from '../../../gateway/src/media/BargeIn.js';
-import { LineEcho, reportedLoss } from '../../../gateway/src/media/LineEcho.js';
+import { LineEcho } from '../../../gateway/src/media/LineEcho.js';
 import { SileroModel } from '../../../gateway/src/media/SileroModel.js';
 import { SileroStream } from '../../../gateway/src/media/SileroVad.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
@@ -181,7 +181,8 @@ interface Line {
   residual: Int16Array[];
   line: Int16Array[];
   atMs: number[];
-  path: ([number, number, number, number] | null)[];
+  /** the echo path as the gateway reports it after each frame (LineEcho `reportPath`), or null when it does not */
+  path: (Parameters<BargeInMonitor['echoPath']> | null)[];
   audible: boolean[];
 }
 const lineOf = (turnMs: number, bed: boolean): Line => {
@@ -210,14 +211,13 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
     echo.reference(k * 20, f);
     const pcm = i16(mic);
     echo.process(pcm, k * 160, k * 20 + 20);
-    const aec = echo.aec;
+    let path: Line['path'][number] = null;
+    echo.reportPath(0, { echoPath: (...p) => (path = p) });
     l.far.push(f);
     l.residual.push(echo.residual.slice());
     l.line.push(echo.line.slice());
     l.atMs.push(echo.atMs);
-    l.path.push(
-      aec.locked ? [reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), (1000 * aec.delay) / aec.rate, aec.measuredMs] : null,
-    );
+    l.path.push(path);
     l.audible.push(agentOn(k));
   }
   echo.close();

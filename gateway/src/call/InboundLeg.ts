@@ -8,7 +8,7 @@ import type { EdgeCodecInfo, EdgeCodecName, FrameDecoder } from '../media/edgeCo
 import { FrameFlags } from '../media/dspProtocol.js';
 import { DtmfReceiver } from '../media/DtmfReceiver.js';
 import type { FrameSink, SpeexModule } from '../media/InboundDsp.js';
-import { LineEcho, reportedLoss } from '../media/LineEcho.js';
+import { LineEcho, type EchoPathSink } from '../media/LineEcho.js';
 import { Reorderer } from '../media/Reorderer.js';
 import { DenoiseReport, type DenoiseChange } from './DenoiseReport.js';
 import { ReceiverStats } from '../quality/ReceiverStats.js';
@@ -33,19 +33,11 @@ export interface InboundDeps {
   now: () => number;
 }
 
-export interface InboundEvents {
+export interface InboundEvents extends EchoPathSink {
   /** One 20 ms frame at the agent rate, with voice probabilities and raw levels per 10 ms (borrowed). */
   frame: FrameSink;
   /** A caller digit (RFC 4733 end packet, or out of band from the edge). */
   dtmf(digit: string, durationMs: number): void;
-  /**
-   * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent gets)
-   * and to the echo left in the judge's (`cancelled`: residual echo suppressed, the line's noise
-   * taken out), dB, delay to the agent frames (ms; NaN: none found yet, the losses then mean
-   * nothing), the agent speech those were measured over (ms), and the best correlation the delay
-   * search has found (0..1; NaN before its second search: EchoCanceller `searchPeak`).
-   */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number): void;
   /**
    * Echo-cancelled caller audio for barge-in (borrowed), at the canceller's rate, its first sample
    * at `atMs` as the agent frames are timed: with the residual echo suppressed (`judged`), and
@@ -244,11 +236,7 @@ export class InboundLeg implements EdgeSink {
     this.tap?.(pcm, ts, arrivalMs);
     const echo = this.#echo;
     echo.process(pcm, ts, arrivalMs);
-    const aec = echo.aec;
-    const delayMs = aec.locked ? (1000 * aec.delay) / aec.rate + this.delayMs : NaN;
-    const peak = aec.searchPeak;
-    if (aec.locked || !Number.isNaN(peak))
-      this.#ev.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, peak);
+    echo.reportPath(this.delayMs, this.#ev);
     this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, this.#lostMs);
     this.#lostMs = 0;
     this.#packetMs = (1000 * n) / this.codec.pcmRate;

@@ -27,8 +27,20 @@ export function judgeRate(edgeRate: number): 8000 | 16000 {
  * measured, the worst line's (6 dB); capped at 40 dB, as a path that moves (a handset picked up)
  * echoes before it is re-learned.
  */
-export function reportedLoss(db: number): number {
+function reportedLoss(db: number): number {
   return Number.isFinite(db) ? Math.min(40, db) : 6;
+}
+
+/** Where the echo path goes (InboundEvents, the barge-in monitor). */
+export interface EchoPathSink {
+  /**
+   * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent gets)
+   * and to the echo left in the judge's (`cancelled`: residual echo suppressed, the line's noise
+   * taken out), dB, delay to the agent frames (ms; NaN: none found yet, the losses then mean
+   * nothing), the agent speech those were measured over (ms), and the best correlation the delay
+   * search has found (0..1; NaN before its second search: EchoCanceller `searchPeak`).
+   */
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number): void;
 }
 
 /**
@@ -127,6 +139,18 @@ export class LineEcho {
     const at = Math.round((playsAtMs * this.rate) / 1000);
     if (this.#ref === null) return this.aec.playRef(frame, at);
     this.aec.playRef(this.#toBand(this.#ref, frame, this.#refBand), at);
+  }
+
+  /**
+   * Tells `to` the echo path after a packet, with the agent frames `laterMs` behind this clock:
+   * once the canceller has found the echo, or has searched enough to say it has not found one yet.
+   */
+  reportPath(laterMs: number, to: EchoPathSink): void {
+    const aec = this.aec;
+    const peak = aec.searchPeak;
+    if (!aec.locked && Number.isNaN(peak)) return;
+    const delayMs = aec.locked ? (1000 * aec.delay) / aec.rate + laterMs : NaN;
+    to.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, peak);
   }
 
   /**
