@@ -48,6 +48,15 @@ export class BulkDelay {
   /** the best normalised correlation any search has found, and how many searches had the far end to correlate with */
   peak = 0;
   searches = 0;
+  /**
+   * Echo return loss as the correlation reads it where the path is, dB (NaN until a search has
+   * found a peak there): the reference's energy over c² of the near end's, the share of it that
+   * correlates with the reference. Unlike a ratio of powers it does not read low while the caller
+   * talks: her voice and the line's noise do not correlate with the reference, so they lower c² as
+   * much as they add to the near end. A dispersive path reads high (its echo spreads over lags the
+   * one peak does not hold).
+   */
+  erlDb = NaN;
   readonly #maxDelay: number;
   readonly #win: number;
   readonly #every: number;
@@ -237,6 +246,7 @@ export class BulkDelay {
     if (refAny < Wc) return IDLE; // nothing played in the span: no echo to find
     let best = -1;
     let bestLag = -1;
+    let bestRe = 0;
     let re = 0;
     // the best correlation within the filter's span where it is (stays 0 when not holding)
     const held = this.holding && this.delay >= 0;
@@ -261,12 +271,16 @@ export class BulkDelay {
       if (c > best) {
         best = c;
         bestLag = D * q;
+        bestRe = re;
       }
     }
     this.corr = best;
     this.peak = Math.max(this.peak, best);
     this.searches++;
     if (best < AGREE_CORR) return -1;
+    // (before a lock, any peak that may become one; after, one within the filter's span)
+    if (this.delay < 0 || (bestLag >= this.delay - this.slackBefore && bestLag <= this.delay + this.slackAfter))
+      this.erlDb = 10 * Math.log10(bestRe / (best * best * nearE));
     // While the filter models the path where it is, a better peak beyond its reach (farther than
     // `slackAfter` either way) moves it only if the path's own place no longer correlates
     // (STAY_SHARE of the best). One window of speech now and then correlates best with a later

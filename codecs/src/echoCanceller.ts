@@ -309,6 +309,15 @@ export class EchoCanceller {
     return this.#search.searches >= PEAK_SEARCHES ? this.#search.peak : NaN;
   }
 
+  /**
+   * Echo return loss as the delay search's correlation reads it where the path is, dB (NaN until a
+   * search has found it: BulkDelay `erlDb`). Unlike `erlDb`, a ratio of powers over windows where the
+   * caller may be talking, her voice does not read it low; a dispersive path reads a few dB high.
+   */
+  get correlatedErlDb(): number {
+    return this.#search.erlDb;
+  }
+
   /** Far-end speech the loss measures rest on, ms (100 ms windows of it, up to the 3 s kept). */
   get measuredMs(): number {
     return (Math.min(this.#windows, LOSS_WINDOWS) * WINDOW_BLOCKS * this.#B * 1000) / this.rate;

@@ -46,6 +46,22 @@ describe('BargeInDetector echo model', () => {
     expect(d.pathMeasured).toBe(true);
   });
 
+  it('takes the echo found as no louder than its correlation reads until the loss is measured: the caller talking then is not read as echo', () => {
+    const d = played();
+    // the first windows' loss read low (the caller talked over them), or none yet (6 dB reported)
+    const at = (lossDb: number, measuredMs: number, correlatedErlDb: number) => {
+      d.setEchoPath(lossDb, lossDb, 10, measuredMs, 0.5, correlatedErlDb);
+      return d.predictedEcho(50);
+    };
+    expect(at(6, 0, NaN)).toBeCloseTo(-20 - PRIOR / 2, 0); // no correlation read: erlPriorDb / 2, as before
+    expect(at(6, 300, 18)).toBeCloseTo(-20 - 15, 0); // 3 dB under what the correlation reads
+    expect(at(6, 300, 30)).toBeCloseTo(-20 - PRIOR, 0); // never more loss than the prior's
+    expect(at(6, 300, 8)).toBeCloseTo(-20 - PRIOR / 2, 0); // never less than before
+    expect(at(25, 300, 18)).toBeCloseTo(-20 - 25, 0); // a loss measured higher stands
+    // once measured, the canceller's loss is the line's
+    expect(at(6, 500, 30)).toBeCloseTo(-20 - PRIOR / 2, 0);
+  });
+
   it('takes an echo the canceller has not found in a second of agent speech as measured (lost in the line), silence not counted', () => {
     const d = play(new BargeInDetector(), 0, 2000, 0);
     expect(d.pathMeasured).toBe(false);

@@ -154,11 +154,10 @@ export class BargeInMonitor {
     this.#detector.reference(playsAtMs, frame);
   }
 
-  /**
-   * The echo path the echo canceller measured (InboundEvents), its delay to this frame: NaN while none found.
-   */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak = NaN): void {
-    this.#detector.setEchoPath(lossDb, judgedLossDb, Number.isNaN(delayMs) ? -1 : Math.round(delayMs / 10), measuredMs, searchPeak);
+  /** The echo path the echo canceller measured (InboundEvents), its delay to this frame: NaN while none found. */
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak = NaN, correlatedErlDb = NaN): void {
+    const slots = Number.isNaN(delayMs) ? -1 : Math.round(delayMs / 10);
+    this.#detector.setEchoPath(lossDb, judgedLossDb, slots, measuredMs, searchPeak, correlatedErlDb);
   }
 
   /**

@@ -88,8 +88,8 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         dtmf: (digit, durationMs) => {
           this.#tell({ type: 'dtmf', digit, durationMs });
         },
-        echoPath: (lossDb, judgedLossDb, delayMs, measuredMs, searchPeak) => {
-          this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs, searchPeak);
+        echoPath: (lossDb, judgedLossDb, delayMs, measuredMs, searchPeak, correlatedErlDb) => {
+          this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs, searchPeak, correlatedErlDb);
         },
         cancelled: (judged, line, rate, atMs, lostMs) => this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing, lostMs),
         comfortNoise: (levelDb) => {

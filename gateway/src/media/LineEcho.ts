@@ -37,10 +37,12 @@ export interface EchoPathSink {
    * The echo canceller's measure of the echo path: loss to the cancelled audio (what the agent gets)
    * and to the echo left in the judge's (`cancelled`: residual echo suppressed, the line's noise
    * taken out), dB, delay to the agent frames (ms; NaN: none found yet, the losses then mean
-   * nothing), the agent speech those were measured over (ms), and the best correlation the delay
-   * search has found (0..1; NaN before its second search: EchoCanceller `searchPeak`).
+   * nothing), the agent speech those were measured over (ms), the best correlation the delay
+   * search has found (0..1; NaN before its second search: EchoCanceller `searchPeak`), and the echo
+   * return loss its correlation reads where the path is (dB; NaN: none found yet,
+   * EchoCanceller `correlatedErlDb`).
    */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number): void;
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number, correlatedErlDb: number): void;
 }
 
 /**
@@ -150,7 +152,7 @@ export class LineEcho {
     const peak = aec.searchPeak;
     if (!aec.locked && Number.isNaN(peak)) return;
     const delayMs = aec.locked ? (1000 * aec.delay) / aec.rate + laterMs : NaN;
-    to.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, peak);
+    to.echoPath(reportedLoss(aec.lossDb), reportedLoss(aec.suppressedEchoLossDb), delayMs, aec.measuredMs, peak, aec.correlatedErlDb);
   }
 
   /**

@@ -540,6 +540,37 @@ describe('EchoCanceller on ITU-T G.168 Annex D echo paths', () => {
     expect(echoed.at(-1)!).toBeGreaterThanOrEqual(0.3);
   });
 
+  // What the barge-in judge takes the echo to be from the moment the path is found until the loss
+  // is measured (BargeIn.ts CORRELATED_MARGIN_DB): the loss has no window yet, and its first
+  // windows read the caller's voice as echo if she talks; the correlation does not read her.
+  it.each([
+    ['D3', 20],
+    ['D5', 15],
+    ['D8', 15],
+    ['D3', 10],
+    ['D7', 10],
+  ])(
+    'reads the echo return loss of hybrid %s at %i dB from its correlation as it finds the path, the caller talking over it',
+    (model, erl) => {
+      const echo = echoOf(far, path(model, erl));
+      for (let i = 0; i < 2 * RATE - 1600; i++) echo[1600 + i] = echo[1600 + i]! + near[i]! * 0.3;
+      const aec = new EchoCanceller({ rate: RATE });
+      let atLock: [number, number] | undefined;
+      run(aec, far, echo.subarray(0, 2 * RATE), {
+        afterFrame: () => (atLock ??= aec.locked ? [aec.correlatedErlDb, aec.lossDb] : undefined),
+      });
+      const [read, loss] = atLock!;
+      console.log(
+        `${model} at ${erl} dB: at the lock ${read.toFixed(1)} dB (loss ${loss}), after 2 s ${aec.correlatedErlDb.toFixed(1)} dB`,
+      );
+      expect(Number.isNaN(loss)).toBe(true); // no loss window yet
+      for (const db of [read, aec.correlatedErlDb]) {
+        expect(db).toBeGreaterThan(erl - 1);
+        expect(db).toBeLessThan(erl + 8);
+      }
+    },
+  );
+
   function runSuppressed(ref: Float32Array, mic: Float32Array): { aec: EchoCanceller; res: Int16Array; sup: Int16Array } {
     const aec = new EchoCanceller({ rate: RATE, suppress: true });
     const sup = new Int16Array(mic.length);
