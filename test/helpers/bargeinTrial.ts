@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { loadDenoiserModule, loadResamplerModule } from '../../codecs/src/index.js';
 import { setLogLevel } from '../../gateway/src/log.js';
 import { DspPool } from '../../gateway/src/media/DspPool.js';
@@ -9,6 +9,7 @@ import { activeRms, dbToGain, fixtureBeds, load, onsetIndex, rng } from '../../b
 import type { runTrial, Trial } from '../../bench/src/bargein/trial.js';
 
 type Deps = Parameters<typeof runTrial>[1];
+type Outcome = Awaited<ReturnType<typeof runTrial>>;
 
 /**
  * What `runTrial` needs (the inline DSP chain, speex, Silero VAD), set up before the file's tests
@@ -53,4 +54,17 @@ export function quietTrial(clip: string, callerDb: number, path: EchoPath, event
     seed: 7,
     beds: fixtureBeds('interrupt-'),
   };
+}
+
+/**
+ * The trial's caller was caught as the bench counts it: one clear, after her onset and within the
+ * recall window (1 s), and a duck within half of it first. Simulated time, on the 20 ms grid.
+ */
+export function expectDuckedAndCleared(o: Outcome, onsetMs: number): void {
+  expect(o.clears.length).toBe(1);
+  expect(o.clears[0]!.atMs).toBeGreaterThan(onsetMs);
+  expect(o.clears[0]!.atMs).toBeLessThanOrEqual(onsetMs + 1000);
+  const duck = o.ducks.find((d) => d >= onsetMs);
+  expect(duck).toBeDefined();
+  expect(duck!).toBeLessThanOrEqual(onsetMs + 500);
 }
