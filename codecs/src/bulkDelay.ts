@@ -49,14 +49,17 @@ export class BulkDelay {
   peak = 0;
   searches = 0;
   /**
-   * Echo return loss as the correlation reads it where the path is, dB (NaN until a search has
-   * found a peak there): the reference's energy over c² of the near end's, the share of it that
-   * correlates with the reference. Unlike a ratio of powers it does not read low while the caller
-   * talks: her voice and the line's noise do not correlate with the reference, so they lower c² as
-   * much as they add to the near end. A dispersive path reads high (its echo spreads over lags the
-   * one peak does not hold).
+   * Echo return loss as the correlation reads it where the path is, dB (NaN until locked, and after
+   * a move until a search peaks within the new span): −20·log10 of the reference's least-squares
+   * gain in the near end at the search's peak (its correlation over the reference's energy). Unlike
+   * a ratio of powers it does not read low while the caller talks: her voice and the line's noise do
+   * not correlate with the reference. It reads high where the peak holds only part of the echo: a
+   * dispersive path (G.168 D.8 at 15 dB: 22 dB), a lock off the path's peak, the coarse lags.
    */
   erlDb = NaN;
+  /** the last search's reading (as `erlDb`) and the lag of its peak (−1: no peak to trust) */
+  #reading = NaN;
+  #readingLag = -1;
   readonly #maxDelay: number;
   readonly #win: number;
   readonly #every: number;
@@ -192,7 +195,13 @@ export class BulkDelay {
       if (!earlier) this.#placed = found;
       moved = true;
     }
-    if (!idle) this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
+    if (idle) return moved;
+    this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
+    // the reading where the path now is: a peak within the filter's span (after a move elsewhere, none)
+    const lag = this.#readingLag;
+    if (this.delay >= 0 && lag >= 0 && lag >= this.delay - this.slackBefore && lag <= this.delay + this.slackAfter)
+      this.erlDb = this.#reading;
+    else if (moved) this.erlDb = NaN;
     return moved;
   }
 
@@ -247,6 +256,7 @@ export class BulkDelay {
     let best = -1;
     let bestLag = -1;
     let bestRe = 0;
+    let bestNum = 0;
     let re = 0;
     // the best correlation within the filter's span where it is (stays 0 when not holding)
     const held = this.holding && this.delay >= 0;
@@ -272,15 +282,17 @@ export class BulkDelay {
         best = c;
         bestLag = D * q;
         bestRe = re;
+        bestNum = num;
       }
     }
     this.corr = best;
     this.peak = Math.max(this.peak, best);
     this.searches++;
+    this.#readingLag = -1;
     if (best < AGREE_CORR) return -1;
-    // (before a lock, any peak that may become one; after, one within the filter's span)
-    if (this.delay < 0 || (bestLag >= this.delay - this.slackBefore && bestLag <= this.delay + this.slackAfter))
-      this.erlDb = 10 * Math.log10(bestRe / (best * best * nearE));
+    // (|num| > 0: c ≥ AGREE_CORR; re ≥ heard > 0)
+    this.#reading = 20 * Math.log10(bestRe / Math.abs(bestNum));
+    this.#readingLag = bestLag;
     // While the filter models the path where it is, a better peak beyond its reach (farther than
     // `slackAfter` either way) moves it only if the path's own place no longer correlates
     // (STAY_SHARE of the best). One window of speech now and then correlates best with a later

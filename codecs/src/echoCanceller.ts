@@ -310,9 +310,10 @@ export class EchoCanceller {
   }
 
   /**
-   * Echo return loss as the delay search's correlation reads it where the path is, dB (NaN until a
-   * search has found it: BulkDelay `erlDb`). Unlike `erlDb`, a ratio of powers over windows where the
-   * caller may be talking, her voice does not read it low; a dispersive path reads a few dB high.
+   * Echo return loss as the delay search's correlation reads it where the path is, dB (NaN until
+   * locked, and after a move until a search peaks there: BulkDelay `erlDb`). Unlike `erlDb`, a ratio
+   * of powers over windows where the caller may be talking, her voice does not read it low; a
+   * dispersive path, or a lock off the path's peak, reads high.
    */
   get correlatedErlDb(): number {
     return this.#search.erlDb;

@@ -20,7 +20,8 @@ describe('barge-in in the agent’s first second, on a line whose echo is found'
     const path = { kind: 'g168' as const, name: 'D3', h: g168Path('D3'), delayMs: 120, erlDb: 20 };
     const t = quietTrial('interrupt-1-a.wav', -10, path, 0.4);
     const o = await runTrial(t, deps(), {});
-    // With the loss measured over her voice (before): ducked 0.7 s and cleared 1.34 s after her onset here.
+    // Ducked 0.12 s and cleared 0.76 s after her onset; with the loss measured over her voice
+    // (before), 0.7 s and 1.34 s.
     expectDuckedAndCleared(o, t.onset * 1000);
   }, 60_000);
 });

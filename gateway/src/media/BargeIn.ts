@@ -17,7 +17,7 @@ export { SILENT_DB };
  *   - while the agent's audio may be echoing: the level exceeds the predicted residual echo by
  *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
  *     return loss + the canceller's enhancement; until measured, no less than the delay search's
- *     correlation reads: CORRELATED_MARGIN_DB); before the canceller has locked on, the loudest
+ *     correlation reads, less a margin, up to erlPriorDb: CORRELATED_MARGIN_DB); before the canceller has locked on, the loudest
  *     reference in the echo window minus erlPriorDb, and once it has found no echo in a second of
  *     the agent's speech (or in half a second, with no search peak of QUIET_PEAK), no more than
  *     the caller's line itself (UNFOUND_OVER_LINE_DB).
@@ -136,14 +136,16 @@ const UNFOUND_OVER_LINE_DB = 6;
 /**
  * Until the canceller's loss is taken as the line's (`pathMeasured`), a line whose echo was found is
  * taken to have at least the echo return loss the delay search's correlation reads there
- * (EchoCanceller `correlatedErlDb`) less CORRELATED_MARGIN_DB, up to erlPriorDb. The loss measured
- * over its first few windows is a ratio of powers: with the caller talking in the agent's first
- * second, her voice reads as echo, and the judge asked her to out-talk herself (the placeholder
- * loss before the first window, erlPriorDb / 2, asked as much). Her voice does not correlate with
- * the agent's, so the correlation does not read it. The margin covers a dispersive path, which
- * reads high. With the caller in the agent's first second (bench/README.md, forty-seventh pass),
- * recall 257 → 267 of 384 on the tune split, 259 → 269 held out, 1 backchannel of 480 more cleared
- * on each; 0 dB cleared once on echo alone and 4 more backchannels, 6 dB once on echo alone.
+ * (EchoCanceller `correlatedErlDb`) less CORRELATED_MARGIN_DB, up to erlPriorDb (and no less than
+ * erlPriorDb / 2, as before). The loss measured over its first few windows is a ratio of powers:
+ * with the caller talking in the agent's first second, her voice reads as echo, and the judge asked
+ * her to out-talk herself (before the first window the canceller reports 6 dB, and the floor of
+ * erlPriorDb / 2 asked as much). Her voice does not correlate with the agent's, so the correlation
+ * does not read it. It reads high where its peak holds only part of the echo: the margin covers a
+ * few dB of that, and erlPriorDb caps the rest (G.168 D.8 at 15 dB reads 22). With the caller in
+ * the agent's first second (bench/README.md, forty-seventh pass), recall 257 → 267 of 384 on the
+ * tune split, 259 → 269 held out, 1 backchannel of 480 more cleared on each; 0 dB cleared once on
+ * echo alone, once more on noise and 4 more backchannels; 6 dB once on echo alone.
  */
 const CORRELATED_MARGIN_DB = 3;
 /** reference level from which the agent is taken to be speaking, dBFS per 10 ms (where the canceller adapts) */

@@ -39,8 +39,8 @@ export interface EchoPathSink {
    * taken out), dB, delay to the agent frames (ms; NaN: none found yet, the losses then mean
    * nothing), the agent speech those were measured over (ms), the best correlation the delay
    * search has found (0..1; NaN before its second search: EchoCanceller `searchPeak`), and the echo
-   * return loss its correlation reads where the path is (dB; NaN: none found yet,
-   * EchoCanceller `correlatedErlDb`).
+   * return loss its correlation reads where the path is (dB; NaN while none found, and after a move
+   * until a search peaks there: EchoCanceller `correlatedErlDb`).
    */
   echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number, correlatedErlDb: number): void;
 }

@@ -44,6 +44,8 @@ interface Call {
   path?: { seed: number; delayMs: number; erlDb: number };
   /** the caller's line carries white noise at this level from the start, dBFS */
   noiseDbfs?: number;
+  /** called after each frame */
+  afterFrame?: () => void;
 }
 
 /**
@@ -84,6 +86,7 @@ function search(bd: BulkDelay, seconds: number, call: Call = {}): number[] {
     }
     if (unsent?.(frame) !== true) bd.near(frame, k, refAt);
     delays.push(bd.delay);
+    call.afterFrame?.();
   }
   return delays;
 }
@@ -133,6 +136,24 @@ describe('BulkDelay where a filter already sits', () => {
     bd.delay = found.delay;
     const delays = search(bd, 4, { others: [early] });
     expect(Math.min(...delays)).toBeLessThan(60 * MS);
+  });
+
+  // What the barge-in judge takes the echo to be until the loss is measured (BargeIn.ts
+  // CORRELATED_MARGIN_DB): after a move, the loss of the path where the filter now is.
+  it('reads the echo return loss of the path it moves onto, not of the place it left', () => {
+    const bd = searcher();
+    bd.delay = 300 * MS; // a lock far after the path (10 dB ERL), that read 30 dB there
+    bd.erlDb = 30;
+    const read: [number, number][] = [];
+    search(bd, 4, { afterFrame: () => read.push([bd.delay, bd.erlDb]) });
+    const onPath = read.filter(([d]) => d !== 300 * MS);
+    expect(onPath.length).toBeGreaterThan(0); // it moved
+    console.log(`moved to ${(onPath[0]![0] / MS).toFixed(1)} ms, reading ${onPath[0]![1].toFixed(1)} dB`);
+    for (const [, db] of onPath) {
+      if (Number.isNaN(db)) continue; // a move the search did not peak at reads nothing
+      expect(db).toBeGreaterThan(10 - 1);
+      expect(db).toBeLessThan(10 + 10);
+    }
   });
 
   it('while the filter cancels, a path that moved 50 ms earlier is followed on the second search that finds it', () => {
