@@ -17,10 +17,10 @@ export { SILENT_DB };
  *   - while the agent's audio may be echoing: the level exceeds the predicted residual echo by
  *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
  *     return loss + the canceller's enhancement; until measured, no less than the delay search's
- *     correlation reads, less a margin, up to erlPriorDb: CORRELATED_MARGIN_DB); before the canceller has locked on, the loudest
- *     reference in the echo window minus erlPriorDb, and once it has found no echo in a second of
- *     the agent's speech (or in half a second, with no search peak of QUIET_PEAK), no more than
- *     the caller's line itself (UNFOUND_OVER_LINE_DB).
+ *     correlation reads, less a margin, up to erlPriorDb: CORRELATED_MARGIN_DB); before the
+ *     canceller has locked on, the loudest reference in the echo window minus erlPriorDb, and once
+ *     it has found no echo in a second of the agent's speech (or in half a second, with no search
+ *     peak of QUIET_PEAK), no more than the caller's line itself (UNFOUND_OVER_LINE_DB).
  * (speech_started is then the call's voice-activity detector's, after onsetMs.) The options are
  * all of barge-in's: the route's `bargeIn`.
  */
