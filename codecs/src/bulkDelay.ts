@@ -144,8 +144,7 @@ export class BulkDelay {
     const idle = found === IDLE;
     if (idle) found = -1;
     const locked = found >= 0 && was >= 0;
-    const later = locked && found > was + this.slackAfter;
-    const outside = later || (locked && found < was - this.slackBefore);
+    const outside = locked && !this.#inSpan(found);
     const away = locked && this.#beyondReach(found);
     if (was >= 0 && this.#placed < 0) this.#placed = was;
     // While the filter cancels, a search that finds its own place again (±2 ms, as two searches
@@ -199,8 +198,7 @@ export class BulkDelay {
     this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
     // the reading where the path now is: a peak within the filter's span (after a move elsewhere, none)
     const lag = this.#readingLag;
-    if (this.delay >= 0 && lag >= 0 && lag >= this.delay - this.slackBefore && lag <= this.delay + this.slackAfter)
-      this.erlDb = this.#reading;
+    if (this.delay >= 0 && lag >= 0 && this.#inSpan(lag)) this.erlDb = this.#reading;
     else if (moved) this.erlDb = NaN;
     return moved;
   }
@@ -217,6 +215,11 @@ export class BulkDelay {
   /** The last `samples` of the gap before the next near-end samples were lost, not a silence. */
   lost(samples: number): void {
     this.#lost += samples;
+  }
+
+  /** `lag` lies within the filter's span where it is: [delay − slackBefore, delay + slackAfter]. */
+  #inSpan(lag: number): boolean {
+    return lag >= this.delay - this.slackBefore && lag <= this.delay + this.slackAfter;
   }
 
   /** A peak at `lag` is out of the filter's reach: its span there would not cover where it is. */

@@ -155,7 +155,7 @@ export class BargeInMonitor {
   }
 
   /** The echo path the echo canceller measured (InboundEvents), its delay to this frame: NaN while none found. */
-  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak = NaN, correlatedErlDb = NaN): void {
+  echoPath(lossDb: number, judgedLossDb: number, delayMs: number, measuredMs: number, searchPeak: number, correlatedErlDb: number): void {
     const slots = Number.isNaN(delayMs) ? -1 : Math.round(delayMs / 10);
     this.#detector.setEchoPath(lossDb, judgedLossDb, slots, measuredMs, searchPeak, correlatedErlDb);
   }

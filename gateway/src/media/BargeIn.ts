@@ -245,8 +245,9 @@ export class BargeInDetector {
   /** Predicted echo at `slot` after a loss of `lossDb` from the reference, dBFS. */
   #predicted(slot: number, lossDb: number): number {
     if (this.#delaySlots >= 0) {
-      const correlated = this.pathMeasured || !(this.#correlatedErlDb > 0) ? 0 : this.#correlatedErlDb - CORRELATED_MARGIN_DB;
-      const least = Math.max(this.o.erlPriorDb / 2, Math.min(correlated, this.o.erlPriorDb));
+      const half = this.o.erlPriorDb / 2;
+      const correlated = this.#correlatedErlDb - CORRELATED_MARGIN_DB;
+      const least = this.pathMeasured || !(correlated > half) ? half : Math.min(correlated, this.o.erlPriorDb);
       return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(lossDb, least);
     }
     const prior = this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
