@@ -18,7 +18,8 @@
  * after; searches back off while nothing is found. One with nothing to learn from (the near end
  * silent or mostly unheard, or nothing played) stops before correlating and leaves the back-off as
  * it was: the agent's first words, often seconds into a call, are searched at once, and a line
- * whose echo was not found is not searched more often for the agent's pauses.
+ * whose echo was not found is not searched more often for the agent's pauses. One over the far
+ * end's first moments (`#farEndStarting`) leaves it as it was too: it could not have found the echo.
  */
 export interface BulkDelayOptions {
   rate: number;
@@ -77,6 +78,8 @@ export class BulkDelay {
   #backoff = 1;
   /** the last weaker peak (or, while the filter cancels, one beyond its reach), waiting for a later search to agree (−1: none) */
   #candidate = -1;
+  /** the last search's window began with the far end silent (`#estimate`) */
+  #farEndStarting = false;
   readonly #agree: number;
   /** an earlier peak this far from the delay is another place, samples (4 ms) */
   readonly #refine: number;
@@ -195,7 +198,11 @@ export class BulkDelay {
       moved = true;
     }
     if (idle) return moved;
-    this.#backoff = this.delay >= 0 ? 5 : found < 0 && this.#candidate < 0 ? Math.min(5, this.#backoff * 2) : 1;
+    // A search over the far end's first moments found too little of its echo to call the line
+    // fruitless: doubled there, the next search came 400 ms on, over echo that had been there
+    // since (the agent's first words: bench/README.md, forty-eighth pass).
+    const nothing = found < 0 && this.#candidate < 0;
+    this.#backoff = this.delay >= 0 ? 5 : !nothing ? 1 : this.#farEndStarting ? this.#backoff : Math.min(5, this.#backoff * 2);
     // the reading where the path now is: a peak within the filter's span (after a move elsewhere, none)
     const lag = this.#readingLag;
     if (this.delay >= 0 && lag >= 0 && this.#inSpan(lag)) this.erlDb = this.#reading;
@@ -256,6 +263,12 @@ export class BulkDelay {
       refAny += r * r;
     }
     if (refAny < Wc) return IDLE; // nothing played in the span: no echo to find
+    // The far end silent over the window's first third (at lag 0): it began within the window, and
+    // its echo, up to maxDelay later, may barely have come yet.
+    const third = Math.floor(Wc / 3);
+    let head = 0;
+    for (let m = Lc; m < Lc + third; m++) head += refC[m]! ** 2;
+    this.#farEndStarting = head < third;
     let best = -1;
     let bestLag = -1;
     let bestRe = 0;
