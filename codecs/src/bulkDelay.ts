@@ -19,7 +19,8 @@
  * silent or mostly unheard, or nothing played) stops before correlating and leaves the back-off as
  * it was: the agent's first words, often seconds into a call, are searched at once, and a line
  * whose echo was not found is not searched more often for the agent's pauses. One over the far
- * end's first moments (`#farEndStarting`) leaves it as it was too: it could not have found the echo.
+ * end's first moments after a silence (`#farEndStarting`) leaves it as it was too: it can barely
+ * have met the echo.
  */
 export interface BulkDelayOptions {
   rate: number;
@@ -78,7 +79,7 @@ export class BulkDelay {
   #backoff = 1;
   /** the last weaker peak (or, while the filter cancels, one beyond its reach), waiting for a later search to agree (−1: none) */
   #candidate = -1;
-  /** the last search's window began with the far end silent (`#estimate`) */
+  /** the far end started within the last search's window, after a silence (`#estimate`) */
   #farEndStarting = false;
   readonly #agree: number;
   /** an earlier peak this far from the delay is another place, samples (4 ms) */
@@ -202,7 +203,7 @@ export class BulkDelay {
     // fruitless: doubled there, the next search came 400 ms on, over echo that had been there
     // since (the agent's first words: bench/README.md, forty-eighth pass).
     const nothing = found < 0 && this.#candidate < 0;
-    this.#backoff = this.delay >= 0 ? 5 : !nothing ? 1 : this.#farEndStarting ? this.#backoff : Math.min(5, this.#backoff * 2);
+    this.#backoff = this.delay >= 0 ? 5 : !nothing ? 1 : Math.min(5, this.#backoff * (this.#farEndStarting ? 1 : 2));
     // the reading where the path now is: a peak within the filter's span (after a move elsewhere, none)
     const lag = this.#readingLag;
     if (this.delay >= 0 && lag >= 0 && this.#inSpan(lag)) this.erlDb = this.#reading;
@@ -256,19 +257,21 @@ export class BulkDelay {
     if (nearE < Wc * 16 || 2 * heard < Wc) return IDLE;
     const Lc = Math.floor(this.#maxDelay / D);
     const refC = this.#refC;
+    // the far end from maxDelay before the window to a third into it (`#farEndStarting`)
+    const headEnd = Lc + Math.floor(Wc / 3);
     let refAny = 0;
+    let head = 0;
     for (let m = 0; m < Wc + Lc; m++) {
       const r = refAt(start - D * Lc + D * m);
       refC[m] = r;
       refAny += r * r;
+      if (m < headEnd) head += r * r;
     }
     if (refAny < Wc) return IDLE; // nothing played in the span: no echo to find
-    // The far end silent over the window's first third (at lag 0): it began within the window, and
-    // its echo, up to maxDelay later, may barely have come yet.
-    const third = Math.floor(Wc / 3);
-    let head = 0;
-    for (let m = Lc; m < Lc + third; m++) head += refC[m]! ** 2;
-    this.#farEndStarting = head < third;
+    // The far end started a third or more into the window after maxDelay or more of silence (40 dB
+    // under what the span holds, or digital): its echo, up to maxDelay later, may barely have come.
+    // (A far end that only paused or stopped has played within maxDelay before: echo is there.)
+    this.#farEndStarting = head < 1e-4 * refAny + headEnd;
     let best = -1;
     let bestLag = -1;
     let bestRe = 0;
