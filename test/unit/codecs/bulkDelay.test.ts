@@ -229,6 +229,34 @@ describe('BulkDelay when the agent speaks after the caller', () => {
   });
 });
 
+describe('BulkDelay on a line with no echo', () => {
+  it('backs off to a search a second while the agent talks in bursts with short silences between', () => {
+    // 300 ms of the agent's speech, then 200 ms of digital silence, over and over: each silence is
+    // shorter than the 250 ms searched, so every window has far end played within reach before it
+    // and its echo would be there; a search that finds nothing backs off as ever (only one over the
+    // far end's first moments after a longer silence does not)
+    const bd = searcher();
+    const noise = rng(3);
+    const played = (s: number) => (s >= 0 && s < far.length && s % (500 * MS) < 300 * MS ? far[s]! : 0);
+    const frame = new Int16Array(160);
+    const searchedAt: number[] = [];
+    for (let k = 0; k + 160 <= far.length; k += 160) {
+      for (let i = 0; i < 160; i++) frame[i] = Math.round(100 * (2 * noise() - 1)); // line noise, −55 dBFS
+      const before = bd.searches;
+      bd.near(frame, k, played);
+      if (bd.searches > before) searchedAt.push(k / MS);
+    }
+    expect(bd.delay).toBe(-1);
+    // each wait twice the last, to a second: 280, 680, 1480, 2480 … ms (the first test of the far
+    // end starting, its window's first third silent at lag 0, held the wait at 400 ms once more)
+    expect(searchedAt.length).toBeGreaterThanOrEqual(8);
+    for (let i = 2; i < searchedAt.length; i++) {
+      const wait = searchedAt[i]! - searchedAt[i - 1]!;
+      expect(wait).toBeGreaterThanOrEqual(Math.min(1000, 2 * (searchedAt[i - 1]! - searchedAt[i - 2]!)));
+    }
+  });
+});
+
 describe('BulkDelay on a phone that suppresses silence', () => {
   it('finds the path where it is, though the frames of the agent’s pauses never came', () => {
     // the phone sends nothing while its microphone is under −50 dBFS (the echo of the agent's pauses)
