@@ -94,13 +94,14 @@ describe('BargeInDetector echo model', () => {
       const d = new BargeInDetector();
       for (let t = 0; t < ms; t += 20) {
         d.reference(t, tone(3277));
-        d.caller.push(lineDb);
-        d.caller.push(lineDb);
+        d.line(t + 10, lineDb);
+        d.line(t + 20, lineDb);
       }
       return d;
     };
-    // a mobile or softphone that cancelled its own echo: the line at −60 dBFS
-    expect(line(-60, 980).predictedEcho(97)).toBeCloseTo(-20 - PRIOR, 0); // 0.98 s: the prior still
+    // a mobile or softphone that cancelled its own echo: the line at −60 dBFS; before the second,
+    // what the line showed (40 dB of loss at every delay: SHOWN_SLOTS), not the prior
+    expect(line(-60, 980).predictedEcho(97)).toBeCloseTo(-20 - 40, 0);
     const quiet = line(-60, 1000);
     expect(quiet.pathMeasured).toBe(true);
     expect(quiet.predictedEcho(99)).toBeCloseTo(-60 + 6, 0);
@@ -109,5 +110,55 @@ describe('BargeInDetector echo model', () => {
     // an echo found is predicted from its measured loss, however quiet the line
     quiet.setEchoPath(40, 40, 10, 600);
     expect(quiet.predictedEcho(99)).toBeCloseTo(-20 - 40, 0);
+  });
+
+  describe('before the echo is found, the loss the line has shown (ShownLoss)', () => {
+    /**
+     * The agent's tone at −20 dBFS from 0 for `ms`, and the caller's line over the same 10 ms slots
+     * at `lineDb(slot)` (NaN: a slot not heard, as a lost packet leaves it).
+     */
+    const heard = (ms: number, lineDb: (slot: number) => number) => {
+      const d = new BargeInDetector();
+      for (let t = 0; t < ms; t += 20) {
+        d.reference(t, tone(3277));
+        for (const s of [t / 10, t / 10 + 1]) if (!Number.isNaN(lineDb(s))) d.line(10 * s + 10, lineDb(s));
+      }
+      return d;
+    };
+
+    it('predicts no more echo than the line has left room for, at any delay, once it has been heard at every delay', () => {
+      // until every delay of the echo window (0–300 ms) has had a 50 ms window of the line after
+      // the agent spoke there, the prior: 0.3 s in, the agent's first 10 ms could echo 300 ms late
+      expect(heard(300, () => -60).predictedEcho(29)).toBeCloseTo(-20 - PRIOR, 0);
+      expect(heard(360, () => -60).predictedEcho(35)).toBeCloseTo(-20 - 40, 0);
+      const quiet = heard(400, () => -60);
+      expect(quiet.predictedEcho(39)).toBeCloseTo(-20 - 40, 0);
+      expect(quiet.pathMeasured).toBe(false);
+      // a line 26 dB under the agent: an echo of 26 dB ERL at most
+      expect(heard(400, () => -46).predictedEcho(39)).toBeCloseTo(-20 - 26, 0);
+    });
+
+    it('never predicts less echo than the prior where the line showed less loss: an echo louder than the prior stays as loud', () => {
+      // a line 10 dB under the agent (an echo of 10 dB ERL, or a caller): the prior's 18 dB stands
+      expect(heard(1000, () => -30).predictedEcho(99)).toBeCloseTo(-20 - PRIOR, 0);
+    });
+
+    it('takes the most loss any window showed: the caller talking over some lowers nothing', () => {
+      // the line quiet over 0.4 s, then her voice 8 dB under the agent in every other 100 ms
+      const d = heard(900, (s) => (s >= 40 && Math.floor(s / 10) % 2 === 0 ? -28 : -60));
+      expect(d.predictedEcho(89)).toBeCloseTo(-20 - 40, 0);
+    });
+
+    it('counts no window with a slot not heard: a lost packet is not a quiet line', () => {
+      // the line −30 dBFS (an echo of 10 dB ERL) when heard, every fifth slot lost: every 50 ms window has a hole
+      const d = heard(1000, (s) => (s % 5 === 2 ? NaN : -30));
+      expect(d.predictedEcho(99)).toBeCloseTo(-20 - PRIOR, 0);
+    });
+
+    it('reads the line no more once the echo is found: the canceller’s measure takes over', () => {
+      const d = heard(400, () => -60);
+      d.setEchoPath(30, 36, 10, 600);
+      expect(d.predictedEcho(39)).toBeCloseTo(-20 - 36, 0);
+    });
   });
 });

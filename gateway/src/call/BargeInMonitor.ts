@@ -109,13 +109,9 @@ export class BargeInMonitor {
         ? new SileroStream(
             model,
             rate,
-            // A chunk `maySpeak` turned down (deferred: run later, if at all, as a warm-up) is no
-            // speech: judged when run, its echo would be predicted with a loss measured after it,
-            // on a line's first second lower than the prior it was turned down with (car noise the
-            // model took for speech was confirmed 1.8 s before the caller spoke: tune split,
-            // twenty-first pass).
+            // A chunk `maySpeak` turned down is judged as one deferred (InterruptionDetector `chunk`).
             (endMs, p, chunkMs, wanted) => {
-              this.#judge.chunk(endMs, chunkMs, wanted ? p : 0, opts.sileroThreshold, this.#audible && endMs > this.#audibleFromMs);
+              this.#judge.chunk(endMs, chunkMs, p, opts.sileroThreshold, this.#audible && endMs > this.#audibleFromMs, !wanted);
             },
             {
               onSkipped: () => metrics.drops.inc({ reason: 'VAD_OVERLOAD' }),
@@ -186,7 +182,7 @@ export class BargeInMonitor {
     this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS, lostMs);
     this.#gapHeardMs = 0;
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
-    for (let i = 0; i + ten <= line.length; i += ten) this.#detector.caller.push(levelDb(line, i, i + ten));
+    for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(atMs + ((i + ten) * 1000) / rate, levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
     // The model's chunks matter to the judge alone, and the judge only while the agent is audible
     // or an utterance is open (it must end): else they are kept for a warm-up, not inferred. A

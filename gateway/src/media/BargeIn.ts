@@ -1,5 +1,6 @@
 import { rmsDbfs } from '../../../codecs/src/index.js';
 import { CallerLevels, SILENT_DB } from './CallerLevels.js';
+import { ShownLoss } from './ShownLoss.js';
 
 export { SILENT_DB };
 
@@ -18,9 +19,10 @@ export { SILENT_DB };
  *     echoMarginDb. Predicted = reference level at the echo delay minus the measured loss (echo
  *     return loss + the canceller's enhancement; until measured, no less than the delay search's
  *     correlation reads, less a margin, up to erlPriorDb: CORRELATED_MARGIN_DB); before the
- *     canceller has locked on, the loudest reference in the echo window minus erlPriorDb, and once
- *     it has found no echo in a second of the agent's speech (or in half a second, with no search
- *     peak of QUIET_PEAK), no more than the caller's line itself (UNFOUND_OVER_LINE_DB).
+ *     canceller has locked on, the loudest reference in the echo window minus erlPriorDb, or minus
+ *     the more loss the line itself has shown (ShownLoss), and once it has found no echo in a
+ *     second of the agent's speech (or in half a second, with no search peak of QUIET_PEAK), no
+ *     more than the caller's line itself (UNFOUND_OVER_LINE_DB).
  * (speech_started is then the call's voice-activity detector's, after onsetMs.) The options are
  * all of barge-in's: the route's `bargeIn`.
  */
@@ -173,9 +175,13 @@ export class BargeInDetector {
   #correlatedErlDb = NaN;
   /** the caller's line: her background (`percentileDb`), and what a frame her phone did not send stands for */
   readonly caller = new CallerLevels();
+  /** the loss the caller's line has shown wherever the echo is, read until it is found */
+  readonly #shown: ShownLoss;
+  readonly #refDb = (slot: number): number => this.#refAt(slot);
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
+    this.#shown = new ShownLoss(Math.ceil(this.o.echoWindowMs / 10), REF_SLOTS, SPEECH_DB);
   }
 
   /** The `q` quantile (0..1) of the caller's levels over the last 1.5 s (so far), dBFS. */
@@ -215,6 +221,21 @@ export class BargeInDetector {
     this.#correlatedErlDb = correlatedErlDb;
   }
 
+  /**
+   * The caller's line (echo-cancelled, not denoised, residual echo not suppressed) over the 10 ms
+   * ending at media time `endMs` (on the reference's clock), dBFS: her background, and until the
+   * echo is found the loss it shows (ShownLoss).
+   */
+  line(endMs: number, db: number): void {
+    this.caller.push(db);
+    if (this.#delaySlots < 0) this.#shown.line(Math.round(endMs / 10) - 1, db, this.#refDb);
+  }
+
+  /** Whether the echo canceller has found the echo path (`setEchoPath` with a delay). */
+  get echoFound(): boolean {
+    return this.#delaySlots >= 0;
+  }
+
   /** Whether the predicted echo is taken as this line's (MEASURED_MS, UNFOUND_MS, QUIET_MS). */
   get pathMeasured(): boolean {
     if (this.#delaySlots >= 0) return this.#measuredMs >= MEASURED_MS;
@@ -250,11 +271,16 @@ export class BargeInDetector {
       const least = this.pathMeasured || !(correlated > half) ? half : Math.min(correlated, this.o.erlPriorDb);
       return this.#refMax(slot - this.#delaySlots - 2, slot - this.#delaySlots + 2) - Math.max(lossDb, least);
     }
-    const prior = this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot) - this.o.erlPriorDb;
+    // The loudest echo the window could hold: its loudest reference less the prior's loss, or less
+    // the loss the line has shown wherever the echo is, where that is more (ShownLoss).
+    const loudest = this.#refMax(slot - Math.ceil(this.o.echoWindowMs / 10), slot);
+    const shown = loudest - (this.#shown.erlDb > this.o.erlPriorDb ? this.#shown.erlDb : this.o.erlPriorDb);
+    if (!this.pathMeasured) return shown;
     // No echo found in UNFOUND_MS of the agent's speech, or in QUIET_MS with no search peak of
     // QUIET_PEAK (what `pathMeasured` means here): one the prior's size would have stood out of a
-    // quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB).
-    return this.pathMeasured ? Math.min(prior, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB) : prior;
+    // quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB), though no
+    // quieter than the loss the line has shown allows.
+    return Math.max(shown, Math.min(loudest - this.o.erlPriorDb, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB));
   }
 
   /**

@@ -51,6 +51,8 @@ export interface EchoModel {
   percentileDb(q: number): number;
   /** the predicted echo is taken as this line's (BargeInDetector: measured, or no echo found) */
   readonly pathMeasured: boolean;
+  /** the echo canceller has found the echo path (absent: taken as found) */
+  readonly echoFound?: boolean;
 }
 
 /** chunk levels kept for CONFIRM_WINDOW_MS: RNNoise's 10 ms chunks need 7 */
@@ -166,12 +168,25 @@ export class InterruptionDetector {
 
   /**
    * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
-   * of `chunkMs` ending at `endMs`, its threshold, and whether the agent is audible now. (The
-   * background level moves on with every 10 ms the inbound chain delivers: a chunk judged late
-   * is judged against a background a few frames younger, which changes nothing that matters.)
+   * of `chunkMs` ending at `endMs`, its threshold, whether the agent is audible now, and whether
+   * the model's run on the chunk was `deferred` (`maySpeak` turned it down as it came: run later,
+   * if at all, as a warm-up). (The background level moves on with every 10 ms the inbound chain
+   * delivers: a chunk judged late is judged against a background a few frames younger, which
+   * changes nothing that matters.)
    */
-  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean): void {
+  chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean, deferred = false): void {
     const o = this.#o;
+    // A deferred chunk is no speech: judged now, its echo would be predicted with a loss measured
+    // after it, on a line's first second lower than the prior it was turned down with (car noise
+    // the model took for speech was confirmed 1.8 s before the caller spoke: tune split,
+    // twenty-first pass). Unless the echo is still unfound and the chunk may be speech now: what
+    // lowered its echo since is then the loss the line has shown (ShownLoss) or its being taken as
+    // having no echo (`pathMeasured`), which held for the line then too (no canceller had touched
+    // it, no loss measured after the chunk applies). A caller who spoke in the agent's first 0.35 s
+    // so counts once the line has shown no echo that loud: with the caller in the agent's first
+    // second, the tune split's recall 296 → 301 of 384, nothing else changed (bench/README.md,
+    // forty-ninth pass).
+    if (deferred && (this.#echo.echoFound !== false || !this.maySpeak(endMs, chunkMs))) p = 0;
     // An utterance under way when the agent starts a turn (after gapMs or more of silence, not a
     // gap in its audio) is judged afresh from there, as one that begins then: babble or a TV
     // carried an utterance open at its median while the agent was silent, and with the caller's

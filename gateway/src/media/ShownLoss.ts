@@ -1,0 +1,99 @@
+/**
+ * The echo return loss a caller's line has shown (BargeInDetector reads it until the echo is found).
+ * What came back while the agent spoke holds its echo and more (the caller, her noise): for an echo
+ * d 10 ms slots late, each window of SHOWN_SLOTS slots (50 ms) of the line shows a loss of at least
+ * the power the agent played d slots before it over the line's power (the window's echo is no louder
+ * than the window). The most any of the last SHOWN_WINDOWS windows at d showed is the loss shown at
+ * d; the least of those over the echo window's delays, once every delay has one, is the loss shown
+ * wherever the echo is. The detector takes it where it is more than erlPriorDb: the loudest
+ * reference of the echo window less it, where the prior's estimate was the loudest less erlPriorDb.
+ * So a line with no echo, or one far quieter than the prior (a mobile or softphone that cancels its
+ * own, a 4-wire trunk, a handset of 25 dB ERL), lets a quiet caller through from 0.35 s into the
+ * agent's speech, where she had to out-talk the prior until the echo was found or a second of the
+ * agent's speech had found none (`pathMeasured`).
+ *   - The most over windows: each is a bound, and her voice only lowers what a window shows.
+ *   - The least over delays, not each delay's own (the echo predicted from each delay's reference
+ *     less its loss): a window whose agent audio lay mostly out of the line's band (a hum under a
+ *     handset's 200–400 Hz high-pass) shows more loss than the path has for speech in the band.
+ *     Each delay's own let such echo over the prediction on band-limited lines, where the loudest
+ *     of the echo window no longer covered it: with the caller in the agent's first second
+ *     (bench/README.md, forty-ninth pass), recall 281 → 317 of 384 on the tune split, but false
+ *     ducks 43 → 49; the least over delays, 301 and 43.
+ *   - A window with a slot not heard (lost, or not sent: a phone's DTX) shows nothing.
+ *   - Once the line is taken as having no echo (`pathMeasured`), the detector holds the echo to the
+ *     line's median as before (UNFOUND_OVER_LINE_DB) where that asks more: a scratch variant that
+ *     went on with the bound alone made two more clears on music and babble 7–9 s into the agent's
+ *     speech (ibid.).
+ * Cost: every 50 ms until the echo is found (on a line with none, all call long), 155 powers and
+ * 620 comparisons.
+ */
+const SHOWN_SLOTS = 5;
+const SHOWN_WINDOWS = 20;
+
+/**
+ * One caller's line, 10 ms at a time, against what the agent played: the loss it has shown
+ * wherever the echo is, dB (NaN until every delay of the echo window has had a window of it).
+ */
+export class ShownLoss {
+  readonly #delays: number;
+  readonly #slots: number;
+  readonly #speechPower: number;
+  /** the line per 10 ms slot (ring of `#slots`; NaN: not heard), dBFS, and its last slot */
+  readonly #line: Float32Array;
+  #lineSlot = -1;
+  /** per echo delay d (slots, 0..`#delays`): the loss the last SHOWN_WINDOWS windows showed there (ring, dB), and how many did */
+  readonly #at: Float32Array;
+  readonly #count: Int32Array;
+  #erlDb = NaN;
+
+  /**
+   * `delays`: the longest echo delay, 10 ms slots; `slots`: the line's 10 ms levels kept (as many
+   * as the caller keeps of the reference); `speechDb`: the reference level from which the agent is
+   * taken to be speaking, dBFS per 10 ms.
+   */
+  constructor(delays: number, slots: number, speechDb: number) {
+    this.#delays = delays;
+    this.#slots = slots;
+    this.#speechPower = SHOWN_SLOTS * 10 ** (speechDb / 10);
+    this.#line = new Float32Array(slots).fill(NaN);
+    this.#at = new Float32Array((delays + 1) * SHOWN_WINDOWS);
+    this.#count = new Int32Array(delays + 1);
+  }
+
+  /** The loss the line has shown wherever the echo is, dB (NaN: not yet). */
+  get erlDb(): number {
+    return this.#erlDb;
+  }
+
+  /** The line's level over 10 ms slot `slot` (dBFS), and the reference's level at any slot (`played`, dBFS). */
+  line(slot: number, db: number, played: (slot: number) => number): void {
+    if (slot <= this.#lineSlot) return;
+    for (let s = Math.max(this.#lineSlot + 1, slot - this.#slots + 1); s < slot; s++) this.#line[s % this.#slots] = NaN;
+    this.#line[slot % this.#slots] = db;
+    this.#lineSlot = slot;
+    if ((slot + 1) % SHOWN_SLOTS === 0) this.#window(slot - SHOWN_SLOTS + 1, played);
+  }
+
+  /** The window of the line from slot `s0`: the loss it shows at each delay the agent spoke at. */
+  #window(s0: number, played: (slot: number) => number): void {
+    if (s0 < 0) return;
+    let line = 0;
+    for (let s = s0; s < s0 + SHOWN_SLOTS; s++) {
+      const l = this.#line[s % this.#slots]!;
+      if (Number.isNaN(l)) return;
+      line += 10 ** (l / 10);
+    }
+    let least = Infinity;
+    for (let d = 0; d <= this.#delays; d++) {
+      let power = 0;
+      for (let s = s0 - d; s < s0 - d + SHOWN_SLOTS; s++) power += 10 ** (played(s) / 10);
+      const ring = d * SHOWN_WINDOWS;
+      // a window the agent was speaking d slots before
+      if (power >= this.#speechPower) this.#at[ring + (this.#count[d]!++ % SHOWN_WINDOWS)] = 10 * Math.log10(power / (line + 1e-12));
+      let most = -Infinity;
+      for (let i = 0; i < Math.min(this.#count[d]!, SHOWN_WINDOWS); i++) most = Math.max(most, this.#at[ring + i]!);
+      least = Math.min(least, most);
+    }
+    this.#erlDb = least > -Infinity ? least : NaN;
+  }
+}
