@@ -150,9 +150,15 @@ describe('BargeInDetector echo model', () => {
     });
 
     it('counts no window with a slot not heard: a lost packet is not a quiet line', () => {
-      // the line −30 dBFS (an echo of 10 dB ERL) when heard, every fifth slot lost: every 50 ms window has a hole
-      const d = heard(1000, (s) => (s % 5 === 2 ? NaN : -30));
-      expect(d.predictedEcho(99)).toBeCloseTo(-20 - PRIOR, 0);
+      // a quiet line with every fifth slot lost, for longer than the levels kept (5.12 s): every
+      // 50 ms window has a hole, and none is read from levels left over from before
+      const d = heard(6000, (s) => (s % 5 === 2 ? NaN : -60));
+      expect(d.predictedEcho(599)).toBeCloseTo(-20 - PRIOR, 0);
+    });
+
+    it('takes no more than 40 dB of loss from the line: digital silence is no proof against an echo', () => {
+      // a line of digital silence (a phone's own suppressor) shows 80 dB under the agent at −20 dBFS
+      expect(heard(400, () => -100).predictedEcho(39)).toBeCloseTo(-20 - 40, 0);
     });
 
     it('reads the line no more once the echo is found: the canceller’s measure takes over', () => {

@@ -78,8 +78,10 @@ async function record(file: string): Promise<void> {
   const all = process.env['RECORD_ALL'] === '1';
   if (all) ip.maySpeak = () => true;
   const chunk0 = Object.getOwnPropertyDescriptor(ip, 'chunk')!.value as InterruptionDetector['chunk'];
-  ip.chunk = function (this: InterruptionDetector, endMs, chunkMs, p, threshold, audible) {
+  ip.chunk = function (this: InterruptionDetector, endMs, chunkMs, p0, threshold, audible, deferred = false) {
     echoes = [];
+    // the probability the judge goes by (a deferred chunk's may be none), replayed as not deferred
+    const p = this.heard(p0, deferred);
     chunk0.call(this, endMs, chunkMs, p, threshold, audible);
     const m = model[0];
     const qs = QS.map((q) => (m === undefined ? -100 : m.percentileDb(q)));

@@ -22,7 +22,7 @@ export { SILENT_DB };
  *     canceller has locked on, the loudest reference in the echo window minus erlPriorDb, or minus
  *     the more loss the line itself has shown (ShownLoss), and once it has found no echo in a
  *     second of the agent's speech (or in half a second, with no search peak of QUIET_PEAK), no
- *     more than the caller's line itself (UNFOUND_OVER_LINE_DB).
+ *     more than the caller's line itself (UNFOUND_OVER_LINE_DB) unless its shown loss says more.
  * (speech_started is then the call's voice-activity detector's, after onsetMs.) The options are
  * all of barge-in's: the route's `bargeIn`.
  */
@@ -223,8 +223,8 @@ export class BargeInDetector {
 
   /**
    * The caller's line (echo-cancelled, not denoised, residual echo not suppressed) over the 10 ms
-   * ending at media time `endMs` (on the reference's clock), dBFS: her background, and until the
-   * echo is found the loss it shows (ShownLoss).
+   * ending at media time `endMs` (the judged audio's, on the reference's clock), dBFS: her
+   * background, and until the echo is found the loss it shows (ShownLoss).
    */
   line(endMs: number, db: number): void {
     this.caller.push(db);
@@ -278,8 +278,8 @@ export class BargeInDetector {
     if (!this.pathMeasured) return shown;
     // No echo found in UNFOUND_MS of the agent's speech, or in QUIET_MS with no search peak of
     // QUIET_PEAK (what `pathMeasured` means here): one the prior's size would have stood out of a
-    // quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB), though no
-    // quieter than the loss the line has shown allows.
+    // quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB), unless the
+    // loss the line has shown predicts more (a line loud for the agent's level).
     return Math.max(shown, Math.min(loudest - this.o.erlPriorDb, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB));
   }
 

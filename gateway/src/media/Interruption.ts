@@ -51,7 +51,7 @@ export interface EchoModel {
   percentileDb(q: number): number;
   /** the predicted echo is taken as this line's (BargeInDetector: measured, or no echo found) */
   readonly pathMeasured: boolean;
-  /** the echo canceller has found the echo path (absent: taken as found) */
+  /** the echo canceller has found the echo path (absent: taken as found, as before ShownLoss) */
   readonly echoFound?: boolean;
 }
 
@@ -167,6 +167,23 @@ export class InterruptionDetector {
   }
 
   /**
+   * The speech probability a chunk is judged on, from the model's `p` and whether its run was
+   * `deferred` (`chunk`). A deferred chunk is no speech: judged now, its echo would be predicted
+   * with a loss the canceller measured after it, on a line's first second lower than the prior it
+   * was turned down with (car noise the model took for speech was confirmed 1.8 s before the caller
+   * spoke: tune split, twenty-first pass). Unless the echo is still unfound: what lowered its echo
+   * since is then the loss the line has shown (ShownLoss) or its being taken as having no echo
+   * (`pathMeasured`), no canceller's measure, and the line was as quiet then. (A chunk that may not
+   * be speech now, `maySpeak`, is none at any probability.) A caller who spoke in the agent's first
+   * 0.35 s so counts once the line has shown no echo that loud: with the caller in the agent's
+   * first second, the tune split's recall 296 → 301 of 384, nothing else changed (bench/README.md,
+   * forty-ninth pass).
+   */
+  heard(p: number, deferred: boolean): number {
+    return deferred && this.#echo.echoFound !== false ? 0 : p;
+  }
+
+  /**
    * The speech probability `p` (of Silero, or RNNoise's per 10 ms when Silero is off) for the chunk
    * of `chunkMs` ending at `endMs`, its threshold, whether the agent is audible now, and whether
    * the model's run on the chunk was `deferred` (`maySpeak` turned it down as it came: run later,
@@ -176,17 +193,7 @@ export class InterruptionDetector {
    */
   chunk(endMs: number, chunkMs: number, p: number, threshold: number, agentAudible: boolean, deferred = false): void {
     const o = this.#o;
-    // A deferred chunk is no speech: judged now, its echo would be predicted with a loss measured
-    // after it, on a line's first second lower than the prior it was turned down with (car noise
-    // the model took for speech was confirmed 1.8 s before the caller spoke: tune split,
-    // twenty-first pass). Unless the echo is still unfound and the chunk may be speech now: what
-    // lowered its echo since is then the loss the line has shown (ShownLoss) or its being taken as
-    // having no echo (`pathMeasured`), which held for the line then too (no canceller had touched
-    // it, no loss measured after the chunk applies). A caller who spoke in the agent's first 0.35 s
-    // so counts once the line has shown no echo that loud: with the caller in the agent's first
-    // second, the tune split's recall 296 → 301 of 384, nothing else changed (bench/README.md,
-    // forty-ninth pass).
-    if (deferred && (this.#echo.echoFound !== false || !this.maySpeak(endMs, chunkMs))) p = 0;
+    p = this.heard(p, deferred);
     // An utterance under way when the agent starts a turn (after gapMs or more of silence, not a
     // gap in its audio) is judged afresh from there, as one that begins then: babble or a TV
     // carried an utterance open at its median while the agent was silent, and with the caller's

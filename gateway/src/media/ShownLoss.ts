@@ -1,9 +1,9 @@
 /**
  * The echo return loss a caller's line has shown (BargeInDetector reads it until the echo is found).
  * What came back while the agent spoke holds its echo and more (the caller, her noise): for an echo
- * d 10 ms slots late, each window of SHOWN_SLOTS slots (50 ms) of the line shows a loss of at least
- * the power the agent played d slots before it over the line's power (the window's echo is no louder
- * than the window). The most any of the last SHOWN_WINDOWS windows at d showed is the loss shown at
+ * d 10 ms slots late, each window of SHOWN_SLOTS slots (50 ms) of the line shows a loss of about
+ * the power the agent played d slots before it over the line's power, or more (the window's echo is
+ * no louder than the window). The most any of the last SHOWN_WINDOWS windows at d showed is the loss shown at
  * d; the least of those over the echo window's delays, once every delay has one, is the loss shown
  * wherever the echo is. The detector takes it where it is more than erlPriorDb: the loudest
  * reference of the echo window less it, where the prior's estimate was the loudest less erlPriorDb.
@@ -11,7 +11,10 @@
  * own, a 4-wire trunk, a handset of 25 dB ERL), lets a quiet caller through from 0.35 s into the
  * agent's speech, where she had to out-talk the prior until the echo was found or a second of the
  * agent's speech had found none (`pathMeasured`).
- *   - The most over windows: each is a bound, and her voice only lowers what a window shows.
+ *   - The most over windows: her voice only lowers what a window shows. A window bounds an echo
+ *     that falls whole within it; a delay between slots, a tail, the agent's onsets and ends spill
+ *     echo over its edges, and the line's levels come stamped with the judged audio's time, 4–8 ms
+ *     early (the suppressor runs a block behind): a window can show a few dB more than the path has.
  *   - The least over delays, not each delay's own (the echo predicted from each delay's reference
  *     less its loss): a window whose agent audio lay mostly out of the line's band (a hum under a
  *     handset's 200–400 Hz high-pass) shows more loss than the path has for speech in the band.
@@ -24,15 +27,22 @@
  *     line's median as before (UNFOUND_OVER_LINE_DB) where that asks more: a scratch variant that
  *     went on with the bound alone made two more clears on music and babble 7–9 s into the agent's
  *     speech (ibid.).
- * Cost: every 50 ms until the echo is found (on a line with none, all call long), 155 powers and
+ * Cost: every 50 ms until the echo is found (on a line with none, all call long), 160 powers and
  * 620 comparisons.
  */
 const SHOWN_SLOTS = 5;
 const SHOWN_WINDOWS = 20;
+/**
+ * The most loss shown, dB: as much as the canceller's measure is believed (LineEcho
+ * `reportedLoss`). A line of digital silence, or a phone's own suppressor and comfort noise, shows
+ * 60–80 dB, and the echo its suppressor lets through as the agent starts would stand over that.
+ */
+const MOST_SHOWN_DB = 40;
 
 /**
  * One caller's line, 10 ms at a time, against what the agent played: the loss it has shown
- * wherever the echo is, dB (NaN until every delay of the echo window has had a window of it).
+ * wherever the echo is, dB (NaN until every delay of the echo window has had a window of it; at
+ * most MOST_SHOWN_DB).
  */
 export class ShownLoss {
   readonly #delays: number;
@@ -94,6 +104,6 @@ export class ShownLoss {
       for (let i = 0; i < Math.min(this.#count[d]!, SHOWN_WINDOWS); i++) most = Math.max(most, this.#at[ring + i]!);
       least = Math.min(least, most);
     }
-    this.#erlDb = least > -Infinity ? least : NaN;
+    this.#erlDb = least > -Infinity ? Math.min(MOST_SHOWN_DB, least) : NaN;
   }
 }
