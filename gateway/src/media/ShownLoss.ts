@@ -3,10 +3,11 @@
  * What came back while the agent spoke holds its echo and more (the caller, her noise): for an echo
  * d 10 ms slots late, each window of SHOWN_SLOTS slots (50 ms) of the line shows a loss of about
  * the power the agent played d slots before it over the line's power, or more (the window's echo is
- * no louder than the window). The most any of the last SHOWN_WINDOWS windows at d showed is the loss shown at
- * d; the least of those over the echo window's delays, once every delay has one, is the loss shown
- * wherever the echo is. The detector takes it where it is more than erlPriorDb: the loudest
- * reference of the echo window less it, where the prior's estimate was the loudest less erlPriorDb.
+ * no louder than the window). The most any of the last SHOWN_WINDOWS windows at d showed is the
+ * loss shown at d; the least of those over the echo window's delays, once every delay has one, is
+ * the loss shown wherever the echo is (at most MOST_SHOWN_DB). The detector takes it where it is
+ * more than erlPriorDb: the loudest reference of the echo window less it, where the prior's
+ * estimate was the loudest less erlPriorDb.
  * So a line with no echo, or one far quieter than the prior (a mobile or softphone that cancels its
  * own, a 4-wire trunk, a handset of 25 dB ERL), lets a quiet caller through from 0.35 s into the
  * agent's speech, where she had to out-talk the prior until the echo was found or a second of the
