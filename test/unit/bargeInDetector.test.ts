@@ -19,6 +19,19 @@ function play(d: BargeInDetector, fromMs: number, toMs: number, rms: number): Ba
   return d;
 }
 
+/**
+ * The agent's tone at −20 dBFS from 0 for `ms`, and the caller's line over the same 10 ms slots
+ * at `lineDb(slot)` (NaN: a slot not heard, as a lost packet leaves it).
+ */
+function heard(ms: number, lineDb: (slot: number) => number): BargeInDetector {
+  const d = new BargeInDetector();
+  for (let t = 0; t < ms; t += 20) {
+    d.reference(t, tone(3277));
+    for (const s of [t / 10, t / 10 + 1]) if (!Number.isNaN(lineDb(s))) d.line(10 * s + 10, lineDb(s));
+  }
+  return d;
+}
+
 const PRIOR = DEFAULT_BARGE_IN.erlPriorDb;
 
 describe('BargeInDetector echo model', () => {
@@ -90,17 +103,9 @@ describe('BargeInDetector echo model', () => {
 
   it('holds an echo it has not found in a second of agent speech to the line’s own level (+ 6 dB): a quiet caller on a no-echo line need not out-talk the prior', () => {
     /** the agent at −20 dBFS for `ms`, the caller's line (echo-cancelled levels) at `lineDb` meanwhile */
-    const line = (lineDb: number, ms: number) => {
-      const d = new BargeInDetector();
-      for (let t = 0; t < ms; t += 20) {
-        d.reference(t, tone(3277));
-        d.line(t + 10, lineDb);
-        d.line(t + 20, lineDb);
-      }
-      return d;
-    };
+    const line = (lineDb: number, ms: number) => heard(ms, () => lineDb);
     // a mobile or softphone that cancelled its own echo: the line at −60 dBFS; before the second,
-    // what the line showed (40 dB of loss at every delay: SHOWN_SLOTS), not the prior
+    // what the line showed (40 dB of loss at every delay: ShownLoss), not the prior
     expect(line(-60, 980).predictedEcho(97)).toBeCloseTo(-20 - 40, 0);
     const quiet = line(-60, 1000);
     expect(quiet.pathMeasured).toBe(true);
@@ -113,19 +118,6 @@ describe('BargeInDetector echo model', () => {
   });
 
   describe('before the echo is found, the loss the line has shown (ShownLoss)', () => {
-    /**
-     * The agent's tone at −20 dBFS from 0 for `ms`, and the caller's line over the same 10 ms slots
-     * at `lineDb(slot)` (NaN: a slot not heard, as a lost packet leaves it).
-     */
-    const heard = (ms: number, lineDb: (slot: number) => number) => {
-      const d = new BargeInDetector();
-      for (let t = 0; t < ms; t += 20) {
-        d.reference(t, tone(3277));
-        for (const s of [t / 10, t / 10 + 1]) if (!Number.isNaN(lineDb(s))) d.line(10 * s + 10, lineDb(s));
-      }
-      return d;
-    };
-
     it('predicts no more echo than the line has left room for, at any delay, once it has been heard at every delay', () => {
       // until every delay of the echo window (0–300 ms) has had a 50 ms window of the line after
       // the agent spoke there, the prior: 0.3 s in, the agent's first 10 ms could echo 300 ms late
