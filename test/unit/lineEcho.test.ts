@@ -161,4 +161,38 @@ describe('LineEcho on wide edges', () => {
     expect(Math.abs(alone)).toBeLessThan(0.5);
     expect(Math.abs(talking)).toBeLessThan(0.5);
   });
+
+  for (const [rate, codec] of [
+    [8000, 'G.711'],
+    [48000, 'Opus'],
+  ] as const) {
+    it(`stamps the line and the judged audio each with its own time on ${codec}`, async () => {
+      const echo = new LineEcho(await loadResamplerModule(), rate, rate, 3);
+      const p = rate / 50;
+      const clickAt = 10 * p + Math.round(0.37 * p); // 200 + 7.4 ms into the call
+      const clickMs = (1000 * clickAt) / rate;
+      const found = { line: NaN, judged: NaN };
+      /** media time of `x`'s loudest sample, if it stands out: the click (band-limited on Opus) */
+      const click = (x: Int16Array, atMs: number) => {
+        let best = 0;
+        for (let i = 1; i < x.length; i++) if (Math.abs(x[i]!) > Math.abs(x[best]!)) best = i;
+        return Math.abs(x[best]!) > 1000 ? atMs + (1000 * best) / echo.rate : NaN;
+      };
+      for (let k = 0; k < 20 * p; k += p) {
+        // no agent audio: the canceller and its suppressor pass the line through
+        const pkt = Int16Array.from({ length: p }, (_, i) => (k + i === clickAt ? 20000 : 0));
+        echo.process(pkt, k, (1000 * k) / rate + 20);
+        found.line = Number.isNaN(found.line) ? click(echo.line, echo.lineAtMs) : found.line;
+        found.judged = Number.isNaN(found.judged) ? click(echo.residual, echo.atMs) : found.judged;
+      }
+      echo.close();
+      // the resampler's delay on Opus, the same for both (1.5 ms at speex quality 3)
+      const lag = rate === 8000 ? 0 : 1.5;
+      console.log(
+        `${codec}: a click at ${clickMs.toFixed(2)} ms read at ${found.line.toFixed(2)} ms in the line, ${found.judged.toFixed(2)} ms in the judged audio`,
+      );
+      expect(Math.abs(found.line - clickMs - lag)).toBeLessThan(1000 / echo.rate + 0.1);
+      expect(Math.abs(found.judged - clickMs - lag)).toBeLessThan(1000 / echo.rate + 0.1);
+    });
+  }
 });

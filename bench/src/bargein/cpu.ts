@@ -181,6 +181,7 @@ interface Line {
   residual: Int16Array[];
   line: Int16Array[];
   atMs: number[];
+  lineAtMs: number[];
   /** the echo path as the gateway reports it after each frame (LineEcho `reportPath`), or null when it does not */
   path: (Parameters<BargeInMonitor['echoPath']> | null)[];
   audible: boolean[];
@@ -196,7 +197,7 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
   for (let n = 0; n < farAll.length; n++) farAll[n] = agentOn(Math.floor(n / 160)) ? far8[n]! : 0;
   const echoed = echoOf(farAll);
   const echo = new LineEcho(speex, 8000, 8000, 3);
-  const l: Line = { far: [], residual: [], line: [], atMs: [], path: [], audible: [] };
+  const l: Line = { far: [], residual: [], line: [], atMs: [], lineAtMs: [], path: [], audible: [] };
   for (let k = 0; k < frames; k++) {
     const f = i16(farAll.subarray(k * 160, (k + 1) * 160));
     const mic = new Float32Array(160);
@@ -217,6 +218,7 @@ const lineOf = (turnMs: number, bed: boolean): Line => {
     l.residual.push(echo.residual.slice());
     l.line.push(echo.line.slice());
     l.atMs.push(echo.atMs);
+    l.lineAtMs.push(echo.lineAtMs);
     l.path.push(path);
     l.audible.push(agentOn(k));
   }
@@ -236,7 +238,7 @@ const monitorRun = async (l: Line, withModel: boolean, calls: number): Promise<{
     m.reference(k * 20, l.far[k]!);
     const p = l.path[k];
     if (p) m.echoPath(...p);
-    m.cancelled(l.residual[k]!, l.line[k]!, 8000, l.atMs[k]!, l.audible[k]!);
+    m.cancelled(l.residual[k]!, l.line[k]!, 8000, l.atMs[k]!, l.audible[k]!, 0, l.lineAtMs[k]);
   });
   await Promise.all(monitors.map((m) => m.settled()));
   const d = process.cpuUsage(start);

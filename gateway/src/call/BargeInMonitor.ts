@@ -159,10 +159,13 @@ export class BargeInMonitor {
   /**
    * Echo-cancelled caller audio at the canceller's rate, with the residual echo suppressed
    * (`judged`, its first sample at `atMs` on the reference's clock) and without (`line`, whose
-   * levels are the caller's background), whether agent audio may be audible, and how much of the
-   * gap before it (ms, its last part) was packets lost, not a silence the phone did not send.
+   * levels are the caller's background, its first sample at `lineAtMs`: the suppressor's block
+   * after the judged audio, LineEcho), whether agent audio may be audible, and how much of the gap
+   * before it (ms, its last part) was packets lost, not a silence the phone did not send.
    */
-  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean, lostMs = 0): void {
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, agentAudible: boolean, lostMs = 0, lineAtMs = atMs): void {
+    // the line's levels on its own clock: the loss it shows is the reference's then (ShownLoss)
+    const lineLagMs = lineAtMs - atMs;
     if (Number.isNaN(this.#clock0)) this.#clock0 = atMs;
     this.#agentAudible(agentAudible, atMs);
     const ten = rate / 100;
@@ -182,7 +185,8 @@ export class BargeInMonitor {
     this.#silence(atMs, agentAudible || this.#judge.inUtterance, SILERO_WARM_MS, lostMs);
     this.#gapHeardMs = 0;
     this.#lineEndMs = atMs + (1000 * line.length) / rate;
-    for (let i = 0; i + ten <= line.length; i += ten) this.#detector.line(atMs + ((i + ten) * 1000) / rate, levelDb(line, i, i + ten));
+    for (let i = 0; i + ten <= line.length; i += ten)
+      this.#detector.line(atMs + lineLagMs + ((i + ten) * 1000) / rate, levelDb(line, i, i + ten));
     for (let i = 0; i + ten <= judged.length; i += ten) this.#judge.level(atMs + ((i + ten) * 1000) / rate, levelDb(judged, i, i + ten));
     // The model's chunks matter to the judge alone, and the judge only while the agent is audible
     // or an utterance is open (it must end): else they are kept for a warm-up, not inferred. A

@@ -91,7 +91,8 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         echoPath: (lossDb, judgedLossDb, delayMs, measuredMs, searchPeak, correlatedErlDb) => {
           this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs, searchPeak, correlatedErlDb);
         },
-        cancelled: (judged, line, rate, atMs, lostMs) => this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing, lostMs),
+        cancelled: (judged, line, rate, atMs, lineAtMs, lostMs) =>
+          this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing, lostMs, lineAtMs),
         comfortNoise: (levelDb) => {
           this.monitor.comfortNoise(levelDb);
         },

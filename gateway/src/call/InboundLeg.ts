@@ -41,10 +41,11 @@ export interface InboundEvents extends EchoPathSink {
   /**
    * Echo-cancelled caller audio for barge-in (borrowed), at the canceller's rate, its first sample
    * at `atMs` as the agent frames are timed: with the residual echo suppressed (`judged`), and
-   * without (`line`: the background is measured on it, LineEcho). `lostMs`: the last of the gap
-   * before it (ms) that was packets lost and concealed, not a silence the phone did not send.
+   * without (`line`, its first sample at `lineAtMs`, 4–8 ms later: the background and the loss the
+   * line shows are measured on it, LineEcho). `lostMs`: the last of the gap before it (ms) that was
+   * packets lost and concealed, not a silence the phone did not send.
    */
-  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, lostMs: number): void;
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, lineAtMs: number, lostMs: number): void;
   /** The caller's phone stopped sending for a silence and stated its noise level (RFC 3389 §3), dBov. */
   comfortNoise(levelDb: number): void;
   /** Input refused, by stable code. */
@@ -237,7 +238,7 @@ export class InboundLeg implements EdgeSink {
     const echo = this.#echo;
     echo.process(pcm, ts, arrivalMs);
     echo.reportPath(this.delayMs, this.#ev);
-    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, this.#lostMs);
+    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, echo.lineAtMs + this.delayMs, this.#lostMs);
     this.#lostMs = 0;
     this.#packetMs = (1000 * n) / this.codec.pcmRate;
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');

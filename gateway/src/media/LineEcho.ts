@@ -98,9 +98,11 @@ export class LineEcho {
   /**
    * The judge's echo-cancelled audio of the last packet at its rate (before the residual echo
    * suppressor; a view): the caller's line as barge-in measures its background. On a wider edge
-   * that is the band the judge's canceller ran on, not the decoded packet.
+   * that is the band the judge's canceller ran on, not the decoded packet. `lineAtMs`: the
+   * reference-clock time of its first sample, ms (4–8 ms after `atMs`: the suppressor's block).
    */
   line: Int16Array = new Int16Array(0);
+  lineAtMs = 0;
 
   constructor(speex: SpeexModule, edgeRate: number, clockRate: number, quality: number) {
     this.#edgeRate = edgeRate;
@@ -185,6 +187,7 @@ export class LineEcho {
       }
     }
     this.line = band;
+    this.lineAtMs = (1000 * at) / this.rate;
     const n = band.length;
     const from = this.aec.suppressedEnd(at + n) - n;
     this.residual = this.#judged.subarray(0, n);
