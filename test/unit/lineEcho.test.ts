@@ -162,6 +162,31 @@ describe('LineEcho on wide edges', () => {
     expect(Math.abs(talking)).toBeLessThan(0.5);
   });
 
+  it('gives barge-in the reference in the band it hears the line in', async () => {
+    const speex = await loadResamplerModule();
+    const levelDb = (x: Int16Array) => 10 * Math.log10(energy(x) / x.length / 32768 ** 2);
+    // Opus: a 1 kHz tone under a 12 kHz one four times as loud (what an agent's 24 kHz TTS has over 8 kHz)
+    const wide = new LineEcho(speex, 48000, 48000, 3);
+    const inBand = (i: number) => Math.round(2000 * Math.sin((2 * Math.PI * 1000 * i) / 48000));
+    const levels: number[] = [];
+    for (let k = 0; k < 960 * 10; k += 960) {
+      const frame = Int16Array.from({ length: 960 }, (_, i) => inBand(k + i) + 4 * tone(k + i));
+      const band = wide.reference(k / 48, frame);
+      expect(band.length).toBe(320); // 20 ms at the judge's 16 kHz
+      if (k >= 960 * 2) levels.push(levelDb(band) - levelDb(Int16Array.from({ length: 960 }, (_, i) => inBand(k + i))));
+    }
+    wide.close();
+    console.log(
+      `Opus reference in the band, against its 1 kHz tone alone: ${Math.min(...levels).toFixed(2)} … ${Math.max(...levels).toFixed(2)} dB`,
+    );
+    for (const d of levels) expect(Math.abs(d)).toBeLessThan(0.5); // the 12 kHz tone (+12 dB) is not in it
+    // G.711: the frame itself
+    const narrow = new LineEcho(speex, 8000, 8000, 3);
+    const frame = new Int16Array(160).fill(100);
+    expect(narrow.reference(0, frame)).toBe(frame);
+    narrow.close();
+  });
+
   for (const [rate, codec] of [
     [8000, 'G.711'],
     [48000, 'Opus'],

@@ -137,12 +137,12 @@ export class BargeInMonitor {
     return this.#vad.speaking;
   }
 
-  /** The agent's loudest audio over the `ms` before `nowMs` (as played, from the echo reference), dBFS. */
+  /** The agent's loudest audio over the `ms` before `nowMs` (as played, in the line's band: the echo reference), dBFS. */
   agentPeakDb(nowMs: number, ms: number): number {
     return this.#detector.referencePeakDb(nowMs - ms, nowMs);
   }
 
-  /** What the playout sent, and when the caller hears it. */
+  /** What the far end plays (in the band the line is heard in: InboundLeg `reference`), and when the caller hears it. */
   reference(playsAtMs: number, frame: Int16Array): void {
     // A phone that suppresses silence sends nothing until the caller speaks: what the agent
     // played before her first packet, she heard in silence (`cancelled` counts it from here).

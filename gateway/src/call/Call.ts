@@ -139,9 +139,9 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
           this.record.quality.started(waited);
         },
         reference: (playsAtMs, frame, heard) => {
-          // the echo is of what the far end plays; the recording keeps the agent's audio as sent
-          this.monitor.reference(playsAtMs, heard);
-          this.inbound.reference(playsAtMs, heard);
+          // The echo is of what the far end plays, weighed in the band the line is heard in (on
+          // Opus 0–8 kHz: InboundLeg `reference`). The recording keeps the agent's audio as sent.
+          this.monitor.reference(playsAtMs, this.inbound.reference(playsAtMs, heard));
           this.record.played(playsAtMs, frame);
         },
       },

@@ -157,9 +157,12 @@ export class InboundLeg implements EdgeSink {
     return nowMs - this.#lastSoundAt;
   }
 
-  /** What the far end plays at `playsAtMs` (edge rate, as it decodes it): the canceller's reference. */
-  reference(playsAtMs: number, frame: Int16Array): void {
-    this.#echo.reference(playsAtMs, frame);
+  /**
+   * What the far end plays at `playsAtMs` (edge rate, as it decodes it): the canceller's reference.
+   * Returns it in the band barge-in hears the line in (LineEcho `reference`: a view).
+   */
+  reference(playsAtMs: number, frame: Int16Array): Int16Array {
+    return this.#echo.reference(playsAtMs, frame);
   }
 
   /** Clock tick: gaps waiting too long for a late packet are given up as lost. */

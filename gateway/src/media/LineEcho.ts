@@ -137,12 +137,17 @@ export class LineEcho {
     return this.aec.rate;
   }
 
-  /** The edge-rate audio the far end plays at `playsAtMs` (the reference: on Opus the packet decoded). */
-  reference(playsAtMs: number, frame: Int16Array): void {
+  /**
+   * The edge-rate audio the far end plays at `playsAtMs` (the reference: on Opus the packet
+   * decoded). Returns it as the judge's canceller has it: at its rate, on a wider edge the band
+   * (a view, valid until the next frame), the band the line is heard in (`line`).
+   */
+  reference(playsAtMs: number, frame: Int16Array): Int16Array {
     this.#agentAec?.playRef(frame, Math.round((playsAtMs * this.#edgeRate) / 1000));
     const at = Math.round((playsAtMs * this.rate) / 1000);
-    if (this.#ref === null) return this.aec.playRef(frame, at);
-    this.aec.playRef(this.#toBand(this.#ref, frame, this.#refBand), at);
+    const band = this.#ref === null ? frame : this.#toBand(this.#ref, frame, this.#refBand);
+    this.aec.playRef(band, at);
+    return band;
   }
 
   /**
