@@ -13,7 +13,9 @@ type Outcome = Awaited<ReturnType<typeof runTrial>>;
 
 /**
  * What `runTrial` needs (the inline DSP chain, speex, Silero VAD), set up before the file's tests
- * and closed after them; the returned function gives it to a test. Logging is silenced.
+ * and closed after them; the returned function gives it to a test, with its own random draws (the
+ * same whichever tests ran before: a test's noise does not depend on the file's order). Logging is
+ * silenced.
  */
 export function useTrialDeps(): () => Deps {
   let deps: Deps | undefined;
@@ -25,7 +27,7 @@ export function useTrialDeps(): () => Deps {
   afterAll(async () => {
     await deps?.pool.close();
   });
-  return () => deps!;
+  return () => ({ ...deps!, rng: rng(7) });
 }
 
 /**
