@@ -277,9 +277,9 @@ export class BargeInDetector {
     const shown = loudest - (this.#shown.erlDb > this.o.erlPriorDb ? this.#shown.erlDb : this.o.erlPriorDb);
     if (!this.pathMeasured) return shown;
     // No echo found in UNFOUND_MS of the agent's speech, or in QUIET_MS with no search peak of
-    // QUIET_PEAK (what `pathMeasured` means here): one the prior's size would have stood out of a
-    // quiet line, so the echo is no louder than the line itself (UNFOUND_OVER_LINE_DB), unless the
-    // loss the line has shown predicts more (a line loud for the agent's level).
+    // QUIET_PEAK (`pathMeasured`): it would have stood out, so the echo is no louder than the line
+    // itself (UNFOUND_OVER_LINE_DB) but no quieter than the loss shown predicts; a line that showed
+    // less loss than the prior (her voice, or an echo found late under noise) keeps the prior.
     return Math.max(shown, Math.min(loudest - this.o.erlPriorDb, this.percentileDb(0.5) + UNFOUND_OVER_LINE_DB));
   }
 

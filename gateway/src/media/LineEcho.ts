@@ -139,8 +139,8 @@ export class LineEcho {
 
   /**
    * The edge-rate audio the far end plays at `playsAtMs` (the reference: on Opus the packet
-   * decoded). Returns it as the judge's canceller has it: at its rate, on a wider edge the band
-   * (a view, valid until the next frame), the band the line is heard in (`line`).
+   * decoded). Returns what the judge's canceller was given: on a wider edge the band at its rate,
+   * the band the line is heard in (`line`; a view, valid until the next frame), else the frame.
    */
   reference(playsAtMs: number, frame: Int16Array): Int16Array {
     this.#agentAec?.playRef(frame, Math.round((playsAtMs * this.#edgeRate) / 1000));

@@ -27,9 +27,11 @@
  *     ducks 43 → 49; the least over delays, 301 and 43.
  *   - A window with a slot not heard (lost, or not sent: a phone's DTX) shows nothing.
  *   - Once the line is taken as having no echo (`pathMeasured`), the detector holds the echo to the
- *     line's median as before (UNFOUND_OVER_LINE_DB) where that asks more: a scratch variant that
- *     went on with the bound alone made two more clears on music and babble 7–9 s into the agent's
- *     speech (ibid.).
+ *     line's median + 6 dB as before (UNFOUND_OVER_LINE_DB) where that asks more: a scratch variant
+ *     that went on with the bound alone made two more clears on music and babble 7–9 s into the
+ *     agent's speech (ibid.). Where the line showed less loss than the prior, the prior stands: so
+ *     does an echo the search finds late under noise (the median there cleared the agent once
+ *     before the caller spoke: fiftieth pass).
  * Cost: every 50 ms until the echo is found (on a line with none, all call long), 40 powers, 155
  * additions and 620 comparisons.
  */
