@@ -13,16 +13,15 @@ type Outcome = Awaited<ReturnType<typeof runTrial>>;
 
 /**
  * What `runTrial` needs (the inline DSP chain, speex, Silero VAD), set up before the file's tests
- * and closed after them; the returned function gives it to a test, with its own random draws (the
- * same whichever tests ran before: a test's noise does not depend on the file's order). Logging is
- * silenced.
+ * and closed after them; the returned function gives it to a test, each call with random draws of
+ * its own (seed 7: a trial's noise does not depend on which ran before it). Logging is silenced.
  */
 export function useTrialDeps(): () => Deps {
-  let deps: Deps | undefined;
+  let deps: Omit<Deps, 'rng'> | undefined;
   setLogLevel('silent');
   beforeAll(async () => {
     const [speex, rnnoise] = await Promise.all([loadResamplerModule(), loadDenoiserModule()]);
-    deps = { pool: await DspPool.create({ speex, rnnoise }, 0), speex, metrics: new Metrics(), rng: rng(7), vad: await SileroModel.load() };
+    deps = { pool: await DspPool.create({ speex, rnnoise }, 0), speex, metrics: new Metrics(), vad: await SileroModel.load() };
   });
   afterAll(async () => {
     await deps?.pool.close();

@@ -50,7 +50,10 @@ describe('barge-in on a line with no echo', () => {
     // echo since, they count, the model having run on them as a warm-up (InterruptionDetector
     // `chunk`, deferred): she is cleared 0.75 s after her onset (ducked 0.69 s after it, with the
     // first chunk that may be speech). Before both, 1.67 s after it; with the line's loss alone,
-    // 1.33 s (the utterance taken to begin at her second word).
+    // 1.33 s (the utterance taken to begin at her second word). Her first word's tail stands within
+    // a dB of the margin and her pause is near gapMs: on the floor's noise drawn with seeds 1–12,
+    // she is cleared 0.75 s after her onset on 11, on seed 2 at her second word (bench/README.md,
+    // fiftieth pass). This test draws seed 7.
     const t = quietTrial('interrupt-1-a.wav', -16, noEchoPath(60), 0.15);
     const o = await runTrial(t, { ...deps(), agentAfterMs: 1000 }, {});
     console.log(

@@ -180,6 +180,19 @@ describe('LineEcho on wide edges', () => {
       `Opus reference in the band, against its 1 kHz tone alone: ${Math.min(...levels).toFixed(2)} … ${Math.max(...levels).toFixed(2)} dB`,
     );
     for (const d of levels) expect(Math.abs(d)).toBeLessThan(0.5); // the 12 kHz tone (+12 dB) is not in it
+    // 16 kHz PCM: the judge's 8 kHz, a 500 Hz tone under a 6 kHz one four times as loud
+    const slin = new LineEcho(speex, 16000, 16000, 3);
+    const low = (i: number) => Math.round(2000 * Math.sin((2 * Math.PI * 500 * i) / 16000));
+    const high = (i: number) => Math.round(8000 * Math.sin((2 * Math.PI * 6000 * i) / 16000));
+    for (let k = 0; k < 320 * 10; k += 320) {
+      const band = slin.reference(
+        k / 16,
+        Int16Array.from({ length: 320 }, (_, i) => low(k + i) + high(k + i)),
+      );
+      expect(band.length).toBe(160);
+      if (k >= 320 * 2) expect(Math.abs(levelDb(band) - levelDb(Int16Array.from({ length: 320 }, (_, i) => low(k + i))))).toBeLessThan(0.5);
+    }
+    slin.close();
     // G.711: the frame itself
     const narrow = new LineEcho(speex, 8000, 8000, 3);
     const frame = new Int16Array(160).fill(100);

@@ -51,7 +51,7 @@ export class BargeInMonitor {
   #audible = false;
   /** since when (media time, ms, on that clock): chunks judged late that ended before were not over it */
   #audibleFromMs = 0;
-  /** where the last caller audio ended, on that clock (ms): past it while the phone sends nothing (`tick`) */
+  /** where the last judged caller audio ended, on that clock (ms): past it while the phone sends nothing (`tick`) */
   #lineEndMs = NaN;
   /** `#lineEndMs` is where `tick` took the caller's silence to, not where audio ended: audio that comes for before it is late */
   #filled = false;

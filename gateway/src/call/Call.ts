@@ -91,7 +91,7 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
         echoPath: (lossDb, judgedLossDb, delayMs, measuredMs, searchPeak, correlatedErlDb) => {
           this.monitor.echoPath(lossDb, judgedLossDb, delayMs, measuredMs, searchPeak, correlatedErlDb);
         },
-        cancelled: (judged, line, rate, atMs, lineAtMs, lostMs) =>
+        cancelled: (judged, line, rate, atMs, lostMs, lineAtMs) =>
           this.monitor.cancelled(judged, line, rate, atMs, this.playout.playing, lostMs, lineAtMs),
         comfortNoise: (levelDb) => {
           this.monitor.comfortNoise(levelDb);
@@ -139,8 +139,8 @@ export class Call extends EventEmitter<{ '@close': [Call] }> implements AgentCom
           this.record.quality.started(waited);
         },
         reference: (playsAtMs, frame, heard) => {
-          // The echo is of what the far end plays, weighed in the band the line is heard in (on
-          // Opus 0–8 kHz: InboundLeg `reference`). The recording keeps the agent's audio as sent.
+          // The echo is of what the far end plays, weighed in the band the line is heard in (Opus
+          // 0–8 kHz, 16 kHz PCM 0–4: InboundLeg `reference`). The recording keeps the audio as sent.
           this.monitor.reference(playsAtMs, this.inbound.reference(playsAtMs, heard));
           this.record.played(playsAtMs, frame);
         },

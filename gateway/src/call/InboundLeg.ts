@@ -45,7 +45,7 @@ export interface InboundEvents extends EchoPathSink {
    * line shows are measured on it, LineEcho). `lostMs`: the last of the gap before it (ms) that was
    * packets lost and concealed, not a silence the phone did not send.
    */
-  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, lineAtMs: number, lostMs: number): void;
+  cancelled(judged: Int16Array, line: Int16Array, rate: number, atMs: number, lostMs: number, lineAtMs: number): void;
   /** The caller's phone stopped sending for a silence and stated its noise level (RFC 3389 §3), dBov. */
   comfortNoise(levelDb: number): void;
   /** Input refused, by stable code. */
@@ -159,7 +159,8 @@ export class InboundLeg implements EdgeSink {
 
   /**
    * What the far end plays at `playsAtMs` (edge rate, as it decodes it): the canceller's reference.
-   * Returns it in the band barge-in hears the line in (LineEcho `reference`: a view).
+   * Returns it in the band barge-in hears the line in (LineEcho `reference`: on a narrow edge the
+   * frame itself, else a view).
    */
   reference(playsAtMs: number, frame: Int16Array): Int16Array {
     return this.#echo.reference(playsAtMs, frame);
@@ -241,7 +242,7 @@ export class InboundLeg implements EdgeSink {
     const echo = this.#echo;
     echo.process(pcm, ts, arrivalMs);
     echo.reportPath(this.delayMs, this.#ev);
-    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, echo.lineAtMs + this.delayMs, this.#lostMs);
+    this.#ev.cancelled(echo.residual, echo.line, echo.rate, echo.atMs + this.delayMs, this.#lostMs, echo.lineAtMs + this.delayMs);
     this.#lostMs = 0;
     this.#packetMs = (1000 * n) / this.codec.pcmRate;
     if (!this.#dsp.push(pcm, arrivalMs)) this.#ev.drop('DSP_OVERLOAD');

@@ -223,7 +223,7 @@ export class BargeInDetector {
 
   /**
    * The caller's line (echo-cancelled, not denoised, residual echo not suppressed) over the 10 ms
-   * ending at media time `endMs` (the judged audio's, on the reference's clock), dBFS: her
+   * ending at media time `endMs` (its own, on the reference's clock: LineEcho `lineAtMs`), dBFS: her
    * background, and until the echo is found the loss it shows (ShownLoss).
    */
   line(endMs: number, db: number): void {
