@@ -142,7 +142,7 @@ describe('BargeInDetector echo model', () => {
     });
 
     it('counts no window with a slot not heard: a lost packet is not a quiet line', () => {
-      // a quiet line with every fifth slot lost, for longer than the levels kept (5.12 s): every
+      // a quiet line with every fifth slot lost, for longer than the reference is kept (5.12 s): every
       // 50 ms window has a hole, and none is read from levels left over from before
       const d = heard(6000, (s) => (s % 5 === 2 ? NaN : -60));
       expect(d.predictedEcho(599)).toBeCloseTo(-20 - PRIOR, 0);

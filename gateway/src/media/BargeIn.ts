@@ -181,7 +181,7 @@ export class BargeInDetector {
 
   constructor(opts: Partial<BargeInOptions> = {}) {
     this.o = { ...DEFAULT_BARGE_IN, ...opts };
-    this.#shown = new ShownLoss(Math.ceil(this.o.echoWindowMs / 10), REF_SLOTS, SPEECH_DB);
+    this.#shown = new ShownLoss(Math.ceil(this.o.echoWindowMs / 10), SPEECH_DB);
   }
 
   /** The `q` quantile (0..1) of the caller's levels over the last 1.5 s (so far), dBFS. */

@@ -51,9 +51,8 @@ const MOST_SHOWN_DB = 40;
  */
 export class ShownLoss {
   readonly #delays: number;
-  readonly #slots: number;
   readonly #speechPower: number;
-  /** the line per 10 ms slot (ring of `#slots`; NaN: not heard), dBFS, and its last slot */
+  /** the line per 10 ms slot over the window being filled (ring of SHOWN_SLOTS; NaN: not heard), dBFS, and its last slot */
   readonly #line: Float32Array;
   #lineSlot = -1;
   /** per echo delay d (slots, 0..`#delays`): the loss the last SHOWN_WINDOWS windows showed there (ring, dB), and how many did */
@@ -64,15 +63,13 @@ export class ShownLoss {
   #erlDb = NaN;
 
   /**
-   * `delays`: the longest echo delay, 10 ms slots; `slots`: the line's 10 ms levels kept (as many
-   * as the caller keeps of the reference); `speechDb`: the reference level from which the agent is
-   * taken to be speaking, dBFS per 10 ms.
+   * `delays`: the longest echo delay, 10 ms slots; `speechDb`: the reference level from which the
+   * agent is taken to be speaking, dBFS per 10 ms.
    */
-  constructor(delays: number, slots: number, speechDb: number) {
+  constructor(delays: number, speechDb: number) {
     this.#delays = delays;
-    this.#slots = slots;
     this.#speechPower = SHOWN_SLOTS * 10 ** (speechDb / 10);
-    this.#line = new Float32Array(slots).fill(NaN);
+    this.#line = new Float32Array(SHOWN_SLOTS).fill(NaN);
     this.#at = new Float32Array((delays + 1) * SHOWN_WINDOWS);
     this.#count = new Int32Array(delays + 1);
     this.#played = new Float64Array(delays + SHOWN_SLOTS);
@@ -86,8 +83,9 @@ export class ShownLoss {
   /** The line's level over 10 ms slot `slot` (dBFS), and the reference's level at any slot (`played`, dBFS). */
   line(slot: number, db: number, played: (slot: number) => number): void {
     if (slot <= this.#lineSlot) return;
-    for (let s = Math.max(this.#lineSlot + 1, slot - this.#slots + 1); s < slot; s++) this.#line[s % this.#slots] = NaN;
-    this.#line[slot % this.#slots] = db;
+    // slots skipped (lost, not sent) within the window are not heard; a window reads only its own
+    for (let s = Math.max(this.#lineSlot + 1, slot - SHOWN_SLOTS + 1); s < slot; s++) this.#line[s % SHOWN_SLOTS] = NaN;
+    this.#line[slot % SHOWN_SLOTS] = db;
     this.#lineSlot = slot;
     if ((slot + 1) % SHOWN_SLOTS === 0) this.#window(slot - SHOWN_SLOTS + 1, played);
   }
@@ -97,7 +95,7 @@ export class ShownLoss {
     if (s0 < 0) return;
     let line = 0;
     for (let s = s0; s < s0 + SHOWN_SLOTS; s++) {
-      const l = this.#line[s % this.#slots]!;
+      const l = this.#line[s % SHOWN_SLOTS]!;
       if (Number.isNaN(l)) return;
       line += 10 ** (l / 10);
     }
