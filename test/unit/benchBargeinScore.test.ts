@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { score, wilson } from '../../bench/src/bargein/score.js';
+import { score, table, wilson } from '../../bench/src/bargein/score.js';
 import type { Outcome } from '../../bench/src/bargein/trial.js';
 
 /**
@@ -63,5 +63,45 @@ describe('bench:bargein interruptions missed', () => {
     const e = score([interruption(1200)]);
     expect(e.missed).toEqual({ late: 0, never: 0, early: 1 });
     expect(e.falseByKind['interruption']).toBe(1);
+  });
+});
+
+describe('bench:bargein false ducks on echo alone', () => {
+  /** an echo-only trial ducked at `ducksMs` (from its own turn's start: a negative time is the turn before) */
+  const echoOnly = (...ducksMs: number[]) =>
+    ({
+      trial: { kind: 'echo-only', onset: 0, path: { kind: 'flat', erlDb: 20 } },
+      clears: [],
+      ducks: ducksMs,
+      resumes: ducksMs.map((d) => d + 400),
+      agentSpeechMs: 8000,
+      agentSamplesPlayed: 0,
+      agentSamplesDue: 0,
+      erlDb: NaN,
+      erleDb: NaN,
+      delayMs: NaN,
+    }) as unknown as Outcome;
+
+  it('counts those in the trial’s turn apart from those in the agent’s turn before it (`--prior-turn`)', () => {
+    const s = score([echoOnly(-6860, 2380), echoOnly(), echoOnly(-5100, 0)]);
+    expect(s.echoOnlyDucks).toEqual([2, 2]);
+    expect(table([['flat', s]])).toContain('| false ducks, echo only | 2 (+ 2 in the turn before) |');
+    // without a turn before, the cell is the count alone, as it always was
+    expect(table([['flat', score([echoOnly(1040, 3280)])]])).toContain('| false ducks, echo only | 2 |');
+  });
+
+  it('takes a backchannel as ducked, and as resumed whole, only in its own turn', () => {
+    const backchannel = (ducks: number[], resumes: number[]) =>
+      ({
+        ...echoOnly(),
+        trial: { kind: 'backchannel', onset: 2, path: { kind: 'flat', erlDb: 20 } },
+        ducks,
+        resumes,
+      }) as unknown as Outcome;
+    // ducked and resumed in the greeting only: not a ducked backchannel of its turn
+    expect(score([backchannel([-6580], [-6200])]).backchannelsResumedWhole).toEqual([0, 0]);
+    // ducked in its turn, resumed only in the greeting: ducked, and not resumed whole
+    expect(score([backchannel([-6580, 560], [-6200])]).backchannelsResumedWhole).toEqual([0, 1]);
+    expect(score([backchannel([-6580, 560], [-6200, 960])]).backchannelsResumedWhole).toEqual([1, 1]);
   });
 });

@@ -8,9 +8,22 @@ import { EDGE_CODECS } from '../../../gateway/src/media/edgeCodecs.js';
 import { Metrics } from '../../../gateway/src/metrics.js';
 import { G168_HELDOUT, G168_TUNE, g168Path, handsetPath, noEchoPath, scaledResponse, type EchoKind, type EchoPath } from './echoPaths.js';
 import { PacketLoss } from './packetLoss.js';
-import { recallHit, resumedWhole, score, table } from './score.js';
+import { duckedInTurn, recallHit, resumedWhole, score, table } from './score.js';
 import { realSplit, SOUNDS } from './realSplit.js';
-import { activeRms, click, cough, dbToGain, fixtureBeds, list, load, onsetIndex, rng, sound, type NoiseKind } from './signals.js';
+import {
+  activeRms,
+  click,
+  cough,
+  dbToGain,
+  firstWords,
+  fixtureBeds,
+  list,
+  load,
+  onsetIndex,
+  rng,
+  sound,
+  type NoiseKind,
+} from './signals.js';
 import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
 
 /**
@@ -25,6 +38,11 @@ import { runTrial, type Kind, type Outcome, type Trial } from './trial.js';
 setLogLevel('silent');
 const NOISES: (NoiseKind | 'none')[] = ['none', 'pink', 'brown', 'car', 'babble', 'music'];
 const KINDS: EchoKind[] = ['flat', 'g168', 'handset', 'none'];
+/**
+ * The agent's turn before the trial's (`--prior-turn`), s: a greeting's length. The call's
+ * canceller, delay search and judge have heard the line by the turn the caller interrupts.
+ */
+const PRIOR_TURN_S = 4;
 
 export interface SetOptions {
   trials: string;
@@ -35,6 +53,7 @@ export interface SetOptions {
   set: string[];
   codec: string;
   'agent-after': string;
+  'prior-turn': boolean;
   dtx: boolean;
   loss: string;
   'loss-burst': string;
@@ -56,6 +75,9 @@ export function parseOptions(): SetOptions {
       codec: { type: 'string', default: 'PCMU' },
       // ms of the caller's line alone before the agent starts (the caller had the turn)
       'agent-after': { type: 'string', default: '0' },
+      // the agent spoke once before (PRIOR_TURN_S of another of its utterances, from the call's
+      // start), then the line ran alone for `agent-after`: the turn a caller most often interrupts
+      'prior-turn': { type: 'boolean', default: false },
       // the caller's phone suppresses silence (RFC 3551 §4.1 talkspurts, RFC 3389 comfort noise)
       dtx: { type: 'boolean', default: false },
       // % of the phone's packets lost on the way to the gateway, in runs of `loss-burst` packets on average
@@ -204,12 +226,16 @@ export async function buildSet(values: SetOptions) {
   /** the stream a trial's own draws come from */
   const drawsOf = (t: Trial) => (t.path.kind === 'none' ? noEchoDraws : r);
 
-  return { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed, codec };
+  /** the agent's turn before a trial's (`--prior-turn`): the next of the split's utterances, cut short (no draw) */
+  const priors = agents.map((_, i) => firstWords(agents[(i + 1) % agents.length]!.pcm, PRIOR_TURN_S));
+  const priorOf = (t: Trial) => priors[agents.findIndex((a) => a.name === t.agent)]!;
+
+  return { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, priorOf, vad, n, seed, codec };
 }
 
 async function main(): Promise<void> {
   const values = parseOptions();
-  const { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, vad, n, seed, codec } = await buildSet(values);
+  const { bargeIn, trials, kinds, pool, speex, metrics, drawsOf, priorOf, vad, n, seed, codec } = await buildSet(values);
   const outcomes: Outcome[] = [];
   const t0 = Date.now();
   const agentAfterMs = Number(values['agent-after']);
@@ -222,13 +248,31 @@ async function main(): Promise<void> {
   // goes to PacketLoss, which refuses one that is no rate)
   const loss = lossPct !== 0 ? new PacketLoss(lossPct / 100, burst, rng(seed + 4_000_003)) : undefined;
   for (const t of trials)
-    outcomes.push(await runTrial(t, { pool, speex, metrics, rng: drawsOf(t), vad, codec, agentAfterMs, dtx, loss, phaseMs }, bargeIn));
+    outcomes.push(
+      await runTrial(
+        t,
+        {
+          pool,
+          speex,
+          metrics,
+          rng: drawsOf(t),
+          vad,
+          codec,
+          agentAfterMs,
+          priorTurn: values['prior-turn'] ? priorOf(t) : undefined,
+          dtx,
+          loss,
+          phaseMs,
+        },
+        bargeIn,
+      ),
+    );
   const elapsed = (Date.now() - t0) / 1000;
 
   const machine = `${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`;
   const byKind = kinds.map((k) => [k, score(outcomes.filter((o) => o.trial.path.kind === k))] as [EchoKind, ReturnType<typeof score>]);
   console.log(
-    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms in` : ''}${dtx ? ', the phone suppressing silence' : ''}${loss ? `, ${lossPct} % of its packets lost in runs of ${burst} on average (the gateway counted ${lostShare(outcomes)})` : ''}${phaseMs > 0 ? `, its packets arriving ${phaseMs} ms before the tick` : ''}${values['event-at'] === '1-4' ? '' : `, the caller's sound from ${values['event-at']} s after the agent starts`}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
+    `${trials.length} trials (${n} interruptions per echo-path kind), split ${values.split}, seed ${seed}, edge codec ${codec}${values['prior-turn'] ? `, the agent's turn (${PRIOR_TURN_S} s) before` : ''}${agentAfterMs > 0 ? `, the agent starting ${agentAfterMs} ms ${values['prior-turn'] ? 'after it' : 'in'}` : ''}${dtx ? ', the phone suppressing silence' : ''}${loss ? `, ${lossPct} % of its packets lost in runs of ${burst} on average (the gateway counted ${lostShare(outcomes)})` : ''}${phaseMs > 0 ? `, its packets arriving ${phaseMs} ms before the tick` : ''}${values['event-at'] === '1-4' ? '' : `, the caller's sound from ${values['event-at']} s after the agent starts`}, options ${JSON.stringify(bargeIn)}, ${elapsed.toFixed(0)} s on ${machine}\n`,
   );
   console.log(table(byKind));
   console.log('\n(shares: the count, then its 95 % Wilson interval in %)');
@@ -244,18 +288,31 @@ async function main(): Promise<void> {
       // an interruption not cleared within the recall window (never, or late), or any other cleared
       const wrong = o.trial.kind === 'interruption' ? recallHit(o) === undefined : o.clears.length > 0;
       // a backchannel ducked and not cleared whose volume never came back, or whose audio did not all play
-      const notWhole = o.trial.kind === 'backchannel' && o.ducks.length > 0 && o.clears.length === 0 && !resumedWhole(o);
-      if (!wrong && !notWhole) continue;
+      const notWhole = o.trial.kind === 'backchannel' && duckedInTurn(o) && o.clears.length === 0 && !resumedWhole(o);
+      // the agent's volume dipped on its own echo (false ducks, echo only)
+      const dipped = o.trial.kind === 'echo-only' && o.ducks.length > 0;
+      if (!wrong && !notWhole && !dipped) continue;
       console.log(
-        `${notWhole ? `not whole (resumes ${o.resumes.join(',')}, played ${o.agentSamplesPlayed} of ${o.agentSamplesDue} samples) ` : ''}${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}${o.trial.caller === undefined ? '' : ` (${o.trial.caller.replaceAll(SOUNDS, '')})`}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,
+        `${notWhole ? `not whole (resumes ${o.resumes.join(',')}, played ${o.agentSamplesPlayed} of ${o.agentSamplesDue} samples) ` : ''}${o.trial.kind} ${o.trial.path.kind}:${o.trial.path.name} erl ${o.trial.path.erlDb.toFixed(0)} dB delay ${o.trial.path.delayMs.toFixed(0)} ms, ${o.trial.label}${o.trial.caller === undefined ? '' : ` (${o.trial.caller.replaceAll(SOUNDS, '')})`}, agent ${o.trial.agent}, onset ${onset.toFixed(0)} clears ${o.clears.map((c) => c.atMs).join(',')} ducks ${o.ducks.join(',')} (measured loss ${(o.erlDb + o.erleDb).toFixed(1)} dB, delay ${o.delayMs.toFixed(0)} ms)`,
       );
     }
   }
   mkdirSync(values.out, { recursive: true });
   writeFileSync(
-    `${values.out}/bargein-${values.split}-${seed}${codec === 'PCMU' ? '' : `-${codec}`}.json`,
+    `${values.out}/bargein-${values.split}-${seed}${codec === 'PCMU' ? '' : `-${codec}`}${values['prior-turn'] ? '-prior-turn' : ''}.json`,
     JSON.stringify(
-      { machine, date: new Date().toISOString(), seed, split: values.split, codec, lossPct, phaseMs, options: bargeIn, byKind },
+      {
+        machine,
+        date: new Date().toISOString(),
+        seed,
+        split: values.split,
+        codec,
+        lossPct,
+        phaseMs,
+        priorTurnS: values['prior-turn'] ? PRIOR_TURN_S : 0,
+        options: bargeIn,
+        byKind,
+      },
       null,
       2,
     ),

@@ -3,7 +3,7 @@ import { BargeInDetector, DEFAULT_BARGE_IN, type BargeInOptions } from '../../..
 import { InterruptionDetector, type EchoModel, type JudgedChunk } from '../../../gateway/src/media/Interruption.js';
 import { buildSet, parseOptions } from './main.js';
 import { pct, RECALL_WINDOW_MS } from './score.js';
-import { runTrial, type Kind } from './trial.js';
+import { runTrial, turnStartMs, type Kind } from './trial.js';
 
 /**
  * Fast tuning aid for the interruption judge: `--record FILE` runs the set once through the real
@@ -61,8 +61,9 @@ interface Rec {
 
 async function record(file: string): Promise<void> {
   const values = parseOptions();
-  // the caller's line alone this long first (`--agent-after`): a record's times are the call's
-  const agentAfterMs = 20 * Math.round(Number(values['agent-after']) / 20);
+  // the caller's line alone this long first (`--agent-after`), after the agent's turn before with
+  // `--prior-turn`: a record's times are the call's, its onsets too
+  const agentAfterMs = Number(values['agent-after']);
   const set = await buildSet(values);
   let cur: Ev[] = [];
   let echoes: number[] = [];
@@ -99,6 +100,8 @@ async function record(file: string): Promise<void> {
   for (const t of set.trials) {
     cur = [];
     model.length = 0;
+    // (`--prior-turn`: the agent's turn before the trial's, from the call's start)
+    const priorTurn = values['prior-turn'] ? set.priorOf(t) : undefined;
     const o = await runTrial(
       t,
       {
@@ -109,6 +112,7 @@ async function record(file: string): Promise<void> {
         vad: set.vad,
         codec: set.codec,
         agentAfterMs,
+        priorTurn,
         dtx: values.dtx,
       },
       { ...set.bargeIn, autoClear: false },
@@ -117,7 +121,7 @@ async function record(file: string): Promise<void> {
       kind: t.kind,
       path: t.path.kind,
       label: t.label,
-      onsetMs: t.onset * 1000 + agentAfterMs,
+      onsetMs: t.onset * 1000 + turnStartMs(agentAfterMs, priorTurn),
       minutes: o.agentSpeechMs / 60000,
       ev: cur,
       ...(all ? { all } : {}),
@@ -259,7 +263,7 @@ function replay(file: string, opts: BargeInOptions): void {
 const trace = process.env['TRACE'];
 /** how far before the onset the trace starts, ms */
 const traceBeforeMs = Number(process.env['TRACE_BEFORE'] ?? 200);
-/** how far after the onset it ends (at the first clear if sooner), ms: a noise-only trial's onset is the call's start */
+/** how far after the onset it ends (at the first clear if sooner), ms: a noise-only trial's onset is its turn's start */
 const traceAfterMs = Number(process.env['TRACE_AFTER'] ?? 1200);
 
 /**

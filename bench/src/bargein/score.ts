@@ -10,9 +10,14 @@ export function recallHit(o: Outcome): Outcome['clears'][number] | undefined {
   return o.clears.find((c) => c.atMs >= onsetMs && c.atMs <= onsetMs + RECALL_WINDOW_MS);
 }
 
-/** A ducked backchannel that was not cleared came back whole: resumed, and every 20 ms due by the end reached the phone. */
+/** The trial ducked the agent in its own turn, not only in the agent's turn before it (`priorTurn`: negative times). */
+export function duckedInTurn(o: Outcome): boolean {
+  return o.ducks.some((t) => t >= 0);
+}
+
+/** A backchannel ducked and not cleared came back whole: resumed in its turn, and every 20 ms due by the end reached the phone. */
 export function resumedWhole(o: Outcome): boolean {
-  return o.resumes.length > 0 && o.agentSamplesPlayed >= o.agentSamplesDue;
+  return o.resumes.some((t) => t >= 0) && o.agentSamplesPlayed >= o.agentSamplesDue;
 }
 
 export function pct(xs: number[], p: number): number {
@@ -30,7 +35,8 @@ export interface Scores {
   missed: { late: number; never: number; early: number };
   echoOnly: [number, number]; // false clears, minutes
   noiseEcho: [number, number];
-  echoOnlyDucks: number;
+  /** ducks on echo-only trials: in the trial's turn, and in the agent's turn before it (`priorTurn`) */
+  echoOnlyDucks: [number, number];
   backchannelsKept: [number, number];
   backchannelsResumedWhole: [number, number];
   precision: [number, number]; // true, false
@@ -56,7 +62,7 @@ export function score(outcomes: Outcome[]): Scores {
   let bcs = 0;
   let bcWhole = 0;
   let bcDucked = 0;
-  let echoOnlyDucks = 0;
+  const echoOnlyDucks: [number, number] = [0, 0];
   const playedErr: number[] = [];
   const erle: number[] = [];
   const echoToAgent: number[] = [];
@@ -86,11 +92,11 @@ export function score(outcomes: Outcome[]): Scores {
       if (duck !== undefined) duckDelays.push(duck - onsetMs);
     } else {
       falseByKind[k] = (falseByKind[k] ?? 0) + o.clears.length;
-      if (k === 'echo-only') echoOnlyDucks += o.ducks.length;
+      if (k === 'echo-only') for (const d of o.ducks) echoOnlyDucks[d < 0 ? 1 : 0]++;
       if (k === 'backchannel') {
         bcs++;
         if (o.clears.length === 0) bcKept++;
-        if (o.ducks.length > 0 && o.clears.length === 0) {
+        if (duckedInTurn(o) && o.clears.length === 0) {
           bcDucked++;
           if (resumedWhole(o)) bcWhole++;
         }
@@ -154,7 +160,11 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
     ],
     ['false clears / 10 min, echo only', (s) => per10(s.echoOnly), '≤ 1'],
     ['false clears / 10 min, noise + echo', (s) => per10(s.noiseEcho), '≤ 2'],
-    ['false ducks, echo only', (s) => String(s.echoOnlyDucks), '—'],
+    [
+      'false ducks, echo only',
+      (s) => `${s.echoOnlyDucks[0]}${s.echoOnlyDucks[1] > 0 ? ` (+ ${s.echoOnlyDucks[1]} in the turn before)` : ''}`,
+      '—',
+    ],
     ['backchannels not cleared', (s) => frac(s.backchannelsKept), '≥ 80 %'],
     ['ducked backchannels resumed, no audio lost', (s) => frac(s.backchannelsResumedWhole), '100 %'],
     [
@@ -169,7 +179,7 @@ export function table(byKind: [EchoKind | 'all', Scores][]): string {
       '≤ 60 ms',
     ],
     [
-      'echo path found after the agent starts, p50 / p95 (trials where it was)',
+      'echo path found after the agent starts (< 0: in its turn before), p50 / p95 (trials where it was)',
       ({ pathFound: [ms, n] }) => `${ms.length ? `${pct(ms, 50).toFixed(0)} / ${pct(ms, 95).toFixed(0)} ms ` : ''}(${ms.length}/${n})`,
       '—',
     ],

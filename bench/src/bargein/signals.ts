@@ -79,6 +79,17 @@ export function sound(x: Float32Array): Float32Array {
   return x.subarray(onsetIndex(x), x.length - onsetIndex(x.slice().reverse()));
 }
 
+/**
+ * The first `seconds` of an utterance (a copy), its last 20 ms faded out so that the cut ends no
+ * word with a click: the agent's turn before a trial's (`--prior-turn`), a greeting's length.
+ */
+export function firstWords(x: Float32Array, seconds: number): Float32Array {
+  const cut = x.slice(0, Math.min(x.length, Math.round(seconds * RATE)));
+  const fade = Math.min(cut.length, RATE / 50);
+  for (let j = 0; j < fade; j++) cut[cut.length - 1 - j]! *= j / fade;
+  return cut;
+}
+
 export function scaled(x: Float32Array, gain: number): Float32Array {
   return x.map((v) => v * gain);
 }

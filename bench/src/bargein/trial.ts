@@ -40,14 +40,14 @@ export interface Trial {
 
 export interface Outcome {
   trial: Trial;
-  /** barge_in events: simulated ms, playedMs reported, and the truth (agent audio played by then) */
+  /** barge_in events: simulated ms, playedMs reported, and the truth (agent audio played since the last clear) */
   clears: { atMs: number; playedMs: number; truthMs: number }[];
-  /** barge_in_suspected / barge_in_resumed times, simulated ms */
+  /** barge_in_suspected / barge_in_resumed times, simulated ms (from the trial's turn start: negative in the turn before) */
   ducks: number[];
   resumes: number[];
   /** ms of agent speech the phone played (echo-only minutes are counted from this) */
   agentSpeechMs: number;
-  /** agent audio the phone received, samples, and what it would have had with nothing dropped */
+  /** agent audio of the trial's turn the phone received, samples, and what it would have had with nothing dropped */
   agentSamplesPlayed: number;
   agentSamplesDue: number;
   erlDb: number;
@@ -77,12 +77,23 @@ const FRAME = 160; // 20 ms at 8 kHz
 const DTX_DB = -50;
 
 /**
- * One trial through a real Call in simulated time: the agent's utterance is queued at t = 0 and
- * played on the 20 ms clock; the phone sends back, every 20 ms, the echo of what it actually
+ * When the trial's turn starts (`runTrial`), ms from the call's start on the 20 ms grid: after the
+ * agent's turn before it (`priorTurn`, 8 kHz), if any, and the caller's line alone for `agentAfterMs`.
+ * A turn queued at 0 goes out on the ticks 20 … 20·P ms (P frames: the first tick is at 20), so the
+ * turn before ends at 20·(P + 1).
+ */
+export function turnStartMs(agentAfterMs: number, priorTurn?: Float32Array): number {
+  return 20 * Math.round(agentAfterMs / 20) + (priorTurn === undefined ? 0 : 20 * (Math.ceil(priorTurn.length / FRAME) + 1));
+}
+
+/**
+ * One trial through a real Call in simulated time: the agent's utterance is queued at the call's
+ * start (t = 0) and played on the 20 ms clock; the phone sends back, every 20 ms, the echo of what it actually
  * played (so a clear removes the echo too), the caller's background and the phone's noise floor,
  * and the trial's event at its time. With `agentAfterMs` the phone's line runs alone that long
  * first (the caller had the turn) and everything else comes that much later; the times in the
- * outcome are still from the agent's start.
+ * outcome are still from the agent's start. With `priorTurn` the agent has spoken once before
+ * that, from the call's start (the call's canceller, delay search and judge have heard the line).
  */
 export async function runTrial(
   t: Trial,
@@ -94,6 +105,11 @@ export async function runTrial(
     vad?: unknown;
     codec?: EdgeCodecName;
     agentAfterMs?: number;
+    /**
+     * the agent's turn before the trial's, 8 kHz: played from the call's start, then the line alone
+     * for `agentAfterMs`; its clears and ducks count as the trial's (before the onset)
+     */
+    priorTurn?: Float32Array | undefined;
     /**
      * the phone suppresses silence: it sends nothing while its microphone is under DTX_DB, and an
      * RFC 3389 comfort-noise packet as each silence begins; on Opus, its encoder's DTX decides
@@ -110,13 +126,17 @@ export async function runTrial(
   bargeIn: Record<string, unknown>,
 ): Promise<Outcome> {
   let now = 0;
-  const after = 20 * Math.round((deps.agentAfterMs ?? 0) / 20);
-  /** trial time: from the agent's start */
+  const prior = deps.priorTurn;
+  const after = turnStartMs(deps.agentAfterMs ?? 0, prior);
+  /** trial time: from the start of the trial's turn */
   const at = () => now - after;
   const clears: Outcome['clears'] = [];
   const ducks: number[] = [];
   const resumes: number[] = [];
-  let agentFramesBefore = 0; // frames of agent audio sent in ticks before `now`
+  let agentFramesBefore = 0; // frames of agent audio sent since the last clear in ticks before `now`
+  // agent audio the phone has played since the last clear, samples: the truth for a clear's
+  // `playedMs`, which counts the turn before too (README: audio the caller heard since the last clear)
+  let heardSamples = 0;
   // the stretch the echo reaching the agent is measured over (Outcome.echoToAgentDb), ms
   const echoFromMs = after + 1000;
   const echoToMs = t.event === null ? Infinity : after + t.eventAt * 1000;
@@ -133,8 +153,10 @@ export async function runTrial(
     },
     event: (ev: GatewayEvent) => {
       const type = (ev as { type: string }).type;
-      if (ev.type === 'barge_in') clears.push({ atMs: at(), playedMs: ev.playedMs, truthMs: agentFramesBefore * 20 });
-      else if (type === 'barge_in_suspected') ducks.push(at());
+      if (ev.type === 'barge_in') {
+        clears.push({ atMs: at(), playedMs: ev.playedMs, truthMs: agentFramesBefore * 20 });
+        if (ev.cleared) heardSamples = 0;
+      } else if (type === 'barge_in_suspected') ducks.push(at());
       else if (type === 'barge_in_resumed') resumes.push(at());
     },
     close: () => {},
@@ -161,7 +183,8 @@ export async function runTrial(
       line.hear(f.payload, decoded);
       const k = now / 20; // the frame sent at time 20k ms is played over [20k, 20k + 20) ms
       played.set(decoded, k * FRAME);
-      if (!f.idle) agentSamplesPlayed += FRAME;
+      if (!f.idle) heardSamples += FRAME;
+      if (!f.idle && now >= after) agentSamplesPlayed += FRAME;
       let e = 0;
       for (const v of decoded) e += v * v;
       if (e / FRAME > 100) agentSpeechMs += 20;
@@ -194,6 +217,7 @@ export async function runTrial(
   );
   call.attachAgent(agent);
   const agentPcm = new Uint8Array(Int16Array.from(t.agentPcm).buffer);
+  if (prior !== undefined) call.audio(new Uint8Array(Int16Array.from(prior).buffer));
   if (after === 0) call.audio(agentPcm);
   const nz = t.noise === 'none' ? null : noise(t.noise, seconds + 1, deps.rng, t.beds);
   const floor = noise('pink', seconds + 1, deps.rng);
@@ -217,7 +241,7 @@ export async function runTrial(
   cn.payload = new Uint8Array(1);
   for (let k = 0; k < frames; k++) {
     now = 20 * (k + 1);
-    agentFramesBefore = agentSamplesPlayed / FRAME;
+    agentFramesBefore = heardSamples / FRAME;
     if (after > 0 && now === after) call.audio(agentPcm);
     call.tick(now, 1);
     for (let i = 0; i < FRAME; i++) {
