@@ -2,6 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { score, table, wilson } from '../../bench/src/bargein/score.js';
 import type { Outcome } from '../../bench/src/bargein/trial.js';
 
+/** An outcome of `trial` as the bench's runner gives it, with the fields `score` reads (none cleared, ducked or resumed unless given). */
+function outcome(trial: object, given: Partial<Pick<Outcome, 'clears' | 'ducks' | 'resumes'>>): Outcome {
+  return {
+    trial,
+    clears: [],
+    ducks: [],
+    resumes: [],
+    agentSpeechMs: 4000,
+    agentSamplesPlayed: 0,
+    agentSamplesDue: 0,
+    erlDb: NaN,
+    erleDb: NaN,
+    delayMs: NaN,
+    ...given,
+  } as unknown as Outcome;
+}
+
 /**
  * The barge-in bench reports each share with its 95 % Wilson score interval (Wilson 1927; the
  * interval Newcombe 1998 recommends for small counts), so a reader sees whether a goal is missed
@@ -42,18 +59,10 @@ describe('bench:bargein Wilson interval', () => {
 describe('bench:bargein interruptions missed', () => {
   /** an interruption with its onset at 2 s, cleared at `clearsMs` (simulated ms) */
   const interruption = (...clearsMs: number[]) =>
-    ({
-      trial: { kind: 'interruption', onset: 2, path: { kind: 'none' } },
-      clears: clearsMs.map((atMs) => ({ atMs, playedMs: atMs, truthMs: atMs })),
-      ducks: [],
-      resumes: [],
-      agentSpeechMs: 4000,
-      agentSamplesPlayed: 0,
-      agentSamplesDue: 0,
-      erlDb: NaN,
-      erleDb: NaN,
-      delayMs: NaN,
-    }) as unknown as Outcome;
+    outcome(
+      { kind: 'interruption', onset: 2, path: { kind: 'none' } },
+      { clears: clearsMs.map((atMs) => ({ atMs, playedMs: atMs, truthMs: atMs })) },
+    );
 
   it('tells a late clear, none, and one before the onset apart, and counts a clear within the second as caught', () => {
     const s = score([interruption(2700), interruption(3000), interruption(3400), interruption(), interruption(1200, 2800)]);
@@ -69,18 +78,7 @@ describe('bench:bargein interruptions missed', () => {
 describe('bench:bargein false ducks on echo alone', () => {
   /** an echo-only trial ducked at `ducksMs` (from its own turn's start: a negative time is the turn before) */
   const echoOnly = (...ducksMs: number[]) =>
-    ({
-      trial: { kind: 'echo-only', onset: 0, path: { kind: 'flat', erlDb: 20 } },
-      clears: [],
-      ducks: ducksMs,
-      resumes: ducksMs.map((d) => d + 400),
-      agentSpeechMs: 8000,
-      agentSamplesPlayed: 0,
-      agentSamplesDue: 0,
-      erlDb: NaN,
-      erleDb: NaN,
-      delayMs: NaN,
-    }) as unknown as Outcome;
+    outcome({ kind: 'echo-only', onset: 0, path: { kind: 'flat' } }, { ducks: ducksMs, resumes: ducksMs.map((d) => d + 400) });
 
   it('counts those in the trial’s turn apart from those in the agent’s turn before it (`--prior-turn`)', () => {
     const s = score([echoOnly(-6860, 2380), echoOnly(), echoOnly(-5100, 0)]);
@@ -92,12 +90,7 @@ describe('bench:bargein false ducks on echo alone', () => {
 
   it('takes a backchannel as ducked, and as resumed whole, only in its own turn', () => {
     const backchannel = (ducks: number[], resumes: number[]) =>
-      ({
-        ...echoOnly(),
-        trial: { kind: 'backchannel', onset: 2, path: { kind: 'flat', erlDb: 20 } },
-        ducks,
-        resumes,
-      }) as unknown as Outcome;
+      outcome({ kind: 'backchannel', onset: 2, path: { kind: 'flat' } }, { ducks, resumes });
     // ducked and resumed in the greeting only: not a ducked backchannel of its turn
     expect(score([backchannel([-6580], [-6200])]).backchannelsResumedWhole).toEqual([0, 0]);
     // ducked in its turn, resumed only in the greeting: ducked, and not resumed whole
