@@ -92,8 +92,9 @@ export function turnStartMs(agentAfterMs: number, priorTurn?: Float32Array): num
  * played (so a clear removes the echo too), the caller's background and the phone's noise floor,
  * and the trial's event at its time. With `agentAfterMs` the phone's line runs alone that long
  * first (the caller had the turn) and everything else comes that much later; the times in the
- * outcome are still from the agent's start. With `priorTurn` the agent has spoken once before
- * that, from the call's start (the call's canceller, delay search and judge have heard the line).
+ * outcome are still from the start of the trial's turn. With `priorTurn` the agent has spoken once
+ * before that, from the call's start (the call's canceller, delay search and judge have heard the
+ * line): what happened in that turn carries negative times.
  */
 export async function runTrial(
   t: Trial,
@@ -107,7 +108,8 @@ export async function runTrial(
     agentAfterMs?: number;
     /**
      * the agent's turn before the trial's, 8 kHz: played from the call's start, then the line alone
-     * for `agentAfterMs`; its clears and ducks count as the trial's (before the onset)
+     * for `agentAfterMs`; its clears and ducks are the trial's, at negative times (`score` counts
+     * false ducks there apart)
      */
     priorTurn?: Float32Array | undefined;
     /**
